@@ -1,0 +1,99 @@
+"""create_app(settings): routes, middleware, one error path for HTML and JSON, ORM lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from tortoise.contrib.starlette import RegisterTortoise
+
+from events_app import errors, i18n
+from events_app.config import Settings, load_settings, tortoise_config
+from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
+from events_app.web.requests import wants_json
+from events_app.web.routes import routes
+from events_app.web.templating import render
+
+log = logging.getLogger(__name__)
+
+_HTTP_ERRORS = {
+    404: errors.NotFound,
+    405: errors.DomainError,
+    413: errors.PayloadTooLarge,
+}
+
+
+def problem_response(request: Request, error: errors.DomainError) -> Response:
+    """A domain error as application/problem+json or as a friendly page, in the user's language."""
+    language = getattr(request.state, "language", i18n.DEFAULT_LANGUAGE)
+    title = i18n.gettext(language, error.title, **error.params)
+    detail = i18n.gettext(language, error.detail, **error.params) if error.detail else title
+    fields = {name: i18n.gettext(language, message, **error.params) for name, message in error.fields.items()}
+    if wants_json(request):
+        body = {"type": f"/problems/{error.slug}", "title": title, "status": error.status, "detail": detail}
+        if fields:
+            body["errors"] = fields
+        return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+    return render(request, "error.html", {"title": title, "detail": detail, "fields": fields,
+                                          "status": error.status}, status_code=error.status)
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.DomainError)
+    return problem_response(request, exc)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error_class = _HTTP_ERRORS.get(exc.status_code, errors.DomainError)
+    error = error_class()
+    error.status = exc.status_code
+    return problem_response(request, error)
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    error = errors.DomainError(errors.N_("Something went wrong on our side. Please try again later."))
+    error.status = 500
+    return problem_response(request, error)
+
+
+def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
+    """The application. Tests that set up the ORM themselves pass manage_orm=False."""
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        background: list[asyncio.Task] = []
+        async with contextlib.AsyncExitStack() as stack:
+            if manage_orm:
+                await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(settings.database_url)))
+            if manage_orm and settings.run_worker_in_server:
+                from events_app import worker
+
+                background.append(asyncio.create_task(worker.run_forever(settings)))
+            try:
+                yield
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(LanguageMiddleware)],
+        exception_handlers={
+            errors.DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,111 @@
+"""`events-app serve | migrate | worker | demo | user add | token create`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from events_app import db
+from events_app.config import load_settings
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password again: "):
+            raise SystemExit("The passwords differ.")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _user_add(settings, email: str, role: str, name: str) -> None:
+    from events_app import accounts, errors
+    from events_app.models import Role
+
+    password = _read_password()
+    async with db.orm(settings.database_url):
+        try:
+            user = await accounts.create_user(email=email, role=Role(role), password=password, name=name)
+        except errors.ValidationFailed as exc:
+            raise SystemExit("; ".join(f"{k}: {v}" % exc.params for k, v in exc.fields.items())) from None
+        print(f"created {user.role.value} {user.email}")
+
+
+async def _token_create(settings, email: str, label: str) -> None:
+    from events_app import accounts, errors
+
+    async with db.orm(settings.database_url):
+        try:
+            print(await accounts.create_api_token(email=email, label=label))
+        except errors.NotFound as exc:
+            raise SystemExit(str(exc)) from None
+
+
+async def _demo(settings, if_empty: bool) -> None:
+    from events_app import demo
+
+    async with db.orm(settings.database_url):
+        created = await demo.load(if_empty=if_empty)
+        print(f"demo data: {created} events created")
+
+
+async def _worker(settings) -> None:
+    from events_app import worker
+
+    async with db.orm(settings.database_url):
+        await worker.run_forever(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="events-app", description="Events of the integration office.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="app processes (use PostgreSQL for more than one)")
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("worker", help="deliver mail and run timed jobs")
+    demo = commands.add_parser("demo", help="load demo events (idempotent)")
+    demo.add_argument("--if-empty", action="store_true", help="only when there are no events yet")
+    user = commands.add_parser("user", help="manage organiser accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_commands.add_parser("add", help="add a user; the password is asked for or read from stdin")
+    user_add.add_argument("email")
+    user_add.add_argument("--role", choices=["admin", "organiser", "door"], required=True)
+    user_add.add_argument("--name", default="")
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_create = token_commands.add_parser("create", help="print a new API token for a user")
+    token_create.add_argument("email")
+    token_create.add_argument("--label", default="")
+
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.command == "serve":
+        import uvicorn
+
+        if not args.no_migrate:
+            asyncio.run(db.migrate(settings.database_url))
+        if args.workers > 1 and not settings.is_postgres:
+            print("Several processes need PostgreSQL; serving with one.", file=sys.stderr)
+            args.workers = 1
+        uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                    proxy_headers=True, log_level="info")
+    elif args.command == "migrate":
+        asyncio.run(db.migrate(settings.database_url))
+        print("migrations applied")
+    elif args.command == "worker":
+        asyncio.run(_worker(settings))
+    elif args.command == "demo":
+        asyncio.run(_demo(settings, args.if_empty))
+    elif args.command == "user":
+        asyncio.run(_user_add(settings, args.email, args.role, args.name))
+    elif args.command == "token":
+        asyncio.run(_token_create(settings, args.email, args.label))
+
+
+if __name__ == "__main__":
+    main()

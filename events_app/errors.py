@@ -1,0 +1,122 @@
+"""Domain errors, named after the condition. The web layer maps each to a page or a JSON problem.
+
+Titles and details are gettext message ids (marked with N_), translated when rendered, so the
+domain never needs to know the user's language.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where the language is known."""
+    return message
+
+
+class DomainError(Exception):
+    status = 400
+    title = N_("The request could not be processed.")
+    slug = "bad-request"
+
+    def __init__(self, detail: str | None = None, *, fields: dict[str, str] | None = None, **params):
+        self.detail = detail
+        self.fields = fields or {}
+        self.params = params
+        super().__init__(detail or self.title)
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    title = N_("Please check your input.")
+    slug = "validation"
+
+
+class MalformedRequest(DomainError):
+    status = 400
+    title = N_("The request body is not valid JSON.")
+    slug = "malformed"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    title = N_("The request is too large.")
+    slug = "too-large"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = N_("This page does not exist.")
+    slug = "not-found"
+
+
+class EventNotFound(NotFound):
+    title = N_("This event does not exist or is not open to the public.")
+    slug = "event-not-found"
+
+
+class RegistrationNotFound(NotFound):
+    title = N_("This registration link is not valid.")
+    slug = "registration-not-found"
+
+
+class RegistrationClosed(DomainError):
+    status = 409
+    title = N_("Registration for this event is closed.")
+    slug = "registration-closed"
+
+
+class RegistrationNotOpenYet(RegistrationClosed):
+    title = N_("Registration for this event has not opened yet.")
+    slug = "registration-not-open"
+
+
+class EventCancelled(DomainError):
+    status = 409
+    title = N_("This event has been cancelled.")
+    slug = "event-cancelled"
+
+
+class EventFull(DomainError):
+    status = 409
+    title = N_("This event is fully booked and has no waiting list.")
+    slug = "event-full"
+
+
+class InvitationRequired(DomainError):
+    status = 403
+    title = N_("This event is by invitation only. Please use the code from your invitation.")
+    slug = "invitation-required"
+
+
+class OfferNotOpen(DomainError):
+    status = 409
+    title = N_("There is no open seat offer for this registration.")
+    slug = "offer-not-open"
+
+
+class OfferExpired(OfferNotOpen):
+    title = N_("Your seat offer has expired. The seat went to the next person on the waiting list.")
+    slug = "offer-expired"
+
+
+class AlreadyCancelled(DomainError):
+    status = 409
+    title = N_("This registration is already cancelled.")
+    slug = "already-cancelled"
+
+
+class AuthenticationRequired(DomainError):
+    status = 401
+    title = N_("Please sign in or send a valid API token.")
+    slug = "authentication-required"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    title = N_("You are not allowed to do this.")
+    slug = "permission-denied"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    title = N_("Too many attempts. Please wait a few minutes and try again.")
+    slug = "too-many-attempts"

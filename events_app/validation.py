@@ -1,0 +1,37 @@
+"""Checks of single values shared by forms, the API and imports. Messages are gettext ids."""
+
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+from events_app.errors import N_
+
+_PHONE = re.compile(r"^\+?[0-9 ()/.\-]{5,30}$")
+
+
+def normalise_email(value: str) -> str:
+    """Return the address in normal form or raise ValueError with a message id. No DNS look-up."""
+    value = (value or "").strip()
+    if not value:
+        raise ValueError(N_("Please enter an e-mail address."))
+    if "\r" in value or "\n" in value or len(value) > 254:
+        raise ValueError(N_("This e-mail address is not valid."))
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(N_("This e-mail address is not valid.")) from None
+
+
+def normalise_phone(value: str) -> str:
+    value = (value or "").strip()
+    if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 5:
+        raise ValueError(N_("This phone number is not valid."))
+    return value
+
+
+def clean_text(value: str, *, max_length: int) -> str:
+    """Strip, drop control characters (header injection, invisible junk) and cap the length."""
+    value = "".join(ch for ch in (value or "") if ch in "\n\t" or ch.isprintable()).strip()
+    return value[:max_length]

@@ -1,0 +1,1 @@
+"""The web edge: the only package that imports Starlette."""

@@ -1,0 +1,144 @@
+"""JSON API under /api/v1, described at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from events_app import events, registration
+from events_app.i18n import LANGUAGES
+from events_app.models import Event, EventSession, Registration
+from events_app.web.auth import api_user
+from events_app.web.forms import applicant_from, event_fields_from
+from events_app.web.openapi import OPENAPI
+from events_app.web.requests import read_json
+
+
+def _time(value):
+    return value.isoformat() if value else None
+
+
+async def event_json(event: Event, *, base_url: str) -> dict:
+    sessions: list[EventSession] = list(event.sessions)
+    positions_waiting = await Registration.filter(event_id=event.id, status="waitlisted").count()
+    first = events.first_start(event)
+    return {
+        "id": event.id,
+        "kind": event.kind.value,
+        "title": event.title,
+        "description": event.description,
+        "translations": event.translations,
+        "location": "" if event.location_confidential else event.location,
+        "location_confidential": event.location_confidential,
+        "starts_at": _time(first),
+        "ends_at": _time(max((s.ends_at for s in sessions), default=None)),
+        "sessions": [{"id": s.id, "starts_at": _time(s.starts_at), "ends_at": _time(s.ends_at),
+                      "status": s.status.value} for s in sessions],
+        "capacity": event.capacity,
+        "seats_taken": event.seats_taken,
+        "seats_available": max(event.capacity - event.seats_taken, 0),
+        "waitlist": event.waitlist,
+        "waitlist_length": positions_waiting,
+        "offer_hours": event.offer_hours,
+        "max_companions": event.max_companions,
+        "phone_allowed": event.phone_allowed,
+        "registration_opens_at": _time(event.registration_opens_at),
+        "registration_closes_at": _time(event.registration_closes_at),
+        "audience": event.audience.value,
+        "visibility": event.visibility.value,
+        "status": event.status.value,
+        "certificate_min_attendance": event.certificate_min_attendance,
+        "url": f"{base_url}/events/{event.id}",
+    }
+
+
+def _base_url(request: Request) -> str:
+    return request.app.state.settings.base_url
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+async def list_events(request: Request) -> Response:
+    listed = await events.list_public_events()
+    return JSONResponse([await event_json(e, base_url=_base_url(request)) for e in listed])
+
+
+async def get_event(request: Request) -> Response:
+    event = await events.get_event(request.path_params["event_id"])
+    return JSONResponse(await event_json(event, base_url=_base_url(request)))
+
+
+async def create_event(request: Request) -> Response:
+    await api_user(request)
+    values, sessions = event_fields_from(await read_json(request), creating=True)
+    event = await events.create_event(values=values, sessions=sessions or [])
+    event = await events.get_event(event.id, public=False)
+    return JSONResponse(await event_json(event, base_url=_base_url(request)), status_code=201)
+
+
+async def patch_event(request: Request) -> Response:
+    await api_user(request)
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    data = await read_json(request)
+    values, sessions = event_fields_from(data, creating=False)
+    if sessions and "sessions" not in data and len(event.sessions) == 1:
+        # starts_at/ends_at on a one-date event move that date rather than adding one
+        only = event.sessions[0]
+        sessions = [events.SessionSpec(starts_at=sessions[0].starts_at, ends_at=sessions[0].ends_at, id=only.id)]
+    await events.update_event(event_id=event.id, values=values, sessions=sessions)
+    event = await events.get_event(event.id, public=False)
+    return JSONResponse(await event_json(event, base_url=_base_url(request)))
+
+
+async def cancel_event(request: Request) -> Response:
+    await api_user(request)
+    data = await read_json(request)
+    event = await events.cancel_event(event_id=request.path_params["event_id"], reason=str(data.get("reason", ""))[:1000])
+    event = await events.get_event(event.id, public=False)
+    return JSONResponse(await event_json(event, base_url=_base_url(request)))
+
+
+def registration_json(reg: Registration, position: int | None, *, base_url: str, private: bool) -> dict:
+    body = {
+        "id": reg.id,
+        "status": reg.status.value,
+        "waitlist_position": position,
+        "seats": reg.seats,
+        "companions": reg.companions,
+        "offer_expires_at": _time(reg.offer_expires_at),
+    }
+    if private:
+        body.update({"name": reg.name, "email": reg.email, "phone": reg.phone, "language": reg.language,
+                     "answers": reg.answers, "created_at": _time(reg.created_at)})
+    else:
+        body["manage_url"] = f"{base_url}/r/{reg.manage_token}"
+    return body
+
+
+async def create_registration(request: Request) -> Response:
+    event = await events.get_event(request.path_params["event_id"])
+    applicant = applicant_from(await read_json(request), event, answers_key="answers")
+    outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
+    return JSONResponse(registration_json(outcome.registration, outcome.waitlist_position,
+                                          base_url=_base_url(request), private=False), status_code=201)
+
+
+async def list_registrations(request: Request) -> Response:
+    await api_user(request)
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    positions = await registration.waitlist_positions(event.id)
+    regs = await Registration.filter(event_id=event.id).order_by("id")
+    return JSONResponse([registration_json(r, positions.get(r.id), base_url=_base_url(request), private=True)
+                         for r in regs])
+
+
+async def cancel_registration(request: Request) -> Response:
+    reg = await registration.cancel(token=request.path_params["token"])
+    return JSONResponse(registration_json(reg, None, base_url=_base_url(request), private=False))
+
+
+async def accept_offer(request: Request) -> Response:
+    reg = await registration.accept_offer(token=request.path_params["token"])
+    return JSONResponse(registration_json(reg, None, base_url=_base_url(request), private=False))

@@ -1,0 +1,169 @@
+"""Turning request input (HTML form or JSON) into typed values, with a message per bad field."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from events_app import errors
+from events_app.errors import N_
+from events_app.events import SessionSpec
+from events_app.i18n import LANGUAGES
+from events_app.models import Audience, Event, EventKind, Question, Visibility
+from events_app.registration import Applicant
+from events_app.timeutil import parse_iso
+
+
+def _int(value: Any, field: str, problems: dict, default: int = 0) -> int:
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):
+        problems[field] = N_("Please enter a whole number.")
+        return default
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        problems[field] = N_("Please enter a whole number.")
+        return default
+
+
+def _str(value: Any, field: str, problems: dict) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        problems[field] = N_("Please enter text.")
+        return ""
+    return str(value)
+
+
+def answers_from(data: Mapping[str, Any], questions: list[Question], problems: dict, *, prefix: str = "") -> dict:
+    """Answers to an event's custom questions, checked against their kind and `required`."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        raw = data.get(prefix + question.key)
+        field = prefix + question.key
+        text = raw.strip() if isinstance(raw, str) else raw
+        if text in (None, ""):
+            if question.required:
+                problems[field] = N_("Please answer this question.")
+            continue
+        if question.kind == "number":
+            answers[question.key] = _int(text, field, problems)
+        elif question.kind == "yesno":
+            answers[question.key] = str(text).lower() in ("1", "yes", "true", "on", "ja")
+        elif question.kind == "choice":
+            if text not in question.choices:
+                problems[field] = N_("Please choose one of the options.")
+            else:
+                answers[question.key] = text
+        else:
+            answers[question.key] = _str(text, field, problems)[:2000]
+    return answers
+
+
+def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | None = None) -> Applicant:
+    """Form fields or a JSON object -> Applicant. JSON carries answers under "answers"."""
+    problems: dict[str, str] = {}
+    questions = list(event.questions) if hasattr(event, "questions") else []
+    if answers_key:
+        raw_answers = data.get(answers_key) or {}
+        if not isinstance(raw_answers, dict):
+            problems["answers"] = N_("Answers must be an object of question keys and values.")
+            raw_answers = {}
+        answers = answers_from(raw_answers, questions, problems)
+    else:
+        answers = answers_from(data, questions, problems, prefix="q_")
+    applicant = Applicant(
+        name=_str(data.get("name"), "name", problems),
+        email=_str(data.get("email"), "email", problems),
+        phone=_str(data.get("phone"), "phone", problems),
+        language=_str(data.get("language"), "language", problems) or "de",
+        companions=_int(data.get("companions"), "companions", problems),
+        answers=answers,
+    )
+    if applicant.language not in LANGUAGES:
+        problems["language"] = N_("This language is not offered.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    return applicant
+
+
+def _time(value: Any, field: str, problems: dict):
+    if value in (None, ""):
+        return None
+    try:
+        return parse_iso(str(value))
+    except ValueError:
+        problems[field] = N_("Please give a date and time in ISO 8601 with an offset, e.g. 2026-11-24T18:00:00+01:00.")
+        return None
+
+
+def _choice(value: Any, enum, field: str, problems: dict):
+    try:
+        return enum(value)
+    except ValueError:
+        problems[field] = N_("This value is not one of the allowed options.")
+        return None
+
+
+def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict, list[SessionSpec] | None]:
+    """API JSON -> (event values, sessions). Unknown fields are rejected, not ignored."""
+    problems: dict[str, str] = {}
+    known = {"kind", "title", "description", "location", "location_confidential", "starts_at", "ends_at",
+             "sessions", "capacity", "waitlist", "offer_hours", "max_companions", "phone_allowed",
+             "registration_opens_at", "registration_closes_at", "audience", "visibility",
+             "certificate_min_attendance", "translations"}
+    for name in data:
+        if name not in known:
+            problems[name] = N_("Unknown field.")
+    values: dict[str, Any] = {}
+    for name in ("title", "description", "location"):
+        if name in data:
+            values[name] = _str(data[name], name, problems).strip()
+    for name in ("capacity", "offer_hours", "max_companions", "certificate_min_attendance"):
+        if name in data:
+            values[name] = _int(data[name], name, problems)
+    for name in ("waitlist", "phone_allowed", "location_confidential"):
+        if name in data:
+            if not isinstance(data[name], bool):
+                problems[name] = N_("Please give true or false.")
+            values[name] = bool(data[name])
+    for name, enum in (("kind", EventKind), ("audience", Audience), ("visibility", Visibility)):
+        if name in data:
+            values[name] = _choice(data[name], enum, name, problems)
+    for name in ("registration_opens_at", "registration_closes_at"):
+        if name in data:
+            values[name] = _time(data[name], name, problems)
+    if "translations" in data:
+        if not isinstance(data["translations"], dict):
+            problems["translations"] = N_("Translations must be an object keyed by language.")
+        else:
+            values["translations"] = {lang: {k: str(v) for k, v in texts.items() if k in ("title", "description")}
+                                      for lang, texts in data["translations"].items()
+                                      if lang in LANGUAGES and isinstance(texts, dict)}
+    sessions: list[SessionSpec] | None = None
+    if "sessions" in data:
+        if not isinstance(data["sessions"], list):
+            problems["sessions"] = N_("Sessions must be a list of {starts_at, ends_at}.")
+        else:
+            sessions = []
+            for index, item in enumerate(data["sessions"]):
+                if not isinstance(item, dict):
+                    problems["sessions"] = N_("Sessions must be a list of {starts_at, ends_at}.")
+                    continue
+                starts = _time(item.get("starts_at"), "sessions", problems)
+                ends = _time(item.get("ends_at"), "sessions", problems)
+                session_id = _int(item.get("id"), "sessions", problems, default=0) or None
+                if starts and ends:
+                    sessions.append(SessionSpec(starts_at=starts, ends_at=ends, id=session_id))
+                elif "sessions" not in problems:
+                    problems["sessions"] = N_("Each date needs starts_at and ends_at.")
+    elif "starts_at" in data or "ends_at" in data:
+        starts = _time(data.get("starts_at"), "starts_at", problems)
+        ends = _time(data.get("ends_at"), "ends_at", problems)
+        if starts and ends:
+            sessions = [SessionSpec(starts_at=starts, ends_at=ends)]
+        elif "starts_at" not in problems and "ends_at" not in problems:
+            problems["ends_at" if starts else "starts_at"] = N_("This field is required.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    return values, sessions

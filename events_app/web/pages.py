@@ -1,0 +1,86 @@
+"""Public HTML pages: the event list, an event with its form, the registration's manage page."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from events_app import errors, events, registration
+from events_app.i18n import LANGUAGES, gettext
+from events_app.models import Audience, EventStatus
+from events_app.web.forms import applicant_from
+from events_app.web.requests import read_form
+from events_app.web.templating import render
+
+
+def localized(event, language: str) -> dict:
+    """Title and description in the reader's language, falling back to German."""
+    texts = (event.translations or {}).get(language, {})
+    return {"title": texts.get("title") or event.title, "description": texts.get("description") or event.description}
+
+
+async def home(request: Request) -> Response:
+    listed = await events.list_public_events()
+    return render(request, "home.html", {"events": listed, "localized": localized})
+
+
+async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200) -> Response:
+    counts = {"free": max(event.capacity - event.seats_taken, 0)}
+    return render(request, "event.html", {
+        "event": event, "text": localized(event, request.state.language), "counts": counts,
+        "form": form or {}, "errors": field_errors or {}, "localized": localized,
+        "by_invitation": event.audience == Audience.INVITATION,
+        "cancelled": event.status == EventStatus.CANCELLED,
+    }, status_code=status_code)
+
+
+async def event_page(request: Request) -> Response:
+    event = await events.get_event(request.path_params["event_id"])
+    return await _event_page(request, event)
+
+
+async def register_form(request: Request) -> Response:
+    """POST of the registration form. Errors come back next to the fields, keeping what was typed."""
+    event = await events.get_event(request.path_params["event_id"])
+    form = await read_form(request)
+    data = {key: form.get(key) for key in form.keys()}
+    data.setdefault("language", request.state.language)
+    if data.get("language") not in LANGUAGES:
+        data["language"] = request.state.language
+    try:
+        applicant = applicant_from(data, event)
+        outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
+    except errors.ValidationFailed as exc:
+        lang = request.state.language
+        messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
+        return await _event_page(request, event, form=data, field_errors=messages, status_code=422)
+    return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
+
+
+async def manage_page(request: Request) -> Response:
+    outcome = await registration.find_by_token(request.path_params["token"])
+    reg = outcome.registration
+    event = await events.get_event(reg.event_id, public=False)
+    return render(request, "manage.html", {
+        "registration": reg, "event": event, "text": localized(event, request.state.language),
+        "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
+        "message": request.query_params.get("done"),
+    })
+
+
+async def manage_cancel(request: Request) -> Response:
+    token = request.path_params["token"]
+    await read_form(request)
+    await registration.cancel(token=token)
+    return RedirectResponse(f"/r/{token}?done=cancelled", status_code=303)
+
+
+async def manage_accept(request: Request) -> Response:
+    token = request.path_params["token"]
+    await read_form(request)
+    await registration.accept_offer(token=token)
+    return RedirectResponse(f"/r/{token}?done=accepted", status_code=303)
+
+
+async def health(request: Request) -> Response:
+    return Response("ok", media_type="text/plain")

@@ -1,0 +1,50 @@
+"""Reading request bodies safely: size limit, JSON that must be an object, form data."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from events_app import errors
+from events_app.errors import N_
+
+
+async def read_body(request: Request) -> bytes:
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.PayloadTooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise errors.PayloadTooLarge()
+    return bytes(body)
+
+
+async def read_json(request: Request) -> dict:
+    raw = await read_body(request)
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise errors.MalformedRequest() from None
+    if not isinstance(data, dict):
+        raise errors.MalformedRequest(N_("The request body must be a JSON object."))
+    return data
+
+
+async def read_form(request: Request) -> FormData:
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.PayloadTooLarge()
+    return await request.form(max_files=10, max_fields=200)
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept

@@ -1,0 +1,39 @@
+"""Shared test helpers: the both-databases marker and plain async factories."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from events_app import accounts, events
+from events_app.events import SessionSpec
+from events_app.models import Role
+
+#: Run a test on SQLite and on PostgreSQL.
+both_databases = pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
+
+
+def in_days(days: float, hour: int = 18) -> datetime:
+    base = datetime.now(timezone.utc) + timedelta(days=days)
+    return base.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+async def make_event(**overrides):
+    values = {"kind": "workshop", "title": "Interkulturelle Kompetenz", "capacity": 20, "location": "Rathaus",
+              "waitlist": True}
+    values.update(overrides)
+    sessions = values.pop("sessions", None) or [SessionSpec(in_days(10), in_days(10) + timedelta(hours=2))]
+    from events_app.models import Audience, EventKind, Visibility
+
+    for name, enum in (("kind", EventKind), ("audience", Audience), ("visibility", Visibility)):
+        if name in values and isinstance(values[name], str):
+            values[name] = enum(values[name])
+    return await events.create_event(values=values, sessions=sessions)
+
+
+async def make_user(role: str = "organiser", email: str | None = None):
+    email = email or f"{role}@stadt-giessen.de"
+    user = await accounts.create_user(email=email, role=Role(role), password="correct horse battery")
+    token = await accounts.create_api_token(email=email)
+    return user, token
