@@ -173,7 +173,7 @@ async def register(
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=now,
+            answers=person.answers or {}, queued_at=utcnow(),
             manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
@@ -195,7 +195,8 @@ async def _place(conn: BaseDBAsyncClient, event: Event, registration: Registrati
         await event.save(using_db=conn, update_fields=["seats_taken"])
     elif event.waitlist:
         registration.status = S.WAITLISTED
-        registration.queued_at = now
+        # the clock read under the lock, so queue order is lock order even across processes
+        registration.queued_at = utcnow()
     else:
         raise errors.EventFull()
     await registration.save(using_db=conn)

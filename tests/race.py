@@ -1,0 +1,107 @@
+"""Shared pieces of the race tests: the rush itself, its invariants, and the unlocked negative control.
+
+Also runnable as a script, so several OS processes can rush one database:
+    python -m tests.race DATABASE_URL EVENT_ID COUNT START_AT [--unlocked] [--prefix P]
+prints one JSON line with the statuses it got and the errors it saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+from tortoise import Tortoise, connections
+from tortoise.transactions import in_transaction
+
+from events_app import errors, registration
+from events_app.config import tortoise_config
+from events_app.models import Event, Registration, RegistrationStatus as S
+from events_app.registration import Applicant
+
+
+@contextlib.asynccontextmanager
+async def unlocked_event_lock(event_id: int):
+    """The classic bug: read the event, decide, write; no transaction, no lock."""
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    yield connections.get("default"), event
+
+
+@contextlib.asynccontextmanager
+async def transaction_without_row_lock(event_id: int):
+    """A transaction, but neither FOR UPDATE nor BEGIN IMMEDIATE: still races across connections."""
+    async with in_transaction() as conn:
+        event = await Event.get_or_none(id=event_id).using_db(conn)
+        if event is None:
+            raise errors.EventNotFound()
+        yield conn, event
+
+
+@dataclass
+class RushResult:
+    statuses: list[str] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def rush(event_id: int, count: int, *, prefix: str = "p") -> RushResult:
+    """`count` registrations at once, one seat each."""
+    async def one(n: int):
+        applicant = Applicant(name=f"{prefix}{n}", email=f"{prefix}{n}@example.org")
+        return await registration.register(event_id=event_id, applicant=applicant)
+
+    result = RushResult()
+    for outcome in await asyncio.gather(*(one(n) for n in range(count)), return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            result.errors.append(f"{type(outcome).__name__}: {outcome}")
+        else:
+            result.statuses.append(outcome.registration.status.value)
+            if outcome.waitlist_position is not None:
+                result.positions.append(outcome.waitlist_position)
+    return result
+
+
+async def check_invariants(event_id: int, *, expected_total: int) -> dict:
+    """Raise AssertionError if capacity was exceeded, the counter drifted, or a registration was lost."""
+    event = await Event.get(id=event_id)
+    rows = await Registration.filter(event_id=event_id).values_list("status", "seats")
+    held = sum(seats for status, seats in rows if S(status) in (S.CONFIRMED, S.OFFERED))
+    assert len(rows) == expected_total, f"{expected_total - len(rows)} registrations lost"
+    assert held <= event.capacity, f"overbooked: {held} seats held for capacity {event.capacity}"
+    assert event.seats_taken == held, f"seat counter {event.seats_taken} but rows hold {held}"
+    waiting = await registration.waitlist_positions(event_id)
+    assert sorted(waiting.values()) == list(range(1, len(waiting) + 1))
+    return {"held": held, "waiting": len(waiting), "total": len(rows)}
+
+
+async def _main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("database_url")
+    parser.add_argument("event_id", type=int)
+    parser.add_argument("count", type=int)
+    parser.add_argument("start_at", type=float)
+    parser.add_argument("--unlocked", action="store_true")
+    parser.add_argument("--prefix", default="p")
+    args = parser.parse_args(argv)
+    config = tortoise_config(args.database_url)
+    if args.unlocked:
+        registration.event_lock = transaction_without_row_lock
+        if args.database_url.startswith("sqlite"):
+            config["connections"]["default"]["engine"] = "tortoise.backends.sqlite"  # deferred BEGIN
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    try:
+        await asyncio.sleep(max(0.0, args.start_at - time.time()))
+        result = await rush(args.event_id, args.count, prefix=args.prefix)
+    finally:
+        await Tortoise.close_connections()
+    print(json.dumps(result.__dict__))
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1:]))
