@@ -7,6 +7,7 @@ import sys
 from typing import AsyncIterator
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as migrate_api
 
 from events_app.config import MIGRATIONS_DIR, tortoise_config
@@ -30,6 +31,9 @@ async def migrate(database_url: str) -> None:
 
 @contextlib.asynccontextmanager
 async def orm(database_url: str) -> AsyncIterator[None]:
+    # Tortoise caches built SQL by connection name; a process that moves to another database
+    # (benchmarks, tests) must not reuse one dialect's SQL on the other.
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     try:
         yield

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import AsyncIterator
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from events_app import errors
@@ -116,13 +117,10 @@ async def waitlist_position(conn: BaseDBAsyncClient, registration: Registration)
     if registration.status != S.WAITLISTED:
         return None
     ahead = await Registration.filter(
-        event_id=registration.event_id, status=S.WAITLISTED, queued_at__lt=registration.queued_at
-    ).using_db(conn).count()
-    same_time = await Registration.filter(
+        Q(queued_at__lt=registration.queued_at) | Q(queued_at=registration.queued_at, id__lt=registration.id),
         event_id=registration.event_id, status=S.WAITLISTED,
-        queued_at=registration.queued_at, id__lt=registration.id,
     ).using_db(conn).count()
-    return ahead + same_time + 1
+    return ahead + 1
 
 
 async def waitlist_positions(event_id: int) -> dict[int, int]:
@@ -163,12 +161,14 @@ async def register(
     `confirm_pending`), for sign-ups whose address must be verified first.
     """
     now = now or utcnow()
+    offers_due = await _offers_due(event_id, now)
     async with event_lock(event_id) as (conn, event):
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
         person = check_applicant(event, applicant, languages=languages)
-        await _expire_due_offers(conn, event, now)
+        if offers_due:
+            await _expire_due_offers(conn, event, now)
         seats = 1 + person.companions
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
@@ -268,6 +268,11 @@ async def _release(conn: BaseDBAsyncClient, event: Event, registration: Registra
     await registration.save(using_db=conn, update_fields=["status", "offer_expires_at", "cancelled_at", "updated_at"])
 
 
+async def _offers_due(event_id: int, now: datetime) -> bool:
+    """Checked before taking the lock, to keep the lock short; the worker catches any that slip by."""
+    return await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists()
+
+
 async def _expire_due_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
     """Expire this event's offers past their deadline and pass the seats on."""
     due = await Registration.filter(event_id=event.id, status=S.OFFERED, offer_expires_at__lte=now).using_db(conn)
@@ -309,7 +314,7 @@ async def find_by_token(token: str, *, now: datetime | None = None) -> Outcome:
     """The registration behind a manage link, with due offers expired first so the page is true."""
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    if await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists():
+    if await _offers_due(event_id, now):
         async with event_lock(event_id) as (conn, event):
             await _expire_due_offers(conn, event, now)
     registration = await Registration.get(manage_token=token).prefetch_related("event")
