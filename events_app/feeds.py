@@ -184,11 +184,11 @@ async def feed_calendar(feed: Feed, *, language: str, base_url: str, tz_name: st
                         now: datetime | None = None) -> bytes:
     """The feed's iCalendar bytes: one query for the dates with their events, then `calendar`."""
     now = now or utcnow()
-    sessions = await _session_query(feed, feed_window_start(now, tz_name)).select_related("event").order_by(
-        "starts_at", "id")
-    if not sessions and feed.missing is not None:
+    rows = await _session_query(feed, feed_window_start(now, tz_name)).order_by("starts_at", "id").values_list(
+        *_SESSION_COLUMNS, *_EVENT_COLUMNS)
+    if not rows and feed.missing is not None:
         raise feed.missing()
-    pairs = [(session.event, session) for session in sessions]
+    pairs = _pairs(rows)
     if feed.name is None:
         name = calendar.localized_text(pairs[0][0], language)[0] if pairs else ""
     else:
@@ -196,6 +196,49 @@ async def feed_calendar(feed: Feed, *, language: str, base_url: str, tz_name: st
         name = i18n.gettext(language, msgid, **{k: i18n.gettext(language, v) for k, v in params.items()})
     return calendar.build_calendar(pairs, name=name, language=language, base_url=base_url, timezone=tz_name,
                                    audience=feed.audience)
+
+
+#: What a calendar needs of a date and of its event, fetched in one query (plain values, not models:
+#: building 2,000 model instances cost more than the rest of the query).
+_SESSION_COLUMNS = ("id", "starts_at", "ends_at", "status", "sequence", "updated_at")
+_EVENT_COLUMNS = ("event_id", "event__title", "event__description", "event__translations", "event__location",
+                  "event__location_confidential", "event__status", "event__sequence", "event__updated_at")
+
+
+@dataclass(slots=True)
+class EventFacts:
+    id: int
+    title: str
+    description: str
+    translations: dict
+    location: str
+    location_confidential: bool
+    status: str
+    sequence: int
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class SessionFacts:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    sequence: int
+    updated_at: datetime
+
+
+def _pairs(rows: list[tuple]) -> list[tuple[EventFacts, SessionFacts]]:
+    """(event, session) pairs from joined rows; the dates of one event share its EventFacts."""
+    width = len(_SESSION_COLUMNS)
+    known: dict[int, EventFacts] = {}
+    pairs = []
+    for row in rows:
+        event = known.get(row[width])
+        if event is None:
+            event = known[row[width]] = EventFacts(*row[width:])
+        pairs.append((event, SessionFacts(*row[:width])))
+    return pairs
 
 
 # --- private feed tokens ---------------------------------------------------------------------
