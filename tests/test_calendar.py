@@ -3,8 +3,13 @@ cancellations, privacy, validators (304) and private feed tokens."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -15,7 +20,7 @@ from events_app.events import SessionSpec
 from events_app.i18n import LANGUAGES
 from events_app.models import Registration, RegistrationStatus
 from events_app.registration import Applicant
-from tests.helpers import in_days, make_event, make_user
+from tests.helpers import both_databases, in_days, make_event, make_user
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = timezone.utc
@@ -137,6 +142,7 @@ async def test_a_dropped_date_of_a_course_turns_cancelled_the_others_stay(client
     assert set(status.values()) == {"CONFIRMED"} and len(status) == 2
 
 
+@both_databases
 async def test_public_feeds_show_only_public_listed_events_and_old_dates_leave(client, db):
     await make_event(title="Workshop öffentlich")
     await make_event(title="Kurs öffentlich", kind="course")
@@ -181,6 +187,7 @@ async def test_no_personal_data_in_public_feeds(client, db):
                                "DESCRIPTION", "URL", "STATUS"}
 
 
+@both_databases
 async def test_personal_feed_shows_meeting_point_only_once_confirmed(client, db):
     course = await make_event(kind="course", audience="women", capacity=1, location="Hallenbad Ost",
                               location_confidential=True,
@@ -220,6 +227,7 @@ async def test_feed_language_from_query_with_german_fallback(client, db):
     assert english_name and "Gießen" in english_name
 
 
+@both_databases
 @pytest.mark.parametrize("url_of", [
     lambda e, r: "/calendar.ics",
     lambda e, r: "/calendar/workshop.ics",
@@ -252,6 +260,7 @@ async def test_conditional_get_answers_304_without_building_the_calendar(client,
     assert (await client.get(url, headers={"If-Modified-Since": "not a date"})).status_code == 200
 
 
+@both_databases
 async def test_event_leaving_a_listing_changes_the_validator(client, db):
     await make_event(title="Bleibt")
     leaving = await make_event(title="Wird Entwurf")
@@ -262,6 +271,7 @@ async def test_event_leaving_a_listing_changes_the_validator(client, db):
     assert summaries(icalendar.Calendar.from_ical(again.content)) == {"Bleibt"}
 
 
+@both_databases
 async def test_private_staff_feed_shows_all_but_drafts_until_revoked(client, db):
     user, _ = await make_user("organiser")
     await make_event(title="Öffentlich")
@@ -322,3 +332,42 @@ async def test_single_event_attachment_for_mail(db):
     assert str(vevent["UID"]).endswith("@termine.giessen.de") and str(vevent["LOCATION"]) == "Hallenbad Ost"
     public = icalendar.Calendar.from_ical(calendar.event_ics(loaded, language="de", base_url="https://termine.giessen.de"))
     assert "LOCATION" not in vevents(public)[0]
+
+
+ICALJS_DIR = Path(__file__).resolve().parent / "icaljs"
+
+
+def icaljs_parse(document: bytes) -> dict:
+    """What Thunderbird's parser (ical.js, installed by `make test`) reads from a calendar."""
+    node = shutil.which("node")
+    if node is None or not (ICALJS_DIR / "node_modules" / "ical.js").is_dir():
+        message = "ical.js not installed (make test runs npm ci in tests/icaljs)"
+        if os.environ.get("EVENTS_REQUIRE_ICALJS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    done = subprocess.run([node, "check.mjs"], input=document, cwd=ICALJS_DIR, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout)
+
+
+async def test_thunderbirds_parser_reads_the_same_dates(client, db):
+    """An independent parser, using only the file's own VTIMEZONE, agrees on every date and status."""
+    march = SessionSpec(berlin(2027, 3, 28, 10), berlin(2027, 3, 28, 12))
+    october = SessionSpec(berlin(2027, 10, 31, 10), berlin(2027, 10, 31, 12))
+    event = await make_event(title="Zeitumstellung; Test, mit Komma", sessions=[march, october])
+    await events.cancel_event(event_id=event.id)
+    response = await client.get(f"/events/{event.id}.ics")
+    seen = icaljs_parse(response.content)
+    ours = by_uid(icalendar.Calendar.from_ical(response.content))
+    assert seen["method"] == "PUBLISH"
+    assert {e["uid"] for e in seen["events"]} == set(ours)
+    for parsed in seen["events"]:
+        vevent = ours[parsed["uid"]]
+        assert parsed["tzid"] == "Europe/Berlin"
+        assert datetime.fromisoformat(parsed["start"]) == vevent["DTSTART"].dt.astimezone(UTC)
+        assert datetime.fromisoformat(parsed["end"]) == vevent["DTEND"].dt.astimezone(UTC)
+        assert (parsed["summary"], parsed["status"], parsed["sequence"]) == (
+            str(vevent["SUMMARY"]), "CANCELLED", vevent["SEQUENCE"])
+    offsets = sorted((e["start"], e["utcOffsetSeconds"]) for e in seen["events"])
+    assert [o for _, o in offsets] == [7200, 3600]
+    assert sorted(datetime.fromisoformat(e["start"]) for e in seen["events"]) == [march.starts_at, october.starts_at]
