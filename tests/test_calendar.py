@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from events_app import calendar, events, feeds, registration
+from events_app import calendar, errors, events, feeds, registration
 from events_app.events import SessionSpec
 from events_app.i18n import LANGUAGES
 from events_app.models import Registration, RegistrationStatus
@@ -286,7 +286,7 @@ async def test_private_staff_feed_shows_all_but_drafts_until_revoked(client, db)
     assert "private" in response.headers["cache-control"]
     assert await feeds.list_feed_tokens(user_id=user.id) == [issued.record]
     other, _ = await make_user("door", email="door@stadt-giessen.de")
-    with pytest.raises(feeds.errors.FeedNotFound):
+    with pytest.raises(errors.FeedNotFound):
         await feeds.revoke_feed_token(token_id=issued.record.id, user_id=other.id)
     await feeds.revoke_feed_token(token_id=issued.record.id, user_id=user.id)
     assert (await client.get(issued.path())).status_code == 404
@@ -302,7 +302,7 @@ async def test_inactive_users_feed_is_404(client, db):
     user.active = False
     await user.save()
     assert (await client.get(issued.path())).status_code == 404
-    with pytest.raises(feeds.errors.NotFound):
+    with pytest.raises(errors.NotFound):
         await feeds.create_feed_token(user_id=user.id)
 
 
