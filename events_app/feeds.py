@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -77,7 +77,7 @@ class Feed:
 class FeedState:
     etag: str
     last_modified: datetime
-    count: int = field(default=0)
+    count: int = 0
 
 
 def feed_window_start(now: datetime, tz_name: str) -> datetime:
@@ -160,8 +160,7 @@ async def feed_state(feed: Feed, *, language: str, base_url: str, tz_name: str, 
         n=Count("id"), changed=Max("updated_at"), seq=Sum("sequence")).values("n", "changed", "seq")
     event_rows = await Event.filter(id__in=Subquery(shown.values("event_id"))).annotate(
         event_changed=Max("updated_at"), event_seq=Sum("sequence")).values("event_changed", "event_seq")
-    rows = [{**(session_rows[0] if session_rows else {}), **(event_rows[0] if event_rows else {})}]
-    row = rows[0] if rows else {}
+    row = {**(session_rows[0] if session_rows else {}), **(event_rows[0] if event_rows else {})}
     count = row.get("n") or 0
     if count == 0 and feed.missing is not None:
         raise feed.missing()

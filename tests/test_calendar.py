@@ -229,15 +229,17 @@ async def test_feed_language_from_query_with_german_fallback(client, db):
 
 @both_databases
 @pytest.mark.parametrize("url_of", [
-    lambda e, r: "/calendar.ics",
-    lambda e, r: "/calendar/workshop.ics",
-    lambda e, r: f"/events/{e.id}.ics",
-    lambda e, r: f"/r/{r.manage_token}/calendar.ics",
-])
+    lambda e, r, staff: "/calendar.ics",
+    lambda e, r, staff: "/calendar/workshop.ics",
+    lambda e, r, staff: f"/events/{e.id}.ics",
+    lambda e, r, staff: f"/r/{r.manage_token}/calendar.ics",
+    lambda e, r, staff: staff.path(),
+], ids=["public", "kind", "event", "personal", "staff"])
 async def test_conditional_get_answers_304_without_building_the_calendar(client, db, monkeypatch, url_of):
     event = await make_event()
     reg = (await register(event.id, "A", email="a@example.org")).registration
-    url = url_of(event, reg)
+    user, _ = await make_user("organiser")
+    url = url_of(event, reg, await feeds.create_feed_token(user_id=user.id))
     first = await client.get(url)
     etag, last_modified = first.headers["etag"], first.headers["last-modified"]
     builds = []

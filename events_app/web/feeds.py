@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from events_app import feeds, i18n
 from events_app.feeds import Feed, FeedState
+from events_app.timeutil import utcnow
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -61,12 +62,16 @@ def _headers(state: FeedState, *, private: bool, filename: str) -> dict[str, str
 async def _serve(request: Request, feed: Feed, *, filename: str, private: bool = False) -> Response:
     settings = request.app.state.settings
     language = _language(request, feed)
-    state = await feeds.feed_state(feed, language=language, base_url=settings.base_url, tz_name=settings.timezone)
+    now = utcnow()  # one moment for both, so validator and body see the same window of dates
+    # the validator is taken before the body: if data changes in between, the client's next ETag is
+    # stale and it gets the new calendar, never the other way round
+    state = await feeds.feed_state(feed, language=language, base_url=settings.base_url, tz_name=settings.timezone,
+                                   now=now)
     headers = _headers(state, private=private, filename=filename)
     if _not_modified(request, state):
         return Response(status_code=304, headers=headers)
     body = await feeds.feed_calendar(feed, language=language, base_url=settings.base_url,
-                                     tz_name=settings.timezone)
+                                     tz_name=settings.timezone, now=now)
     return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 
