@@ -18,9 +18,9 @@ import pytest
 from events_app import calendar, errors, events, feeds, registration
 from events_app.events import SessionSpec
 from events_app.i18n import LANGUAGES
-from events_app.models import Registration, RegistrationStatus
+from events_app.models import Registration, RegistrationStatus, Role, User
 from events_app.registration import Applicant
-from tests.helpers import both_databases, in_days, make_event, make_user
+from tests.helpers import both_databases, in_days, make_event
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = timezone.utc
@@ -47,6 +47,11 @@ def by_uid(cal: icalendar.Calendar) -> dict[str, icalendar.Event]:
 
 def summaries(cal: icalendar.Calendar) -> set[str]:
     return {str(v["SUMMARY"]) for v in vevents(cal)}
+
+
+async def staff_user(role: str = "organiser", email: str = "organiser@stadt-giessen.de") -> User:
+    """A staff account without a password: feed tokens need no login (and argon2 is slow)."""
+    return await User.create(email=email, role=Role(role))
 
 
 def register(event_id: int, name: str, **extra) -> Applicant:
@@ -238,7 +243,7 @@ async def test_feed_language_from_query_with_german_fallback(client, db):
 async def test_conditional_get_answers_304_without_building_the_calendar(client, db, monkeypatch, url_of):
     event = await make_event()
     reg = (await register(event.id, "A", email="a@example.org")).registration
-    user, _ = await make_user("organiser")
+    user = await staff_user()
     url = url_of(event, reg, await feeds.create_feed_token(user_id=user.id))
     first = await client.get(url)
     etag, last_modified = first.headers["etag"], first.headers["last-modified"]
@@ -275,7 +280,7 @@ async def test_event_leaving_a_listing_changes_the_validator(client, db):
 
 @both_databases
 async def test_private_staff_feed_shows_all_but_drafts_until_revoked(client, db):
-    user, _ = await make_user("organiser")
+    user = await staff_user()
     await make_event(title="Öffentlich")
     await make_event(title="Nicht gelistet", visibility="unlisted")
     await make_event(title="Empfang", kind="reception", audience="invitation")
@@ -287,7 +292,7 @@ async def test_private_staff_feed_shows_all_but_drafts_until_revoked(client, db)
     assert "Hallenbad" not in response.text
     assert "private" in response.headers["cache-control"]
     assert await feeds.list_feed_tokens(user_id=user.id) == [issued.record]
-    other, _ = await make_user("door", email="door@stadt-giessen.de")
+    other = await staff_user("door", email="door@stadt-giessen.de")
     with pytest.raises(errors.FeedNotFound):
         await feeds.revoke_feed_token(token_id=issued.record.id, user_id=other.id)
     await feeds.revoke_feed_token(token_id=issued.record.id, user_id=user.id)
@@ -297,7 +302,7 @@ async def test_private_staff_feed_shows_all_but_drafts_until_revoked(client, db)
 
 
 async def test_inactive_users_feed_is_404(client, db):
-    user, _ = await make_user("organiser")
+    user = await staff_user()
     await make_event()
     issued = await feeds.create_feed_token(user_id=user.id)
     assert (await client.get(issued.path())).status_code == 200
