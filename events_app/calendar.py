@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -66,6 +66,12 @@ class Audience:
 
 
 PUBLIC = Audience()
+
+
+def registrant_audience(status: RegistrationStatus | str) -> Audience:
+    """A registrant sees the confidential meeting point only once confirmed."""
+    status = RegistrationStatus(status)
+    return Audience(show_confidential_location=status == RegistrationStatus.CONFIRMED, registration_status=status)
 
 
 def host_of(base_url: str) -> str:
@@ -169,6 +175,17 @@ def event_ics(event, *, language: str, base_url: str, timezone: str = "Europe/Be
     title, _ = localized_text(event, language)
     return build_calendar(((event, session) for session in event.sessions), name=title, language=language,
                           base_url=base_url, timezone=timezone, audience=audience)
+
+
+def registration_ics(event, registration, *, base_url: str, timezone: str = "Europe/Berlin") -> bytes:
+    """The attachment for a mail to a registrant: their event, in their language, as they may see it.
+
+    The meeting point is shown only to confirmed registrations; the dates are TENTATIVE while the
+    person waits and CANCELLED once the registration is cancelled or the offer expired.
+    """
+    audience = registrant_audience(registration.status)
+    language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return event_ics(event, language=language, base_url=base_url, timezone=timezone, audience=audience)
 
 
 def calendar_name(language: str, *, kind_label: str | None = None) -> str:

@@ -39,7 +39,6 @@ from events_app.models import (
     EventKind,
     EventSession,
     Registration,
-    RegistrationStatus,
     User,
     Visibility,
 )
@@ -117,11 +116,9 @@ async def registration_feed(*, token: str) -> Feed:
         "id", "event_id", "status", "language", "updated_at")
     if registration is None:
         raise errors.RegistrationNotFound()
-    status = RegistrationStatus(registration.status)
-    audience = calendar.Audience(show_confidential_location=status == RegistrationStatus.CONFIRMED,
-                                 registration_status=status)
+    audience = calendar.registrant_audience(registration.status)
     return Feed(key=f"registration:{registration.id}", sessions=Q(event_id=registration.event_id),
-                audience=audience, extra_key=status.value, extra_changed=registration.updated_at,
+                audience=audience, extra_key=audience.registration_status.value, extra_changed=registration.updated_at,
                 language=registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE)
 
 

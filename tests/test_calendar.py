@@ -378,3 +378,17 @@ async def test_thunderbirds_parser_reads_the_same_dates(client, db):
     offsets = sorted((e["start"], e["utcOffsetSeconds"]) for e in seen["events"])
     assert [o for _, o in offsets] == [7200, 3600]
     assert sorted(datetime.fromisoformat(e["start"]) for e in seen["events"]) == [march.starts_at, october.starts_at]
+
+
+async def test_registrant_attachment_follows_the_registration(db):
+    event = await make_event(kind="course", audience="women", capacity=1, location="Hallenbad Ost",
+                             location_confidential=True, translations={"uk": {"title": "Курс плавання"}})
+    first = (await register(event.id, "A", email="a@example.org", language="uk")).registration
+    second = (await register(event.id, "B", email="b@example.org")).registration
+    loaded = await events.get_event(event.id, public=False)
+    mine = vevents(icalendar.Calendar.from_ical(calendar.registration_ics(loaded, first, base_url="https://x.de")))[0]
+    theirs = vevents(icalendar.Calendar.from_ical(calendar.registration_ics(loaded, second, base_url="https://x.de")))[0]
+    assert (str(mine["SUMMARY"]), str(mine["STATUS"]), str(mine["LOCATION"])) == (
+        "Курс плавання", "CONFIRMED", "Hallenbad Ost")
+    assert str(theirs["STATUS"]) == "TENTATIVE" and "LOCATION" not in theirs
+    assert str(mine["UID"]) == str(theirs["UID"])
