@@ -169,8 +169,7 @@ def event_ics(event, *, language: str, base_url: str, timezone: str = "Europe/Be
     """A single event with all its dates: the download on the event page and the mail attachment.
 
     `event.sessions` must be loaded (e.g. `events.get_event` or `prefetch_related("sessions")`).
-    For a registrant's mail pass `Audience(show_confidential_location=<confirmed>,
-    registration_status=registration.status)`.
+    For a mail to a registrant use `registration_ics`.
     """
     title, _ = localized_text(event, language)
     return build_calendar(((event, session) for session in event.sessions), name=title, language=language,
