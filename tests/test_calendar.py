@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -18,7 +19,7 @@ import pytest
 from events_app import calendar, errors, events, feeds, registration
 from events_app.events import SessionSpec
 from events_app.i18n import LANGUAGES
-from events_app.models import Registration, RegistrationStatus, Role, User
+from events_app.models import EventKind, Registration, RegistrationStatus, Role, User
 from events_app.registration import Applicant
 from tests.helpers import both_databases, in_days, make_event
 
@@ -318,6 +319,10 @@ async def test_pages_offer_webcal_and_download_links(client, db):
     reg = (await register(event.id, "A", email="a@example.org")).registration
     home = (await client.get("/")).text
     assert 'href="webcal://127.0.0.1:8000/calendar.ics"' in home and 'href="/calendar.ics"' in home
+    kinds = set(re.findall(r'href="/calendar/(\w+)\.ics"', home))
+    assert kinds == set(calendar.KIND_LABELS) == {kind.value for kind in EventKind}
+    for kind in kinds:  # every kind offered is a feed that answers
+        assert (await client.get(f"/calendar/{kind}.ics")).status_code == 200
     page = (await client.get(f"/events/{event.id}?lang=en")).text
     assert f'href="webcal://127.0.0.1:8000/events/{event.id}.ics?lang=en"' in page
     assert f'href="/events/{event.id}.ics?lang=en"' in page
