@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# Thunderbird's iCalendar parser for tests/test_calendar.py; the test skips when node is missing
+ICALJS := tests/icaljs/node_modules/.package-lock.json
 
 .PHONY: run test install migrate worker demo bench clean messages
 
@@ -32,7 +34,10 @@ migrate: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/events-app worker
 
-test: $(TEST_STAMP)
+$(ICALJS): tests/icaljs/package-lock.json
+	-command -v npm >/dev/null && cd tests/icaljs && npm ci --no-audit --no-fund --silent
+
+test: $(TEST_STAMP) $(ICALJS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)

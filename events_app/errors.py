@@ -120,3 +120,8 @@ class TooManyAttempts(DomainError):
     status = 429
     title = N_("Too many attempts. Please wait a few minutes and try again.")
     slug = "too-many-attempts"
+
+
+class FeedNotFound(NotFound):
+    title = N_("This calendar address is not valid (any more).")
+    slug = "feed-not-found"

@@ -237,3 +237,23 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entry"
+
+
+# --- calendar ---
+
+
+class CalendarFeedToken(Model):
+    """A private, revocable calendar feed address for a staff member or organiser.
+
+    Calendar clients cannot sign in, so the secret in the URL is the credential: only its
+    SHA-256 is stored, and revoking it makes the address answer 404 from then on.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("events.User", related_name="calendar_feed_tokens", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "calendar_feed_token"

@@ -6,7 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import api, pages
+from events_app.web import api, feeds, pages
 
 routes = [
     Route("/", pages.home),
@@ -26,5 +26,12 @@ routes = [
     Route("/api/v1/events/{event_id:int}/registrations", api.list_registrations, methods=["GET"]),
     Route("/api/v1/registrations/{token}/cancel", api.cancel_registration, methods=["POST"]),
     Route("/api/v1/registrations/{token}/accept", api.accept_offer, methods=["POST"]),
+    # --- calendar ---
+    Route("/events/{event_id:int}.ics", feeds.event_calendar),
+    Route("/calendar.ics", feeds.public_calendar),
+    Route("/calendar/{kind}.ics", feeds.kind_calendar),
+    Route("/r/{token}/calendar.ics", feeds.registration_calendar),
+    Route("/feeds/{token}.ics", feeds.staff_calendar),
+    # --- end calendar ---
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -1,0 +1,100 @@
+"""Calendar feeds over HTTP: validators first, the calendar only when the client's copy is stale.
+
+Every feed answers with ETag and Last-Modified. A conditional GET (If-None-Match, or
+If-Modified-Since without it) whose validator still matches gets 304 from `feeds.feed_state`'s
+aggregate queries, without loading the events or building the calendar.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime, parsedate_to_datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from events_app import feeds, i18n
+from events_app.feeds import Feed, FeedState
+from events_app.timeutil import utcnow
+
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+
+def _language(request: Request, feed: Feed) -> str:
+    """?lang= when it names a language we have, else the feed's own (a registration's language, or German).
+
+    Deliberately not the cookie or Accept-Language: calendar clients send neither, and the same
+    URL should give the same calendar to everyone.
+    """
+    chosen = request.query_params.get("lang")
+    return chosen if chosen in i18n.LANGUAGES else feed.language
+
+
+def _not_modified(request: Request, state: FeedState) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:  # takes precedence over If-Modified-Since (RFC 9110, 13.2.2)
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return "*" in tags or state.etag in tags
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False  # an unreadable date is ignored, as the RFC asks
+        if since.tzinfo is None:
+            return False
+        return state.last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def _headers(state: FeedState, *, private: bool, filename: str) -> dict[str, str]:
+    headers = {
+        "ETag": state.etag,
+        "Last-Modified": format_datetime(state.last_modified, usegmt=True),
+        # clients may keep a copy but must ask again; the 304 makes asking cheap
+        "Cache-Control": ("private" if private else "public") + ", no-cache",
+        "Content-Disposition": f'inline; filename="{filename}"',
+    }
+    if private:
+        headers["X-Robots-Tag"] = "noindex"
+    return headers
+
+
+async def _serve(request: Request, feed: Feed, *, filename: str, private: bool = False) -> Response:
+    settings = request.app.state.settings
+    language = _language(request, feed)
+    now = utcnow()  # one moment for both, so validator and body see the same window of dates
+    # the validator is taken before the body: if data changes in between, the client's next ETag is
+    # stale and it gets the new calendar, never the other way round
+    state = await feeds.feed_state(feed, language=language, base_url=settings.base_url, tz_name=settings.timezone,
+                                   now=now)
+    headers = _headers(state, private=private, filename=filename)
+    if _not_modified(request, state):
+        return Response(status_code=304, headers=headers)
+    body = await feeds.feed_calendar(feed, language=language, base_url=settings.base_url,
+                                     tz_name=settings.timezone, now=now)
+    return Response(body, media_type=MEDIA_TYPE, headers=headers)
+
+
+async def event_calendar(request: Request) -> Response:
+    event_id = request.path_params["event_id"]
+    return await _serve(request, feeds.event_feed(event_id=event_id), filename=f"event-{event_id}.ics")
+
+
+async def public_calendar(request: Request) -> Response:
+    return await _serve(request, feeds.public_feed(), filename="calendar.ics")
+
+
+async def kind_calendar(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    return await _serve(request, feeds.public_feed(kind=kind), filename=f"calendar-{kind}.ics")
+
+
+async def registration_calendar(request: Request) -> Response:
+    feed = await feeds.registration_feed(token=request.path_params["token"])
+    return await _serve(request, feed, filename="my-calendar.ics", private=True)
+
+
+async def staff_calendar(request: Request) -> Response:
+    feed = await feeds.staff_feed(token=request.path_params["token"])
+    return await _serve(request, feed, filename="staff-calendar.ics", private=True)
+
