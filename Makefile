@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install migrate worker demo bench clean messages
+.PHONY: run test install migrate worker demo bench clean messages check-messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,27 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/rush.py
+
+# Translations: `make messages` extracts every gettext string into the template and merges it into each
+# language's catalog (new entries arrive empty, changed ones fuzzy); `make check-messages` lists the gaps.
+LANGS := de en ar tr uk fa
+POT   := events_app/translations/messages.pot
+BABEL_KEYWORDS := -k N_ -k gettext -k gettext:2,2t -k gettext:2,3t -k gettext:2,4t -k gettext:2,5t -k gettext:2,6t
+
+messages: $(STAMP)
+	mkdir -p events_app/translations
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --add-comments=Translators: --strip-comments \
+		--sort-output --add-location=file --width=100 --project=events_app -o $(POT) .
+	for lang in $(LANGS); do \
+		if [ -f events_app/translations/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update --ignore-obsolete --width=100 -i $(POT) -d events_app/translations -l $$lang; \
+		else \
+			$(BIN)/pybabel init -i $(POT) -d events_app/translations -l $$lang; \
+		fi; \
+	done
+
+check-messages: $(STAMP)
+	$(BIN)/python -m events_app.i18n_check
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
