@@ -32,7 +32,14 @@ migrate: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/events-app worker
 
-test: $(TEST_STAMP)
+# axe-core for the accessibility tests, pinned in tests/js/package-lock.json (node_modules is not committed).
+AXE := tests/js/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+	touch $@
+
+test: $(TEST_STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)

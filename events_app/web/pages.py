@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from events_app import errors, events, legal, registration
 from events_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.models import Audience, EventStatus
+from events_app.registration import Applicant
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
@@ -60,10 +61,33 @@ async def register_form(request: Request) -> Response:
         outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
     except errors.ValidationFailed as exc:
         lang = request.state.language
-        messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
+        fields, params = _every_problem(data, event, exc)
+        messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
                                  page_path=f"/events/{event.id}")
     return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
+
+
+def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[dict, dict]:
+    """All field problems at once, in form order: a bad answer must not hide a missing name.
+
+    The form layer stops at the answers; the contact fields are checked by the registration
+    engine. When the answers failed, the contact fields are checked here too.
+    """
+    fields, params = dict(first.fields), dict(first.params)
+    try:
+        companions = int(str(data.get("companions") or 0).strip())
+    except ValueError:
+        companions = 0
+    contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),
+                        phone=str(data.get("phone") or ""), language=str(data.get("language") or ""),
+                        companions=companions)
+    try:
+        registration.check_applicant(event, contact, languages=tuple(LANGUAGES))
+    except errors.ValidationFailed as contact_problems:
+        fields = {**contact_problems.fields, **fields}
+        params = {**contact_problems.params, **params}
+    return fields, params
 
 
 async def manage_page(request: Request) -> Response:
