@@ -6,6 +6,7 @@ use when missing or older than the `.po`, so a fresh checkout needs no extra bui
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +48,8 @@ def _compile(language: str) -> None:
         return
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale=language)
-    tmp = mo_path.with_suffix(".mo.tmp")
+    # several processes (server workers, tests) may compile at once: each writes its own file
+    tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
     with tmp.open("wb") as mo_file:
         write_mo(mo_file, catalog)
     tmp.replace(mo_path)
@@ -65,6 +67,12 @@ def translations(language: str) -> NullTranslations:
 def gettext(language: str, message: str, **params) -> str:
     text = translations(language).gettext(message)
     return text % params if params else text
+
+
+def ngettext(language: str, singular: str, plural: str, num: int, **params) -> str:
+    """The plural form for `num` in the language; `%(num)d` and other %(name)s parameters filled in."""
+    params.setdefault("num", num)
+    return translations(language).ngettext(singular, plural, num) % params
 
 
 def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:

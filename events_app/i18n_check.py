@@ -27,10 +27,12 @@ PROJECT_ROOT = TRANSLATIONS_DIR.parent.parent
 MAPPING_FILE = PROJECT_ROOT / "babel.cfg"
 POT_FILE = TRANSLATIONS_DIR / f"{DOMAIN}.pot"
 
-#: gettext keywords besides Babel's defaults: N_("...") marks, and i18n.gettext(language, "...", **params)
-#: whose message is the second argument (the `t` spec counts all arguments, keyword ones included).
+#: gettext keywords besides Babel's defaults: N_("...") marks, i18n.gettext(language, "...", **params)
+#: and i18n.ngettext(language, "one", "many", n, **params), whose messages come after the language (the
+#: `t` spec counts all arguments, keyword ones included; templates' _() and ngettext() keep the defaults).
 #: The Makefile passes the same list to pybabel.
-KEYWORDS = ["N_", "gettext", *(f"gettext:2,{n}t" for n in range(2, 7))]
+KEYWORDS = ["N_", "gettext", *(f"gettext:2,{n}t" for n in range(2, 7)),
+            "ngettext:1,2", *(f"ngettext:2,3,{n}t" for n in range(4, 8))]
 
 
 @dataclass(frozen=True)

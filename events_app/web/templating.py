@@ -66,6 +66,7 @@ def base_context(language: str, settings) -> dict:
         "lang": language,
         "dir": i18n.text_direction(language),
         "languages": i18n.LANGUAGES,
+        "text_direction": i18n.text_direction,
         "fmt": i18n.Formatter(language, settings.timezone),
         "settings": settings,
         **gettext_callables(language),
