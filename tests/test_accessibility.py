@@ -96,6 +96,8 @@ async def test_register_in_german_with_the_keyboard_only(live_server, demo, open
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#error-summary")
     assert (await page.title()).startswith("Fehler: ")
+    # Without JavaScript, the summary takes the focus itself (autofocus), so it is read out first.
+    assert await page.evaluate("document.activeElement.id") == "error-summary"
     summary = await page.inner_text("#error-summary")
     assert "Bitte prüfen Sie Ihre Angaben." in summary and "Bitte geben Sie Ihren Namen ein." in summary
     await _tab_until(page, _focus_text("Bitte geben Sie Ihren Namen ein."))
