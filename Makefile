@@ -55,7 +55,7 @@ BABEL_KEYWORDS := -k N_ -k gettext -k gettext:2,2t -k gettext:2,3t -k gettext:2,
 messages: $(STAMP)
 	mkdir -p events_app/translations
 	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --add-comments=Translators: --strip-comments \
-		--sort-output --add-location=file --width=100 --project=events_app -o $(POT) .
+		--sort-output --add-location=file --width=100 --project=events_app --copyright-holder="events_app contributors" -o $(POT) .
 	for lang in $(LANGS); do \
 		if [ -f events_app/translations/$$lang/LC_MESSAGES/messages.po ]; then \
 			$(BIN)/pybabel update --ignore-obsolete --width=100 -i $(POT) -d events_app/translations -l $$lang; \
