@@ -231,3 +231,27 @@ async def test_axe_reports_a_field_without_label(live_server, open_context, axe_
     await page.goto(live_server.url + "/")
     await page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text name=x>')")
     assert "label" in {violation["id"] for violation in await _axe(page, axe_source)}
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+async def test_every_tab_stop_shows_where_the_focus_is(live_server, demo, open_context, language):
+    """WCAG 2.4.7: each element reached with Tab draws a focus indicator (outline or ring)."""
+    context = await open_context(locale="de-DE")
+    page = await context.new_page()
+    for path in ("/", f"/events/{demo['festival']}", demo["manage"]):
+        await page.goto(f"{live_server.url}{path}?lang={language}")
+        seen = 0
+        for _ in range(60):
+            await page.keyboard.press("Tab")
+            state = await page.evaluate("""() => {
+                const el = document.activeElement;
+                if (!el || el === document.body) return null;
+                const style = getComputedStyle(el);
+                return {tag: el.outerHTML.slice(0, 80), outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+                        ring: style.boxShadow !== 'none'};
+            }""")
+            if state is None:
+                break  # past the last tab stop
+            assert state["outline"] or state["ring"], f"no visible focus on {state['tag']} ({path}, {language})"
+            seen += 1
+        assert seen >= 8, f"only {seen} tab stops on {path}"
