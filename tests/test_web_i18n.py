@@ -148,3 +148,11 @@ async def test_error_page_is_translated_and_right_to_left(client, db):
     assert page.status_code == 404
     assert _html_attrs(page.text) == {"lang": "fa", "dir": "rtl"}
     assert "این رویداد وجود ندارد یا برای عموم باز نیست." in page.text
+
+
+async def test_companion_hint_uses_the_plural_form_of_each_language(client, db):
+    one = await make_event(max_companions=1)
+    three = await make_event(max_companions=3)
+    assert "Sie dürfen 1 Person mitbringen." in (await client.get(f"/events/{one.id}")).text
+    assert "Sie dürfen bis zu 3 Personen mitbringen." in (await client.get(f"/events/{three.id}")).text
+    assert "يمكنك إحضار ما يصل إلى 3 أشخاص." in (await client.get(f"/events/{three.id}?lang=ar")).text
