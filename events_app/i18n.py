@@ -6,13 +6,15 @@ use when missing or older than the `.po`, so a fresh checkout needs no extra bui
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -46,7 +48,8 @@ def _compile(language: str) -> None:
         return
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale=language)
-    tmp = mo_path.with_suffix(".mo.tmp")
+    # several processes (server workers, tests) may compile at once: each writes its own file
+    tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
     with tmp.open("wb") as mo_file:
         write_mo(mo_file, catalog)
     tmp.replace(mo_path)
@@ -64,6 +67,12 @@ def translations(language: str) -> NullTranslations:
 def gettext(language: str, message: str, **params) -> str:
     text = translations(language).gettext(message)
     return text % params if params else text
+
+
+def ngettext(language: str, singular: str, plural: str, num: int, **params) -> str:
+    """The plural form for `num` in the language; `%(num)d` and other %(name)s parameters filled in."""
+    params.setdefault("num", num)
+    return translations(language).ngettext(singular, plural, num) % params
 
 
 def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
@@ -101,6 +110,12 @@ class Formatter:
         return format_date(self.local(value), format="medium" if self.language != "de" else "dd.MM.yyyy",
                            locale=self.locale)
 
+    def day(self, value: date) -> str:
+        """A calendar date without time (a statement's date, a birthday): 24.11.2026 in German."""
+        if self.language == "de":
+            return value.strftime("%d.%m.%Y")
+        return format_date(value, format="medium", locale=self.locale)
+
     def time(self, value: datetime) -> str:
         if self.language == "de":
             return self.local(value).strftime("%H:%M") + " Uhr"
@@ -110,6 +125,10 @@ class Formatter:
         if self.language == "de":
             return self.local(value).strftime("%d.%m.%Y, %H:%M") + " Uhr"
         return format_datetime(self.local(value), format="medium", locale=self.locale, tzinfo=self.tz)
+
+    def number(self, value: int | float) -> str:
+        """A count or amount in the locale's notation (1.234 in German, 1,234 in English)."""
+        return format_decimal(value, locale=self.locale)
 
     def span(self, start: datetime, end: datetime) -> str:
         """'24.11.2026, 18:00–20:00 Uhr' for one day; both ends in full otherwise."""

@@ -346,18 +346,18 @@ async def test_single_event_attachment_for_mail(db):
     assert "LOCATION" not in vevents(public)[0]
 
 
-ICALJS_DIR = Path(__file__).resolve().parent / "icaljs"
+JS_DIR = Path(__file__).resolve().parent / "js"
 
 
 def icaljs_parse(document: bytes) -> dict:
     """What Thunderbird's parser (ical.js, installed by `make test`) reads from a calendar."""
     node = shutil.which("node")
-    if node is None or not (ICALJS_DIR / "node_modules" / "ical.js").is_dir():
-        message = "ical.js not installed (make test runs npm ci in tests/icaljs)"
+    if node is None or not (JS_DIR / "node_modules" / "ical.js").is_dir():
+        message = "ical.js not installed (make test runs npm ci in tests/js)"
         if os.environ.get("EVENTS_REQUIRE_ICALJS") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    done = subprocess.run([node, "check.mjs"], input=document, cwd=ICALJS_DIR, capture_output=True, timeout=60)
+    done = subprocess.run([node, "icaljs-check.mjs"], input=document, cwd=JS_DIR, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout)
 

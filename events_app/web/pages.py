@@ -5,18 +5,26 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import errors, events, registration
-from events_app.i18n import LANGUAGES, gettext
+from events_app import errors, events, legal, registration
+from events_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.models import Audience, EventStatus
+from events_app.registration import Applicant
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
 
 
 def localized(event, language: str) -> dict:
-    """Title and description in the reader's language, falling back to German."""
+    """Title and description in the reader's language, falling back to German.
+
+    `title_lang` / `description_lang` say which language the text really is in, so the page can
+    mark a German fallback with lang="de" (screen readers then switch voice).
+    """
     texts = (event.translations or {}).get(language, {})
-    return {"title": texts.get("title") or event.title, "description": texts.get("description") or event.description}
+    title, description = texts.get("title"), texts.get("description")
+    return {"title": title or event.title, "description": description or event.description,
+            "title_lang": language if title else DEFAULT_LANGUAGE,
+            "description_lang": language if description else DEFAULT_LANGUAGE}
 
 
 async def home(request: Request) -> Response:
@@ -24,13 +32,14 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {"events": listed, "localized": localized})
 
 
-async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200) -> Response:
+async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200,
+                      page_path: str | None = None) -> Response:
     counts = {"free": max(event.capacity - event.seats_taken, 0)}
     return render(request, "event.html", {
         "event": event, "text": localized(event, request.state.language), "counts": counts,
         "form": form or {}, "errors": field_errors or {}, "localized": localized,
         "by_invitation": event.audience == Audience.INVITATION,
-        "cancelled": event.status == EventStatus.CANCELLED,
+        "cancelled": event.status == EventStatus.CANCELLED, "page_path": page_path,
     }, status_code=status_code)
 
 
@@ -52,9 +61,33 @@ async def register_form(request: Request) -> Response:
         outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
     except errors.ValidationFailed as exc:
         lang = request.state.language
-        messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
-        return await _event_page(request, event, form=data, field_errors=messages, status_code=422)
+        fields, params = _every_problem(data, event, exc)
+        messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
+        return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
+                                 page_path=f"/events/{event.id}")
     return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
+
+
+def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[dict, dict]:
+    """All field problems at once, in form order: a bad answer must not hide a missing name.
+
+    The form layer stops at the answers; the contact fields are checked by the registration
+    engine. When the answers failed, the contact fields are checked here too.
+    """
+    fields, params = dict(first.fields), dict(first.params)
+    try:
+        companions = int(str(data.get("companions") or 0).strip())
+    except ValueError:
+        companions = 0
+    contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),
+                        phone=str(data.get("phone") or ""), language=str(data.get("language") or ""),
+                        companions=companions)
+    try:
+        registration.check_applicant(event, contact, languages=tuple(LANGUAGES))
+    except errors.ValidationFailed as contact_problems:
+        fields = {**contact_problems.fields, **fields}
+        params = {**contact_problems.params, **params}
+    return fields, params
 
 
 async def manage_page(request: Request) -> Response:
@@ -80,6 +113,16 @@ async def manage_accept(request: Request) -> Response:
     await read_form(request)
     await registration.accept_offer(token=token)
     return RedirectResponse(f"/r/{token}?done=accepted", status_code=303)
+
+
+async def accessibility_statement(request: Request) -> Response:
+    """Erklärung zur Barrierefreiheit: fixed wording translated, facts from EVENTS_LEGAL_* settings."""
+    return render(request, "accessibility.html", {"legal": legal.current()})
+
+
+async def privacy_notice(request: Request) -> Response:
+    """Datenschutzhinweise for registrants: controller, purposes, legal bases, retention, rights."""
+    return render(request, "privacy.html", {"legal": legal.current()})
 
 
 async def health(request: Request) -> Response:

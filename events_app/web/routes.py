@@ -16,6 +16,9 @@ routes = [
     Route("/r/{token}", pages.manage_page),
     Route("/r/{token}/cancel", pages.manage_cancel, methods=["POST"]),
     Route("/r/{token}/accept", pages.manage_accept, methods=["POST"]),
+    # --- i18n: accessibility statement and privacy notice ---
+    Route("/accessibility", pages.accessibility_statement),
+    Route("/privacy", pages.privacy_notice),
     Route("/api/v1/openapi.json", api.openapi),
     Route("/api/v1/events", api.list_events, methods=["GET"]),
     Route("/api/v1/events", api.create_event, methods=["POST"]),
