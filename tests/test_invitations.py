@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -276,3 +277,32 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     assert text.index("Ahmadi") < text.index("Yilmaz")
     assert "Al-Hassan" not in text
     assert re.search(r"Yilmaz\s+Mehmet\s+EB-2026-0101\s+2\s+3", text)
+
+
+async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, tmp_path):
+    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    _, token = await make_user()
+    auth = {"authorization": f"Bearer {token}"}
+    base = f"/admin/events/{reception.id}/invitations/letters"
+    assert (await client.post(base)).status_code == 401
+    started = await client.post(base, headers=auth)
+    assert started.status_code == 303
+    progress_url = started.headers["location"]
+    for _ in range(600):
+        page = await client.get(progress_url, headers=auth)
+        assert page.status_code == 200
+        if ".pdf" in page.text:
+            break
+        assert 'http-equiv="refresh"' in page.text
+        await asyncio.sleep(0.1)
+    assert 'http-equiv="refresh"' not in page.text
+    download = re.search(r'href="([^"]+\.pdf)"', page.text).group(1)
+    content = await client.get(download, headers=auth)
+    assert content.status_code == 200 and content.headers["content-type"] == "application/pdf"
+    text = pdf_text(content.content, tmp_path).replace(" ", "")
+    without_mail = await Invitation.filter(email="")
+    assert all(text.count(invitations.format_code(p.code)) == 1 for p in without_mail)
+    assert (await client.get(f"{base}/unknownjob0123456789", headers=auth)).status_code == 404
+    other = await make_reception()
+    assert (await client.get(f"/admin/events/{other.id}/invitations/letters/{progress_url.rsplit('/', 1)[1]}",
+                             headers=auth)).status_code == 404

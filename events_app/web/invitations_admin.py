@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -24,6 +25,7 @@ from events_app.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
 from events_app.web.requests import read_form
 from events_app.web.rsvp import invitation_json
+from events_app.timeutil import utcnow
 from events_app.web.templating import render
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -216,3 +218,36 @@ async def api_list(request: Request) -> Response:
 async def api_letters_pdf(request: Request) -> Response:
     await api_user(request)
     return await letters_pdf(request)
+
+
+async def start_letters(request: Request) -> Response:
+    """POST: lay out the letters in the background and show the progress page."""
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await read_form(request)
+    job_id = await letters.start_letters_job(event_id=event_id, settings=request.app.state.settings,
+                                             everyone=form.get("everyone") == "1")
+    return RedirectResponse(f"/admin/events/{event_id}/invitations/letters/{job_id}", status_code=303)
+
+
+async def letters_progress(request: Request) -> Response:
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    status = letters.job_status(request.app.state.settings, event_id=event_id, job_id=request.path_params["job_id"])
+    if status is None:
+        raise errors.NotFound()
+    event = await events.get_event(event_id, public=False)
+    started = datetime.fromisoformat(status["started"])
+    return render(request, "admin/letters_job.html", {
+        "event": event, "status": status, "job_id": request.path_params["job_id"],
+        "elapsed": int((utcnow() - started).total_seconds()),
+    })
+
+
+async def letters_job_pdf(request: Request) -> Response:
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    content = letters.job_pdf(request.app.state.settings, event_id=event_id, job_id=request.path_params["job_id"])
+    if content is None:
+        raise errors.NotFound()
+    return _pdf(content, f"einladungen-{event_id}.pdf")
