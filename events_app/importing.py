@@ -70,11 +70,12 @@ def _clean(cell) -> str:
 def _table(records: list[list], **meta) -> Table:
     records = [[_clean(c) for c in record] for record in records]
     numbered = [(line, cells) for line, cells in enumerate(records, start=1) if any(cells)]
-    if not numbered:
+    # the header is the first row with at least two cells: a title row above it ("Einbürgerungen 1. Halbjahr")
+    # is skipped, as exports often have one
+    start = next((i for i, (_, cells) in enumerate(numbered[:10]) if sum(1 for c in cells if c) >= 2), None)
+    if start is None:
         raise errors.UnreadableFile()
-    (_, headers), data = numbered[0], numbered[1:]
-    if sum(1 for h in headers if h) < 2:
-        raise errors.UnreadableFile()
+    (_, headers), data = numbered[start], numbered[start + 1:]
     width = len(headers)
     rows = [(line, (cells + [""] * width)[:width]) for line, cells in data]
     return Table(headers=headers, rows=rows, **meta)
@@ -85,6 +86,9 @@ def read_csv(data: bytes) -> Table:
     if "\x00" in text:
         raise errors.UnreadableFile()
     delimiter = sniff_delimiter(text)
+    if text[:4].lower() == "sep=" and len(text) > 4:
+        # Excel's own hint line ("sep=;") names the delimiter and is not data
+        delimiter, text = text[4], text.split("\n", 1)[1] if "\n" in text else ""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
     try:
         records = list(reader)

@@ -232,6 +232,8 @@ def _read_row(cells: list[str], mapping: dict[str, int | None]) -> tuple[dict, l
         values[name] = clean_text(raw.get(name, ""), max_length=limit)
     for name in ("first_name", "last_name", "salutation", "street", "postcode", "city", "phone", "file_number"):
         values[name] = " ".join(values[name].split())  # line breaks inside a quoted cell become spaces
+    if values["postcode"].isdigit() and len(values["postcode"]) == 4:
+        values["postcode"] = values["postcode"].zfill(5)  # Excel drops the leading zero (01067 Dresden)
     values["language"] = _language(raw.get("language", ""))
     values["email"] = ""
     typed_email = (raw.get("email") or "").strip()

@@ -306,3 +306,21 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
     other = await make_reception()
     assert (await client.get(f"/admin/events/{other.id}/invitations/letters/{progress_url.rsplit('/', 1)[1]}",
                              headers=auth)).status_code == 404
+
+
+async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Einbürgerungen 1. Halbjahr 2026"])
+    sheet.append([])
+    sheet.append(["Nachname", "Vorname", "Straße", "PLZ", "Ort", "Geburtsdatum"])
+    sheet.append(["Schmidt", "Anna", "Prager Straße 1", 1067, "Dresden", datetime(1990, 5, 17)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    table = importing.read_table(buffer.getvalue(), "liste.xlsx")
+    preview = await invitations.build_preview(event_id=reception.id, table=table)
+    row = preview.rows[0]
+    assert (row.line, row.values["postcode"], row.values["birth_date"]) == (4, "01067", date(1990, 5, 17))
+    assert row.action == Action.CREATE
+    hinted = importing.read_table(b"sep=,\r\nNachname,Vorname\r\nSchmidt,Anna\r\n")
+    assert (hinted.delimiter, hinted.headers, hinted.rows[0][1]) == (",", ["Nachname", "Vorname"], ["Schmidt", "Anna"])

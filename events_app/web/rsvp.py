@@ -44,8 +44,8 @@ async def _page(request: Request, invitation: Invitation, *, form=None, field_er
     registration = await invitation.registration if invitation.registration_id else None
     return render(request, "rsvp.html", {
         "invitation": invitation, "event": event, "registration": registration,
-        "form": form or {"companions": invitation.companions, "language": invitation.language,
-                         **(invitation.needs or {})},
+        "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
+                         "language": invitation.language if invitation.answered_at else request.state.language},
         "errors": field_errors or {}, "message": message,
         "closed": bool(event.registration_closes_at and event.registration_closes_at <= utcnow()),
         "code": invitations.format_code(invitation.code),
