@@ -615,9 +615,18 @@ def greeting(invitation: Invitation) -> str:
 
 # --- the organiser's view ---------------------------------------------------------------------
 
+def sort_key(text: str) -> str:
+    """German alphabetical order (DIN 5007-1): Ä as A, ß as ss, case ignored; databases sort Ö after Z."""
+    text = text.casefold()
+    for special, plain in (("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss")):
+        text = text.replace(special, plain)
+    return text
+
+
 async def list_invitations(event_id: int) -> list[Invitation]:
-    return await Invitation.filter(event_id=event_id).prefetch_related("registration").order_by(
-        "last_name", "first_name", "id")
+    """The event's invitations in German alphabetical order of last name, first name."""
+    invitations = await Invitation.filter(event_id=event_id).prefetch_related("registration")
+    return sorted(invitations, key=lambda i: (sort_key(i.last_name), sort_key(i.first_name), i.id))
 
 
 async def counts(event_id: int) -> dict[str, int]:

@@ -18,7 +18,7 @@ from events_app import errors, importing, invitations, letters, registration
 from events_app.invitations import Action, Reply
 from events_app.models import Invitation, InvitationState, OutboxMessage, Registration
 from tests.fixtures_receptions import make_reception, sample_bytes
-from tests.helpers import make_user
+from tests.helpers import both_databases, make_user
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -324,3 +324,18 @@ async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):
     assert row.action == Action.CREATE
     hinted = importing.read_table(b"sep=,\r\nNachname,Vorname\r\nSchmidt,Anna\r\n")
     assert (hinted.delimiter, hinted.headers, hinted.rows[0][1]) == (",", ["Nachname", "Vorname"], ["Schmidt", "Anna"])
+
+
+@both_databases
+async def test_two_imports_of_the_same_list_at_once_invite_each_person_once(db):
+    event = await make_reception()
+    table = importing.read_table(sample_bytes())
+    results = await asyncio.gather(*(invitations.import_invitations(event_id=event.id, table=table) for _ in range(3)))
+    assert sorted(r.created for r in results) == [0, 0, 19]
+    assert await Invitation.filter(event_id=event.id).count() == 19
+
+
+async def test_lists_sort_the_german_way(reception):
+    text = "Nachname;Vorname;E-Mail\r\nZimmer;Uwe;u@example.org\r\nÖztürk;Ali;a@example.org\r\nober;Eva;e@example.org\r\n"
+    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
+    assert [i.last_name for i in await invitations.list_invitations(reception.id)] == ["ober", "Öztürk", "Zimmer"]
