@@ -569,7 +569,7 @@ async def mail_context(invitation_id: int, *, base_url: str) -> dict:
 
 
 DEFAULT_LETTER = {
-    "sender": "Universitätsstadt Gießen · Integrationsbüro · Berliner Platz 1 · 35390 Gießen",
+    "sender": "Stadt Gießen · Integrationsbüro · Berliner Platz 1 · 35390 Gießen",
     "subject": "Einladung zum Einbürgerungsempfang",
     "body": (
         "wir freuen uns, dass Sie die deutsche Staatsangehörigkeit erhalten haben, und gratulieren Ihnen "
