@@ -339,3 +339,19 @@ async def test_lists_sort_the_german_way(reception):
     text = "Nachname;Vorname;E-Mail\r\nZimmer;Uwe;u@example.org\r\nÖztürk;Ali;a@example.org\r\nober;Eva;e@example.org\r\n"
     await invitations.import_invitations(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
     assert [i.last_name for i in await invitations.list_invitations(reception.id)] == ["ober", "Öztürk", "Zimmer"]
+
+
+async def test_back_office_imports_a_list_of_three_hundred(client, reception):
+    _, token = await make_user()
+    auth = {"authorization": f"Bearer {token}"}
+    lines = ["Aktenzeichen;Vorname;Nachname;Straße;PLZ;Ort;E-Mail"]
+    lines += [f"EB-{n:04d};Vorname{n};Nachname{n};Weg {n};35390;Gießen;" for n in range(300)]
+    data = "\r\n".join(lines).encode("cp1252")
+    url = f"/admin/events/{reception.id}/invitations"
+    preview = await client.post(f"{url}/preview", files={"file": ("liste.csv", data, "text/csv")}, headers=auth)
+    assert preview.status_code == 200
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', preview.text).group(1)
+    ticked = re.findall(r'name="accept" value="(\d+)"[^>]*checked', preview.text)
+    imported = await client.post(f"{url}/import", data={"upload_id": upload_id, "accept": ticked}, headers=auth)
+    assert imported.status_code == 303
+    assert await Invitation.filter(event_id=reception.id).count() == 300
