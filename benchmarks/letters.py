@@ -4,7 +4,8 @@ Run: .venv/bin/python benchmarks/letters.py [--letters 300]
 
 Figures, each against a baseline from the same run:
 - one document of N letters vs N single-letter documents (extrapolated from a sample of 10);
-- the event loop's worst delay of a 10 ms ticker while the PDF is laid out vs while idle.
+- the event loop's worst delay of a 10 ms ticker while the PDF is laid out vs while idle, and vs
+  laying it out in a thread of the server process (asyncio.to_thread).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ async def main(count: int) -> None:
             prepare, prepare_lag, (html, pages) = await worst_lag_during(
                 letters.letters_html(event_id=event.id, settings=settings, everyone=True))
             one_doc, busy_lag, content = await worst_lag_during(pdf.render_pdf(html))
+            # the same in a thread of this process (asyncio.to_thread), for comparison
+            in_thread, thread_lag, _ = await worst_lag_during(asyncio.to_thread(pdf._render, html, None))
 
             # the same letters rendered one document each, sampled and extrapolated
             sample = 10
@@ -77,6 +80,8 @@ async def main(count: int) -> None:
     print(f"event loop worst delay: idle {idle_lag * 1000:.1f} ms, preparing {prepare_lag * 1000:.1f} ms "
           f"({prepare_lag / max(idle_lag, 1e-4):.1f}x idle), rendering {busy_lag * 1000:.1f} ms "
           f"({busy_lag / max(idle_lag, 1e-4):.1f}x idle)")
+    print(f"rendering in a thread instead: {in_thread:.2f} s, event loop worst delay {thread_lag * 1000:.1f} ms "
+          f"({thread_lag / max(busy_lag, 1e-4):.1f}x the separate process)")
 
 
 if __name__ == "__main__":
