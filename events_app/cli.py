@@ -89,7 +89,7 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
             print("Nothing stored. Run again with --yes to import the rows marked create.")
             return 0
         try:
-            result = await invitations.import_invitations(event_id=event_id, table=table)
+            result = await invitations.import_invitations(event_id=event_id, table=table, source=f"cli:{path}")
         except errors.DomainError as exc:
             print(say(exc.title), file=sys.stderr)
             return 1

@@ -27,6 +27,7 @@ from events_app.i18n import LANGUAGES
 from events_app.importing import Table
 from events_app.models import (
     SEAT_HOLDING,
+    AuditEntry,
     Event,
     Invitation,
     InvitationState,
@@ -320,7 +321,7 @@ class ImportResult:
 
 async def import_invitations(
     *, event_id: int, table: Table, mapping: dict[str, int | None] | None = None,
-    accept_lines: Iterable[int] | None = None,
+    accept_lines: Iterable[int] | None = None, by_user_id: int | None = None, source: str = "",
 ) -> ImportResult:
     """Store the accepted rows (default: those the preview marks to import), all or none.
 
@@ -355,6 +356,9 @@ async def import_invitations(
         ]
         if invitations:
             await Invitation.bulk_create(invitations, batch_size=200, using_db=conn)
+        await AuditEntry.create(user_id=by_user_id, event_id=event.id, action="invitations.import",
+                                detail={"created": len(invitations), "rows": len(preview.rows),
+                                        "source": source[:200]}, using_db=conn)
     return ImportResult(created=len(invitations), skipped=len(preview.rows) - len(invitations), preview=preview)
 
 

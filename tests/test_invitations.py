@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from events_app import errors, importing, invitations, letters, registration
 from events_app.invitations import Action, Reply
-from events_app.models import Invitation, InvitationState, OutboxMessage, Registration
+from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage, Registration
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.helpers import both_databases, make_user
 
@@ -218,6 +218,8 @@ async def test_back_office_upload_preview_and_import(client, reception):
     imported = await client.post(f"{url}/import", data=form, headers=auth)
     assert imported.status_code == 303
     assert await Invitation.all().count() == 18
+    audit = await AuditEntry.get(action="invitations.import")
+    assert audit.user_id is not None and audit.detail["created"] == 18 and audit.detail["source"] == "liste.csv"
     page = await client.get(url, headers=auth)
     assert page.status_code == 200 and "Yilmaz" in page.text
     bad = await client.post(f"{url}/preview", files={"file": ("x.xlsx", b"PK\x03\x04junk", "application/zip")},

@@ -54,6 +54,9 @@ async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client
     assert await OutboxMessage.filter(template="confirmed", recipient="gast0@example.org").count() == 1
     shown = await client.get(accepted.headers["location"])
     assert "2" in shown.text and shown.status_code == 200
+    _, token = await make_user()
+    overview = await client.get(f"/admin/events/{reception.id}/invitations", headers={"authorization": f"Bearer {token}"})
+    assert "Rollstuhl" in overview.text
     # fewer companions: the same registration keeps its seat, the surplus is freed
     await client.post(f"/rsvp/{person.token}", data={"answer": "accept", "companions": "0", "language": "tr"})
     assert (await Registration.get(id=person.registration_id)).seats == 1

@@ -146,7 +146,7 @@ def _mapping_choices(form) -> dict[str, str]:
 
 async def import_upload(request: Request) -> Response:
     """Store the rows the organiser ticked, all or none."""
-    await require_staff(request)
+    user = await require_staff(request)
     event_id = request.path_params["event_id"]
     form = await _read_list_form(request)
     upload_id = str(form.get("upload_id") or "")
@@ -159,7 +159,7 @@ async def import_upload(request: Request) -> Response:
     accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
     try:
         result = await invitations.import_invitations(event_id=event_id, table=table, mapping=mapping,
-                                                      accept_lines=accepted)
+                                                      accept_lines=accepted, by_user_id=user.id, source=filename)
     except errors.ValidationFailed as exc:
         return await _preview_page(request, event_id, upload_id, table, mapping, accepted,
                                    field_errors=_field_messages(request, exc), status_code=exc.status)
