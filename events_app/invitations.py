@@ -27,6 +27,7 @@ from events_app.i18n import LANGUAGES
 from events_app.importing import Table
 from events_app.models import (
     SEAT_HOLDING,
+    Audience,
     AuditEntry,
     Event,
     Invitation,
@@ -372,8 +373,6 @@ async def _fresh_codes(conn: BaseDBAsyncClient, count: int) -> list[str]:
 
 
 def _check_invitation_event(event: Event) -> None:
-    from events_app.models import Audience
-
     if event.audience != Audience.INVITATION:
         raise errors.ValidationFailed(N_("Invitations can only be imported for an event by invitation."),
                                       fields={"event": N_("Invitations can only be imported for an event by invitation.")})

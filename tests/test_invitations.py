@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from events_app import errors, importing, invitations, letters, registration
+from events_app import errors, importing, invitations, letters
 from events_app.invitations import Action, Reply
-from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage, Registration
+from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.helpers import both_databases, make_user
 
@@ -29,12 +29,12 @@ def sample_text() -> str:
 
 def as_xlsx(text: str) -> bytes:
     """The sample as Excel would save it: dates as date cells, postcodes as numbers."""
+    table = importing.read_csv(text.encode("utf-8"))
     workbook = Workbook()
     sheet = workbook.active
-    for index, line in enumerate(importing.read_csv(text.encode("utf-8")).rows):
-        if index == 0:
-            sheet.append(importing.read_csv(text.encode("utf-8")).headers)
-        cells: list = list(line[1])
+    sheet.append(table.headers)
+    for _, row in table.rows:
+        cells: list = list(row)
         if cells[4]:
             cells[4] = datetime.strptime(cells[4], "%d.%m.%Y")
         cells[6] = int(cells[6])

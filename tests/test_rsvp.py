@@ -20,7 +20,7 @@ from events_app.models import (
     RsvpAttempt,
 )
 from events_app.timeutil import utcnow
-from tests.fixtures_receptions import make_reception, sample_bytes
+from tests.fixtures_receptions import make_reception
 from tests.helpers import both_databases, make_user
 
 
