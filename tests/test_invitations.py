@@ -210,6 +210,7 @@ async def test_back_office_upload_preview_and_import(client, reception):
                                headers=auth)
     assert upload.status_code == 200
     assert "tesfay(at)example.org" in upload.text and "k.nowak@example" in upload.text
+    assert "cp1252" in upload.text
     assert await Invitation.all().count() == 0
     upload_id = re.search(r'name="upload_id" value="([^"]+)"', upload.text).group(1)
     ticked = re.findall(r'name="accept" value="(\d+)"[^>]*checked', upload.text)
