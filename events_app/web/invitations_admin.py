@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -60,8 +61,16 @@ def _uploads_dir(request: Request) -> Path:
     return path
 
 
+#: Uploaded lists hold personal data: one not imported within a day is deleted.
+UPLOAD_KEEP_SECONDS = 24 * 3600
+
+
 def _keep_upload(request: Request, data: bytes, filename: str) -> str:
     """Keep the uploaded file between preview and import (the organiser may correct the mapping)."""
+    cutoff = time.time() - UPLOAD_KEEP_SECONDS
+    for old in _uploads_dir(request).iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
     upload_id = secrets.token_urlsafe(24)
     (_uploads_dir(request) / f"{upload_id}.bin").write_bytes(data)
     (_uploads_dir(request) / f"{upload_id}.name").write_text(filename[:200])
