@@ -58,6 +58,48 @@ async def _worker(settings) -> None:
         await worker.run_forever(settings)
 
 
+# --- receptions ---
+
+
+async def _import_invitations(settings, event_id: int, path: str, store: bool) -> int:
+    """Print what importing the list would do; store it only when asked (--yes)."""
+    from pathlib import Path
+
+    from events_app import errors, i18n, importing, invitations
+
+    def say(message: str, **params) -> str:
+        return i18n.gettext("de", message, **params)
+
+    async with db.orm(settings.database_url):
+        try:
+            table = importing.read_table(Path(path).read_bytes(), path)
+            preview = await invitations.build_preview(event_id=event_id, table=table)
+        except (OSError, errors.DomainError) as exc:
+            print(say(getattr(exc, "title", "")) if isinstance(exc, errors.DomainError) else exc, file=sys.stderr)
+            return 1
+        print(f"{path}: {table.kind}, {table.encoding}, {len(table.rows)} rows")
+        for row in preview.rows:
+            remark = f" ({row.duplicate_of})" if row.duplicate_of else ""
+            print(f"  {row.line:>4}  {row.action:<11} {row.name}{remark}")
+            for problem in row.problems:
+                print(f"        ! {say(problem.message, **problem.params)}")
+        summary = preview.summary()
+        print(", ".join(f"{name}: {count}" for name, count in summary.items()))
+        if not store:
+            print("Nothing stored. Run again with --yes to import the rows marked create.")
+            return 0
+        try:
+            result = await invitations.import_invitations(event_id=event_id, table=table, source=f"cli:{path}")
+        except errors.DomainError as exc:
+            print(say(exc.title), file=sys.stderr)
+            return 1
+        print(f"imported: {result.created}, skipped: {result.skipped}")
+        return 0
+
+
+# --- end receptions ---
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="events-app", description="Events of the integration office.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     token_create.add_argument("email")
     token_create.add_argument("--label", default="")
 
+    # --- receptions ---
+    import_inv = commands.add_parser("import-invitations", help="import an invitee list (CSV or XLSX) into an event")
+    import_inv.add_argument("event_id", type=int)
+    import_inv.add_argument("file")
+    import_inv.add_argument("--yes", action="store_true", help="store the invitations (without: preview only)")
+    # --- end receptions ---
+
     args = parser.parse_args(argv)
     settings = load_settings()
     if args.command == "serve":
@@ -105,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_user_add(settings, args.email, args.role, args.name))
     elif args.command == "token":
         asyncio.run(_token_create(settings, args.email, args.label))
+    elif args.command == "import-invitations":  # receptions
+        raise SystemExit(asyncio.run(_import_invitations(settings, args.event_id, args.file, args.yes)))
 
 
 if __name__ == "__main__":

@@ -125,3 +125,23 @@ class TooManyAttempts(DomainError):
 class FeedNotFound(NotFound):
     title = N_("This calendar address is not valid (any more).")
     slug = "feed-not-found"
+
+
+# --- receptions ---
+
+
+class UnreadableFile(DomainError):
+    status = 422
+    title = N_("This file could not be read. Please upload a CSV or Excel (.xlsx) file with a header row.")
+    slug = "unreadable-file"
+
+
+class InvitationNotFound(NotFound):
+    title = N_("We could not find an invitation with this code. Please check the code in your letter.")
+    slug = "invitation-not-found"
+
+
+class MoreSeatsUnavailable(DomainError):
+    status = 409
+    title = N_("There are not enough free seats for more companions. Your registration stays as it was.")
+    slug = "more-seats-unavailable"

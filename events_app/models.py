@@ -257,3 +257,82 @@ class CalendarFeedToken(Model):
 
     class Meta:
         table = "calendar_feed_token"
+
+
+# --- receptions ---
+
+
+class InvitationState(str, Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Invitation(Model):
+    """One invitee of an invitation-only event (naturalisation reception), imported from a list.
+
+    `code` is what a person types from the letter, and `token` is the long secret in the e-mail link
+    and the QR code. Either is the credential: whoever has it answers for this invitee.
+    """
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="invitations", on_delete=fields.CASCADE)
+    salutation = fields.CharField(max_length=30, default="")
+    first_name = fields.CharField(max_length=100, default="")
+    last_name = fields.CharField(max_length=100)
+    birth_date = fields.DateField(null=True)
+    street = fields.CharField(max_length=200, default="")
+    postcode = fields.CharField(max_length=10, default="")
+    city = fields.CharField(max_length=100, default="")
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=50, default="")
+    #: Aktenzeichen of the naturalisation authority, NULL when the list has none (else unique per event).
+    file_number = fields.CharField(max_length=50, null=True)
+    note = fields.TextField(default="")
+    language = fields.CharField(max_length=5, default="de")
+    max_companions = fields.IntField(default=0)
+    state = fields.CharEnumField(InvitationState, max_length=10, default=InvitationState.PENDING, index=True)
+    companions = fields.IntField(default=0)
+    code = fields.CharField(max_length=16, unique=True)
+    token = fields.CharField(max_length=64, unique=True)
+    registration = fields.ForeignKeyField("events.Registration", related_name="invitations", null=True,
+                                          on_delete=fields.SET_NULL)
+    #: language_assistance and accessibility: only what the invitee chose to tell.
+    needs = fields.JSONField(default=dict)
+    mailed_at = fields.DatetimeField(null=True)
+    answered_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "invitation"
+        unique_together = (("event", "file_number"),)
+        ordering = ["last_name", "first_name", "id"]
+
+
+class ReceptionLetter(Model):
+    """The city's letter text for one event's invitations, editable by the organisers."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.OneToOneField("events.Event", related_name="reception_letter", on_delete=fields.CASCADE)
+    sender = fields.TextField(default="")
+    subject = fields.CharField(max_length=200, default="")
+    body = fields.TextField(default="")
+    signature = fields.TextField(default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "reception_letter"
+
+
+class RsvpAttempt(Model):
+    """A wrong RSVP code typed from one client, kept briefly to throttle guessing."""
+
+    id = fields.IntField(primary_key=True)
+    #: SHA-256 of the client address: the throttle needs no readable IP address.
+    client = fields.CharField(max_length=64, index=True)
+    created_at = fields.DatetimeField(index=True)
+
+    class Meta:
+        table = "rsvp_attempt"

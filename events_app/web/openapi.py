@@ -88,3 +88,30 @@ OPENAPI: dict = {
             "parameters": _TOKEN_PARAM, "post": _op("Accept a seat offer", ok_schema="Registration", errors=("404", "409"))},
     },
 }
+
+# --- receptions ---
+OPENAPI["components"]["schemas"].update({
+    "RsvpInput": {"type": "object", "required": ["answer"], "properties": {
+        "answer": {"enum": ["accept", "decline"]}, "companions": {"type": "integer", "minimum": 0},
+        "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"]},
+        "needs": {"type": "object", "properties": {"language_assistance": {"type": "string"},
+                                                     "accessibility": {"type": "string"}}}}},
+    "Invitation": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "event_id": {"type": "integer"},
+        "state": {"enum": ["pending", "accepted", "declined"]}, "companions": {"type": "integer"},
+        "max_companions": {"type": "integer"}, "language": {"type": "string"},
+        "registration_status": {"type": ["string", "null"]}, "answered_at": _TIME,
+        "code": {"type": "string", "description": "only in the organisers' list"}}},
+})
+OPENAPI["paths"].update({
+    "/api/v1/events/{event_id}/invitations": {
+        "parameters": _EVENT_ID,
+        "get": _op("Invitations with code, state and companions", secured=True)},
+    "/api/v1/events/{event_id}/letters.pdf": {
+        "parameters": _EVENT_ID,
+        "get": _op("Invitation letters as one PDF (those without e-mail; ?all=1 for everyone)", secured=True)},
+    "/api/v1/invitations/{code}/rsvp": {
+        "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "post": _op("Answer an invitation; the code is the credential", body="RsvpInput", ok_schema="Invitation",
+                    errors=("400", "404", "409", "422", "429"))},
+})

@@ -6,7 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import api, feeds, pages
+from events_app.web import api, feeds, invitations_admin, pages, rsvp
 
 routes = [
     Route("/", pages.home),
@@ -36,5 +36,25 @@ routes = [
     Route("/r/{token}/calendar.ics", feeds.registration_calendar),
     Route("/feeds/{token}.ics", feeds.staff_calendar),
     # --- end calendar ---
+    # --- receptions ---
+    Route("/rsvp", rsvp.code_form, methods=["GET"]),
+    Route("/rsvp", rsvp.code_submit, methods=["POST"]),
+    Route("/rsvp/{token}", rsvp.invitation_page, methods=["GET"]),
+    Route("/rsvp/{token}", rsvp.invitation_answer, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations", invitations_admin.overview),
+    Route("/admin/events/{event_id:int}/invitations/preview", invitations_admin.preview_upload, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations/import", invitations_admin.import_upload, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations/letter", invitations_admin.save_letter, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations/send", invitations_admin.send_mails, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations/remind", invitations_admin.send_reminders, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations/letters.pdf", invitations_admin.letters_pdf),
+    Route("/admin/events/{event_id:int}/invitations/letters", invitations_admin.start_letters, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/invitations/letters/{job_id}.pdf", invitations_admin.letters_job_pdf),
+    Route("/admin/events/{event_id:int}/invitations/letters/{job_id}", invitations_admin.letters_progress),
+    Route("/admin/events/{event_id:int}/invitations/door-list.pdf", invitations_admin.door_list_pdf),
+    Route("/api/v1/events/{event_id:int}/invitations", invitations_admin.api_list, methods=["GET"]),
+    Route("/api/v1/events/{event_id:int}/letters.pdf", invitations_admin.api_letters_pdf, methods=["GET"]),
+    Route("/api/v1/invitations/{code}/rsvp", rsvp.api_rsvp, methods=["POST"]),
+    # --- end receptions ---
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

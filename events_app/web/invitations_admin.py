@@ -1,0 +1,275 @@
+"""Back office for receptions: upload the invitee list, preview and correct the column mapping, import,
+edit the letter text, send invitation mails and reminders, download letters and the door list; and the
+token-protected API for the same data.
+
+`require_staff` is the one place that decides who may use these pages. For now it accepts an API token
+(Authorization: Bearer) or a user that a session middleware has put on `request.state.user`; when the
+back office's login is merged, only that function needs to change.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from datetime import datetime
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from events_app import errors, events, importing, invitations, letters
+from events_app.errors import N_
+from events_app.i18n import gettext
+from events_app.models import Role, User
+from events_app.web.auth import ORGANISERS, api_user
+from events_app.web.requests import read_form
+from events_app.web.rsvp import invitation_json
+from events_app.timeutil import utcnow
+from events_app.web.templating import render
+
+_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+async def require_staff(request: Request, roles: tuple[Role, ...] = ORGANISERS) -> User:
+    """The signed-in organiser: a session user if one is set, else a valid API token."""
+    user = getattr(request.state, "user", None)
+    if user is not None:
+        if user.role not in roles:
+            raise errors.PermissionDenied()
+        return user
+    return await api_user(request, roles)
+
+
+#: The preview form has a checkbox per row: a list of 5,000 invitees is 5,000 fields.
+MAX_LIST_FIELDS = 5_100
+
+
+async def _read_list_form(request: Request):
+    """Like `read_form` (same size limit) but allowing a field per row of the list."""
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.PayloadTooLarge()
+    return await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+
+
+def _uploads_dir(request: Request) -> Path:
+    path = Path(request.app.state.settings.var_dir) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+#: Uploaded lists hold personal data: one not imported within a day is deleted.
+UPLOAD_KEEP_SECONDS = 24 * 3600
+
+
+def _keep_upload(request: Request, data: bytes, filename: str) -> str:
+    """Keep the uploaded file between preview and import (the organiser may correct the mapping)."""
+    cutoff = time.time() - UPLOAD_KEEP_SECONDS
+    for old in _uploads_dir(request).iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    upload_id = secrets.token_urlsafe(24)
+    (_uploads_dir(request) / f"{upload_id}.bin").write_bytes(data)
+    (_uploads_dir(request) / f"{upload_id}.name").write_text(filename[:200])
+    return upload_id
+
+
+def _load_upload(request: Request, upload_id: str) -> tuple[bytes, str]:
+    if not _UPLOAD_ID.match(upload_id or ""):
+        raise errors.ValidationFailed(fields={"file": N_("Please upload the file again.")})
+    path = _uploads_dir(request) / f"{upload_id}.bin"
+    if not path.exists():
+        raise errors.ValidationFailed(fields={"file": N_("Please upload the file again.")})
+    return path.read_bytes(), (_uploads_dir(request) / f"{upload_id}.name").read_text()
+
+
+def _forget_upload(request: Request, upload_id: str) -> None:
+    for suffix in (".bin", ".name"):
+        (_uploads_dir(request) / f"{upload_id}{suffix}").unlink(missing_ok=True)
+
+
+async def _overview(request: Request, event_id: int, *, message: str | None = None, field_errors=None,
+                    to_contact=None, status_code: int = 200) -> Response:
+    event = await events.get_event(event_id, public=False)
+    return render(request, "admin/invitations.html", {
+        "event": event, "counts": await invitations.counts(event_id),
+        "invitations": await invitations.list_invitations(event_id),
+        "letter": await invitations.get_letter(event_id), "format_code": invitations.format_code,
+        "message": message, "errors": field_errors or {}, "form": {}, "to_contact": to_contact,
+    }, status_code=status_code)
+
+
+async def overview(request: Request) -> Response:
+    await require_staff(request)
+    done = request.query_params.get("done")
+    return await _overview(request, request.path_params["event_id"], message=done)
+
+
+def _field_messages(request: Request, exc: errors.DomainError) -> dict[str, str]:
+    language = request.state.language
+    fields = exc.fields or {"file": exc.title}
+    return {name: gettext(language, message, **exc.params) for name, message in fields.items()}
+
+
+async def _preview_page(request: Request, event_id: int, upload_id: str, table: importing.Table,
+                        mapping: dict, accepted: set[int] | None = None, field_errors=None,
+                        status_code: int = 200) -> Response:
+    preview = await invitations.build_preview(event_id=event_id, table=table, mapping=mapping)
+    event = await events.get_event(event_id, public=False)
+    return render(request, "admin/invitations_preview.html", {
+        "event": event, "preview": preview, "upload_id": upload_id, "fields": invitations.FIELDS,
+        "accepted": preview.default_lines if accepted is None else accepted, "summary": preview.summary(),
+        "errors": field_errors or {}, "form": {},
+    }, status_code=status_code)
+
+
+async def preview_upload(request: Request) -> Response:
+    """POST multipart `file` (new upload) or `upload_id` + `map_<field>` (corrected mapping)."""
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await _read_list_form(request)
+    upload = form.get("file")
+    try:
+        if isinstance(upload, UploadFile) and upload.filename:
+            data = await upload.read()
+            table = importing.read_table(data, upload.filename)
+            upload_id = _keep_upload(request, data, upload.filename)
+            mapping = invitations.guess_mapping(table.headers)
+        else:
+            upload_id = str(form.get("upload_id") or "")
+            data, filename = _load_upload(request, upload_id)
+            table = importing.read_table(data, filename)
+            mapping = invitations.mapping_from_choices(table.headers, _mapping_choices(form))
+    except (errors.UnreadableFile, errors.ValidationFailed) as exc:
+        return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
+    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()} if "upload_id" in form else None
+    return await _preview_page(request, event_id, upload_id, table, mapping, accepted)
+
+
+def _mapping_choices(form) -> dict[str, str]:
+    return {name: str(form.get(f"map_{name}")) for name in invitations.FIELDS if f"map_{name}" in form}
+
+
+async def import_upload(request: Request) -> Response:
+    """Store the rows the organiser ticked, all or none."""
+    user = await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await _read_list_form(request)
+    upload_id = str(form.get("upload_id") or "")
+    try:
+        data, filename = _load_upload(request, upload_id)
+    except errors.ValidationFailed as exc:
+        return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
+    table = importing.read_table(data, filename)
+    mapping = invitations.mapping_from_choices(table.headers, _mapping_choices(form))
+    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
+    try:
+        result = await invitations.import_invitations(event_id=event_id, table=table, mapping=mapping,
+                                                      accept_lines=accepted, by_user_id=user.id, source=filename)
+    except errors.ValidationFailed as exc:
+        return await _preview_page(request, event_id, upload_id, table, mapping, accepted,
+                                   field_errors=_field_messages(request, exc), status_code=exc.status)
+    _forget_upload(request, upload_id)
+    return RedirectResponse(f"/admin/events/{event_id}/invitations?done=imported-{result.created}", status_code=303)
+
+
+async def save_letter(request: Request) -> Response:
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await read_form(request)
+    try:
+        await invitations.save_letter(event_id=event_id, **{name: str(form.get(name) or "") for name in (
+            "sender", "subject", "body", "signature")})
+    except errors.ValidationFailed as exc:
+        return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
+    return RedirectResponse(f"/admin/events/{event_id}/invitations?done=letter", status_code=303)
+
+
+async def send_mails(request: Request) -> Response:
+    await require_staff(request)
+    await read_form(request)
+    sent = await invitations.send_invitation_mails(event_id=request.path_params["event_id"])
+    return RedirectResponse(f"/admin/events/{request.path_params['event_id']}/invitations?done=mailed-{sent}",
+                            status_code=303)
+
+
+async def send_reminders(request: Request) -> Response:
+    """Reminds by mail and shows who must be phoned or written to."""
+    await require_staff(request)
+    await read_form(request)
+    event_id = request.path_params["event_id"]
+    result = await invitations.send_reminders(event_id=event_id)
+    return await _overview(request, event_id, message=f"reminded-{result.mailed}", to_contact=result.to_contact)
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+async def letters_pdf(request: Request) -> Response:
+    """Letters for everyone without an e-mail address; `?all=1` for everyone."""
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    await events.get_event(event_id, public=False)
+    content = await letters.letters_pdf(event_id=event_id, settings=request.app.state.settings,
+                                        everyone=request.query_params.get("all") == "1")
+    return _pdf(content, f"einladungen-{event_id}.pdf")
+
+
+async def door_list_pdf(request: Request) -> Response:
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    content = await letters.door_list_pdf(event_id=event_id, settings=request.app.state.settings,
+                                          language=request.state.language)
+    return _pdf(content, f"einlassliste-{event_id}.pdf")
+
+
+async def api_list(request: Request) -> Response:
+    """GET /api/v1/events/{id}/invitations: every invitation with code, state and companions."""
+    await api_user(request)
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    base_url = request.app.state.settings.base_url
+    return JSONResponse([invitation_json(i, private=True, base_url=base_url)
+                         for i in await invitations.list_invitations(event.id)])
+
+
+async def api_letters_pdf(request: Request) -> Response:
+    await api_user(request)
+    return await letters_pdf(request)
+
+
+async def start_letters(request: Request) -> Response:
+    """POST: lay out the letters in the background and show the progress page."""
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await read_form(request)
+    job_id = await letters.start_letters_job(event_id=event_id, settings=request.app.state.settings,
+                                             everyone=form.get("everyone") == "1")
+    return RedirectResponse(f"/admin/events/{event_id}/invitations/letters/{job_id}", status_code=303)
+
+
+async def letters_progress(request: Request) -> Response:
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    status = letters.job_status(request.app.state.settings, event_id=event_id, job_id=request.path_params["job_id"])
+    if status is None:
+        raise errors.NotFound()
+    event = await events.get_event(event_id, public=False)
+    started = datetime.fromisoformat(status["started"])
+    return render(request, "admin/letters_job.html", {
+        "event": event, "status": status, "job_id": request.path_params["job_id"],
+        "elapsed": int((utcnow() - started).total_seconds()),
+    })
+
+
+async def letters_job_pdf(request: Request) -> Response:
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    content = letters.job_pdf(request.app.state.settings, event_id=event_id, job_id=request.path_params["job_id"])
+    if content is None:
+        raise errors.NotFound()
+    return _pdf(content, f"einladungen-{event_id}.pdf")

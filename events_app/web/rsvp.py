@@ -1,0 +1,136 @@
+"""Answering an invitation: `/rsvp` (type the code from the letter), `/rsvp/{token}` (link or QR code),
+and `POST /api/v1/invitations/{code}/rsvp`. The code or token is the credential."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from events_app import errors, events, invitations
+from events_app.errors import N_
+from events_app.i18n import LANGUAGES, gettext
+from events_app.models import Invitation
+from events_app.timeutil import utcnow
+from events_app.web.requests import read_form, read_json
+from events_app.web.templating import render
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def reply_from(data, problems: dict) -> invitations.Reply:
+    """Form fields or JSON -> Reply: answer accept|decline, companions, language, needs."""
+    answer = str(data.get("answer") or "").strip().lower()
+    if answer not in ("accept", "decline"):
+        problems["answer"] = N_("Please say whether you will come.")
+    raw = data.get("companions")
+    companions = 0
+    if raw not in (None, ""):
+        try:
+            companions = int(str(raw).strip()) if not isinstance(raw, bool) else -1
+        except ValueError:
+            problems["companions"] = N_("Please enter a whole number.")
+    language = str(data.get("language") or "de")
+    needs = data.get("needs") if isinstance(data.get("needs"), dict) else {
+        name: data.get(name) for name in invitations.NEEDS}
+    return invitations.Reply(accept=answer == "accept", companions=companions, language=language,
+                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v})
+
+
+async def _page(request: Request, invitation: Invitation, *, form=None, field_errors=None, status_code=200,
+                message: str | None = None) -> Response:
+    event = await events.get_event(invitation.event_id, public=False)
+    registration = await invitation.registration if invitation.registration_id else None
+    return render(request, "rsvp.html", {
+        "invitation": invitation, "event": event, "registration": registration,
+        "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
+                         "language": invitation.language if invitation.answered_at else request.state.language},
+        "errors": field_errors or {}, "message": message,
+        "closed": bool(event.registration_closes_at and event.registration_closes_at <= utcnow()),
+        "code": invitations.format_code(invitation.code),
+    }, status_code=status_code)
+
+
+async def code_form(request: Request) -> Response:
+    return render(request, "rsvp_code.html", {"form": {}, "errors": {}})
+
+
+async def code_submit(request: Request) -> Response:
+    """The typed code leads to the invitation's page; a wrong one gets a friendly message, then a pause."""
+    form = await read_form(request)
+    typed = str(form.get("code") or "")
+    language = request.state.language
+    try:
+        invitation = await invitations.find_by_code(code=typed, client=client_address(request))
+    except errors.InvitationNotFound as exc:
+        return render(request, "rsvp_code.html", {"form": {"code": typed[:40]},
+                                                  "errors": {"code": gettext(language, exc.title)}}, status_code=404)
+    except errors.TooManyAttempts as exc:
+        return render(request, "rsvp_code.html", {"form": {"code": typed[:40]}, "throttled": True,
+                                                  "errors": {"code": gettext(language, exc.title)}}, status_code=429)
+    return RedirectResponse(f"/rsvp/{invitation.token}", status_code=303)
+
+
+async def invitation_page(request: Request) -> Response:
+    invitation = await invitations.find_by_token(request.path_params["token"])
+    return await _page(request, invitation, message=request.query_params.get("done"))
+
+
+async def invitation_answer(request: Request) -> Response:
+    invitation = await invitations.find_by_token(request.path_params["token"])
+    form = await read_form(request)
+    data = {key: form.get(key) for key in form.keys()}
+    if data.get("language") not in LANGUAGES:
+        data["language"] = request.state.language
+    language = request.state.language
+    problems: dict[str, str] = {}
+    try:
+        reply = reply_from(data, problems)
+        if problems:
+            raise errors.ValidationFailed(fields=problems, max=invitation.max_companions)
+        await invitations.answer(invitation_id=invitation.id, reply=reply)
+    except (errors.ValidationFailed, errors.MoreSeatsUnavailable) as exc:
+        fields = exc.fields or {"companions": exc.title}
+        messages = {k: gettext(language, v, **exc.params) for k, v in fields.items()}
+        return await _page(request, invitation, form=data, field_errors=messages, status_code=exc.status)
+    return RedirectResponse(f"/rsvp/{invitation.token}?done={'accepted' if reply.accept else 'declined'}",
+                            status_code=303)
+
+
+def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> dict:
+    registration = invitation.registration if invitation.registration_id else None
+    body = {
+        "id": invitation.id,
+        "event_id": invitation.event_id,
+        "state": invitation.state.value,
+        "companions": invitation.companions,
+        "max_companions": invitation.max_companions,
+        "language": invitation.language,
+        "registration_status": registration.status.value if registration else None,
+        "answered_at": invitation.answered_at.isoformat() if invitation.answered_at else None,
+    }
+    if private:
+        body.update({
+            "code": invitation.code, "file_number": invitation.file_number, "salutation": invitation.salutation,
+            "first_name": invitation.first_name, "last_name": invitation.last_name,
+            "birth_date": invitation.birth_date.isoformat() if invitation.birth_date else None,
+            "street": invitation.street, "postcode": invitation.postcode, "city": invitation.city,
+            "email": invitation.email, "phone": invitation.phone, "needs": invitation.needs,
+            "rsvp_url": f"{base_url}/rsvp/{invitation.token}",
+            "mailed_at": invitation.mailed_at.isoformat() if invitation.mailed_at else None,
+            "reminded_at": invitation.reminded_at.isoformat() if invitation.reminded_at else None,
+        })
+    return body
+
+
+async def api_rsvp(request: Request) -> Response:
+    """POST /api/v1/invitations/{code}/rsvp {answer, companions, language}: throttled like the form."""
+    invitation = await invitations.find_by_code(code=request.path_params["code"], client=client_address(request))
+    problems: dict[str, str] = {}
+    reply = reply_from(await read_json(request), problems)
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    invitation = await invitations.answer(invitation_id=invitation.id, reply=reply)
+    await invitation.fetch_related("registration")
+    return JSONResponse(invitation_json(invitation, private=False, base_url=request.app.state.settings.base_url))
