@@ -6,12 +6,19 @@ never blocks or loses a registration.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
-from events_app.models import OutboxMessage
+from events_app.config import Settings
+from events_app.models import OutboxMessage, OutboxState
 from events_app.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 
 async def queue_mail(
@@ -38,3 +45,153 @@ async def queue_mail(
         next_attempt_at=send_at or utcnow(),
         using_db=conn,
     )
+
+
+# --- delivery (the worker) --------------------------------------------------------------------
+
+#: Waits before the 1st, 2nd, ... retry; after the last, hourly until GIVE_UP_AFTER.
+RETRY_DELAYS = (timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1),
+                timedelta(minutes=5), timedelta(minutes=15))
+HOURLY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=2)
+#: A claimed row not marked within this time counts as abandoned (worker killed) and is claimed again.
+LEASE = timedelta(minutes=10)
+BATCH_SIZE = 100
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def add(self, other: "DeliveryReport") -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try."""
+    return RETRY_DELAYS[attempts - 1] if 1 <= attempts <= len(RETRY_DELAYS) else HOURLY
+
+
+def next_try(message: OutboxMessage, now: datetime) -> datetime | None:
+    """When to try again, or None when the message has been failing for too long."""
+    later = now + retry_delay(message.attempts)
+    return None if later - message.created_at > GIVE_UP_AFTER else later
+
+
+async def claim_due(conn: BaseDBAsyncClient, *, now: datetime, limit: int,
+                    lease: timedelta = LEASE) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for this worker: state sending, lease until now + lease.
+
+    On PostgreSQL rows another worker has locked are skipped (FOR UPDATE SKIP LOCKED), so two
+    workers never claim the same row; on SQLite the transaction is IMMEDIATE and so serialised.
+    Rows still `sending` after their lease belong to a worker that died and are taken again.
+    """
+    due = (Q(state__in=[OutboxState.QUEUED, OutboxState.RETRY], next_attempt_at__lte=now)
+           | Q(state=OutboxState.SENDING, claimed_until__lt=now))
+    rows = await (OutboxMessage.filter(due).order_by("next_attempt_at", "id").limit(limit)
+                  .select_for_update(skip_locked=True).using_db(conn))
+    if not rows:
+        return []
+    claimed_until = now + lease
+    await OutboxMessage.filter(id__in=[row.id for row in rows]).using_db(conn).update(
+        state=OutboxState.SENDING, claimed_until=claimed_until, attempts=F("attempts") + 1)
+    for row in rows:
+        row.state, row.claimed_until, row.attempts = OutboxState.SENDING, claimed_until, row.attempts + 1
+    return rows
+
+
+async def _mark_sent(row: OutboxMessage, message_id: str, now: datetime) -> None:
+    await OutboxMessage.filter(id=row.id, state=OutboxState.SENDING).update(
+        state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="", message_id=message_id)
+
+
+async def _mark_failed_try(row: OutboxMessage, error: Exception, now: datetime, *, permanent: bool) -> bool:
+    """Record the error; returns True when the message will be tried again."""
+    retry_at = None if permanent else next_try(row, now)
+    await OutboxMessage.filter(id=row.id, state=OutboxState.SENDING).update(
+        state=OutboxState.RETRY if retry_at else OutboxState.FAILED,
+        next_attempt_at=retry_at or row.next_attempt_at, claimed_until=None,
+        last_error=str(error)[:2000] or type(error).__name__)
+    if retry_at is None:
+        log.warning("mail %s to %s failed for good: %s", row.id, row.recipient, error)
+    return retry_at is not None
+
+
+async def _deliver_batch(settings: Settings, rows: list[OutboxMessage], now: datetime) -> DeliveryReport:
+    from events_app import mail
+
+    report = DeliveryReport()
+
+    async def failed(row: OutboxMessage, error: Exception, *, permanent: bool) -> None:
+        if await _mark_failed_try(row, error, now, permanent=permanent):
+            report.retried += 1
+        else:
+            report.failed += 1
+
+    data = await mail.load_data(rows)
+    letters = []
+    for row in rows:
+        try:
+            letters.append(mail.build_message(row, data, settings))
+        except mail.PermanentFailure as exc:
+            await failed(row, exc, permanent=True)
+        except Exception as exc:  # a template or data bug must not stop the others
+            log.exception("could not build mail %s", row.id)
+            await failed(row, exc, permanent=True)
+    if not letters:
+        return report
+    transport = mail.transport_for(settings)
+    try:
+        await transport.open()
+    except (mail.TransientFailure, mail.PermanentFailure) as exc:  # server down or misconfigured: try later
+        for letter in letters:
+            await failed(letter.row, exc, permanent=False)
+        return report
+    try:
+        for index, letter in enumerate(letters):
+            try:
+                await transport.send(letter)
+            except mail.ConnectionLost as exc:
+                for rest in letters[index:]:
+                    await failed(rest.row, exc, permanent=False)
+                break
+            except mail.PermanentFailure as exc:
+                await failed(letter.row, exc, permanent=True)
+            except mail.TransientFailure as exc:
+                await failed(letter.row, exc, permanent=False)
+            else:
+                await _mark_sent(letter.row, letter.message["Message-ID"], utcnow())
+                report.sent += 1
+    finally:
+        await transport.close()
+    return report
+
+
+async def deliver_due(settings: Settings, *, worker_id: str = "", batch_size: int = BATCH_SIZE,
+                      now: datetime | None = None, max_batches: int = 100) -> DeliveryReport:
+    """Send every due message: claim a batch in a short transaction, send after commit, record.
+
+    Several workers may run this at once (PostgreSQL); each message is claimed by one of them.
+    """
+    now = now or utcnow()
+    total = DeliveryReport()
+    for _ in range(max_batches):
+        async with in_transaction() as conn:
+            rows = await claim_due(conn, now=now, limit=batch_size)
+        if not rows:
+            break
+        report = await _deliver_batch(settings, rows, now)
+        log.info("worker %s: %d sent, %d to retry, %d failed", worker_id or "-", report.sent, report.retried,
+                 report.failed)
+        total.add(report)
+        if len(rows) < batch_size:
+            break
+    return total

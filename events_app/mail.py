@@ -1,0 +1,340 @@
+"""Edge: turn outbox rows into MIME messages and hand them to an SMTP server (or to files).
+
+Rendering reads the registration and event as they are when the mail goes out, in the
+registrant's language (German when the language is unknown). Subject, text and HTML part come
+from `templates/email/<kind>.txt` and `.html`; confirmations and change notices carry the event
+as an `.ics` attachment. Confidential meeting points appear only in confirmations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.policy
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
+from icalendar import Calendar, Timezone
+from icalendar import Event as CalendarEvent
+
+from events_app import i18n
+from events_app.config import Settings
+from events_app.models import (
+    Event,
+    EventSession,
+    EventStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    SessionStatus,
+)
+from events_app.timeutil import utcnow
+
+#: Message kinds the engine queues, and the templates that exist for them.
+KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
+         "event_changed", "event_cancelled", "reminder")
+#: Kinds that tell the (possibly confidential) meeting point: the person holds a confirmed seat.
+CONFIRMATION_KINDS = frozenset({"confirmed", "promoted"})
+#: Kinds that carry the event as a calendar file.
+CALENDAR_KINDS = frozenset({"confirmed", "promoted", "event_changed"})
+
+SMTP_TIMEOUT = 30.0
+
+
+class PermanentFailure(Exception):
+    """The message can never be sent (bad address, missing data): mark it failed, do not retry."""
+
+
+class TransientFailure(Exception):
+    """Worth another try later (server down, 4xx answer)."""
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def mail_host(settings: Settings) -> str:
+    return urlsplit(settings.base_url).hostname or "localhost"
+
+
+def one_line(value: str, max_length: int = 200) -> str:
+    """Header-safe text: no line breaks or control characters, whitespace collapsed."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+", " ", value)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    return cleaned[:max_length]
+
+
+def check_recipient(address: str) -> str:
+    """The address in normal form, or PermanentFailure (no DNS look-up)."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise PermanentFailure(f"invalid recipient address: {exc}") from None
+
+
+def localised(event: Event, language: str, field: str) -> str:
+    """The event's title or description in the language, falling back to the German column."""
+    value = (event.translations or {}).get(language, {}).get(field)
+    return value or getattr(event, field)
+
+
+@dataclass
+class Letter:
+    """What the worker needs to send one outbox row."""
+
+    row: OutboxMessage
+    recipient: str
+    message: EmailMessage
+
+
+@dataclass
+class MailData:
+    """Everything the templates of a batch need, loaded with a few queries."""
+
+    registrations: dict[int, Registration]
+    events: dict[int, Event]
+    sessions: dict[int, list[EventSession]]
+
+
+async def load_data(rows: list[OutboxMessage]) -> MailData:
+    registration_ids = {r.registration_id for r in rows if r.registration_id}
+    registrations = {r.id: r for r in await Registration.filter(id__in=registration_ids)} if registration_ids else {}
+    event_ids = {r.event_id for r in rows if r.event_id} | {r.event_id for r in registrations.values()}
+    events = {e.id: e for e in await Event.filter(id__in=event_ids)} if event_ids else {}
+    sessions: dict[int, list[EventSession]] = {event_id: [] for event_id in event_ids}
+    if event_ids:
+        for session in await EventSession.filter(event_id__in=event_ids).order_by("starts_at", "id"):
+            sessions[session.event_id].append(session)
+    return MailData(registrations, events, sessions)
+
+
+def _render_parts(kind: str, language: str, settings: Settings, context: dict) -> tuple[str, str, str]:
+    from events_app.web.templating import base_context, environment
+
+    env = environment()
+    values = {**base_context(language, settings), **context}
+    text_template = env.get_template(f"email/{kind}.txt")
+    subject = one_line("".join(text_template.blocks["subject"](text_template.new_context(values))))
+    text = text_template.render(values).strip() + "\n"
+    html = env.get_template(f"email/{kind}.html").render({**values, "subject": subject})
+    return subject, text, html
+
+
+def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """Template variables for one row: the registration and event as they are now."""
+    registration = data.registrations.get(row.registration_id) if row.registration_id else None
+    event_id = row.event_id or (registration.event_id if registration else None)
+    event = data.events.get(event_id) if event_id else None
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    if row.template not in KINDS:
+        raise PermanentFailure(f"unknown message kind {row.template!r}")
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    all_sessions = data.sessions.get(event.id, [])
+    scheduled = [s for s in all_sessions if s.status == SessionStatus.SCHEDULED]
+    extra = row.context or {}
+    offer_expires_at = extra.get("offer_expires_at")
+    return {
+        "kind": row.template,
+        "language": language,
+        "registration": registration,
+        "name": registration.name if registration else "",
+        "event": event,
+        "title": localised(event, language, "title"),
+        "sessions": scheduled,
+        "cancelled_sessions": [s for s in all_sessions if s.status == SessionStatus.CANCELLED],
+        "show_location": bool(event.location) and (not event.location_confidential
+                                                   or row.template in CONFIRMATION_KINDS),
+        "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
+        "manage_url": f"{settings.base_url}/r/{registration.manage_token}" if registration else "",
+        "event_url": f"{settings.base_url}/events/{event.id}",
+        "position": extra.get("position"),
+        "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
+        "reason": extra.get("reason") or "",
+        "event_cancelled": event.status == EventStatus.CANCELLED,
+    }
+
+
+def message_id_for(row: OutboxMessage, settings: Settings) -> str:
+    """Stable per outbox row, so a retried message keeps its Message-ID."""
+    return row.message_id or f"<outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{mail_host(settings)}>"
+
+
+def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Letter:
+    """The full MIME message for one outbox row; PermanentFailure when it cannot be built."""
+    recipient = check_recipient(row.recipient)
+    context = mail_context(row, data, settings)
+    subject, text, html = _render_parts(row.template, context["language"], settings, context)
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["Subject"] = subject
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id_for(row, settings)
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = context["language"]
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    registration = context["registration"]
+    wants_calendar = row.template in CALENDAR_KINDS and not context["event_cancelled"] and (
+        row.template != "event_changed" or (registration and registration.status == RegistrationStatus.CONFIRMED))
+    if wants_calendar:
+        event = context["event"]
+        ics = _event_ics(event, data.sessions.get(event.id, []), settings=settings, language=context["language"],
+                         with_location=context["show_location"])
+        message.add_attachment(ics, maintype="text", subtype="calendar", filename="event.ics",
+                               params={"method": "PUBLISH", "charset": "utf-8"})
+    return Letter(row=row, recipient=recipient, message=message)
+
+
+# --- calendar attachment ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+    """VTIMEZONE for the years the event spans (computing it is slow, hence the cache; never mutated)."""
+    return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
+
+
+def session_uid(event_id: int, session_id: int, host: str) -> str:
+    """The same UID the calendar feeds use, so clients update one entry per session."""
+    return f"event-{event_id}-session-{session_id}@{host}"
+
+
+def _event_ics(event: Event, sessions: list[EventSession], *, settings: Settings, language: str,
+               with_location: bool) -> bytes:
+    """The event as iCalendar (METHOD:PUBLISH), one VEVENT per session, times in the office's zone."""
+    tz = ZoneInfo(settings.timezone)
+    host = mail_host(settings)
+    calendar = Calendar()
+    calendar.add("prodid", "-//events_app//mail//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    years = [s.starts_at.astimezone(tz).year for s in sessions] or [utcnow().year]
+    calendar.add_component(_vtimezone(settings.timezone, min(years), max(years)))
+    title = localised(event, language, "title")
+    description = localised(event, language, "description")
+    for session in sessions:
+        vevent = CalendarEvent()
+        vevent.add("uid", session_uid(event.id, session.id, host))
+        vevent.add("sequence", event.sequence + session.sequence)
+        vevent.add("dtstamp", utcnow())
+        vevent.add("dtstart", session.starts_at.astimezone(tz))
+        vevent.add("dtend", session.ends_at.astimezone(tz))
+        vevent.add("summary", title)
+        if description:
+            vevent.add("description", description)
+        if with_location and event.location:
+            vevent.add("location", event.location)
+        vevent.add("url", f"{settings.base_url}/events/{event.id}")
+        cancelled = session.status == SessionStatus.CANCELLED or event.status == EventStatus.CANCELLED
+        vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        calendar.add_component(vevent)
+    return calendar.to_ical()
+
+
+# --- transports ------------------------------------------------------------------------------
+
+
+def classify(exc: BaseException) -> Exception:
+    """An SMTP error as PermanentFailure (5xx) or TransientFailure (4xx, connection trouble)."""
+    code = None
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        code = exc.recipients[0].code
+        detail = f"{code} {exc.recipients[0].message}"
+    elif isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(exc, aiosmtplib.SMTPConnectError):
+        code = exc.code
+        detail = f"{code} {exc.message}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    if code is not None and 500 <= code < 600:
+        return PermanentFailure(detail)
+    return TransientFailure(detail)
+
+
+class SmtpTransport:
+    """One SMTP connection reused for a batch of messages."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.sender = parseaddr(settings.mail_from)[1] or settings.mail_from
+        self.smtp = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls=True if settings.smtp_tls == "starttls" else False,
+            timeout=SMTP_TIMEOUT,
+        )
+
+    async def open(self) -> None:
+        try:
+            await self.smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise classify(exc) if isinstance(exc, aiosmtplib.SMTPException) else TransientFailure(
+                f"{type(exc).__name__}: {exc}") from exc
+
+    async def send(self, letter: Letter) -> None:
+        """Raises PermanentFailure or TransientFailure; a ConnectionError means the rest must wait."""
+        try:
+            await self.smtp.send_message(letter.message, sender=self.sender, recipients=[letter.recipient])
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+        except aiosmtplib.SMTPException as exc:
+            raise classify(exc) from exc
+        except OSError as exc:
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self.smtp.is_connected:
+            try:
+                await self.smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.smtp.close()
+
+
+class ConnectionLost(TransientFailure):
+    """The connection broke mid-batch: this and the remaining messages wait for the next try."""
+
+
+class FileTransport:
+    """No SMTP server configured: each message becomes an `.eml` file under var/mail/."""
+
+    def __init__(self, settings: Settings):
+        self.directory = Path(settings.var_dir) / "mail"
+
+    async def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    async def send(self, letter: Letter) -> None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{letter.row.id}-{letter.row.template}.eml"
+        data = letter.message.as_bytes()
+        await asyncio.to_thread(_write_atomically, path, data)
+
+    async def close(self) -> None:
+        return None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def transport_for(settings: Settings) -> SmtpTransport | FileTransport:
+    return SmtpTransport(settings) if settings.smtp_host else FileTransport(settings)
+
+
+def mail_files(settings: Settings) -> list[Path]:
+    """The `.eml` files written without an SMTP server, newest first (for the back office)."""
+    directory = Path(settings.var_dir) / "mail"
+    return sorted(directory.glob("*.eml"), reverse=True) if directory.exists() else []
