@@ -179,7 +179,6 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id_for(row, settings)
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = context["language"]
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     registration = context["registration"]
@@ -191,6 +190,7 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
                          with_location=context["show_location"])
         message.add_attachment(ics, maintype="text", subtype="calendar", filename="event.ics",
                                params={"method": "PUBLISH", "charset": "utf-8"})
+    message["Content-Language"] = context["language"]  # after the parts: making multiparts moves Content-*
     return Letter(row=row, recipient=recipient, message=message)
 
 
