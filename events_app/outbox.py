@@ -6,12 +6,13 @@ never blocks or loses a registration.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F, Q
+from tortoise.expressions import Case, F, Q, When
 from tortoise.transactions import in_transaction
 
 from events_app.config import Settings
@@ -57,6 +58,9 @@ GIVE_UP_AFTER = timedelta(days=2)
 #: A claimed row not marked within this time counts as abandoned (worker killed) and is claimed again.
 LEASE = timedelta(minutes=10)
 BATCH_SIZE = 100
+#: Results are written in groups of this many: fewer commits, and at most this many mails could go out
+#: twice if the worker dies between sending and writing.
+RECORD_EVERY = 20
 
 
 @dataclass
@@ -108,70 +112,101 @@ async def claim_due(conn: BaseDBAsyncClient, *, now: datetime, limit: int,
     return rows
 
 
-async def _mark_sent(row: OutboxMessage, message_id: str, now: datetime) -> None:
-    await OutboxMessage.filter(id=row.id, state=OutboxState.SENDING).update(
-        state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="", message_id=message_id)
+@dataclass
+class _Outcome:
+    row: OutboxMessage
+    error: Exception | None = None
+    permanent: bool = False
+    message_id: str = ""
 
 
-async def _mark_failed_try(row: OutboxMessage, error: Exception, now: datetime, *, permanent: bool) -> bool:
-    """Record the error; returns True when the message will be tried again."""
-    retry_at = None if permanent else next_try(row, now)
-    await OutboxMessage.filter(id=row.id, state=OutboxState.SENDING).update(
-        state=OutboxState.RETRY if retry_at else OutboxState.FAILED,
-        next_attempt_at=retry_at or row.next_attempt_at, claimed_until=None,
-        last_error=str(error)[:2000] or type(error).__name__)
-    if retry_at is None:
-        log.warning("mail %s to %s failed for good: %s", row.id, row.recipient, error)
-    return retry_at is not None
+async def _record(outcomes: list[_Outcome], now: datetime, report: DeliveryReport) -> None:
+    """Write what happened to a group of messages in one transaction (the sent ones in one statement)."""
+    sent = [o for o in outcomes if o.error is None]
+    async with in_transaction() as conn:
+        if sent:
+            await OutboxMessage.filter(id__in=[o.row.id for o in sent], state=OutboxState.SENDING).using_db(
+                conn).update(state=OutboxState.SENT, sent_at=utcnow(), claimed_until=None, last_error="",
+                             message_id=Case(*(When(id=o.row.id, then=o.message_id) for o in sent), default=""))
+            report.sent += len(sent)
+        for outcome in outcomes:
+            if outcome.error is None:
+                continue
+            row = outcome.row
+            retry_at = None if outcome.permanent else next_try(row, now)
+            await OutboxMessage.filter(id=row.id, state=OutboxState.SENDING).using_db(conn).update(
+                state=OutboxState.RETRY if retry_at else OutboxState.FAILED,
+                next_attempt_at=retry_at or row.next_attempt_at, claimed_until=None,
+                last_error=str(outcome.error)[:2000] or type(outcome.error).__name__)
+            if retry_at:
+                report.retried += 1
+            else:
+                report.failed += 1
+                log.warning("mail %s to %s failed for good: %s", row.id, row.recipient, outcome.error)
 
 
 async def _deliver_batch(settings: Settings, rows: list[OutboxMessage], now: datetime) -> DeliveryReport:
+    """Build, send and record as a pipeline: the next message is rendered while the server answers."""
     from events_app import mail
 
     report = DeliveryReport()
-
-    async def failed(row: OutboxMessage, error: Exception, *, permanent: bool) -> None:
-        if await _mark_failed_try(row, error, now, permanent=permanent):
-            report.retried += 1
-        else:
-            report.failed += 1
-
+    letters: asyncio.Queue = asyncio.Queue(maxsize=8)
+    outcomes: asyncio.Queue = asyncio.Queue()
     data = await mail.load_data(rows)
-    letters = []
-    for row in rows:
-        try:
-            letters.append(mail.build_message(row, data, settings))
-        except mail.PermanentFailure as exc:
-            await failed(row, exc, permanent=True)
-        except Exception as exc:  # a template or data bug must not stop the others
-            log.exception("could not build mail %s", row.id)
-            await failed(row, exc, permanent=True)
-    if not letters:
-        return report
-    transport = mail.transport_for(settings)
-    try:
-        await transport.open()
-    except (mail.TransientFailure, mail.PermanentFailure) as exc:  # server down or misconfigured: try later
-        for letter in letters:
-            await failed(letter.row, exc, permanent=False)
-        return report
-    try:
-        for index, letter in enumerate(letters):
+
+    async def build() -> None:
+        for row in rows:
             try:
-                await transport.send(letter)
-            except mail.ConnectionLost as exc:
-                for rest in letters[index:]:
-                    await failed(rest.row, exc, permanent=False)
-                break
+                letter = mail.build_message(row, data, settings)
             except mail.PermanentFailure as exc:
-                await failed(letter.row, exc, permanent=True)
-            except mail.TransientFailure as exc:
-                await failed(letter.row, exc, permanent=False)
-            else:
-                await _mark_sent(letter.row, letter.message["Message-ID"], utcnow())
-                report.sent += 1
-    finally:
-        await transport.close()
+                outcomes.put_nowait(_Outcome(row, exc, permanent=True))
+                continue
+            except Exception as exc:  # a template or data bug must not stop the others
+                log.exception("could not build mail %s", row.id)
+                outcomes.put_nowait(_Outcome(row, exc, permanent=True))
+                continue
+            await letters.put(letter)
+            await asyncio.sleep(0)  # let the sender start on it
+        await letters.put(None)
+
+    async def send() -> None:
+        transport = mail.transport_for(settings)
+        broken: Exception | None = None
+        try:
+            await transport.open()
+        except (mail.TransientFailure, mail.PermanentFailure) as exc:  # down or misconfigured: try later
+            broken = exc
+        try:
+            while (letter := await letters.get()) is not None:
+                if broken is not None:
+                    outcomes.put_nowait(_Outcome(letter.row, broken))
+                    continue
+                try:
+                    await transport.send(letter)
+                except mail.ConnectionLost as exc:
+                    broken = exc
+                    outcomes.put_nowait(_Outcome(letter.row, exc))
+                except mail.PermanentFailure as exc:
+                    outcomes.put_nowait(_Outcome(letter.row, exc, permanent=True))
+                except mail.TransientFailure as exc:
+                    outcomes.put_nowait(_Outcome(letter.row, exc))
+                else:
+                    outcomes.put_nowait(_Outcome(letter.row, message_id=letter.message["Message-ID"]))
+        finally:
+            await transport.close()
+            outcomes.put_nowait(None)
+
+    async def record() -> None:
+        group: list[_Outcome] = []
+        while (outcome := await outcomes.get()) is not None:  # the sender's end mark always comes last
+            group.append(outcome)
+            if len(group) >= RECORD_EVERY:
+                await _record(group, now, report)
+                group = []
+        if group:
+            await _record(group, now, report)
+
+    await asyncio.gather(build(), send(), record())
     return report
 
 
