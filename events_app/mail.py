@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email import encoders
+from email.charset import BASE64, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
@@ -26,7 +27,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
-from email_validator import EmailNotValidError, validate_email
 from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
@@ -76,12 +76,18 @@ def one_line(value: str, max_length: int = 200) -> str:
     return cleaned[:max_length]
 
 
+_PLAIN_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+\.?[^\s@<>,;:\"()\[\]\\]*")
+
+
 def check_recipient(address: str) -> str:
-    """The address in normal form, or PermanentFailure (no DNS look-up)."""
-    try:
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise PermanentFailure(f"invalid recipient address: {exc}") from None
+    """The address if it is one plain addr-spec, else PermanentFailure.
+
+    Addresses are validated with email-validator when people enter them; this guard only keeps
+    anything else (a hand-edited row, a display name, a second address) out of the envelope.
+    """
+    if len(address) <= 254 and _PLAIN_ADDRESS.fullmatch(address):
+        return address
+    raise PermanentFailure(f"invalid recipient address: {address!r}")
 
 
 def localised(event: Event, language: str, field: str) -> str:
@@ -108,6 +114,8 @@ class MailData:
     sessions: dict[int, list[EventSession]]
     #: Calendar files built in this batch, by (event, language, with location): all alike but for the person.
     calendars: dict[tuple, bytes] = field(default_factory=dict)
+    #: Formatted dates of an event's sessions, by (event, language).
+    dates: dict[tuple, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 async def load_data(rows: list[OutboxMessage]) -> MailData:
@@ -156,6 +164,12 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
     scheduled = [s for s in all_sessions if s.status == SessionStatus.SCHEDULED]
     extra = row.context or {}
     offer_expires_at = extra.get("offer_expires_at")
+    if (event.id, language) not in data.dates:
+        fmt = i18n.Formatter(language, settings.timezone)
+        data.dates[event.id, language] = ([fmt.span(s.starts_at, s.ends_at) for s in scheduled],
+                                          [fmt.span(s.starts_at, s.ends_at) for s in all_sessions
+                                           if s.status == SessionStatus.CANCELLED])
+    dates, cancelled_dates = data.dates[event.id, language]
     return {
         "kind": row.template,
         "language": language,
@@ -164,7 +178,8 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "event": event,
         "title": localised(event, language, "title"),
         "sessions": scheduled,
-        "cancelled_sessions": [s for s in all_sessions if s.status == SessionStatus.CANCELLED],
+        "dates": dates,
+        "cancelled_dates": cancelled_dates,
         "show_location": bool(event.location) and (not event.location_confidential
                                                    or row.template in CONFIRMATION_KINDS),
         "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
@@ -182,14 +197,18 @@ def message_id_for(row: OutboxMessage, settings: Settings) -> str:
     return row.message_id or f"<outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{mail_host(settings)}>"
 
 
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = BASE64  # not "shortest": measuring the quoted-printable length is slow
+
+
 def _header(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+    return value if value.isascii() else Header(value, _UTF8)
 
 
 @lru_cache(maxsize=4)
 def _sender_header(mail_from: str) -> str:
     name, address = parseaddr(mail_from)
-    return formataddr((one_line(name), address), charset="utf-8") if address else one_line(mail_from)
+    return formataddr((one_line(name), address), charset=_UTF8) if address else one_line(mail_from)
 
 
 def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Letter:
