@@ -1,6 +1,9 @@
 """Outbox delivery speed: 1,000 queued mails to a local SMTP sink, against raw aiosmtplib.
 
-    .venv/bin/python benchmarks/mail.py [--messages 1000] [--database-url postgresql://...]
+    .venv/bin/python benchmarks/mail.py [--messages 1000] [--postgres]
+
+SQLite in a temporary file by default; `--postgres` creates a scratch database on the server of
+EVENTS_TEST_PG_DSN (default postgresql://postgres@127.0.0.1:5432/test) and drops it afterwards.
 
 The sink is aiosmtpd's Sink handler in its own process on a free loopback port. The floor is
 aiosmtplib alone sending the same, already built messages over one connection: no database, no
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -24,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosmtplib  # noqa: E402
+import asyncpg  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
 from events_app import db, mail, outbox  # noqa: E402
@@ -34,7 +39,7 @@ from events_app.registration import new_token  # noqa: E402
 from events_app.timeutil import utcnow  # noqa: E402
 
 
-ROUND = 200
+ROUND = 100
 
 
 def free_port() -> int:
@@ -104,13 +109,34 @@ async def through_outbox(settings: Settings, count: int) -> float:
     return elapsed
 
 
+PG_ADMIN_DSN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def scratch_postgres() -> str:
+    name = f"events_bench_mail_{os.getpid()}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+async def drop_postgres(url: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=1000, help="a multiple of 200")
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--messages", type=int, default=1000, help="a multiple of 100")
+    parser.add_argument("--postgres", action="store_true", help="use a scratch PostgreSQL database")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite://{Path(tmp) / 'bench.sqlite3'}"
+        url = await scratch_postgres() if args.postgres else f"sqlite://{Path(tmp) / 'bench.sqlite3'}"
         port = free_port()
         sink = start_sink(port)
         settings = Settings(database_url=url, secret_key="bench", var_dir=Path(tmp), smtp_host="127.0.0.1",
@@ -122,7 +148,7 @@ async def main() -> None:
                 await queue(args.messages)
                 letters = await prebuilt(settings)
                 await floor(settings, letters[:100])  # warm-up, not counted
-                # alternate in rounds of 200 so that a change in the machine's load hits both sides alike
+                # alternate in rounds of 100 so that a change in the machine's load hits both sides alike
                 floor_seconds = outbox_seconds = 0.0
                 for start in range(0, args.messages, ROUND):
                     floor_seconds += await floor(settings, letters[start:start + ROUND])
@@ -133,6 +159,8 @@ async def main() -> None:
         finally:
             sink.terminate()
             sink.wait()
+            if args.postgres:
+                await drop_postgres(url)
     print(f"database:            {url.split(':')[0]}")
     print(f"messages:            {args.messages}")
     print(f"floor (raw aiosmtplib, prebuilt): {base:8.0f} msgs/s")
