@@ -45,7 +45,7 @@ from events_app.timeutil import utcnow
 
 #: Message kinds the engine queues, and the templates that exist for them.
 KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
-         "event_changed", "event_cancelled", "reminder")
+         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder")
 #: Kinds that tell the (possibly confidential) meeting point: the person holds a confirmed seat.
 CONFIRMATION_KINDS = frozenset({"confirmed", "promoted"})
 #: Kinds that carry the event as a calendar file.

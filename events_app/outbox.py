@@ -190,6 +190,9 @@ async def _deliver_batch(settings: Settings, rows: list[OutboxMessage], now: dat
                     outcomes.put_nowait(_Outcome(letter.row, exc, permanent=True))
                 except mail.TransientFailure as exc:
                     outcomes.put_nowait(_Outcome(letter.row, exc))
+                except Exception as exc:  # e.g. a message the generator refuses: sending again will not help
+                    log.exception("could not send mail %s", letter.row.id)
+                    outcomes.put_nowait(_Outcome(letter.row, exc, permanent=True))
                 else:
                     outcomes.put_nowait(_Outcome(letter.row, message_id=letter.message["Message-ID"]))
         finally:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import icalendar
@@ -390,3 +393,55 @@ async def test_worker_round_delivers_queued_mail(db, smtp_settings, smtp_server)
     await registration.register(event_id=event.id, applicant=person(1))
     done = await worker.run_once(smtp_settings)
     assert done["mail_sent"] == 1 and len(smtp_server.received) == 1
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_two_worker_processes_on_postgres_send_each_message_once(db, settings, smtp_server, tmp_path):
+    """Two real `events-app worker` processes compete for the same outbox."""
+    event = await make_event(capacity=300)
+    for n in range(120):
+        await registration.register(event_id=event.id, applicant=person(n))
+    env = {**os.environ, "EVENTS_DATABASE_URL": db, "EVENTS_SMTP_HOST": "127.0.0.1",
+           "EVENTS_SMTP_PORT": str(smtp_server.port), "EVENTS_VAR_DIR": str(tmp_path),
+           "EVENTS_SECRET_KEY": "test", "EVENTS_BASE_URL": f"https://{HOST}"}
+    workers = [subprocess.Popen([sys.executable, "-m", "events_app.cli", "worker"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        for _ in range(600):
+            if await OutboxMessage.filter(state=OutboxState.SENT).count() == 120:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        for process in workers:
+            process.terminate()
+        errors = [process.communicate(timeout=30)[1].decode() for process in workers]
+    assert await OutboxMessage.filter(state=OutboxState.SENT).count() == 120, errors
+    ids = [r.message["Message-ID"] for r in smtp_server.received]
+    assert len(ids) == 120 and len(set(ids)) == 120
+
+
+async def test_every_kind_renders_in_every_language(db, smtp_settings):
+    from events_app import i18n, mail
+
+    event = await course(offer_hours=24)
+    outcome = await registration.register(event_id=event.id, applicant=person(1))
+    confirmation = await OutboxMessage.get(registration_id=outcome.registration.id)
+    async with in_transaction() as conn:
+        for kind in mail.KINDS:
+            for language in i18n.LANGUAGES:
+                await outbox.queue_mail(conn, template=kind, recipient="p1@example.org", language=language,
+                                        registration_id=outcome.registration.id, event_id=event.id,
+                                        context={"position": 2, "reason": "Krankheit",
+                                                 "offer_expires_at": utcnow().isoformat()})
+    rows = await OutboxMessage.exclude(id=confirmation.id)
+    assert len(rows) == len(mail.KINDS) * len(i18n.LANGUAGES)
+    data = await mail.load_data(rows)
+    for row in rows:
+        message = mail.build_message(row, data, smtp_settings).message
+        parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+        text, html = parts(parsed)
+        assert parsed["Subject"] and "Schwimmkurs" in parsed["Subject"], (row.template, row.language)
+        assert "Person 1" in text and f'lang="{row.language}"' in html
+        assert f'dir="{i18n.text_direction(row.language)}"' in html
+        assert ("Krankheit" in text) == (row.template in ("event_cancelled", "cancelled_by_organiser"))
