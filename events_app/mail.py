@@ -45,7 +45,7 @@ from events_app.timeutil import utcnow
 
 #: Message kinds the engine queues, and the templates that exist for them.
 KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
-         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder")
+         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder", "digest")
 #: Kinds that tell the (possibly confidential) meeting point: the person holds a confirmed seat.
 CONFIRMATION_KINDS = frozenset({"confirmed", "promoted"})
 #: Kinds that carry the event as a calendar file.
@@ -150,8 +150,21 @@ def _render_parts(kind: str, language: str, settings: Settings, context: dict) -
     return subject, text, html
 
 
+def digest_context(row: OutboxMessage, settings: Settings) -> dict:
+    """The organisers' digest carries its figures in the row (see digest.py)."""
+    figures = row.context or {}
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return {"kind": row.template, "language": language, "registration": None, "event_cancelled": False,
+            "events": figures.get("events", []), "failed": figures.get("failed", []),
+            "since": datetime.fromisoformat(figures["since"]) if figures.get("since") else utcnow(),
+            "until": datetime.fromisoformat(figures["until"]) if figures.get("until") else utcnow(),
+            "base_url": settings.base_url}
+
+
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
     """Template variables for one row: the registration and event as they are now."""
+    if row.template == "digest":
+        return digest_context(row, settings)
     registration = data.registrations.get(row.registration_id) if row.registration_id else None
     event_id = row.event_id or (registration.event_id if registration else None)
     event = data.events.get(event_id) if event_id else None

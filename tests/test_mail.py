@@ -427,15 +427,16 @@ async def test_every_kind_renders_in_every_language(db, smtp_settings):
     event = await course(offer_hours=24)
     outcome = await registration.register(event_id=event.id, applicant=person(1))
     confirmation = await OutboxMessage.get(registration_id=outcome.registration.id)
+    kinds = [kind for kind in mail.KINDS if kind != "digest"]
     async with in_transaction() as conn:
-        for kind in mail.KINDS:
+        for kind in kinds:
             for language in i18n.LANGUAGES:
                 await outbox.queue_mail(conn, template=kind, recipient="p1@example.org", language=language,
                                         registration_id=outcome.registration.id, event_id=event.id,
                                         context={"position": 2, "reason": "Krankheit",
                                                  "offer_expires_at": utcnow().isoformat()})
     rows = await OutboxMessage.exclude(id=confirmation.id)
-    assert len(rows) == len(mail.KINDS) * len(i18n.LANGUAGES)
+    assert len(rows) == len(kinds) * len(i18n.LANGUAGES)
     data = await mail.load_data(rows)
     for row in rows:
         message = mail.build_message(row, data, smtp_settings).message
@@ -445,3 +446,35 @@ async def test_every_kind_renders_in_every_language(db, smtp_settings):
         assert "Person 1" in text and f'lang="{row.language}"' in html
         assert f'dir="{i18n.text_direction(row.language)}"' in html
         assert ("Krankheit" in text) == (row.template in ("event_cancelled", "cancelled_by_organiser"))
+
+
+async def test_daily_digest_for_organisers_once_a_day_with_failed_mail(db, smtp_settings, smtp_server):
+    from events_app import digest
+    from tests.helpers import make_user
+
+    await make_user("organiser")
+    await make_user("admin", email="admin@stadt-giessen.de")
+    await make_user("door", email="door@stadt-giessen.de")
+    assert await digest.queue_daily_digest(smtp_settings.with_(digest_hour=0)) == 0  # nothing happened yet
+    event = await course()
+    first = await registration.register(event_id=event.id, applicant=person(1))
+    await registration.register(event_id=event.id, applicant=person(2))
+    await registration.cancel(token=first.registration.manage_token)
+    smtp_server.replies.append("550 5.1.1 No such user")
+    await outbox.deliver_due(smtp_settings)
+    smtp_server.received.clear()
+
+    assert await digest.queue_daily_digest(smtp_settings) == 0  # off by default
+    on = smtp_settings.with_(digest_hour=0)
+    assert await digest.queue_daily_digest(on) == 2
+    assert await digest.queue_daily_digest(on) == 0  # once a day
+    await outbox.deliver_due(on)
+    assert sorted(r.recipients[0] for r in smtp_server.received) == ["admin@stadt-giessen.de",
+                                                                     "organiser@stadt-giessen.de"]
+    message = smtp_server.received[0].message
+    assert message["Subject"].startswith("Tägliche Übersicht der Anmeldungen, ")
+    text, html = parts(message)
+    assert "Schwimmkurs für Frauen" in text
+    assert "neue Anmeldungen: 2" in text and "Stornierungen: 1" in text and "Warteliste: 0" in text
+    assert "Nicht zustellbare Mails:" in text and "p1@example.org (confirmed): 550" in text
+    assert "neue Anmeldungen: 2" in html
