@@ -76,7 +76,7 @@ def one_line(value: str, max_length: int = 200) -> str:
     return cleaned[:max_length]
 
 
-_PLAIN_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+\.?[^\s@<>,;:\"()\[\]\\]*")
+_PLAIN_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+")
 
 
 def check_recipient(address: str) -> str:
@@ -90,10 +90,10 @@ def check_recipient(address: str) -> str:
     raise PermanentFailure(f"invalid recipient address: {address!r}")
 
 
-def localised(event: Event, language: str, field: str) -> str:
+def localised(event: Event, language: str, name: str) -> str:
     """The event's title or description in the language, falling back to the German column."""
-    value = (event.translations or {}).get(language, {}).get(field)
-    return value or getattr(event, field)
+    value = (event.translations or {}).get(language, {}).get(name)
+    return value or getattr(event, name)
 
 
 @dataclass
@@ -154,7 +154,7 @@ def digest_context(row: OutboxMessage, settings: Settings) -> dict:
     """The organisers' digest carries its figures in the row (see digest.py)."""
     figures = row.context or {}
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
-    return {"kind": row.template, "language": language, "registration": None, "event_cancelled": False,
+    return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
             "events": figures.get("events", []), "failed": figures.get("failed", []),
             "since": datetime.fromisoformat(figures["since"]) if figures.get("since") else utcnow(),
             "until": datetime.fromisoformat(figures["until"]) if figures.get("until") else utcnow(),
@@ -170,6 +170,8 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
     event = data.events.get(event_id) if event_id else None
     if event is None:
         raise PermanentFailure("the event of this message no longer exists")
+    if registration is None:  # deleted or anonymised since: the person is not written to
+        raise PermanentFailure("the registration of this message no longer exists")
     if row.template not in KINDS:
         raise PermanentFailure(f"unknown message kind {row.template!r}")
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
@@ -187,7 +189,7 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "kind": row.template,
         "language": language,
         "registration": registration,
-        "name": registration.name if registration else "",
+        "name": registration.name,
         "event": event,
         "title": localised(event, language, "title"),
         "sessions": scheduled,
@@ -196,12 +198,14 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "show_location": bool(event.location) and (not event.location_confidential
                                                    or row.template in CONFIRMATION_KINDS),
         "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
-        "manage_url": f"{settings.base_url}/r/{registration.manage_token}" if registration else "",
+        "manage_url": f"{settings.base_url}/r/{registration.manage_token}",
         "event_url": f"{settings.base_url}/events/{event.id}",
         "position": extra.get("position"),
         "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
         "reason": extra.get("reason") or "",
-        "event_cancelled": event.status == EventStatus.CANCELLED,
+        # only people holding a seat get the dates into their calendar
+        "calendar_attached": (row.template in CALENDAR_KINDS and event.status != EventStatus.CANCELLED
+                              and registration.status == RegistrationStatus.CONFIRMED),
     }
 
 
@@ -241,10 +245,7 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
     body.attach(MIMEText(text, "plain", "utf-8"))
     body.attach(MIMEText(html, "html", "utf-8"))
     message = body
-    registration = context["registration"]
-    wants_calendar = row.template in CALENDAR_KINDS and not context["event_cancelled"] and (
-        row.template != "event_changed" or (registration and registration.status == RegistrationStatus.CONFIRMED))
-    if wants_calendar:
+    if context["calendar_attached"]:
         event = context["event"]
         key = (event.id, context["language"], context["show_location"])
         if key not in data.calendars:
