@@ -145,58 +145,80 @@ async def _record(outcomes: list[_Outcome], now: datetime, report: DeliveryRepor
                 log.warning("mail %s to %s failed for good: %s", row.id, row.recipient, outcome.error)
 
 
-async def _deliver_batch(settings: Settings, rows: list[OutboxMessage], now: datetime) -> DeliveryReport:
-    """Build, send and record as a pipeline: the next message is rendered while the server answers."""
+async def deliver_due(settings: Settings, *, worker_id: str = "", batch_size: int = BATCH_SIZE,
+                      now: datetime | None = None, max_batches: int = 100) -> DeliveryReport:
+    """Send every due message; several workers may run this at once (each row goes to one of them).
+
+    Three stages run side by side: claiming batches (a short transaction each) and building their
+    messages, sending them over one SMTP connection, and writing the results in groups. So the
+    next message is rendered while the server answers, and nothing is sent inside a transaction.
+    The connection is opened only when there is something to send.
+    """
     from events_app import mail
 
+    now = now or utcnow()
     report = DeliveryReport()
     letters: asyncio.Queue = asyncio.Queue(maxsize=8)
     outcomes: asyncio.Queue = asyncio.Queue()
-    data = await mail.load_data(rows)
+    broken: list[Exception] = []  # set when the server cannot be reached: stop claiming
 
-    async def build() -> None:
-        for row in rows:
-            try:
-                letter = mail.build_message(row, data, settings)
-            except mail.PermanentFailure as exc:
-                outcomes.put_nowait(_Outcome(row, exc, permanent=True))
-                continue
-            except Exception as exc:  # a template or data bug must not stop the others
-                log.exception("could not build mail %s", row.id)
-                outcomes.put_nowait(_Outcome(row, exc, permanent=True))
-                continue
-            await letters.put(letter)
-            await asyncio.sleep(0)  # let the sender start on it
-        await letters.put(None)
+    async def claim_and_build() -> None:
+        try:
+            for _ in range(max_batches):
+                if broken:
+                    break
+                async with in_transaction() as conn:
+                    rows = await claim_due(conn, now=now, limit=batch_size)
+                if not rows:
+                    break
+                data = await mail.load_data(rows)
+                for row in rows:
+                    try:
+                        letter = mail.build_message(row, data, settings)
+                    except mail.PermanentFailure as exc:
+                        outcomes.put_nowait(_Outcome(row, exc, permanent=True))
+                        continue
+                    except Exception as exc:  # a template or data bug must not stop the others
+                        log.exception("could not build mail %s", row.id)
+                        outcomes.put_nowait(_Outcome(row, exc, permanent=True))
+                        continue
+                    await letters.put(letter)
+                    await asyncio.sleep(0)  # let the sender start on it
+                if len(rows) < batch_size:
+                    break
+        finally:
+            await letters.put(None)
 
     async def send() -> None:
-        transport = mail.transport_for(settings)
-        broken: Exception | None = None
-        try:
-            await transport.open()
-        except (mail.TransientFailure, mail.PermanentFailure) as exc:  # down or misconfigured: try later
-            broken = exc
+        transport = None
         try:
             while (letter := await letters.get()) is not None:
-                if broken is not None:
-                    outcomes.put_nowait(_Outcome(letter.row, broken))
+                if transport is None:
+                    transport = mail.transport_for(settings)
+                    try:
+                        await transport.open()
+                    except (mail.TransientFailure, mail.PermanentFailure) as exc:  # down or misconfigured
+                        broken.append(exc)
+                if broken:
+                    outcomes.put_nowait(_Outcome(letter.row, broken[0]))
                     continue
                 try:
                     await transport.send(letter)
                 except mail.ConnectionLost as exc:
-                    broken = exc
+                    broken.append(exc)
                     outcomes.put_nowait(_Outcome(letter.row, exc))
                 except mail.PermanentFailure as exc:
                     outcomes.put_nowait(_Outcome(letter.row, exc, permanent=True))
                 except mail.TransientFailure as exc:
                     outcomes.put_nowait(_Outcome(letter.row, exc))
-                except Exception as exc:  # e.g. a message the generator refuses: sending again will not help
+                except Exception as exc:  # sending the same bytes again will not help
                     log.exception("could not send mail %s", letter.row.id)
                     outcomes.put_nowait(_Outcome(letter.row, exc, permanent=True))
                 else:
-                    outcomes.put_nowait(_Outcome(letter.row, message_id=letter.message["Message-ID"]))
+                    outcomes.put_nowait(_Outcome(letter.row, message_id=letter.message_id))
         finally:
-            await transport.close()
+            if transport is not None:
+                await transport.close()
             outcomes.put_nowait(None)
 
     async def record() -> None:
@@ -209,27 +231,8 @@ async def _deliver_batch(settings: Settings, rows: list[OutboxMessage], now: dat
         if group:
             await _record(group, now, report)
 
-    await asyncio.gather(build(), send(), record())
-    return report
-
-
-async def deliver_due(settings: Settings, *, worker_id: str = "", batch_size: int = BATCH_SIZE,
-                      now: datetime | None = None, max_batches: int = 100) -> DeliveryReport:
-    """Send every due message: claim a batch in a short transaction, send after commit, record.
-
-    Several workers may run this at once (PostgreSQL); each message is claimed by one of them.
-    """
-    now = now or utcnow()
-    total = DeliveryReport()
-    for _ in range(max_batches):
-        async with in_transaction() as conn:
-            rows = await claim_due(conn, now=now, limit=batch_size)
-        if not rows:
-            break
-        report = await _deliver_batch(settings, rows, now)
+    await asyncio.gather(claim_and_build(), send(), record())
+    if report.handled:
         log.info("worker %s: %d sent, %d to retry, %d failed", worker_id or "-", report.sent, report.retried,
                  report.failed)
-        total.add(report)
-        if len(rows) < batch_size:
-            break
-    return total
+    return report
