@@ -76,14 +76,22 @@ _PLAIN_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+")
 
 
 def check_recipient(address: str) -> str:
-    """The address if it is one plain addr-spec, else PermanentFailure.
+    """The address as one plain ASCII addr-spec (domain in IDNA form), else PermanentFailure.
 
-    Addresses are validated with email-validator when people enter them; this guard only keeps
-    anything else (a hand-edited row, a display name, a second address) out of the envelope.
+    Addresses are validated with email-validator when people enter them; this guard keeps anything
+    else (a hand-edited row, a display name, a second address) out of the envelope and headers.
     """
-    if len(address) <= 254 and _PLAIN_ADDRESS.fullmatch(address):
-        return address
-    raise PermanentFailure(f"invalid recipient address: {address!r}")
+    if len(address) > 254 or not _PLAIN_ADDRESS.fullmatch(address):
+        raise PermanentFailure(f"invalid recipient address: {address!r}")
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise PermanentFailure(f"addresses with non-ASCII local parts cannot be sent here: {address!r}")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise PermanentFailure(f"invalid recipient domain: {address!r}") from None
+    return f"{local}@{domain}"
 
 
 def localised(event: Event, language: str, name: str) -> str:
@@ -354,6 +362,8 @@ class SmtpTransport:
     """One SMTP connection reused for a batch of messages."""
 
     def __init__(self, settings: Settings):
+        if settings.smtp_tls not in ("none", "starttls", "tls"):
+            raise ValueError(f"EVENTS_SMTP_TLS must be none, starttls or tls, not {settings.smtp_tls!r}")
         self.settings = settings
         self.sender = parseaddr(settings.mail_from)[1] or settings.mail_from
         self.smtp = aiosmtplib.SMTP(

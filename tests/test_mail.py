@@ -218,15 +218,22 @@ async def test_headers_are_safe_against_injection(db, smtp_settings, smtp_server
     assert received.message["Subject"] == "Anmeldung bestätigt: Kurs Bcc: evil@example.org body"
 
 
-async def test_invalid_recipient_fails_permanently_with_reason(db, smtp_settings, smtp_server):
+async def test_invalid_recipients_fail_permanently_and_idn_domains_are_encoded(db, smtp_settings, smtp_server):
     event = await course()
+    outcome = await registration.register(event_id=event.id, applicant=person(1))
     async with in_transaction() as conn:
-        await outbox.queue_mail(conn, template="event_changed", recipient="not an address", event_id=event.id)
+        for address in ("not an address", "a@example.org, b@example.org", "müller@example.org", "info@bücher.de"):
+            await outbox.queue_mail(conn, template="event_changed", recipient=address, event_id=event.id,
+                                    registration_id=outcome.registration.id)
     report = await outbox.deliver_due(smtp_settings)
-    row = await OutboxMessage.get()
-    assert report.failed == 1 and row.state == OutboxState.FAILED
-    assert "invalid recipient" in row.last_error
-    assert smtp_server.received == []
+    assert (report.sent, report.failed) == (2, 3)
+    failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("id")
+    assert [row.recipient for row in failed] == ["not an address", "a@example.org, b@example.org",
+                                                 "müller@example.org"]
+    assert all(row.last_error for row in failed)
+    assert sorted(r.recipients[0] for r in smtp_server.received) == ["info@xn--bcher-kva.de", "p1@example.org"]
+    [idn] = smtp_server.to("info@xn--bcher-kva.de")
+    assert idn["To"] == "info@xn--bcher-kva.de"
 
 
 async def test_without_smtp_host_mail_is_written_to_eml_files(db, settings):
