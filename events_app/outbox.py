@@ -69,11 +69,6 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
 
-    def add(self, other: "DeliveryReport") -> None:
-        self.sent += other.sent
-        self.retried += other.retried
-        self.failed += other.failed
-
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.failed
