@@ -241,7 +241,10 @@ async def test_without_smtp_host_mail_is_written_to_eml_files(db, settings):
     await registration.register(event_id=event.id, applicant=person(1))
     report = await outbox.deliver_due(settings)
     assert report.sent == 1
-    [path] = (settings.var_dir / "mail").glob("*.eml")
+    from events_app import mail
+
+    [path] = mail.mail_files(settings)
+    assert path.parent == settings.var_dir / "mail" and path.suffix == ".eml"
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "p1@example.org" and message["Subject"].startswith("Anmeldung bestätigt")
     assert attached_calendar(message) is not None
