@@ -167,10 +167,15 @@ def digest_context(row: OutboxMessage, settings: Settings) -> dict:
             "base_url": settings.base_url}
 
 
+#: Kinds whose variables do not come from a registration: kind -> function(row, settings) -> context.
+#: A mail about something else (an invitation, an address to verify) adds its builder here.
+OTHER_CONTEXTS = {"digest": digest_context}
+
+
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
     """Template variables for one row: the registration and event as they are now."""
-    if row.template == "digest":
-        return digest_context(row, settings)
+    if row.template in OTHER_CONTEXTS:
+        return OTHER_CONTEXTS[row.template](row, settings)
     registration = data.registrations.get(row.registration_id) if row.registration_id else None
     event_id = row.event_id or (registration.event_id if registration else None)
     event = data.events.get(event_id) if event_id else None
