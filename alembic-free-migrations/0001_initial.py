@@ -104,6 +104,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
                 ('confirmed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('cancelled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('reminded_at', fields.DatetimeField(null=True, description='When the reminder mail before the event was queued (set once, so each person gets one).', auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'registration', 'app': 'events', 'indexes': [Index(fields=['event_id', 'status', 'queued_at'])], 'pk_attr': 'id'},
             bases=['Model'],

@@ -147,7 +147,7 @@ def build_calendar(pairs: Iterable[tuple[object, object]], *, name: str, languag
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", " ".join(name.split()))  # one line: clients show it as a label
     calendar.add("x-wr-timezone", timezone)
     first: date | None = None
     last: date | None = None

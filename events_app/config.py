@@ -38,6 +38,8 @@ class Settings:
     staff_domains: tuple[str, ...] = ()
     max_body_bytes: int = 1_000_000
     reminder_hours: int = 48
+    #: Local hour (0-23) of the organisers' daily digest mail; -1 sends none.
+    digest_hour: int = -1
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -79,6 +81,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         run_worker_in_server=config("EVENTS_RUN_WORKER", cast=bool, default=True),
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
+        digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
     )
 
 

@@ -156,6 +156,8 @@ class Registration(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     confirmed_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
+    #: When the reminder mail before the event was queued (set once, so each person gets one).
+    reminded_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "registration"

@@ -1,0 +1,193 @@
+"""Outbox delivery speed: 1,000 queued mails to a local SMTP sink, against raw aiosmtplib.
+
+    .venv/bin/python benchmarks/mail.py [--messages 1000] [--postgres]
+
+SQLite in a temporary file by default; `--postgres` creates a scratch database on the server of
+EVENTS_TEST_PG_DSN (default postgresql://postgres@127.0.0.1:5432/test) and drops it afterwards.
+
+The sink is aiosmtpd's Sink handler in its own process on a free loopback port. The floor is
+aiosmtplib alone sending the same messages, built beforehand as EmailMessage objects, over one
+connection (no database, no rendering); a second, stricter figure sends the finished bytes (the
+network alone). The outbox path claims rows, loads registrations and events, renders subject, text,
+HTML and the .ics, writes the MIME bytes, sends over one connection and records each result. The
+figure that matters is the ratio to the floor (goal: at least 0.8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiosmtplib  # noqa: E402
+import asyncpg  # noqa: E402
+from tortoise.transactions import in_transaction  # noqa: E402
+
+from events_app import db, mail, outbox  # noqa: E402
+from events_app.config import Settings  # noqa: E402
+from events_app.events import SessionSpec, create_event  # noqa: E402
+from events_app.models import EventKind, OutboxMessage, OutboxState, Registration, RegistrationStatus  # noqa: E402
+from events_app.registration import new_token  # noqa: E402
+from events_app.timeutil import utcnow  # noqa: E402
+
+
+ROUND = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                                "-l", f"127.0.0.1:{port}"])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the SMTP sink did not start")
+
+
+async def queue(count: int) -> None:
+    """A three-date course with `count` confirmed registrations, each with its confirmation queued."""
+    now = utcnow()
+    start = now + timedelta(days=20)
+    event = await create_event(values={"kind": EventKind.COURSE, "title": "Schwimmkurs für Frauen",
+                                       "capacity": count, "location": "Hallenbad Ost"},
+                               sessions=[SessionSpec(start + timedelta(days=7 * w), start + timedelta(days=7 * w, hours=2))
+                                         for w in range(3)])
+    await Registration.bulk_create([
+        Registration(event_id=event.id, name=f"Person {n}", email=f"person{n}@example.org",
+                     language="en" if n % 3 == 0 else "de", status=RegistrationStatus.CONFIRMED, queued_at=now,
+                     confirmed_at=now, manage_token=new_token(), checkin_token=new_token())
+        for n in range(count)])
+    async with in_transaction() as conn:
+        for registration in await Registration.filter(event_id=event.id).using_db(conn):
+            await outbox.queue_mail(conn, template="confirmed", recipient=registration.email,
+                                    language=registration.language, registration_id=registration.id,
+                                    event_id=event.id,
+                                    context={"registration_id": registration.id, "event_id": event.id})
+
+
+async def prebuilt(settings: Settings) -> list[mail.Letter]:
+    rows = await OutboxMessage.all().order_by("id")
+    data = await mail.load_data(rows)
+    return [mail.build_message(row, data, settings) for row in rows]
+
+
+async def floor(settings: Settings, letters: list[mail.Letter], *, as_bytes: bool) -> float:
+    """Raw aiosmtplib over one connection, the messages built beforehand. Returns seconds.
+
+    as_bytes=False: `send_message()` with prebuilt EmailMessage objects, the usual way to use
+    aiosmtplib (it serialises each message while sending). as_bytes=True: `sendmail()` with the
+    finished bytes, i.e. the network alone.
+    """
+    if as_bytes:
+        messages = [letter.data for letter in letters]
+    else:
+        messages = [email.message_from_bytes(letter.data, policy=email.policy.SMTP) for letter in letters]
+    smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, start_tls=False)
+    began = time.perf_counter()
+    await smtp.connect()
+    for letter, message in zip(letters, messages):
+        if as_bytes:
+            await smtp.sendmail("integration@giessen.de", [letter.recipient], message)
+        else:
+            await smtp.send_message(message, sender="integration@giessen.de", recipients=[letter.recipient])
+    await smtp.quit()
+    return time.perf_counter() - began
+
+
+async def through_outbox(settings: Settings, count: int) -> float:
+    """The worker's path for the next `count` queued messages. Returns seconds."""
+    began = time.perf_counter()
+    report = await outbox.deliver_due(settings, worker_id="bench", batch_size=100, max_batches=count // 100)
+    elapsed = time.perf_counter() - began
+    if report.sent != count:
+        raise SystemExit(f"only {report.sent} of {count} sent ({report.retried} retry, {report.failed} failed)")
+    return elapsed
+
+
+PG_ADMIN_DSN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def scratch_postgres() -> str:
+    name = f"events_bench_mail_{os.getpid()}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+async def drop_postgres(url: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000, help="a multiple of 100")
+    parser.add_argument("--postgres", action="store_true", help="use a scratch PostgreSQL database")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = await scratch_postgres() if args.postgres else f"sqlite://{Path(tmp) / 'bench.sqlite3'}"
+        port = free_port()
+        sink = start_sink(port)
+        settings = Settings(database_url=url, secret_key="bench", var_dir=Path(tmp), smtp_host="127.0.0.1",
+                            smtp_port=port, base_url="https://events.giessen.de",
+                            mail_from="Integrationsbüro <integration@giessen.de>")
+        try:
+            await db.migrate(url)
+            async with db.orm(url):
+                await queue(args.messages)
+                letters = await prebuilt(settings)
+                await floor(settings, letters[:100], as_bytes=False)  # warm-up, not counted
+                # alternate in rounds of 100 so that a change in the machine's load hits all three alike
+                objects_seconds = bytes_seconds = outbox_seconds = 0.0
+                for start in range(0, args.messages, ROUND):
+                    chunk = letters[start:start + ROUND]
+                    objects_seconds += await floor(settings, chunk, as_bytes=False)
+                    bytes_seconds += await floor(settings, chunk, as_bytes=True)
+                    outbox_seconds += await through_outbox(settings, len(chunk))
+                if await OutboxMessage.filter(state=OutboxState.SENT).count() != args.messages:
+                    raise SystemExit("not every message was marked sent")
+                base = args.messages / objects_seconds
+                network = args.messages / bytes_seconds
+                rate = args.messages / outbox_seconds
+        finally:
+            sink.terminate()
+            sink.wait()
+            if args.postgres:
+                await drop_postgres(url)
+    print(f"database:            {url.split(':')[0]}")
+    print(f"messages:            {args.messages}")
+    print(f"floor: aiosmtplib send_message, prebuilt EmailMessages: {base:6.0f} msgs/s")
+    print(f"network only: aiosmtplib sendmail, prebuilt bytes:      {network:6.0f} msgs/s")
+    print(f"outbox (claim, load, render, build, send, record):      {rate:6.0f} msgs/s")
+    print(f"ratio outbox/floor:        {rate / base:.2f}  (goal >= 0.80)")
+    print(f"ratio outbox/network only: {rate / network:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

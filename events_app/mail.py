@@ -1,0 +1,408 @@
+"""Edge: turn outbox rows into MIME messages and hand them to an SMTP server (or to files).
+
+Rendering reads the registration and event as they are when the mail goes out, in the
+registrant's language (German when the language is unknown). Subject, text and HTML part come
+from `templates/email/<kind>.txt` and `.html`; confirmations and change notices carry the event
+as an `.ics` attachment. Confidential meeting points appear only in confirmations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.charset import BASE64, Charset
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiosmtplib
+
+from events_app import calendar, i18n
+from events_app.config import Settings
+from events_app.models import (
+    Event,
+    EventSession,
+    EventStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    SessionStatus,
+)
+from events_app.timeutil import utcnow
+
+#: Message kinds the engine queues, and the templates that exist for them.
+KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
+         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder", "digest")
+#: Kinds that tell the (possibly confidential) meeting point: the person holds a confirmed seat.
+CONFIRMATION_KINDS = frozenset({"confirmed", "promoted"})
+#: Kinds that carry the event as a calendar file.
+CALENDAR_KINDS = frozenset({"confirmed", "promoted", "event_changed"})
+
+SMTP_TIMEOUT = 30.0
+
+
+class PermanentFailure(Exception):
+    """The message can never be sent (bad address, missing data): mark it failed, do not retry."""
+
+
+class TransientFailure(Exception):
+    """Worth another try later (server down, 4xx answer)."""
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def mail_host(settings: Settings) -> str:
+    return urlsplit(settings.base_url).hostname or "localhost"
+
+
+def one_line(value: str, max_length: int = 200) -> str:
+    """Header-safe text: no line breaks or control characters, whitespace collapsed."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+", " ", value)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    return cleaned[:max_length]
+
+
+_PLAIN_ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+")
+
+
+def check_recipient(address: str) -> str:
+    """The address as one plain ASCII addr-spec (domain in IDNA form), else PermanentFailure.
+
+    Addresses are validated with email-validator when people enter them; this guard keeps anything
+    else (a hand-edited row, a display name, a second address) out of the envelope and headers.
+    """
+    if len(address) > 254 or not _PLAIN_ADDRESS.fullmatch(address):
+        raise PermanentFailure(f"invalid recipient address: {address!r}")
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise PermanentFailure(f"addresses with non-ASCII local parts cannot be sent here: {address!r}")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise PermanentFailure(f"invalid recipient domain: {address!r}") from None
+    return f"{local}@{domain}"
+
+
+def localised(event: Event, language: str, name: str) -> str:
+    """The event's title or description in the language, falling back to the German column."""
+    value = (event.translations or {}).get(language, {}).get(name)
+    return value or getattr(event, name)
+
+
+@dataclass
+class Letter:
+    """What the worker needs to send one outbox row."""
+
+    row: OutboxMessage
+    recipient: str
+    message_id: str
+    #: The whole message, ready for SMTP or an .eml file.
+    data: bytes
+
+
+@dataclass
+class MailData:
+    """Everything the templates of a batch need, loaded with a few queries."""
+
+    registrations: dict[int, Registration]
+    events: dict[int, Event]
+    sessions: dict[int, list[EventSession]]
+    #: Calendar files built in this batch, by (event, language, with location): all alike but for the person.
+    calendars: dict[tuple, bytes] = field(default_factory=dict)
+    #: Formatted dates of an event's sessions, by (event, language).
+    dates: dict[tuple, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+
+async def load_data(rows: list[OutboxMessage]) -> MailData:
+    registration_ids = {r.registration_id for r in rows if r.registration_id}
+    registrations = {r.id: r for r in await Registration.filter(id__in=registration_ids)} if registration_ids else {}
+    event_ids = {r.event_id for r in rows if r.event_id} | {r.event_id for r in registrations.values()}
+    events = {e.id: e for e in await Event.filter(id__in=event_ids)} if event_ids else {}
+    sessions: dict[int, list[EventSession]] = {event_id: [] for event_id in event_ids}
+    if event_ids:
+        for session in await EventSession.filter(event_id__in=event_ids).order_by("starts_at", "id"):
+            sessions[session.event_id].append(session)
+    return MailData(registrations, events, sessions)
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    """The site's template environment, without the per-render file check (mail templates change on deploy)."""
+    from events_app.web.templating import environment
+
+    return environment().overlay(auto_reload=False, cache_size=100)
+
+
+def _render_parts(kind: str, language: str, settings: Settings, context: dict) -> tuple[str, str, str]:
+    from events_app.web.templating import base_context
+
+    env = _environment()
+    values = {**base_context(language, settings), **context}
+    text_template = env.get_template(f"email/{kind}.txt")
+    subject = one_line("".join(text_template.blocks["subject"](text_template.new_context(values))))
+    text = text_template.render(values).strip() + "\n"
+    html = env.get_template(f"email/{kind}.html").render({**values, "subject": subject})
+    return subject, text, html
+
+
+def digest_context(row: OutboxMessage, settings: Settings) -> dict:
+    """The organisers' digest carries its figures in the row (see digest.py)."""
+    figures = row.context or {}
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
+            "events": figures.get("events", []), "failed": figures.get("failed", []),
+            "since": datetime.fromisoformat(figures["since"]) if figures.get("since") else utcnow(),
+            "until": datetime.fromisoformat(figures["until"]) if figures.get("until") else utcnow(),
+            "base_url": settings.base_url}
+
+
+#: Kinds whose variables do not come from a registration: kind -> function(row, settings) -> context.
+#: A mail about something else (an invitation, an address to verify) adds its builder here.
+OTHER_CONTEXTS = {"digest": digest_context}
+
+
+def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """Template variables for one row: the registration and event as they are now."""
+    if row.template in OTHER_CONTEXTS:
+        return OTHER_CONTEXTS[row.template](row, settings)
+    registration = data.registrations.get(row.registration_id) if row.registration_id else None
+    event_id = row.event_id or (registration.event_id if registration else None)
+    event = data.events.get(event_id) if event_id else None
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    if registration is None:  # deleted or anonymised since: the person is not written to
+        raise PermanentFailure("the registration of this message no longer exists")
+    if row.template not in KINDS:
+        raise PermanentFailure(f"unknown message kind {row.template!r}")
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    all_sessions = data.sessions.get(event.id, [])
+    scheduled = [s for s in all_sessions if s.status == SessionStatus.SCHEDULED]
+    extra = row.context or {}
+    offer_expires_at = extra.get("offer_expires_at")
+    if (event.id, language) not in data.dates:
+        fmt = i18n.Formatter(language, settings.timezone)
+        data.dates[event.id, language] = ([fmt.span(s.starts_at, s.ends_at) for s in scheduled],
+                                          [fmt.span(s.starts_at, s.ends_at) for s in all_sessions
+                                           if s.status == SessionStatus.CANCELLED])
+    dates, cancelled_dates = data.dates[event.id, language]
+    return {
+        "kind": row.template,
+        "language": language,
+        "registration": registration,
+        "name": registration.name,
+        "event": event,
+        "title": localised(event, language, "title"),
+        "sessions": scheduled,
+        "dates": dates,
+        "cancelled_dates": cancelled_dates,
+        "show_location": bool(event.location) and (not event.location_confidential
+                                                   or row.template in CONFIRMATION_KINDS),
+        "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
+        "manage_url": f"{settings.base_url}/r/{registration.manage_token}",
+        "event_url": f"{settings.base_url}/events/{event.id}",
+        "position": extra.get("position"),
+        "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
+        "reason": extra.get("reason") or "",
+        # only people holding a seat get the dates into their calendar
+        "calendar_attached": (row.template in CALENDAR_KINDS and event.status != EventStatus.CANCELLED
+                              and registration.status == RegistrationStatus.CONFIRMED),
+    }
+
+
+def message_id_for(row: OutboxMessage, settings: Settings) -> str:
+    """Stable per outbox row, so a retried message keeps its Message-ID."""
+    return row.message_id or f"<outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{mail_host(settings)}>"
+
+
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = BASE64  # not "shortest": measuring the quoted-printable length is slow
+
+
+def encode_header(value: str) -> str:
+    """One header value, RFC 2047-encoded when not ASCII, folded to short lines."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("header values must be single lines")
+    if value.isascii() and len(value) < 76:
+        return value
+    return Header(value, _UTF8 if not value.isascii() else None).encode(linesep="\n")
+
+
+@lru_cache(maxsize=4)
+def _sender_header(mail_from: str) -> str:
+    name, address = parseaddr(mail_from)
+    return formataddr((one_line(name), address), charset=_UTF8) if address else one_line(mail_from)
+
+
+def _part(content_type: str, payload: bytes, extra_headers: str = "") -> bytes:
+    return (f"Content-Type: {content_type}\nContent-Transfer-Encoding: base64\n{extra_headers}\n".encode()
+            + base64.encodebytes(payload))
+
+
+def mime_bytes(headers: dict[str, str], *, text: str, html: str, ics: bytes | None, boundary: str) -> bytes:
+    """The message as bytes: multipart/alternative (text, HTML), inside multipart/mixed with an .ics.
+
+    Written directly rather than through `email.mime` + the generator, which cost four times the
+    rendering; the shape is fixed and every part is base64, so the result is plain ASCII.
+    Tests parse it back with the standard library's parser.
+    """
+    alternative = (f"--{boundary}a\n".encode() + _part('text/plain; charset="utf-8"', text.encode())
+                   + f"--{boundary}a\n".encode() + _part('text/html; charset="utf-8"', html.encode())
+                   + f"--{boundary}a--\n".encode())
+    head = "".join(f"{name}: {encode_header(value)}\n" for name, value in headers.items()) + "MIME-Version: 1.0\n"
+    if ics is None:
+        return (head + f'Content-Type: multipart/alternative; boundary="{boundary}a"\n\n').encode() + alternative
+    calendar = _part('text/calendar; charset="utf-8"; method=PUBLISH', ics,
+                     'Content-Disposition: attachment; filename="event.ics"\n')
+    return ((head + f'Content-Type: multipart/mixed; boundary="{boundary}m"\n\n').encode()
+            + f"--{boundary}m\nContent-Type: multipart/alternative; boundary=\"{boundary}a\"\n\n".encode()
+            + alternative + f"--{boundary}m\n".encode() + calendar + f"--{boundary}m--\n".encode())
+
+
+def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Letter:
+    """The full message for one outbox row; PermanentFailure when it cannot be built."""
+    recipient = check_recipient(row.recipient)
+    context = mail_context(row, data, settings)
+    subject, text, html = _render_parts(row.template, context["language"], settings, context)
+    ics = None
+    if context["calendar_attached"]:
+        event = context["event"]
+        key = (event.id, context["language"], context["show_location"])
+        if key not in data.calendars:
+            data.calendars[key] = _event_ics(event, data.sessions.get(event.id, []), settings=settings,
+                                             language=context["language"], with_location=context["show_location"])
+        ics = data.calendars[key]
+    message_id = message_id_for(row, settings)
+    headers = {
+        "Subject": subject,
+        "From": _sender_header(settings.mail_from),
+        "To": recipient,
+        "Date": format_datetime(utcnow()),
+        "Message-ID": message_id,
+        "Auto-Submitted": "auto-generated",
+        "Content-Language": context["language"],
+    }
+    # "=_" cannot occur in base64 text, so the boundary never collides with a body
+    boundary = f"=_{row.id}_{secrets.token_hex(8)}_"
+    return Letter(row=row, recipient=recipient, message_id=message_id,
+                  data=mime_bytes(headers, text=text, html=html, ics=ics, boundary=boundary))
+
+
+# --- calendar attachment ---------------------------------------------------------------------
+
+
+def _event_ics(event: Event, sessions: list[EventSession], *, settings: Settings, language: str,
+               with_location: bool) -> bytes:
+    """The event as the calendar feeds show it (same UIDs and SEQUENCE), so clients update one entry."""
+    title, _ = calendar.localized_text(event, language)
+    return calendar.build_calendar(((event, session) for session in sessions), name=title, language=language,
+                                   base_url=settings.base_url, timezone=settings.timezone,
+                                   audience=calendar.Audience(show_confidential_location=with_location))
+
+
+# --- transports ------------------------------------------------------------------------------
+
+
+def classify(exc: BaseException) -> Exception:
+    """An SMTP error as PermanentFailure (5xx) or TransientFailure (4xx, connection trouble)."""
+    code = None
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        code = exc.recipients[0].code
+        detail = f"{code} {exc.recipients[0].message}"
+    elif isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(exc, aiosmtplib.SMTPConnectError):
+        code = exc.code
+        detail = f"{code} {exc.message}"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    if code is not None and 500 <= code < 600:
+        return PermanentFailure(detail)
+    return TransientFailure(detail)
+
+
+class SmtpTransport:
+    """One SMTP connection reused for a batch of messages."""
+
+    def __init__(self, settings: Settings):
+        if settings.smtp_tls not in ("none", "starttls", "tls"):
+            raise ValueError(f"EVENTS_SMTP_TLS must be none, starttls or tls, not {settings.smtp_tls!r}")
+        self.settings = settings
+        self.sender = parseaddr(settings.mail_from)[1] or settings.mail_from
+        self.smtp = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls=True if settings.smtp_tls == "starttls" else False,
+            timeout=SMTP_TIMEOUT,
+        )
+
+    async def open(self) -> None:
+        try:
+            await self.smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise classify(exc) if isinstance(exc, aiosmtplib.SMTPException) else TransientFailure(
+                f"{type(exc).__name__}: {exc}") from exc
+
+    async def send(self, letter: Letter) -> None:
+        """Raises PermanentFailure or TransientFailure; a ConnectionError means the rest must wait."""
+        try:
+            await self.smtp.sendmail(self.sender, [letter.recipient], letter.data)
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+        except aiosmtplib.SMTPException as exc:
+            raise classify(exc) from exc
+        except OSError as exc:
+            raise ConnectionLost(f"{type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self.smtp.is_connected:
+            try:
+                await self.smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.smtp.close()
+
+
+class ConnectionLost(TransientFailure):
+    """The connection broke mid-batch: this and the remaining messages wait for the next try."""
+
+
+class FileTransport:
+    """No SMTP server configured: each message becomes an `.eml` file under var/mail/."""
+
+    def __init__(self, settings: Settings):
+        self.directory = Path(settings.var_dir) / "mail"
+
+    async def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    async def send(self, letter: Letter) -> None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+        path = self.directory / f"{stamp}-{letter.row.id}-{letter.row.template}.eml"
+        await asyncio.to_thread(_write_atomically, path, letter.data)
+
+    async def close(self) -> None:
+        return None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def transport_for(settings: Settings) -> SmtpTransport | FileTransport:
+    return SmtpTransport(settings) if settings.smtp_host else FileTransport(settings)
+
+
+def mail_files(settings: Settings) -> list[Path]:
+    """The `.eml` files written without an SMTP server, newest first (for the back office)."""
+    directory = Path(settings.var_dir) / "mail"
+    return sorted(directory.glob("*.eml"), reverse=True) if directory.exists() else []
