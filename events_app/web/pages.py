@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import errors, events, registration
+from events_app import certificates, errors, events, registration, signup
 from events_app.i18n import LANGUAGES, gettext
 from events_app.models import Audience, EventStatus
 from events_app.web.forms import applicant_from
@@ -31,6 +31,7 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
         "form": form or {}, "errors": field_errors or {}, "localized": localized,
         "by_invitation": event.audience == Audience.INVITATION,
         "cancelled": event.status == EventStatus.CANCELLED,
+        "question_label": lambda question: signup.question_label(question, request.state.language),
     }, status_code=status_code)
 
 
@@ -49,7 +50,9 @@ async def register_form(request: Request) -> Response:
         data["language"] = request.state.language
     try:
         applicant = applicant_from(data, event)
-        outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
+        outcome = await signup.sign_up(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
+                                       staff_domains=request.app.state.settings.staff_domains,
+                                       women_confirmed=bool(data.get("women_only")))
     except errors.ValidationFailed as exc:
         lang = request.state.language
         messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
@@ -65,6 +68,7 @@ async def manage_page(request: Request) -> Response:
         "registration": reg, "event": event, "text": localized(event, request.state.language),
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
+        "certificate": await certificates.valid_certificate_for(registration_id=reg.id),
     })
 
 
