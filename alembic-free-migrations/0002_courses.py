@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('event', fields.OneToOneField('events.Event', source_field='event_id', db_constraint=True, to_field='id', related_name='certificate_template', on_delete=OnDelete.CASCADE)),
                 ('title', fields.CharField(default='Teilnahmebescheinigung', max_length=200)),
-                ('body', fields.TextField(default='{name} hat an der Veranstaltung „{event}“ teilgenommen ({dates}, {hours} Stunden).', unique=False)),
+                ('body', fields.TextField(default='hat an der Veranstaltung „{event}“ teilgenommen ({dates}, {hours} Stunden).', description='The name is printed large above this text, and {name} can repeat it inside.', unique=False)),
                 ('content_summary', fields.TextField(default='', unique=False)),
                 ('signer_name', fields.CharField(default='', max_length=200)),
                 ('signer_role', fields.CharField(default='', max_length=200)),

@@ -211,7 +211,7 @@ def _fill(text: str, values: dict[str, str]) -> Markup:
         parts.append(escape(text[position:match.start()]))
         key = match.group(1)
         if key in ("name", "event"):
-            parts.append(Markup('<bdi dir="auto" class="{}">{}</bdi>').format(key, values[key]))
+            parts.append(Markup('<bdi dir="auto">{}</bdi>').format(values[key]))
         else:
             parts.append(escape(values[key]))
         position = match.end()

@@ -281,7 +281,8 @@ class CertificateTemplate(Model):
     id = fields.IntField(primary_key=True)
     event = fields.OneToOneField("events.Event", related_name="certificate_template", on_delete=fields.CASCADE)
     title = fields.CharField(max_length=200, default="Teilnahmebescheinigung")
-    body = fields.TextField(default="{name} hat an der Veranstaltung „{event}“ teilgenommen ({dates}, {hours} Stunden).")
+    #: The name is printed large above this text, and {name} can repeat it inside.
+    body = fields.TextField(default="hat an der Veranstaltung „{event}“ teilgenommen ({dates}, {hours} Stunden).")
     content_summary = fields.TextField(default="")
     signer_name = fields.CharField(max_length=200, default="")
     signer_role = fields.CharField(max_length=200, default="")
