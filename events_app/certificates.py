@@ -12,6 +12,7 @@ public verification page.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import secrets
@@ -196,7 +197,6 @@ class CertificatePage:
     hours: str
     body: Markup
     verify_url: str
-    qr: Markup
 
 
 async def _countable_sessions(event_id: int) -> list[EventSession]:
@@ -224,8 +224,10 @@ def qr_markup(url: str) -> Markup:
 
     An inline SVG is the same code drawn as vector paths, but WeasyPrint parses and draws each
     path in Python, which made bulk rendering about twice as slow (see benchmarks/certificates.py).
+    The mask is fixed (pattern 0, the checkerboard): every reader decodes any mask, and choosing
+    the best of eight costs segno 5 ms per code, as much as WeasyPrint needs for a whole page.
     """
-    qr = segno.make(url, error="m")
+    qr = segno.make(url, error="m", mask=0)
     return Markup('<img class="qr" src="{}" alt="">').format(qr.png_data_uri(scale=1, border=0))
 
 
@@ -244,7 +246,7 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
     url = f"{base_url}/certificates/{certificate.serial}"
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
-                           _fill(template.body, values), url, qr_markup(url))
+                           _fill(template.body, values), url)
 
 
 async def pages_for(certificates: list[Certificate], *, base_url: str, timezone: str = "Europe/Berlin",
@@ -303,9 +305,14 @@ def fonts_base_url() -> str:
 
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
                      language: str = "de") -> str:
+    """The HTML of the certificates, QR codes included. CPU-bound: call it off the event loop."""
     from events_app.web.templating import render_string  # Jinja environment shared with pages and mails
 
-    return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages)
+    return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages, qr=qr_markup)
+
+
+async def _html(pages, *, settings) -> str:
+    return await asyncio.to_thread(certificate_html, pages, settings=settings)
 
 
 async def _valid_certificates_of(event_id: int) -> list[Certificate]:
@@ -315,7 +322,7 @@ async def _valid_certificates_of(event_id: int) -> list[Certificate]:
 
 async def render_one(*, certificate: Certificate, settings) -> bytes:
     pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone)
-    return await pdf.render_pdf(certificate_html(pages, settings=settings), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
 
 
 async def render_event(*, event_id: int, settings) -> bytes:
@@ -325,7 +332,7 @@ async def render_event(*, event_id: int, settings) -> bytes:
     if not certificates:
         raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
     pages = await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
-    return await pdf.render_pdf(certificate_html(pages, settings=settings), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
 
 
 async def render_event_zip(*, event_id: int, settings,
@@ -336,7 +343,7 @@ async def render_event_zip(*, event_id: int, settings,
     if not certificates:
         raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
     pages = await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
-    files = await pdf.render_pages_separately(certificate_html(pages, settings=settings),
+    files = await pdf.render_pages_separately(await _html(pages, settings=settings),
                                               base_url=fonts_base_url(), progress=progress)
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
         raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")

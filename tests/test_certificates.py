@@ -178,3 +178,14 @@ async def test_issue_all_through_the_api_with_mail(client, db):
     wrong = await client.post(f"/api/v1/events/{other_event.id}/certificates", json={"registration": people[0].id},
                               headers=auth)
     assert wrong.status_code == 404
+
+
+async def test_overlong_texts_stay_on_one_page_per_certificate(db, settings, tmp_path):
+    event, people = await _workshop_with(["Anna " + "Maria " * 40, "Ben"])
+    await certificates.save_template(event_id=event.id, values={"content_summary": "Inhalt\n" * 200,
+                                                                "body": "Sehr langer Text. " * 300})
+    await certificates.issue_all(event_id=event.id)
+    text = pdf_text(await certificates.render_event(event_id=event.id, settings=settings), tmp_path)
+    assert len([page for page in text.split("\f") if page.strip()]) == 2
+    archive = await certificates.render_event_zip(event_id=event.id, settings=settings)
+    assert len(zipfile.ZipFile(io.BytesIO(archive)).namelist()) == 2
