@@ -33,6 +33,7 @@ from events_app.config import STATIC_DIR
 from events_app.i18n import Formatter
 from events_app.models import (
     Audience,
+    AuditEntry,
     Certificate,
     CertificateTemplate,
     Event,
@@ -127,15 +128,21 @@ async def issue_all(*, event_id: int, send_mail: bool = False, now: datetime | N
     return certificates
 
 
-async def revoke(*, serial: str, reason: str = "", now: datetime | None = None) -> Certificate:
-    """Withdraw a certificate: its verification page says so from now on."""
-    certificate = await Certificate.get_or_none(serial=normalise_serial(serial))
+async def revoke(*, serial: str, reason: str = "", user_id: int | None = None,
+                 now: datetime | None = None) -> Certificate:
+    """Withdraw a certificate: its verification page says so from now on. Recorded in the audit log."""
+    certificate = await Certificate.get_or_none(serial=normalise_serial(serial)).prefetch_related("registration")
     if certificate is None:
         raise errors.CertificateNotFound()
     if certificate.revoked_at is None:
-        certificate.revoked_at = now or utcnow()
-        certificate.revoked_reason = reason.strip()[:1000]
-        await certificate.save(update_fields=["revoked_at", "revoked_reason"])
+        async with in_transaction() as conn:
+            certificate.revoked_at = now or utcnow()
+            certificate.revoked_reason = reason.strip()[:1000]
+            await certificate.save(update_fields=["revoked_at", "revoked_reason"], using_db=conn)
+            await AuditEntry.create(user_id=user_id, action="certificate.revoked",
+                                    event_id=certificate.registration.event_id,
+                                    detail={"serial": certificate.serial, "reason": certificate.revoked_reason},
+                                    using_db=conn)
     return certificate
 
 

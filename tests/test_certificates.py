@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from events_app import certificates, errors
-from events_app.models import Certificate, OutboxMessage
+from events_app.models import AuditEntry, Certificate, OutboxMessage
 from tests.fixtures_courses import attend, confirmed, make_course, pdf_text
 from tests.helpers import make_event, make_user
 
@@ -174,6 +174,10 @@ async def test_issue_all_through_the_api_with_mail(client, db):
     revoke = await client.post(f"/api/v1/certificates/{issued.json()[0]['serial']}/revoke", json={"reason": "x"},
                                headers=auth)
     assert revoke.status_code == 200 and revoke.json()["revoked_reason"] == "x"
+    audit = await AuditEntry.get(action="certificate.revoked")
+    assert audit.detail == {"serial": issued.json()[0]["serial"], "reason": "x"} and audit.user_id is not None
+    unknown = await client.post("/api/v1/certificates/TB-0000-0000-0000/revoke", json={}, headers=auth)
+    assert unknown.status_code == 404
     other_event = await make_event()
     wrong = await client.post(f"/api/v1/events/{other_event.id}/certificates", json={"registration": people[0].id},
                               headers=auth)
@@ -189,3 +193,25 @@ async def test_overlong_texts_stay_on_one_page_per_certificate(db, settings, tmp
     assert len([page for page in text.split("\f") if page.strip()]) == 2
     archive = await certificates.render_event_zip(event_id=event.id, settings=settings)
     assert len(zipfile.ZipFile(io.BytesIO(archive)).namelist()) == 2
+
+
+async def test_certificate_template_api(client, db, tmp_path):
+    event, (person,) = await _workshop_with(["Erika"])
+    _, token = await make_user()
+    auth = {"authorization": f"Bearer {token}"}
+    url = f"/api/v1/events/{event.id}/certificate-template"
+    saved = await client.put(url, json={"title": "Zertifikat", "signer_name": "Amtsleitung",
+                                        "logo": "data:image/png;base64,iVBORw0KGgo="}, headers=auth)
+    assert saved.status_code == 200 and saved.json()["title"] == "Zertifikat"
+    for body, field in (({"colour": "red"}, "colour"), ({"title": 5}, "title"), ({"title": " "}, "title"),
+                        ({"signature": "http://evil.example/x.png"}, "signature")):
+        response = await client.put(url, json=body, headers=auth)
+        assert response.status_code == 422 and field in response.json()["errors"], body
+    assert (await client.put("/api/v1/events/999/certificate-template", json={"title": "x"}, headers=auth)
+            ).status_code == 404
+    assert (await client.put(url, json={"title": "x"})).status_code == 401
+    certificate = await certificates.issue(registration_id=person.id)
+    from events_app.config import Settings
+
+    text = pdf_text(await certificates.render_one(certificate=certificate, settings=Settings(database_url=db)), tmp_path)
+    assert "Zertifikat" in text and "Amtsleitung" in text

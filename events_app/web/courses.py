@@ -122,12 +122,12 @@ async def issue_certificates(request: Request) -> Response:
 
 
 async def revoke_certificate(request: Request) -> Response:
-    await api_user(request)
+    user = await api_user(request)
     data = await read_json(request)
     reason = data.get("reason", "")
     if not isinstance(reason, str):
         raise errors.ValidationFailed(fields={"reason": N_("Please enter text.")})
-    certificate = await certificates.revoke(serial=request.path_params["serial"], reason=reason)
+    certificate = await certificates.revoke(serial=request.path_params["serial"], reason=reason, user_id=user.id)
     return JSONResponse({"serial": certificate.serial, "revoked_at": certificate.revoked_at.isoformat(),
                          "revoked_reason": certificate.revoked_reason})
 
