@@ -26,7 +26,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from events_app import errors, i18n, registration
 from events_app.errors import N_
-from events_app.models import Audience, Event, Question, Registration
+from events_app.models import Audience, Event, Question, Registration, RegistrationStatus
 from events_app.registration import Applicant, Outcome
 
 #: How long the link in the verification mail works (seconds).
@@ -157,4 +157,6 @@ async def verify_email(*, token: str, code: str, secret_key: str, max_age: int =
         raise errors.VerificationLinkInvalid() from None
     if registration_id != found.id or email != found.email:
         raise errors.VerificationLinkInvalid()
+    if found.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
+        raise errors.AlreadyCancelled()
     return await registration.confirm_pending(registration_id=found.id, now=now)

@@ -113,6 +113,9 @@ async def test_training_record_lists_people_workshops_and_certificates(client, d
     assert len(values) == 3 and any(row[10] == certificate.serial for row in values[1:])
     other_year = await client.get(f"/api/v1/training-record.csv?year={year - 1}", headers=auth)
     assert len(other_year.content.decode("utf-8-sig").strip().splitlines()) == 1  # header only
+    one = await client.get(f"/api/v1/training-record.csv?year={year}&email=olena@stadt-giessen.de", headers=auth)
+    assert [r[0] for r in csv.reader(io.StringIO(one.content.decode("utf-8-sig")), delimiter=";")][1:] == [
+        "olena@stadt-giessen.de"]
     assert (await client.get(f"/api/v1/training-record.csv?year={year}")).status_code == 401
     assert (await client.get("/api/v1/training-record.csv?year=next", headers=auth)).status_code == 422
     assert (await client.get("/api/v1/training-record.pdf", headers=auth)).status_code == 404

@@ -92,7 +92,10 @@ async def test_bad_verification_links_are_rejected(db):
         await signup.verify_email(token=person.manage_token, code=expired, secret_key="k", max_age=-1)
     with pytest.raises(errors.RegistrationNotFound):
         await signup.verify_email(token="nope", code=expired, secret_key="k")
-    assert await Registration.filter(status=S.PENDING).count() == 2
+    await registration.cancel(token=other.manage_token)
+    with pytest.raises(errors.AlreadyCancelled):
+        await signup.verify_email(token=other.manage_token, code=others_code, secret_key="k")
+    assert await Registration.filter(status=S.PENDING).count() == 1
 
 
 async def test_staff_form_rejects_other_domains_and_missing_department(client, db):

@@ -162,7 +162,7 @@ async def event_certificates_zip(request: Request) -> Response:
 
 
 async def training_record(request: Request) -> Response:
-    """HR's export: GET /api/v1/training-record.{csv,xlsx}?year=2026."""
+    """HR's export: GET /api/v1/training-record.{csv,xlsx}?year=2026[&email=one.person@giessen.de]."""
     fmt = request.path_params["format"]
     if fmt not in ("csv", "xlsx"):
         raise errors.NotFound()
@@ -174,7 +174,8 @@ async def training_record(request: Request) -> Response:
             raise ValueError
     except ValueError:
         raise errors.ValidationFailed(fields={"year": N_("Please give a year, e.g. 2026.")}) from None
-    rows = await training.record_for_year(year=year, timezone=_settings(request).timezone)
+    email = request.query_params.get("email") or None  # one person's record
+    rows = await training.record_for_year(year=year, timezone=_settings(request).timezone, email=email)
     if fmt == "csv":
         return Response(training_export.to_csv(rows, timezone=_settings(request).timezone, language=request.state.language), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": f'attachment; filename="training-record-{year}.csv"'})
