@@ -145,3 +145,38 @@ class MoreSeatsUnavailable(DomainError):
     status = 409
     title = N_("There are not enough free seats for more companions. Your registration stays as it was.")
     slug = "more-seats-unavailable"
+# --- courses ---
+
+
+class VerificationLinkInvalid(DomainError):
+    status = 400
+    title = N_("This confirmation link is not valid or has expired. Please register again.")
+    slug = "verification-link-invalid"
+
+
+class SessionNotFound(NotFound):
+    title = N_("This date does not belong to the event.")
+    slug = "session-not-found"
+
+
+class SessionCancelled(DomainError):
+    status = 409
+    title = N_("This date was cancelled; attendance cannot be recorded for it.")
+    slug = "session-cancelled"
+
+
+class NotAParticipant(DomainError):
+    status = 409
+    title = N_("Only confirmed participants can be marked as present.")
+    slug = "not-a-participant"
+
+
+class CertificateNotFound(NotFound):
+    title = N_("There is no certificate for this registration.")
+    slug = "certificate-not-found"
+
+
+class NotEligibleForCertificate(DomainError):
+    status = 409
+    title = N_("This person did not attend enough dates for a certificate.")
+    slug = "not-eligible"

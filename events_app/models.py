@@ -321,6 +321,55 @@ class ReceptionLetter(Model):
     sender = fields.TextField(default="")
     subject = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
+# --- courses ---
+
+
+class Attendance(Model):
+    """Whether a registered person was there on one date of the event. One row per person and date."""
+
+    id = fields.IntField(primary_key=True)
+    registration = fields.ForeignKeyField("events.Registration", related_name="attendance",
+                                          on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField("events.EventSession", related_name="attendance", on_delete=fields.CASCADE)
+    present = fields.BooleanField()
+    recorded_at = fields.DatetimeField()
+    recorded_by = fields.ForeignKeyField("events.User", related_name="attendance_recorded", null=True,
+                                         on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "attendance"
+        unique_together = (("registration", "session"),)
+
+
+class Certificate(Model):
+    """A certificate of participation. The name is read from the registration, so it is not copied here."""
+
+    id = fields.IntField(primary_key=True)
+    registration = fields.ForeignKeyField("events.Registration", related_name="certificates",
+                                          on_delete=fields.CASCADE)
+    #: Printed on the certificate and part of its verification URL, e.g. TB-2026-7K3M-9QXP.
+    serial = fields.CharField(max_length=40, unique=True)
+    issued_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.TextField(default="")
+
+    class Meta:
+        table = "certificate"
+
+
+class CertificateTemplate(Model):
+    """The organiser's texts for an event's certificates. Placeholders: {name}, {event}, {dates}, {hours}."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.OneToOneField("events.Event", related_name="certificate_template", on_delete=fields.CASCADE)
+    title = fields.CharField(max_length=200, default="Teilnahmebescheinigung")
+    #: The name is printed large above this text, and {name} can repeat it inside.
+    body = fields.TextField(default="hat an der Veranstaltung „{event}“ teilgenommen ({dates}, {hours} Stunden).")
+    content_summary = fields.TextField(default="")
+    signer_name = fields.CharField(max_length=200, default="")
+    signer_role = fields.CharField(max_length=200, default="")
+    #: Optional images as data: URIs (PNG, JPEG or SVG), so the PDF needs no file store.
+    logo = fields.TextField(default="")
     signature = fields.TextField(default="")
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -338,3 +387,4 @@ class RsvpAttempt(Model):
 
     class Meta:
         table = "rsvp_attempt"
+        table = "certificate_template"

@@ -4,6 +4,10 @@ WeasyPrint is synchronous pure Python: 300 invitation letters take tens of secon
 thread (`asyncio.to_thread`) it holds the GIL so much that the event loop stalls for up to a
 second or more at a time (measured by benchmarks/letters.py), so the layout runs in a separate
 process instead: the server keeps answering while a batch of letters is laid out.
+
+Bulk output is one document of many pages: WeasyPrint's fixed cost per document (fonts loaded,
+subset and embedded once) dominates small pages, so N pages in one document are far cheaper than
+N documents. Separate files (a ZIP of single certificates) are cut from that one layout.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Callable
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -23,6 +28,13 @@ def _render(html: str, base_url: str | None) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=html, base_url=base_url).write_pdf()
+
+
+def _split(html: str, base_url: str | None) -> list[bytes]:
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=base_url).render()
+    return [document.copy([page]).write_pdf() for page in document.pages]
 
 
 def _lower_priority() -> None:
@@ -51,14 +63,31 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def render_pdf(html: str, *, base_url: str | None = None) -> bytes:
+async def _in_render_process(function, *args):
     pool = _executor()
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, _render, html, base_url)
+        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
     except BrokenProcessPool:
         # the render process died (e.g. killed for memory): start a fresh one and try once more
         _discard(pool)
-        return await asyncio.get_running_loop().run_in_executor(_executor(), _render, html, base_url)
+        return await _in_render_process(function, *args)
+
+
+async def render_pdf(html: str, *, base_url: str | None = None) -> bytes:
+    """One PDF from one HTML document (as many pages as it lays out to)."""
+    return await _in_render_process(_render, html, base_url)
+
+
+async def render_pages_separately(html: str, *, base_url: str | None = None,
+                                  progress: Callable[[int, int], None] | None = None) -> list[bytes]:
+    """Lay the document out once and return each page as its own PDF file.
+
+    The pages are cut in the render process, so `progress(done, total)` is told only at the end.
+    """
+    files = await _in_render_process(_split, html, base_url)
+    if progress:
+        progress(len(files), len(files))
+    return files
 
 
 async def run_in_render_process(function, *args):
@@ -66,4 +95,4 @@ async def run_in_render_process(function, *args):
 
     `function` must be importable at module level (it is pickled by name).
     """
-    return await asyncio.get_running_loop().run_in_executor(_executor(), function, *args)
+    return await _in_render_process(function, *args)

@@ -179,6 +179,7 @@ async def register(
         if not hold_seat:
             registration.status = S.PENDING
             await registration.save(using_db=conn)
+            await _tell(conn, registration, "verify_email")
             return Outcome(registration, None)
         await _place(conn, event, registration, now)
         position = await waitlist_position(conn, registration)

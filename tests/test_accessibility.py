@@ -151,6 +151,8 @@ async def test_register_in_arabic_with_the_keyboard_only(live_server, demo, open
     await page.keyboard.type("0176 12345678")
     await _tab_until(page, _focus_is("#f-q_childcare"))
     await page.keyboard.press("Space")
+    await _tab_until(page, _focus_is("#f-women_only"))
+    await page.keyboard.press("Space")
     await _tab_until(page, _focus_is("button[type=submit]"))
     assert (await page.evaluate("document.activeElement.innerText")) == "سجّل الآن"
     await page.keyboard.press("Enter")

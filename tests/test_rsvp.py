@@ -53,7 +53,7 @@ async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client
     assert (await Event.get(id=reception.id)).seats_taken == 3
     assert await OutboxMessage.filter(template="confirmed", recipient="gast0@example.org").count() == 1
     shown = await client.get(accepted.headers["location"])
-    assert shown.status_code == 200 and "Your answer is saved" in shown.text
+    assert shown.status_code == 200 and "Ihre Antwort ist gespeichert" in shown.text
     _, token = await make_user()
     overview = await client.get(f"/admin/events/{reception.id}/invitations", headers={"authorization": f"Bearer {token}"})
     assert "Rollstuhl" in overview.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from events_app import events, registration
+from events_app import events, registration, signup
 from events_app.i18n import LANGUAGES
 from events_app.models import Event, EventSession, Registration
 from events_app.web.auth import api_user
@@ -74,6 +74,7 @@ async def create_event(request: Request) -> Response:
     await api_user(request)
     values, sessions = event_fields_from(await read_json(request), creating=True)
     event = await events.create_event(values=values, sessions=sessions or [])
+    await signup.add_standard_questions(event_id=event.id)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)), status_code=201)
 
@@ -119,8 +120,11 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
 
 async def create_registration(request: Request) -> Response:
     event = await events.get_event(request.path_params["event_id"])
-    applicant = applicant_from(await read_json(request), event, answers_key="answers")
-    outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
+    data = await read_json(request)
+    applicant = applicant_from(data, event, answers_key="answers")
+    outcome = await signup.sign_up(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
+                                   staff_domains=request.app.state.settings.staff_domains,
+                                   women_confirmed=data.get("women_only") is True)
     return JSONResponse(registration_json(outcome.registration, outcome.waitlist_position,
                                           base_url=_base_url(request), private=False), status_code=201)
 

@@ -115,3 +115,52 @@ OPENAPI["paths"].update({
         "post": _op("Answer an invitation; the code is the credential", body="RsvpInput", ok_schema="Invitation",
                     errors=("400", "404", "409", "422", "429"))},
 })
+
+# --- courses: attendance, certificates, training record ---
+_SERIAL = [{"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}]
+OPENAPI["components"]["schemas"]["RegistrationInput"]["properties"]["women_only"] = {
+    "type": "boolean", "description": "Required true for events with audience 'women': the person confirms."}
+OPENAPI["components"]["schemas"].update({
+    "AttendanceInput": {"type": "object", "required": ["session", "present"], "properties": {
+        "session": {"type": "integer", "description": "id of one of the event's dates"},
+        "present": {"type": "boolean"}}},
+    "IssueInput": {"type": "object", "properties": {
+        "registration": {"type": "integer", "description": "one person; omit to issue to everyone eligible"},
+        "send_mail": {"type": "boolean"}}},
+    "RevokeInput": {"type": "object", "properties": {"reason": {"type": "string"}}},
+    "CertificateTemplateInput": {"type": "object", "additionalProperties": False, "properties": {
+        "title": {"type": "string"},
+        "body": {"type": "string", "description": "placeholders {name} {event} {dates} {hours}"},
+        "content_summary": {"type": "string"}, "signer_name": {"type": "string"}, "signer_role": {"type": "string"},
+        "logo": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."},
+        "signature": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."}}},
+})
+_REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+OPENAPI["paths"].update({
+    "/api/v1/registrations/{registration_id}/attendance": {
+        "parameters": _REGISTRATION_ID,
+        "post": _op("Record presence on one date (organiser or door staff; idempotent)", secured=True,
+                    body="AttendanceInput", errors=("400", "404", "409", "422"))},
+    "/api/v1/events/{event_id}/certificates": {
+        "parameters": _EVENT_ID,
+        "get": _op("Who is eligible for a certificate, and who has one", secured=True),
+        "post": _op("Issue certificates (one person or all eligible), optionally by mail", secured=True,
+                    body="IssueInput", ok="201", errors=("400", "404", "409", "422"))},
+    "/api/v1/events/{event_id}/certificates.pdf": {
+        "parameters": _EVENT_ID,
+        "get": _op("All valid certificates as one PDF, one page each (issues missing ones, no mail)", secured=True)},
+    "/api/v1/events/{event_id}/certificates.zip": {
+        "parameters": _EVENT_ID,
+        "get": _op("All valid certificates as a ZIP of single PDFs named by serial", secured=True)},
+    "/api/v1/events/{event_id}/certificate-template": {
+        "parameters": _EVENT_ID,
+        "put": _op("The organiser's certificate texts and images", secured=True, body="CertificateTemplateInput",
+                   errors=("400", "404", "422"))},
+    "/api/v1/certificates/{serial}/revoke": {
+        "parameters": _SERIAL, "post": _op("Revoke a certificate", secured=True, body="RevokeInput")},
+    "/api/v1/training-record.csv": {
+        "get": _op("HR training record of staff workshops for ?year= as CSV (semicolon, UTF-8 BOM)", secured=True,
+                   errors=("422",))},
+    "/api/v1/training-record.xlsx": {
+        "get": _op("HR training record of staff workshops for ?year= as XLSX", secured=True, errors=("422",))},
+})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import errors, events, legal, registration
+from events_app import certificates, errors, events, legal, registration, signup
 from events_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.models import Audience, EventStatus
 from events_app.registration import Applicant
@@ -40,6 +40,7 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
         "form": form or {}, "errors": field_errors or {}, "localized": localized,
         "by_invitation": event.audience == Audience.INVITATION,
         "cancelled": event.status == EventStatus.CANCELLED, "page_path": page_path,
+        "question_label": lambda question: signup.question_label(question, request.state.language),
     }, status_code=status_code)
 
 
@@ -58,7 +59,9 @@ async def register_form(request: Request) -> Response:
         data["language"] = request.state.language
     try:
         applicant = applicant_from(data, event)
-        outcome = await registration.register(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES))
+        outcome = await signup.sign_up(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
+                                       staff_domains=request.app.state.settings.staff_domains,
+                                       women_confirmed=bool(data.get("women_only")))
     except errors.ValidationFailed as exc:
         lang = request.state.language
         fields, params = _every_problem(data, event, exc)
@@ -98,6 +101,7 @@ async def manage_page(request: Request) -> Response:
         "registration": reg, "event": event, "text": localized(event, request.state.language),
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
+        "certificate": await certificates.valid_certificate_for(registration_id=reg.id),
     })
 
 

@@ -6,7 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import api, feeds, invitations_admin, pages, rsvp
+from events_app.web import api, courses, feeds, invitations_admin, pages, rsvp
 
 routes = [
     Route("/", pages.home),
@@ -56,5 +56,18 @@ routes = [
     Route("/api/v1/events/{event_id:int}/letters.pdf", invitations_admin.api_letters_pdf, methods=["GET"]),
     Route("/api/v1/invitations/{code}/rsvp", rsvp.api_rsvp, methods=["POST"]),
     # --- end receptions ---
+    # --- courses: staff sign-up verification, attendance, certificates, training record ---
+    Route("/r/{token}/verify", courses.verify_page, methods=["GET"]),
+    Route("/r/{token}/verify", courses.verify_submit, methods=["POST"]),
+    Route("/r/{token}/certificate.pdf", courses.my_certificate, methods=["GET"]),
+    Route("/certificates/{serial}", courses.verification_page, methods=["GET"]),
+    Route("/api/v1/registrations/{registration_id:int}/attendance", courses.record_attendance, methods=["POST"]),
+    Route("/api/v1/events/{event_id:int}/certificates", courses.certificate_list, methods=["GET"]),
+    Route("/api/v1/events/{event_id:int}/certificates", courses.issue_certificates, methods=["POST"]),
+    Route("/api/v1/events/{event_id:int}/certificates.pdf", courses.event_certificates_pdf, methods=["GET"]),
+    Route("/api/v1/events/{event_id:int}/certificates.zip", courses.event_certificates_zip, methods=["GET"]),
+    Route("/api/v1/events/{event_id:int}/certificate-template", courses.certificate_template, methods=["PUT"]),
+    Route("/api/v1/certificates/{serial}/revoke", courses.revoke_certificate, methods=["POST"]),
+    Route("/api/v1/training-record.{format:str}", courses.training_record, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

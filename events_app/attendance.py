@@ -1,0 +1,99 @@
+"""Attendance per date: who was there, recorded at the door or from a tick list afterwards.
+
+Recording is idempotent (one row per person and date, the last tick wins), and cancelled dates
+take no attendance: they count neither for nor against a certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from events_app import errors
+from events_app.models import (
+    Attendance,
+    EventSession,
+    Registration,
+    RegistrationStatus,
+    SessionStatus,
+)
+from events_app.timeutil import utcnow
+
+
+async def record(*, registration_id: int, session_id: int, present: bool, user_id: int | None = None,
+                 now: datetime | None = None) -> Attendance:
+    """Mark a confirmed participant present or absent on one (not cancelled) date of their event."""
+    now = now or utcnow()
+    registration = await Registration.get_or_none(id=registration_id)
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    session = await EventSession.get_or_none(id=session_id, event_id=registration.event_id)
+    if session is None:
+        raise errors.SessionNotFound()
+    if session.status == SessionStatus.CANCELLED:
+        raise errors.SessionCancelled()
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise errors.NotAParticipant()
+    values = {"present": present, "recorded_at": now, "recorded_by_id": user_id}
+    try:
+        async with in_transaction() as conn:
+            row, created = await Attendance.get_or_create(
+                registration_id=registration_id, session_id=session_id, defaults=values, using_db=conn)
+            if not created:
+                await Attendance.filter(id=row.id).using_db(conn).update(**values)
+                row.update_from_dict(values)
+            return row
+    except IntegrityError:  # a parallel tick created the row first: update it
+        async with in_transaction() as conn:
+            await Attendance.filter(registration_id=registration_id, session_id=session_id).using_db(conn).update(
+                **values)
+            return await Attendance.get(registration_id=registration_id, session_id=session_id).using_db(conn)
+
+
+@dataclass(frozen=True)
+class TickRow:
+    """One line of a date's tick list."""
+
+    registration: Registration
+    present: bool | None  # None: not recorded yet
+
+
+async def tick_list(*, session_id: int) -> list[TickRow]:
+    """Confirmed participants of the date's event, by name, with what was recorded for this date."""
+    session = await EventSession.get_or_none(id=session_id)
+    if session is None:
+        raise errors.SessionNotFound()
+    people = await Registration.filter(event_id=session.event_id, status=RegistrationStatus.CONFIRMED).order_by(
+        "name", "id")
+    marks = dict(await Attendance.filter(session_id=session_id).values_list("registration_id", "present"))
+    return [TickRow(person, marks.get(person.id)) for person in people]
+
+
+@dataclass(frozen=True)
+class AttendanceSummary:
+    registration_id: int
+    attended: int  # dates present, cancelled dates not counted
+    countable: int  # dates of the event not cancelled
+    attended_session_ids: tuple[int, ...]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.attended / self.countable if self.countable else 0.0
+
+
+async def summaries(*, event_id: int) -> dict[int, AttendanceSummary]:
+    """Attendance of every registration of the event that has any, keyed by registration id."""
+    countable = set(await EventSession.filter(event_id=event_id).exclude(status=SessionStatus.CANCELLED)
+                    .values_list("id", flat=True))
+    present: dict[int, list[int]] = {}
+    rows = await Attendance.filter(registration__event_id=event_id, present=True).values_list(
+        "registration_id", "session_id")
+    for registration_id, session_id in rows:
+        if session_id in countable:
+            present.setdefault(registration_id, []).append(session_id)
+    registration_ids = await Registration.filter(event_id=event_id).values_list("id", flat=True)
+    return {rid: AttendanceSummary(rid, len(present.get(rid, [])), len(countable), tuple(sorted(present.get(rid, []))))
+            for rid in registration_ids}

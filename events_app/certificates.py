@@ -1,0 +1,361 @@
+"""Certificates of participation (Teilnahmebescheinigung): who is eligible, issuing, revoking,
+verifying, and the data a certificate shows. Rendering is asked of `pdf.py`.
+
+Eligibility: a confirmed participant who attended at least `Event.certificate_min_attendance`
+percent of the event's dates that were not cancelled (integer arithmetic, so 6 of 8 = exactly 75 %
+meets a 75 % rule), and at least one date. Cancelled dates count neither way.
+
+Serials look like TB-2026-7K3M-9QXP: the year and 40 random bits in Crockford's base 32 (no I, L,
+O, U), so they are readable on paper and cannot be enumerated to find people's names through the
+public verification page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Callable
+
+import segno
+from babel.numbers import format_decimal
+from markupsafe import Markup, escape
+from tortoise.transactions import in_transaction
+
+from events_app import attendance, errors, pdf
+from events_app.errors import N_
+from events_app.config import STATIC_DIR
+from events_app.i18n import Formatter
+from events_app.models import (
+    Audience,
+    AuditEntry,
+    Certificate,
+    CertificateTemplate,
+    Event,
+    EventSession,
+    Registration,
+    RegistrationStatus,
+    SessionStatus,
+)
+from events_app.outbox import queue_mail
+from events_app.timeutil import utcnow
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
+PDF_TEMPLATE = "pdf/certificate.html"
+
+
+def is_eligible(*, attended: int, countable: int, min_percent: int) -> bool:
+    """At least `min_percent` % of the countable dates and at least one date."""
+    return countable > 0 and attended > 0 and attended * 100 >= min_percent * countable
+
+
+def new_serial(year: int) -> str:
+    digits = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"TB-{year}-{digits[:4]}-{digits[4:]}"
+
+
+def normalise_serial(serial: str) -> str:
+    return serial.strip().upper()
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    registration: Registration
+    summary: attendance.AttendanceSummary
+    eligible: bool
+    certificate: Certificate | None  # the valid (not revoked) certificate, if issued
+
+
+async def eligibility(*, event_id: int) -> list[Eligibility]:
+    """Every confirmed participant of the event with attendance, eligibility and certificate."""
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    summaries = await attendance.summaries(event_id=event_id)
+    people = await Registration.filter(event_id=event_id, status=RegistrationStatus.CONFIRMED).order_by("name", "id")
+    issued = {c.registration_id: c for c in await Certificate.filter(
+        registration__event_id=event_id, revoked_at=None)}
+    return [Eligibility(person, summaries[person.id],
+                        is_eligible(attended=summaries[person.id].attended, countable=summaries[person.id].countable,
+                                    min_percent=event.certificate_min_attendance),
+                        issued.get(person.id))
+            for person in people]
+
+
+async def _issue(conn, registration: Registration, *, send_mail: bool, now: datetime) -> tuple[Certificate, bool]:
+    existing = await Certificate.filter(registration_id=registration.id, revoked_at=None).using_db(conn).first()
+    if existing:
+        return existing, False
+    certificate = await Certificate.create(registration_id=registration.id, serial=new_serial(now.year),
+                                           issued_at=now, using_db=conn)
+    if send_mail:
+        await queue_mail(conn, template="certificate", recipient=registration.email, language=registration.language,
+                         context={"certificate_id": certificate.id}, registration_id=registration.id,
+                         event_id=registration.event_id)
+    return certificate, True
+
+
+async def issue(*, registration_id: int, send_mail: bool = False, now: datetime | None = None) -> Certificate:
+    """Issue the person's certificate if eligible; an already issued one is returned unchanged."""
+    now = now or utcnow()
+    registration = await Registration.get_or_none(id=registration_id)
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    entry = next((e for e in await eligibility(event_id=registration.event_id) if e.registration.id == registration_id),
+                 None)
+    if entry is None or not entry.eligible:
+        raise errors.NotEligibleForCertificate()
+    async with in_transaction() as conn:
+        certificate, _ = await _issue(conn, registration, send_mail=send_mail, now=now)
+        return certificate
+
+
+async def issue_all(*, event_id: int, send_mail: bool = False, now: datetime | None = None) -> list[Certificate]:
+    """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
+    now = now or utcnow()
+    entries = [e for e in await eligibility(event_id=event_id) if e.eligible]
+    certificates = []
+    async with in_transaction() as conn:
+        for entry in entries:
+            certificate, _ = await _issue(conn, entry.registration, send_mail=send_mail, now=now)
+            certificates.append(certificate)
+    return certificates
+
+
+async def revoke(*, serial: str, reason: str = "", user_id: int | None = None,
+                 now: datetime | None = None) -> Certificate:
+    """Withdraw a certificate: its verification page says so from now on. Recorded in the audit log."""
+    certificate = await Certificate.get_or_none(serial=normalise_serial(serial)).prefetch_related("registration")
+    if certificate is None:
+        raise errors.CertificateNotFound()
+    if certificate.revoked_at is None:
+        async with in_transaction() as conn:
+            certificate.revoked_at = now or utcnow()
+            certificate.revoked_reason = reason.strip()[:1000]
+            await certificate.save(update_fields=["revoked_at", "revoked_reason"], using_db=conn)
+            await AuditEntry.create(user_id=user_id, action="certificate.revoked",
+                                    event_id=certificate.registration.event_id,
+                                    detail={"serial": certificate.serial, "reason": certificate.revoked_reason},
+                                    using_db=conn)
+    return certificate
+
+
+class Validity(str, Enum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Verification:
+    validity: Validity
+    certificate: Certificate | None = None
+    name: str | None = None  # None when the event's participants stay anonymous (women's courses)
+    event: Event | None = None
+    first_date: datetime | None = None
+    last_date: datetime | None = None
+
+
+async def verify(*, serial: str) -> Verification:
+    """What the public verification page may say about a serial."""
+    certificate = await Certificate.get_or_none(serial=normalise_serial(serial)).prefetch_related(
+        "registration__event")
+    if certificate is None:
+        return Verification(Validity.UNKNOWN)
+    registration = certificate.registration
+    event = registration.event
+    dates = await _countable_sessions(event.id)
+    validity = Validity.REVOKED if certificate.revoked_at else Validity.VALID
+    name = None if event.audience == Audience.WOMEN else registration.name
+    return Verification(validity, certificate, name, event,
+                        dates[0].starts_at if dates else None, dates[-1].ends_at if dates else None)
+
+
+async def valid_certificate_for(*, registration_id: int) -> Certificate | None:
+    return await Certificate.filter(registration_id=registration_id, revoked_at=None).order_by("-issued_at").first()
+
+
+async def certificate_for_token(*, token: str) -> Certificate:
+    """The person's own valid certificate, found through their manage link."""
+    registration = await Registration.get_or_none(manage_token=token)
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    certificate = await valid_certificate_for(registration_id=registration.id)
+    if certificate is None:
+        raise errors.CertificateNotFound()
+    return certificate
+
+
+# --- what a certificate shows ---
+
+
+@dataclass(frozen=True)
+class CertificatePage:
+    serial: str
+    name: str
+    event_title: str
+    dates: str
+    hours: str
+    body: Markup
+    verify_url: str
+
+
+async def _countable_sessions(event_id: int) -> list[EventSession]:
+    return await EventSession.filter(event_id=event_id).exclude(status=SessionStatus.CANCELLED).order_by("starts_at")
+
+
+def _fill(text: str, values: dict[str, str]) -> Markup:
+    """The organiser's text, escaped, with known {placeholders} filled; names isolated for bidi."""
+    parts: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append(escape(text[position:match.start()]))
+        key = match.group(1)
+        if key in ("name", "event"):
+            parts.append(Markup('<bdi dir="auto">{}</bdi>').format(values[key]))
+        else:
+            parts.append(escape(values[key]))
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
+def qr_markup(url: str) -> Markup:
+    """The verification URL as a QR code: a 1-pixel-per-module PNG, scaled up without smoothing.
+
+    An inline SVG is the same code drawn as vector paths, but WeasyPrint parses and draws each
+    path in Python, which made bulk rendering about twice as slow (see benchmarks/certificates.py).
+    The mask is fixed (pattern 0, the checkerboard): every reader decodes any mask, and choosing
+    the best of eight costs segno 5 ms per code, as much as WeasyPrint needs for a whole page.
+    """
+    qr = segno.make(url, error="m", mask=0)
+    return Markup('<img class="qr" src="{}" alt="">').format(qr.png_data_uri(scale=1, border=0))
+
+
+def _page(certificate: Certificate, registration: Registration, event: Event, template: CertificateTemplate,
+          sessions: list[EventSession], attended_ids: tuple[int, ...], *, base_url: str, fmt: Formatter,
+          language: str) -> CertificatePage:
+    attended = [s for s in sessions if s.id in attended_ids] or sessions
+    if attended:
+        first, last = attended[0].starts_at, attended[-1].starts_at
+        dates = fmt.date(first) if fmt.local(first).date() == fmt.local(last).date() else \
+            f"{fmt.date(first)} – {fmt.date(last)}"
+    else:
+        dates = ""
+    seconds = sum((s.ends_at - s.starts_at).total_seconds() for s in attended)
+    hours = format_decimal(round(seconds / 3600, 1), locale=language)
+    values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
+    url = f"{base_url}/certificates/{certificate.serial}"
+    return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
+                           _fill(template.body, values), url)
+
+
+async def pages_for(certificates: list[Certificate], *, base_url: str, timezone: str = "Europe/Berlin",
+                    language: str = "de") -> list[tuple[CertificatePage, CertificateTemplate]]:
+    """What each certificate shows, in the given order."""
+    fmt = Formatter(language, timezone)
+    pages = []
+    cache: dict[int, tuple] = {}
+    people = {r.id: r for r in await Registration.filter(id__in=[c.registration_id for c in certificates])}
+    for certificate in certificates:
+        registration = people[certificate.registration_id]
+        if registration.event_id not in cache:
+            event = await Event.get(id=registration.event_id)
+            template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
+            for image in ("logo", "signature"):  # only embedded images, never a URL to fetch
+                if not _is_image_data(getattr(template, image)):
+                    setattr(template, image, "")
+            cache[event.id] = (event, template, await _countable_sessions(event.id),
+                               await attendance.summaries(event_id=event.id))
+        event, template, sessions, summaries = cache[registration.event_id]
+        attended_ids = summaries[registration.id].attended_session_ids
+        pages.append((_page(certificate, registration, event, template, sessions, attended_ids,
+                            base_url=base_url, fmt=fmt, language=language), template))
+    return pages
+
+
+def _is_image_data(value: str) -> bool:
+    return value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/svg+xml;base64,"))
+
+
+async def save_template(*, event_id: int, values: dict) -> CertificateTemplate:
+    """Store the organiser's texts for the event's certificates; images must be data: URIs."""
+    known = ("title", "body", "content_summary", "signer_name", "signer_role", "logo", "signature")
+    problems = {}
+    for name in ("logo", "signature"):
+        if values.get(name) and not _is_image_data(str(values[name])):
+            problems[name] = N_("Please give a PNG, JPEG or SVG image as a data: URI.")
+    if "title" in values and not str(values["title"]).strip():
+        problems["title"] = N_("This field is required.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    if not await Event.exists(id=event_id):
+        raise errors.EventNotFound()
+    template, _ = await CertificateTemplate.get_or_create(event_id=event_id)
+    for name in known:
+        if name in values:
+            setattr(template, name, str(values[name] or ""))
+    await template.save()
+    return template
+
+
+def fonts_base_url() -> str:
+    """The base URL for PDF templates: fonts are referenced as fonts/<file> under static/."""
+    return STATIC_DIR.as_uri() + "/"
+
+
+def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
+                     language: str = "de") -> str:
+    """The HTML of the certificates, QR codes included. CPU-bound: call it off the event loop."""
+    from events_app.web.templating import render_string  # Jinja environment shared with pages and mails
+
+    return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages, qr=qr_markup)
+
+
+async def _html(pages, *, settings) -> str:
+    return await asyncio.to_thread(certificate_html, pages, settings=settings)
+
+
+async def _valid_certificates_of(event_id: int) -> list[Certificate]:
+    return await Certificate.filter(registration__event_id=event_id, revoked_at=None).order_by(
+        "registration__name", "id")
+
+
+async def render_one(*, certificate: Certificate, settings) -> bytes:
+    pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone)
+    return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
+
+
+async def render_event(*, event_id: int, settings) -> bytes:
+    """All valid certificates of the event as one PDF, one page each (issuing any still missing)."""
+    await issue_all(event_id=event_id)
+    certificates = await _valid_certificates_of(event_id)
+    if not certificates:
+        raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
+    pages = await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
+    return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
+
+
+async def render_event_zip(*, event_id: int, settings,
+                           progress: Callable[[int, int], None] | None = None) -> bytes:
+    """All valid certificates of the event as a ZIP of single PDFs named after their serials."""
+    await issue_all(event_id=event_id)
+    certificates = await _valid_certificates_of(event_id)
+    if not certificates:
+        raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
+    pages = await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
+    files = await pdf.render_pages_separately(await _html(pages, settings=settings),
+                                              base_url=fonts_base_url(), progress=progress)
+    if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
+        raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for (page, _), data in zip(pages, files):
+            archive.writestr(f"{page.serial}.pdf", data)
+    return buffer.getvalue()

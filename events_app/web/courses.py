@@ -1,0 +1,184 @@
+"""Web handlers for staff workshops, course series and certificates: e-mail verification, attendance,
+certificate downloads, the public verification page and the HR training record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from events_app import attendance, certificates, errors, events, registration, signup, training, training_export
+from events_app.errors import N_
+from events_app.models import Registration
+from events_app.web.auth import DOOR_STAFF, api_user
+from events_app.web.requests import read_form, read_json
+from events_app.web.templating import render
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def _pdf(data: bytes, filename: str, *, inline: bool = False) -> Response:
+    disposition = "inline" if inline else "attachment"
+    return Response(data, media_type="application/pdf",
+                    headers={"content-disposition": f'{disposition}; filename="{filename}"',
+                             "cache-control": "private, no-store"})
+
+
+# --- staff sign-up: verify the address ---
+
+
+async def verify_page(request: Request) -> Response:
+    """GET shows a button; only the POST confirms, so mail scanners that open links confirm nothing."""
+    outcome = await registration.find_by_token(request.path_params["token"])
+    return render(request, "verify_email.html", {"registration": outcome.registration,
+                                                 "code": request.query_params.get("code", "")})
+
+
+async def verify_submit(request: Request) -> Response:
+    token = request.path_params["token"]
+    form = await read_form(request)
+    await signup.verify_email(token=token, code=str(form.get("code") or ""), secret_key=_settings(request).secret_key)
+    return RedirectResponse(f"/r/{token}?done=verified", status_code=303)
+
+
+# --- certificates: the person's own, and the public verification page ---
+
+
+async def my_certificate(request: Request) -> Response:
+    certificate = await certificates.certificate_for_token(token=request.path_params["token"])
+    data = await certificates.render_one(certificate=certificate, settings=_settings(request))
+    return _pdf(data, f"{certificate.serial}.pdf")
+
+
+async def verification_page(request: Request) -> Response:
+    result = await certificates.verify(serial=request.path_params["serial"])
+    status = 404 if result.validity == certificates.Validity.UNKNOWN else 200
+    return render(request, "certificate_verify.html", {
+        "result": result, "serial": certificates.normalise_serial(request.path_params["serial"]),
+    }, status_code=status, headers={"cache-control": "no-store", "x-robots-tag": "noindex"})
+
+
+# --- API ---
+
+
+def _bool(value, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise errors.ValidationFailed(fields={field: N_("Please give true or false.")})
+    return value
+
+
+async def record_attendance(request: Request) -> Response:
+    user = await api_user(request, DOOR_STAFF)
+    data = await read_json(request)
+    session_id = data.get("session")
+    if not isinstance(session_id, int) or isinstance(session_id, bool):
+        raise errors.ValidationFailed(fields={"session": N_("Please give the id of the date.")})
+    present = _bool(data.get("present"), "present")
+    row = await attendance.record(registration_id=request.path_params["registration_id"], session_id=session_id,
+                                  present=present, user_id=user.id)
+    return JSONResponse({"registration": row.registration_id, "session": row.session_id, "present": row.present,
+                         "recorded_at": row.recorded_at.isoformat(), "recorded_by": user.id})
+
+
+def _certificate_json(certificate, base_url: str) -> dict | None:
+    if certificate is None:
+        return None
+    return {"serial": certificate.serial, "issued_at": certificate.issued_at.isoformat(),
+            "verify_url": f"{base_url}/certificates/{certificate.serial}"}
+
+
+async def certificate_list(request: Request) -> Response:
+    """Who is eligible and who has a certificate (organisers)."""
+    await api_user(request)
+    entries = await certificates.eligibility(event_id=request.path_params["event_id"])
+    base_url = _settings(request).base_url
+    return JSONResponse([{
+        "registration": e.registration.id, "name": e.registration.name, "attended": e.summary.attended,
+        "dates": e.summary.countable, "eligible": e.eligible,
+        "certificate": _certificate_json(e.certificate, base_url),
+    } for e in entries])
+
+
+async def issue_certificates(request: Request) -> Response:
+    """POST {"registration": id?, "send_mail": bool}: one person or everyone eligible."""
+    await api_user(request)
+    data = await read_json(request)
+    send_mail = _bool(data.get("send_mail", False), "send_mail")
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    base_url = _settings(request).base_url
+    if "registration" in data:
+        registration_id = data["registration"]
+        if not isinstance(registration_id, int) or isinstance(registration_id, bool):
+            raise errors.ValidationFailed(fields={"registration": N_("Please give the id of the registration.")})
+        if not await Registration.exists(id=registration_id, event_id=event.id):
+            raise errors.RegistrationNotFound()
+        issued = [await certificates.issue(registration_id=registration_id, send_mail=send_mail)]
+    else:
+        issued = await certificates.issue_all(event_id=event.id, send_mail=send_mail)
+    return JSONResponse([_certificate_json(c, base_url) for c in issued], status_code=201)
+
+
+async def revoke_certificate(request: Request) -> Response:
+    user = await api_user(request)
+    data = await read_json(request)
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise errors.ValidationFailed(fields={"reason": N_("Please enter text.")})
+    certificate = await certificates.revoke(serial=request.path_params["serial"], reason=reason, user_id=user.id)
+    return JSONResponse({"serial": certificate.serial, "revoked_at": certificate.revoked_at.isoformat(),
+                         "revoked_reason": certificate.revoked_reason})
+
+
+async def certificate_template(request: Request) -> Response:
+    """PUT the organiser's texts: title, body ({name} {event} {dates} {hours}), signer, images."""
+    await api_user(request)
+    data = await read_json(request)
+    bad = {k: N_("Unknown field.") for k in data if k not in (
+        "title", "body", "content_summary", "signer_name", "signer_role", "logo", "signature")}
+    bad.update({k: N_("Please enter text.") for k, v in data.items() if k not in bad and not isinstance(v, str)})
+    if bad:
+        raise errors.ValidationFailed(fields=bad)
+    template = await certificates.save_template(event_id=request.path_params["event_id"], values=data)
+    return JSONResponse({name: getattr(template, name) for name in (
+        "title", "body", "content_summary", "signer_name", "signer_role")})
+
+
+async def event_certificates_pdf(request: Request) -> Response:
+    await api_user(request)
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    data = await certificates.render_event(event_id=event.id, settings=_settings(request))
+    return _pdf(data, f"certificates-{event.id}.pdf")
+
+
+async def event_certificates_zip(request: Request) -> Response:
+    await api_user(request)
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    data = await certificates.render_event_zip(event_id=event.id, settings=_settings(request))
+    return Response(data, media_type="application/zip", headers={
+        "content-disposition": f'attachment; filename="certificates-{event.id}.zip"', "cache-control": "private, no-store"})
+
+
+async def training_record(request: Request) -> Response:
+    """HR's export: GET /api/v1/training-record.{csv,xlsx}?year=2026[&email=one.person@giessen.de]."""
+    fmt = request.path_params["format"]
+    if fmt not in ("csv", "xlsx"):
+        raise errors.NotFound()
+    await api_user(request)
+    raw_year = request.query_params.get("year", "")
+    try:
+        year = int(raw_year) if raw_year else datetime.now().year
+        if not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        raise errors.ValidationFailed(fields={"year": N_("Please give a year, e.g. 2026.")}) from None
+    email = request.query_params.get("email") or None  # one person's record
+    rows = await training.record_for_year(year=year, timezone=_settings(request).timezone, email=email)
+    if fmt == "csv":
+        return Response(training_export.to_csv(rows, timezone=_settings(request).timezone, language=request.state.language), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="training-record-{year}.csv"'})
+    return Response(training_export.to_xlsx(rows, year=year, timezone=_settings(request).timezone,
+                                                      language=request.state.language), media_type=training_export.XLSX_TYPE, headers={
+        "content-disposition": f'attachment; filename="training-record-{year}.xlsx"'})
