@@ -176,7 +176,7 @@ async def summarise(event: Event) -> EventSummary:
 async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
     """Every event (drafts too) with a date still to come, soonest first."""
     now = now or utcnow()
-    ids = await EventSession.filter(ends_at__gte=now).distinct().values_list("event_id", flat=True)
+    ids = await EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
     listed = await Event.filter(id__in=set(ids)).prefetch_related("sessions")
     summaries = [await summarise(event) for event in listed]
     summaries.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))

@@ -11,7 +11,7 @@ from events_app.models import AuditEntry, Event, LoginSession, User
 from events_app.timeutil import utcnow
 from events_app.web.admin_auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle
 from tests.fixtures_backoffice import PASSWORD, login_form_token, sign_in
-from tests.helpers import make_user
+from tests.helpers import both_databases, make_user
 
 
 async def _login(client, email: str, password: str):
@@ -50,6 +50,7 @@ async def test_door_staff_land_on_check_in_and_next_is_followed_only_inside_admi
     assert response.headers["location"] == "/admin/checkin"
 
 
+@both_databases
 async def test_wrong_password_is_refused_and_account_locks_after_five(client, db):
     user, _ = await make_user("organiser")
     for attempt in range(accounts.MAX_FAILED_LOGINS - 1):

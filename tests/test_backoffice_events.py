@@ -19,7 +19,7 @@ from events_app.models import (
 from events_app.registration import Applicant, register
 from events_app.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import make_event
+from tests.helpers import both_databases, make_event
 
 COURSE_FORM = {
     "title": "Schwimmkurs für Frauen", "kind": "course", "description": "Acht Termine", "location": "Hallenbad",
@@ -127,6 +127,7 @@ async def test_cancel_needs_confirmation_and_tells_everyone(client, db):
     assert mails[0].context["reason"] == "Hallenbad geschlossen"
 
 
+@both_databases
 async def test_only_empty_drafts_can_be_deleted(client, db):
     me = await sign_in(client, "organiser")
     draft = await make_event(visibility="draft")
@@ -143,6 +144,7 @@ async def test_only_empty_drafts_can_be_deleted(client, db):
     assert (await client.post("/admin/events/9999/delete", data={"csrf_token": me.csrf})).status_code == 404
 
 
+@both_databases
 async def test_dashboard_shows_fill_and_what_needs_attention(client, db):
     await sign_in(client, "organiser")
     event = await make_event(title="Global Village", capacity=4, offer_hours=24)

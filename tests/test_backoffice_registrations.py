@@ -12,7 +12,7 @@ from events_app.models import (
 )
 from events_app.registration import Applicant, register, seat_counts
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import make_event
+from tests.helpers import both_databases, make_event
 
 
 async def _people(event, *names, **extra):
@@ -49,6 +49,7 @@ async def test_add_by_hand_with_a_phone_number_even_after_closing(client, db):
     assert await Registration.filter(event_id=event.id).count() == 2
 
 
+@both_databases
 async def test_list_filters_and_search_and_waiting_positions(client, db):
     await sign_in(client, "organiser")
     event = await make_event(capacity=2)
@@ -77,6 +78,7 @@ async def test_list_filters_and_search_and_waiting_positions(client, db):
     assert nonsense.status_code == 200
 
 
+@both_databases
 async def test_cancel_frees_the_seat_for_the_next_in_line(client, db):
     me = await sign_in(client, "organiser")
     event = await make_event(capacity=1)
@@ -94,6 +96,7 @@ async def test_cancel_frees_the_seat_for_the_next_in_line(client, db):
     assert wrong_event.status_code == 404
 
 
+@both_databases
 async def test_promote_beyond_capacity_needs_explicit_confirmation(client, db):
     me = await sign_in(client, "organiser")
     event = await make_event(capacity=1)
@@ -127,6 +130,7 @@ async def test_promote_with_a_free_seat_skips_the_queue(client, db):
     assert (await Event.get(id=event.id)).seats_taken == 2
 
 
+@both_databases
 async def test_move_back_to_the_waiting_list(client, db):
     me = await sign_in(client, "organiser")
     event = await make_event(capacity=1)

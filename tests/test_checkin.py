@@ -9,7 +9,7 @@ from events_app.events import SessionSpec
 from events_app.models import AuditEntry, CheckIn, DoorAssignment
 from events_app.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import in_days, make_event
+from tests.helpers import both_databases, in_days, make_event
 
 
 async def _door_event(client, **overrides):
@@ -22,6 +22,7 @@ async def _door_event(client, **overrides):
     return me, event, ayse, bogdan
 
 
+@both_databases
 async def test_arrive_twice_is_idempotent_and_undo_removes(client, db):
     me, event, ayse, bogdan = await _door_event(client)
     url = f"/admin/checkin/{event.id}/arrive"
@@ -71,6 +72,7 @@ async def test_only_confirmed_people_can_be_checked_in(client, db):
     assert not await CheckIn.exists()
 
 
+@both_databases
 async def test_courses_record_attendance_per_session(client, db):
     sessions = [SessionSpec(in_days(-7 + 7 * w), in_days(-7 + 7 * w) + timedelta(hours=1)) for w in range(3)]
     me, event, ayse, bogdan = await _door_event(client, kind="course", sessions=sessions)

@@ -14,7 +14,7 @@ from events_app.events import SessionSpec
 from events_app.models import AuditEntry, Question, Registration
 from events_app.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import in_days, make_event
+from tests.helpers import both_databases, in_days, make_event
 
 
 def read_csv(content: bytes) -> list[list[str]]:
@@ -40,6 +40,7 @@ async def _festival():
     return event
 
 
+@both_databases
 async def test_csv_for_german_excel_with_chosen_columns(client, db):
     me = await sign_in(client, "organiser")
     event = await _festival()
