@@ -118,3 +118,19 @@ async def counts(event_id: int, session_id: int | None) -> DoorCounts:
     return DoorCounts(expected_people=sum(seats for _, seats in confirmed),
                       arrived_people=sum(1 + row.companions_arrived for row in arrived),
                       expected_registrations=len(confirmed), arrived_registrations=len(arrived))
+
+
+def checkin_link(*, base_url: str, registration: Registration) -> str:
+    """The address a QR code on the confirmation carries: door staff scan it with the phone's camera."""
+    return f"{base_url.rstrip('/')}/admin/checkin/{registration.event_id}?token={registration.checkin_token}"
+
+
+def qr_svg(data: str) -> str:
+    """A QR code as inline SVG markup (no external request, works under the strict CSP)."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(data, error="m").save(out, kind="svg", scale=4, xmldecl=False, svgns=True, border=2)
+    return out.getvalue().decode()

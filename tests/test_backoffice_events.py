@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from events_app.models import (
     AuditEntry,
+    DoorAssignment,
     Event,
     EventSession,
     OutboxMessage,
@@ -19,7 +20,7 @@ from events_app.models import (
 from events_app.registration import Applicant, register
 from events_app.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import both_databases, make_event
+from tests.helpers import both_databases, make_event, make_user
 
 COURSE_FORM = {
     "title": "Schwimmkurs für Frauen", "kind": "course", "description": "Acht Termine", "location": "Hallenbad",
@@ -38,7 +39,10 @@ COURSE_FORM = {
 
 async def test_create_a_course_with_dates_and_questions(client, db):
     me = await sign_in(client, "organiser")
-    response = await client.post("/admin/events/new", data={**COURSE_FORM, "csrf_token": me.csrf})
+    door, _ = await make_user("door")
+    organiser_id = me.user.id
+    form = {**COURSE_FORM, "csrf_token": me.csrf, "door_user": [str(door.id), str(organiser_id)]}
+    response = await client.post("/admin/events/new", data=form)
     assert response.status_code == 303
     event = await Event.get(title="Schwimmkurs für Frauen")
     assert response.headers["location"].startswith(f"/admin/events/{event.id}")
@@ -51,6 +55,8 @@ async def test_create_a_course_with_dates_and_questions(client, db):
     assert [(q.key, q.kind, q.required) for q in questions] == [("childcare", "yesno", False), ("swim_level", "choice", True)]
     assert questions[1].choices == ["keine", "etwas", "gut"]
     assert await AuditEntry.filter(action="event.created", event_id=event.id, user_id=me.user.id).exists()
+    # only door-role users are assigned for check-in
+    assert await DoorAssignment.filter(event_id=event.id).values_list("user_id", flat=True) == [door.id]
     page = await client.get(f"/admin/events/{event.id}")
     assert "Schwimmerfahrung" in page.text and "04.03.2030, 18:00–19:30 Uhr" in page.text
 

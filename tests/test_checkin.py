@@ -86,3 +86,14 @@ async def test_courses_record_attendance_per_session(client, db):
     assert [r.session_id for r in rows] == [first.id, second.id]
     page = await client.get(f"/admin/checkin/{event.id}", params={"session": first.id})
     assert f'value="{first.id}" selected' in page.text
+
+
+async def test_registration_page_shows_the_check_in_code_that_leads_to_the_person(client, db):
+    me = await sign_in(client, "organiser")
+    event = await make_event()
+    person = (await register(event_id=event.id, applicant=Applicant(name="Leyla", email="l@example.org"))).registration
+    page = await client.get(f"/admin/events/{event.id}/registrations/{person.id}")
+    assert "<svg" in page.text
+    link = re.search(r'href="(http://[^"]+/admin/checkin/[^"]+)"', page.text).group(1).replace("&amp;", "&")
+    scanned = await client.get(link.replace("http://127.0.0.1:8000", ""))
+    assert scanned.status_code == 200 and "Leyla" in scanned.text.split("scanned")[1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
@@ -261,7 +262,7 @@ async def event_detail(request: Request) -> Response:
         "positions": positions, "waiting": waiting, "statuses": list(S),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},
-        "confirm_promote": q.get("confirm_promote", ""),
+        "confirm_promote": q.get("confirm_promote", "") if q.get("confirm_promote", "").isdigit() else "",
     })
 
 
@@ -298,8 +299,10 @@ async def registration_page(request: Request) -> Response:
     form = {k: getattr(found, k) for k in ("name", "email", "phone", "language")}
     history = await audit.recent(event_id=event.id, limit=500)
     history = [h for h in history if h.detail.get("registration_id") == found.id]
+    link = checkin.checkin_link(base_url=request.app.state.settings.base_url, registration=found)
     return page(request, "admin/registration.html", {"event": event, "registration": found, "form": form,
-                                                     "history": history})
+                                                     "history": history, "checkin_link": link,
+                                                     "checkin_qr": Markup(checkin.qr_svg(link))})
 
 
 @requires(*ORGANISERS)
