@@ -164,3 +164,17 @@ async def revoke_token(*, token_id: int, by: User) -> ApiToken:
         record.revoked_at = utcnow()
         await record.save(update_fields=["revoked_at"])
     return record
+
+
+async def set_active(*, user_id: int, active: bool, by: User) -> User:
+    """Deactivate (or reactivate) an account; a deactivated user's sessions end at once."""
+    if user_id == by.id and not active:
+        raise errors.ValidationFailed(fields={"active": N_("You cannot deactivate your own account.")})
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise errors.NotFound()
+    user.active = active
+    await user.save(update_fields=["active"])
+    if not active:
+        await LoginSession.filter(user_id=user_id).delete()
+    return user

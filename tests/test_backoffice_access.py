@@ -52,6 +52,7 @@ ROUTES = [
     ("GET", "/admin/users", {A}),
     ("POST", "/admin/users", {A}),
     ("POST", "/admin/users/{u}/unlock", {A}),
+    ("POST", "/admin/users/{u}/active", {A}),
     ("GET", "/admin/audit", {A}),
     ("GET", "/admin/account", ALL),
     ("POST", "/admin/account/password", ALL),

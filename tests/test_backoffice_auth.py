@@ -197,3 +197,19 @@ async def test_api_tokens_are_listed_and_revocable(client, db):
     theirs = await ApiToken.filter(user_id=someone.id).first()
     # an organiser cannot revoke another person's token
     assert (await client.post(f"/admin/tokens/{theirs.id}/revoke", data={"csrf_token": me.csrf})).status_code == 404
+
+
+async def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(client, db, app):
+    me = await sign_in(client, "admin")
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    async with other:
+        organiser = await sign_in(other, "organiser")
+        response = await client.post(f"/admin/users/{organiser.user.id}/active", data={"csrf_token": me.csrf,
+                                                                                       "active": "no"})
+        assert response.status_code == 303
+        assert (await other.get("/admin")).status_code == 303
+        assert (await _login(other, organiser.user.email, PASSWORD)).status_code == 401
+        myself = await client.post(f"/admin/users/{me.user.id}/active", data={"csrf_token": me.csrf, "active": "no"})
+        assert myself.status_code == 422 and (await User.get(id=me.user.id)).active
+        await client.post(f"/admin/users/{organiser.user.id}/active", data={"csrf_token": me.csrf, "active": "yes"})
+        assert (await _login(other, organiser.user.email, PASSWORD)).status_code == 303

@@ -529,6 +529,16 @@ async def user_unlock(request: Request) -> Response:
     return back("/admin/users", "unlocked")
 
 
+@requires(*ADMINS)
+async def user_active(request: Request) -> Response:
+    form = await read_form(request)
+    active = form.get("active") == "yes"
+    user = await accounts.set_active(user_id=request.path_params["user_id"], active=active, by=request.state.user)
+    await audit.record("user.activated" if active else "user.deactivated", user=request.state.user,
+                       target_user_id=user.id)
+    return back("/admin/users", "saved")
+
+
 @requires(*ORGANISERS)
 async def tokens_page(request: Request) -> Response:
     return page(request, "admin/tokens.html", {"tokens": await accounts.tokens_of(user=request.state.user)})
