@@ -37,8 +37,12 @@ def text_direction(language: str) -> str:
     return "rtl" if language in RTL_LANGUAGES else "ltr"
 
 
-def _compile(language: str) -> None:
-    po_path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+#: Further catalogs per area (e.g. the back office), under the main one: `messages` wins where both translate.
+EXTRA_DOMAINS = ("backoffice",)
+
+
+def _compile(language: str, domain: str = DOMAIN) -> None:
+    po_path = TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     mo_path = po_path.with_suffix(".mo")
     if not po_path.exists():
         return
@@ -58,6 +62,13 @@ def translations(language: str) -> NullTranslations:
         language = DEFAULT_LANGUAGE
     _compile(language)
     loaded = Translations.load(str(TRANSLATIONS_DIR), [language], domain=DOMAIN)
+    for domain in EXTRA_DOMAINS:
+        _compile(language, domain)
+        extra = Translations.load(str(TRANSLATIONS_DIR), [language], domain=domain)
+        if isinstance(extra, Translations):
+            if isinstance(loaded, Translations):
+                extra.merge(loaded)
+            loaded = extra
     return loaded
 
 

@@ -169,3 +169,11 @@ async def test_dashboard_shows_fill_and_what_needs_attention(client, db):
     assert 'max="4"' in page.text and 'value="4"' in page.text  # the fill bar: 3 confirmed + 1 offered of 4
     assert "Global Village" in page.text and "Vergangen" not in page.text
     assert waiting.name in page.text and "kaputt@example.org" in page.text
+
+
+async def test_back_office_speaks_german_by_default_and_english_on_request(client, db):
+    await sign_in(client, "organiser")
+    german = await client.get("/admin")
+    assert 'lang="de"' in german.text and "Übersicht" in german.text and "Veranstaltung anlegen" in german.text
+    english = await client.get("/admin", headers={"accept-language": "en"}, cookies={"lang": "en"})
+    assert "Dashboard" in english.text and "Create an event" in english.text
