@@ -213,3 +213,17 @@ async def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(client, db, a
         assert myself.status_code == 422 and (await User.get(id=me.user.id)).active
         await client.post(f"/admin/users/{organiser.user.id}/active", data={"csrf_token": me.csrf, "active": "yes"})
         assert (await _login(other, organiser.user.email, PASSWORD)).status_code == 303
+
+
+async def test_sign_in_returns_to_the_page_asked_for(client, db):
+    user, _ = await make_user("organiser")
+    asked = await client.get("/admin/events?x=1")
+    assert asked.headers["location"] == "/admin/login?next=%2Fadmin%2Fevents%3Fx%3D1"
+    form_page = await client.get(asked.headers["location"])
+    assert 'name="next" value="/admin/events?x=1"' in form_page.text
+    csrf = await login_form_token(client)
+    again = await login_form_token(client)  # a second tab shows the same token, so both stay usable
+    assert csrf == again
+    response = await client.post("/admin/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf,
+                                                       "next": "/admin/events?x=1"})
+    assert response.headers["location"] == "/admin/events?x=1"

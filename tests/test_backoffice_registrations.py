@@ -192,3 +192,45 @@ async def test_message_all_confirmed_or_all_waiting(client, db):
             if m.context["subject"] == "Warteliste"] == ["chiara@example.org"]
     assert (await AuditEntry.filter(action="event.message_sent").order_by("id").first()).detail == {
         "group": "confirmed", "mails": 2}
+
+
+async def test_long_lists_are_paged_and_keep_the_filters(client, db):
+    await sign_in(client, "organiser")
+    event = await make_event(capacity=500)
+    from events_app.registration import new_token
+    from events_app.timeutil import utcnow
+
+    await Registration.bulk_create([
+        Registration(event_id=event.id, name=f"Person {i:03d}", email=f"p{i}@example.org", status=S.CONFIRMED,
+                     queued_at=utcnow(), manage_token=new_token(), checkin_token=new_token()) for i in range(250)])
+    first = await client.get(f"/admin/events/{event.id}", params={"status": "confirmed"})
+    assert "Person 000" in first.text and "Person 100" not in first.text
+    assert "250" in first.text and "status=confirmed" in first.text and "page=3" in first.text
+    third = await client.get(f"/admin/events/{event.id}", params={"status": "confirmed", "page": "3"})
+    assert "Person 249" in third.text and "Person 000" not in third.text
+    beyond = await client.get(f"/admin/events/{event.id}", params={"page": "99"})
+    assert beyond.status_code == 200 and "Person 249" in beyond.text
+    nonsense = await client.get(f"/admin/events/{event.id}", params={"page": "x"})
+    assert nonsense.status_code == 200 and "Person 000" in nonsense.text
+
+
+@both_databases
+async def test_two_organisers_promoting_into_one_seat_get_one_seat(db):
+    """Two hand promotions at once for the last seat: the lock lets exactly one through."""
+    import asyncio
+
+    from events_app import backoffice, errors
+    from tests.helpers import make_user
+
+    user, _ = await make_user("organiser")
+    event = await make_event(capacity=1)
+    anna, berat, chiara = await _people(event, "Anna", "Berat", "Chiara")
+    await Event.filter(id=event.id).update(capacity=2)  # one seat free, nobody promoted yet
+    results = await asyncio.gather(
+        backoffice.promote(event_id=event.id, registration_id=berat.id, by=user),
+        backoffice.promote(event_id=event.id, registration_id=chiara.id, by=user),
+        return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["NotEnoughSeats", "Registration"]
+    assert isinstance([r for r in results if isinstance(r, Exception)][0], errors.NotEnoughSeats)
+    assert (await Event.get(id=event.id)).seats_taken == 2
+    assert (await seat_counts(event.id))["confirmed"] == 2

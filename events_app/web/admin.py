@@ -89,7 +89,8 @@ async def login_page(request: Request, *, error: str = "", status_code: int = 20
     login = await accounts.session_for(request.cookies.get(SESSION_COOKIE, ""))
     if login is not None and not error:
         return back(_safe_next(request.query_params.get("next")) or _home_for(login.user))
-    token = new_login_csrf()
+    existing = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = existing if 20 <= len(existing) <= 64 else new_login_csrf()  # a second open tab keeps working
     response = page(request, "admin/login.html", {"login_csrf": token, "error": error, "email": email,
                                                   "next": request.query_params.get("next", "")},
                     status_code=status_code)
@@ -254,11 +255,20 @@ async def event_detail(request: Request) -> Response:
     found = await backoffice.find_registrations(event_id=event.id, status=status, language=language,
                                                 search=q.get("q", "")[:100], answer_key=answer_key,
                                                 answer_value=q.get("answer_value", "")[:100])
+    per_page = 100
+    try:
+        page_number = max(1, int(q.get("page", "1")))
+    except ValueError:
+        page_number = 1
+    pages = max(1, -(-len(found) // per_page))
+    page_number = min(page_number, pages)
+    shown = found[(page_number - 1) * per_page:page_number * per_page]
     positions = await registration.waitlist_positions(event.id)
     waiting = sorted((r for r in await Registration.filter(event_id=event.id, status=S.WAITLISTED)),
                      key=lambda r: positions.get(r.id, 0))
     return page(request, "admin/event_detail.html", {
-        "event": event, "summary": await backoffice.summarise(event), "registrations": found,
+        "event": event, "summary": await backoffice.summarise(event), "registrations": shown, "found": len(found),
+        "page_number": page_number, "pages": pages,
         "positions": positions, "waiting": waiting, "statuses": list(S),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},

@@ -78,6 +78,8 @@ def requires(*roles: Role) -> Callable:
         async def wrapped(request: Request) -> Response:
             login = await accounts.session_for(request.cookies.get(SESSION_COOKIE, ""))
             if login is None:
+                if request.method not in ("GET", "HEAD"):  # a form posted after the session ended
+                    return RedirectResponse("/admin/login?next=%2Fadmin", status_code=303)
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/admin/login?next={quote(target, safe='')}", status_code=303)
             if login.user.role not in roles:
