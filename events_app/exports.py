@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
@@ -154,8 +155,14 @@ def _extra_cells(event: Event, layout: str, registration: Registration) -> list[
     return []
 
 
+def name_key(name: str) -> str:
+    """Sort key for names in lists: case and accents ignored (Özdemir next to Ozan, Émile among the Es)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def _sort_key(registration: Registration):
-    return (registration.name.casefold(), registration.id)
+    return (name_key(registration.name), registration.id)
 
 
 async def _registrations(event: Event, statuses) -> list[Registration]:
@@ -210,15 +217,17 @@ async def stream_csv(event: Event, *, layout: str, columns: list[str], language:
 
     writer.writerow([neutralise(h) for h in _headings(event, columns, layout, language, timezone)])
     yield b"\xef\xbb\xbf" + flush()
-    query = Registration.filter(event_id=event.id, status__in=list(LAYOUT_STATUSES[layout])).order_by("name", "id")
-    offset = 0
-    while True:
-        chunk = await query.offset(offset).limit(batch)
-        if not chunk:
-            break
-        for registration in chunk:
+    # the order is decided on (id, name) pairs alone, so every format sorts alike (case- and accent-blind
+    # enough for German lists), and only one batch of full rows is in memory at a time
+    pairs = await Registration.filter(event_id=event.id, status__in=list(LAYOUT_STATUSES[layout])).values_list(
+        "id", "name")
+    ordered = [reg_id for reg_id, name in sorted(pairs, key=lambda pair: (name_key(pair[1]), pair[0]))]
+    for start in range(0, len(ordered), batch):
+        ids = ordered[start:start + batch]
+        by_id = {r.id: r for r in await Registration.filter(id__in=ids)}
+        for reg_id in ids:
+            registration = by_id[reg_id]
             writer.writerow([neutralise(v) for v in cells.row(registration) + _extra_cells(event, layout, registration)])
-        offset += len(chunk)
         yield flush()
 
 

@@ -171,3 +171,16 @@ async def test_two_thousand_registrations_export_complete(client, db, fmt):
     names = [row[0] for row in rows[1:]]
     assert len(names) == 2000 and names[0] == "Person 0000" and names[-1] == "Person 1999"
     assert len(set(names)) == 2000
+
+
+async def test_every_format_sorts_names_alike_ignoring_case_and_accents(client, db):
+    await sign_in(client, "organiser")
+    event = await make_event(capacity=10)
+    for name in ("zeynep Kaya", "Ana Lima", "Émile Roux", "bora Demir"):
+        await register(event_id=event.id, applicant=Applicant(name=name, email=f"{len(name)}{name[:2]}@example.org"))
+    csv_names = [r[0] for r in read_csv((await client.get(f"/admin/events/{event.id}/export.csv",
+                                                          params={"layout": "door", "columns": "name"})).content)[1:]]
+    workbook = load_workbook(io.BytesIO((await client.get(f"/admin/events/{event.id}/export.xlsx",
+                                                          params={"layout": "door", "columns": "name"})).content))
+    xlsx_names = [row[0] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    assert csv_names == xlsx_names == ["Ana Lima", "bora Demir", "Émile Roux", "zeynep Kaya"]

@@ -466,7 +466,7 @@ async def checkin_page(request: Request) -> Response:
     query = Registration.filter(event_id=event.id, status=S.CONFIRMED)
     if search:
         query = query.filter(name__icontains=search)
-    people = sorted(await query, key=lambda r: (r.name.casefold(), r.id))
+    people = sorted(await query, key=lambda r: (exports.name_key(r.name), r.id))
     return page(request, "admin/checkin.html", {
         "event": event, "people": people, "scanned": scanned, "search": search, "session_id": session_id,
         "arrived": await checkin.arrivals(event.id, session_id), "counts": await checkin.counts(event.id, session_id),
