@@ -155,9 +155,13 @@ def _extra_cells(event: Event, layout: str, registration: Registration) -> list[
     return []
 
 
+#: Letters Unicode does not split into base letter + accent.
+_UNDECOMPOSABLE = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe"})
+
+
 def name_key(name: str) -> str:
     """Sort key for names in lists: case and accents ignored (Özdemir next to Ozan, Émile among the Es)."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(_UNDECOMPOSABLE))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

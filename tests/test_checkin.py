@@ -50,6 +50,8 @@ async def test_search_by_name_and_scan_the_qr_token(client, db):
     found = await client.get(f"/admin/checkin/{event.id}", params={"q": "bog"})
     people = found.text.split('class="people"')[-1]
     assert "Bogdan" in people and "Ayşe" not in people
+    typed_plainly = await client.get(f"/admin/checkin/{event.id}", params={"q": "ayse yilmaz"})
+    assert "Ayşe Yılmaz" in typed_plainly.text.split('class="people"')[-1]
     scanned = await client.get(f"/admin/checkin/{event.id}", params={"token": ayse.checkin_token})
     assert "Ayşe Yılmaz" in scanned.text.split("scanned")[1]
     wrong = await client.get(f"/admin/checkin/{event.id}", params={"token": "not-a-token"})
