@@ -46,3 +46,33 @@ async def test_sign_in_create_event_see_registration_download_xlsx(live_server, 
     workbook = load_workbook(io.BytesIO(open(path, "rb").read()))
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     assert rows[1][0] == "Leyla Demir" and "leyla.demir@example.org" in rows[1]
+
+
+async def test_check_in_on_a_phone(live_server, browser):
+    with live_server.api() as api:
+        festival = next(e for e in api.get("/api/v1/events").json() if e["kind"] == "festival")
+        created = api.post(f"/api/v1/events/{festival['id']}/registrations",
+                           json={"name": "Ayşe Yılmaz", "email": "ayse.yilmaz@example.org",
+                                 "answers": {"organisation": "Elternverein"}})
+        assert created.status_code == 201, created.text
+    context = await browser.new_context(locale="de-DE", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        has_touch=True)
+    phone = await context.new_page()
+    try:
+        await phone.goto(f"{live_server.url}/admin/checkin/{festival['id']}")
+        await phone.get_by_label(re.compile("E-Mail-Adresse|E-mail address")).fill(ADMIN_EMAIL)
+        await phone.get_by_label(re.compile("^(Passwort|Password)$")).fill(ADMIN_PASSWORD)
+        await phone.get_by_role("button", name=re.compile("Anmelden|Sign in")).click()
+        await phone.wait_for_url(f"**/admin/checkin/{festival['id']}")
+        await phone.get_by_label(re.compile("Nach Namen suchen|Search by name")).fill("ayse")
+        await phone.get_by_label(re.compile("Nach Namen suchen|Search by name")).press("Enter")
+        await phone.get_by_role("button", name=re.compile("^(Da|Arrived)$")).click()
+        await phone.wait_for_url(re.compile(r".*done=arrived"))
+        person = phone.locator(".person.arrived")
+        assert "Ayşe Yılmaz" in await person.inner_text()
+        counts = await phone.locator(".counts").inner_text()
+        assert re.match(r"1 (von|of) \d+", counts)
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing forces sideways scrolling on a phone
+    finally:
+        await context.close()
