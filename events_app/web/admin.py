@@ -10,7 +10,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from events_app import accounts, audit, backoffice, checkin, errors, events, exports, registration
+from events_app import accounts, audit, backoffice, checkin, errors, exports, registration
 from events_app.i18n import LANGUAGES, gettext
 from events_app.models import (
     Audience,
