@@ -83,16 +83,19 @@ async def test_cancel_frees_the_seat_for_the_next_in_line(client, db):
     me = await sign_in(client, "organiser")
     event = await make_event(capacity=1)
     anna, berat = await _people(event, "Anna", "Berat")
-    response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel", data={"csrf_token": me.csrf})
+    url = f"/admin/events/{event.id}/registrations/{anna.id}/cancel"
+    unconfirmed = await client.post(url, data={"csrf_token": me.csrf})
+    assert unconfirmed.status_code == 422 and await _status(anna) == S.CONFIRMED
+    response = await client.post(url, data={"csrf_token": me.csrf, "confirm": "yes"})
     assert response.status_code == 303
     assert (await _status(anna), await _status(berat)) == (S.CANCELLED, S.CONFIRMED)
-    again = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel", data={"csrf_token": me.csrf})
+    again = await client.post(url, data={"csrf_token": me.csrf, "confirm": "yes"})
     assert again.status_code == 409
     entry = await AuditEntry.get(action="registration.cancelled")
     assert entry.detail == {"registration_id": anna.id, "promoted": [berat.id]}
     other = await make_event()
     wrong_event = await client.post(f"/admin/events/{other.id}/registrations/{berat.id}/cancel",
-                                    data={"csrf_token": me.csrf})
+                                    data={"csrf_token": me.csrf, "confirm": "yes"})
     assert wrong_event.status_code == 404
 
 

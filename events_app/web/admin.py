@@ -337,6 +337,9 @@ async def registration_contact(request: Request) -> Response:
 @requires(*ORGANISERS)
 async def registration_cancel(request: Request) -> Response:
     event = await _event(request)
+    form = await read_form(request)
+    if form.get("confirm") != "yes":  # cancelling cannot be undone: the seat may go to someone else at once
+        raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm the cancellation.")})
     await backoffice.cancel_registration(event_id=event.id, registration_id=_registration_id(request),
                                          by=request.state.user)
     return back(f"/admin/events/{event.id}", "cancelled")
