@@ -140,3 +140,10 @@ async def test_export_api_needs_a_token_and_the_right_role(client, db, fmt):
     unknown_format = await client.get(f"/api/v1/events/{event.id}/export.doc",
                                       headers={"authorization": f"Bearer {organiser_token}"})
     assert unknown_format.status_code == 404
+
+
+async def test_exports_are_described_in_openapi(client, db):
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    for fmt in ("csv", "xlsx", "pdf"):
+        operation = spec["paths"][f"/api/v1/events/{{event_id}}/export.{fmt}"]["get"]
+        assert {"401", "403", "200"} <= set(operation["responses"])

@@ -88,3 +88,16 @@ OPENAPI: dict = {
             "parameters": _TOKEN_PARAM, "post": _op("Accept a seat offer", ok_schema="Registration", errors=("404", "409"))},
     },
 }
+
+# --- backoffice ---
+_EXPORT_PARAMS = _EVENT_ID + [
+    {"name": "layout", "in": "query", "schema": {"enum": ["attendees", "signatures", "door"], "default": "attendees"}},
+    {"name": "columns", "in": "query", "description": "comma-separated: name, email, phone, language, status, "
+     "companions, seats, created_at, q_<question key>; default name only for women-only events",
+     "schema": {"type": "string"}},
+]
+for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                     ("pdf", "application/pdf")):
+    _export = _op(f"Attendee, signature or door list as {_fmt.upper()}", secured=True, errors=("404", "422"))
+    _export["responses"]["200"]["content"] = {_media: {}}
+    OPENAPI["paths"][f"/api/v1/events/{{event_id}}/export.{_fmt}"] = {"parameters": _EXPORT_PARAMS, "get": _export}
