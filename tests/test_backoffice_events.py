@@ -41,7 +41,8 @@ async def test_create_a_course_with_dates_and_questions(client, db):
     me = await sign_in(client, "organiser")
     door, _ = await make_user("door")
     organiser_id = me.user.id
-    form = {**COURSE_FORM, "csrf_token": me.csrf, "door_user": [str(door.id), str(organiser_id)]}
+    form = {**COURSE_FORM, "csrf_token": me.csrf, "door_user": [str(door.id), str(organiser_id)],
+            "title_en": "Swimming course for women", "title_ar": "دورة سباحة للنساء", "description_ar": "ثمانية مواعيد"}
     response = await client.post("/admin/events/new", data=form)
     assert response.status_code == 303
     event = await Event.get(title="Schwimmkurs für Frauen")
@@ -55,6 +56,10 @@ async def test_create_a_course_with_dates_and_questions(client, db):
     assert [(q.key, q.kind, q.required) for q in questions] == [("childcare", "yesno", False), ("swim_level", "choice", True)]
     assert questions[1].choices == ["keine", "etwas", "gut"]
     assert await AuditEntry.filter(action="event.created", event_id=event.id, user_id=me.user.id).exists()
+    assert event.translations == {"en": {"title": "Swimming course for women"},
+                                  "ar": {"title": "دورة سباحة للنساء", "description": "ثمانية مواعيد"}}
+    edit = await client.get(f"/admin/events/{event.id}/edit")
+    assert 'value="Swimming course for women"' in edit.text
     # only door-role users are assigned for check-in
     assert await DoorAssignment.filter(event_id=event.id).values_list("user_id", flat=True) == [door.id]
     page = await client.get(f"/admin/events/{event.id}")

@@ -13,8 +13,11 @@ from events_app import errors
 from events_app.backoffice import QuestionSpec
 from events_app.errors import N_
 from events_app.events import SessionSpec
+from events_app.i18n import LANGUAGES
 from events_app.models import Audience, Event, EventKind, Visibility
 
+#: Languages besides German in which an event's title and description can be given.
+OTHER_LANGUAGES = tuple(code for code in LANGUAGES if code != "de")
 MAX_SESSION_ROWS = 60
 MAX_QUESTION_ROWS = 30
 BLANK_SESSION_ROWS = 2
@@ -107,6 +110,13 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
         choices = tuple(c.strip() for c in str(data.get(f"q{index}_choices") or "").split(";") if c.strip())
         questions.append(QuestionSpec(key=key, label=label, kind=str(data.get(f"q{index}_kind") or "text"),
                                       choices=choices, required=data.get(f"q{index}_required") == "on"))
+    values["translations"] = {}
+    for language in OTHER_LANGUAGES:
+        texts = {field: str(data.get(f"{field}_{language}") or "").strip()[:limit]
+                 for field, limit in (("title", 200), ("description", 10_000))}
+        texts = {field: text for field, text in texts.items() if text}
+        if texts:
+            values["translations"][language] = texts
     door_users = [int(v) for v in data.get("door_user", []) if str(v).isdigit()]
     if problems:
         raise errors.ValidationFailed(fields=problems)
@@ -137,6 +147,10 @@ def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int]) -> di
                      f"q{index}_required": "on" if question.required else ""})
     data["question_rows"] = len(event.questions) + BLANK_QUESTION_ROWS
     data["door_user"] = [str(i) for i in door_user_ids]
+    for language, texts in (event.translations or {}).items():
+        for field in ("title", "description"):
+            if texts.get(field):
+                data[f"{field}_{language}"] = texts[field]
     return data
 
 
