@@ -237,3 +237,13 @@ async def test_two_organisers_promoting_into_one_seat_get_one_seat(db):
     assert isinstance([r for r in results if isinstance(r, Exception)][0], errors.NotEnoughSeats)
     assert (await Event.get(id=event.id)).seats_taken == 2
     assert (await seat_counts(event.id))["confirmed"] == 2
+
+
+async def test_moving_back_with_nobody_else_waiting_gives_the_seat_again(client, db):
+    me = await sign_in(client, "organiser")
+    event = await make_event(capacity=1)
+    (anna,) = await _people(event, "Anna")
+    response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
+                                 data={"csrf_token": me.csrf})
+    assert "done=moved_back_promoted" in response.headers["location"]
+    assert await _status(anna) == S.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1

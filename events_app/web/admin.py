@@ -361,9 +361,9 @@ async def registration_promote(request: Request) -> Response:
 @requires(*ORGANISERS)
 async def registration_waitlist(request: Request) -> Response:
     event = await _event(request)
-    await backoffice.move_to_waitlist(event_id=event.id, registration_id=_registration_id(request),
-                                      by=request.state.user)
-    return back(f"/admin/events/{event.id}", "moved_back")
+    outcome = await backoffice.move_to_waitlist(event_id=event.id, registration_id=_registration_id(request),
+                                                by=request.state.user)
+    return back(f"/admin/events/{event.id}", "moved_back" if outcome.waitlist_position else "moved_back_promoted")
 
 
 @requires(*ORGANISERS)
