@@ -147,3 +147,19 @@ async def test_exports_are_described_in_openapi(client, db):
     for fmt in ("csv", "xlsx", "pdf"):
         operation = spec["paths"][f"/api/v1/events/{{event_id}}/export.{fmt}"]["get"]
         assert {"401", "403", "200"} <= set(operation["responses"])
+
+
+async def test_every_form_refuses_a_missing_or_foreign_csrf_token(client, db):
+    me = await sign_in(client, A)
+    ids = await _fixtures(me.user.id)
+    from events_app.models import AuditEntry
+
+    before = await AuditEntry.all().count()
+    for method, template, allowed in ROUTES:
+        if method != "POST":
+            continue
+        path = template.format(**ids)
+        missing = await client.post(path, data={})
+        foreign = await client.post(path, data={"csrf_token": "a" * 43})
+        assert (missing.status_code, foreign.status_code) == (403, 403), path
+    assert await AuditEntry.all().count() == before  # nothing happened

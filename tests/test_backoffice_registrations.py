@@ -116,6 +116,8 @@ async def test_promote_beyond_capacity_needs_explicit_confirmation(client, db):
     assert (await Event.get(id=event.id)).seats_taken == 2
     assert (await seat_counts(event.id))["confirmed"] == 2
     assert (await AuditEntry.get(action="registration.promoted")).detail["beyond_capacity"] is True
+    history = (await client.get(f"/admin/events/{event.id}")).text
+    assert "registration.promoted" in history and me.user.email in history
     assert await OutboxMessage.filter(template="promoted", registration_id=berat.id).exists()
     twice = await client.post(url, data={"csrf_token": me.csrf})
     assert twice.status_code == 409

@@ -273,6 +273,7 @@ async def event_detail(request: Request) -> Response:
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},
         "confirm_promote": q.get("confirm_promote", "") if q.get("confirm_promote", "").isdigit() else "",
+        "history": await audit.recent(event_id=event.id, limit=30),
     })
 
 
