@@ -21,7 +21,7 @@ async def test_sign_in_create_event_see_registration_download_xlsx(live_server, 
     await page.get_by_role("button", name=re.compile("Anmelden|Sign in")).click()
     await page.wait_for_url("**/admin/events/new")
 
-    await page.get_by_label(re.compile("^(Titel|Title)")).fill("Workshop Interkulturelle Kompetenz (Browser)")
+    await page.get_by_label(re.compile(r"^(Titel|Title) \((Pflichtfeld|required)\)")).fill("Workshop Interkulturelle Kompetenz (Browser)")
     await page.get_by_label(re.compile("^(Kapazität|Capacity)")).fill("12")
     await page.get_by_label(re.compile("^(Sichtbarkeit|Visibility)")).select_option("public")
     await page.locator('input[name="s0_date"]').fill("2030-05-06")
