@@ -178,3 +178,15 @@ async def set_active(*, user_id: int, active: bool, by: User) -> User:
     if not active:
         await LoginSession.filter(user_id=user_id).delete()
     return user
+
+
+async def set_role(*, user_id: int, role: Role, by: User) -> User:
+    """Give an account another role. Admins cannot demote themselves, so an admin always remains."""
+    if user_id == by.id:
+        raise errors.ValidationFailed(fields={"role": N_("You cannot change your own role.")})
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise errors.NotFound()
+    user.role = role
+    await user.save(update_fields=["role"])
+    return user

@@ -53,6 +53,7 @@ ROUTES = [
     ("POST", "/admin/users", {A}),
     ("POST", "/admin/users/{u}/unlock", {A}),
     ("POST", "/admin/users/{u}/active", {A}),
+    ("POST", "/admin/users/{u}/role", {A}),
     ("GET", "/admin/audit", {A}),
     ("GET", "/admin/account", ALL),
     ("POST", "/admin/account/password", ALL),

@@ -227,3 +227,16 @@ async def test_sign_in_returns_to_the_page_asked_for(client, db):
     response = await client.post("/admin/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf,
                                                        "next": "/admin/events?x=1"})
     assert response.headers["location"] == "/admin/events?x=1"
+
+
+async def test_admin_changes_roles_but_not_their_own(client, db):
+    me = await sign_in(client, "admin")
+    door, _ = await make_user("door")
+    done = await client.post(f"/admin/users/{door.id}/role", data={"csrf_token": me.csrf, "role": "organiser"})
+    assert done.status_code == 303 and (await User.get(id=door.id)).role.value == "organiser"
+    own = await client.post(f"/admin/users/{me.user.id}/role", data={"csrf_token": me.csrf, "role": "door"})
+    assert own.status_code == 422 and (await User.get(id=me.user.id)).role.value == "admin"
+    bad = await client.post(f"/admin/users/{door.id}/role", data={"csrf_token": me.csrf, "role": "king"})
+    assert bad.status_code == 422
+    assert (await client.post("/admin/users/999/role", data={"csrf_token": me.csrf, "role": "door"})).status_code == 404
+    assert await AuditEntry.filter(action="user.role_changed").count() == 1

@@ -554,6 +554,18 @@ async def user_active(request: Request) -> Response:
     return back("/admin/users", "saved")
 
 
+@requires(*ADMINS)
+async def user_role(request: Request) -> Response:
+    form = await read_form(request)
+    try:
+        role = Role(form.get("role"))
+    except ValueError:
+        raise errors.ValidationFailed(fields={"role": errors.N_("This value is not one of the allowed options.")}) from None
+    user = await accounts.set_role(user_id=request.path_params["user_id"], role=role, by=request.state.user)
+    await audit.record("user.role_changed", user=request.state.user, target_user_id=user.id, role=role.value)
+    return back("/admin/users", "saved")
+
+
 @requires(*ORGANISERS)
 async def tokens_page(request: Request) -> Response:
     return page(request, "admin/tokens.html", {"tokens": await accounts.tokens_of(user=request.state.user)})

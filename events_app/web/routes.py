@@ -69,6 +69,7 @@ routes = [
     Route("/admin/users", admin.user_create, methods=["POST"]),
     Route("/admin/users/{user_id:int}/unlock", admin.user_unlock, methods=["POST"]),
     Route("/admin/users/{user_id:int}/active", admin.user_active, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/role", admin.user_role, methods=["POST"]),
     Route("/admin/tokens", admin.tokens_page, methods=["GET"]),
     Route("/admin/tokens", admin.token_create, methods=["POST"]),
     Route("/admin/tokens/{token_id:int}/revoke", admin.token_revoke, methods=["POST"]),
