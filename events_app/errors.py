@@ -180,3 +180,45 @@ class NotEligibleForCertificate(DomainError):
     status = 409
     title = N_("This person did not attend enough dates for a certificate.")
     slug = "not-eligible"
+# --- backoffice ---
+
+
+class LoginFailed(DomainError):
+    status = 401
+    title = N_("The e-mail address or the password is wrong.")
+    slug = "login-failed"
+
+
+class AccountLocked(TooManyAttempts):
+    title = N_("Too many failed sign-ins. This account is locked for a few minutes.")
+    slug = "account-locked"
+
+
+class CsrfFailed(DomainError):
+    status = 403
+    title = N_("This form has expired. Please go back, reload the page and try again.")
+    slug = "csrf-failed"
+
+
+class NotEnoughSeats(DomainError):
+    status = 409
+    title = N_("There are not enough free seats for this registration.")
+    slug = "not-enough-seats"
+
+
+class RegistrationStateConflict(DomainError):
+    status = 409
+    title = N_("This action does not fit the registration's current status.")
+    slug = "registration-state"
+
+
+class EventNotDeletable(DomainError):
+    status = 409
+    title = N_("Only drafts without registrations can be deleted. Cancel the event instead.")
+    slug = "event-not-deletable"
+
+
+class NotCheckedIn(DomainError):
+    status = 409
+    title = N_("This person is not registered with a confirmed seat for this event.")
+    slug = "not-checkable"

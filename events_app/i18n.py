@@ -60,8 +60,7 @@ def translations(language: str) -> NullTranslations:
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
     _compile(language)
-    loaded = Translations.load(str(TRANSLATIONS_DIR), [language], domain=DOMAIN)
-    return loaded
+    return Translations.load(str(TRANSLATIONS_DIR), [language], domain=DOMAIN)
 
 
 def gettext(language: str, message: str, **params) -> str:

@@ -388,3 +388,48 @@ class RsvpAttempt(Model):
     class Meta:
         table = "rsvp_attempt"
         table = "certificate_template"
+# --- backoffice ---
+
+
+class LoginSession(Model):
+    """A signed-in back-office browser. Only the SHA-256 of the cookie's token is stored, so a
+    database leak gives no usable sessions; deleting the row logs the browser out."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("events.User", related_name="login_sessions", on_delete=fields.CASCADE)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    #: Bound to the session: every back-office form carries it (CSRF protection).
+    csrf_token = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(index=True)
+
+    class Meta:
+        table = "login_session"
+
+
+class DoorAssignment(Model):
+    """A door-role user may check people in for this event."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("events.User", related_name="door_assignments", on_delete=fields.CASCADE)
+    event = fields.ForeignKeyField("events.Event", related_name="door_assignments", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "door_assignment"
+        unique_together = (("user", "event"),)
+
+
+class CheckIn(Model):
+    """Someone arrived at the door. `session` is set for courses (one row per date attended)."""
+
+    id = fields.IntField(primary_key=True)
+    registration = fields.ForeignKeyField("events.Registration", related_name="checkins", on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField("events.EventSession", related_name="checkins", null=True,
+                                     on_delete=fields.CASCADE)
+    arrived_at = fields.DatetimeField()
+    companions_arrived = fields.IntField(default=0)
+    by_user = fields.ForeignKeyField("events.User", related_name="checkins", null=True, on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "checkin"
+        unique_together = (("registration", "session"),)

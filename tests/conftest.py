@@ -23,7 +23,7 @@ from events_app.config import Settings, tortoise_config
 
 # Fixture modules of each area; add yours here.
 pytest_plugins = ["tests.fixtures_browser", "tests.fixtures_i18n", "tests.fixtures_receptions", "tests.fixtures_mail",
-                  "tests.fixtures_courses"]
+                  "tests.fixtures_courses", "tests.fixtures_backoffice"]
 
 PG_ADMIN_DSN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("EVENTS_REQUIRE_POSTGRES") == "1"

@@ -18,6 +18,7 @@ from events_app import errors, importing, invitations, letters
 from events_app.invitations import Action, Reply
 from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from tests.fixtures_receptions import make_reception, sample_bytes
+from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_user
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -202,12 +203,13 @@ async def test_cli_previews_without_yes_and_stores_with_it(reception, db, tmp_pa
 
 
 async def test_back_office_upload_preview_and_import(client, reception):
-    _, token = await make_user()
-    auth = {"authorization": f"Bearer {token}"}
     url = f"/admin/events/{reception.id}/invitations"
-    assert (await client.get(url)).status_code == 401
+    anonymous = await client.get(url)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/admin/login")
+    me = await sign_in(client)
+    csrf = {"csrf_token": me.csrf}
     upload = await client.post(f"{url}/preview", files={"file": ("liste.csv", sample_bytes(), "text/csv")},
-                               headers=auth)
+                               data=csrf)
     assert upload.status_code == 200
     assert "tesfay(at)example.org" in upload.text and "k.nowak@example" in upload.text
     assert "cp1252" in upload.text
@@ -215,21 +217,21 @@ async def test_back_office_upload_preview_and_import(client, reception):
     upload_id = re.search(r'name="upload_id" value="([^"]+)"', upload.text).group(1)
     ticked = re.findall(r'name="accept" value="(\d+)"[^>]*checked', upload.text)
     assert len(ticked) == 19
-    form = {"upload_id": upload_id, "accept": [t for t in ticked if t != "20"]}  # organiser leaves out row 20
-    imported = await client.post(f"{url}/import", data=form, headers=auth)
+    form = {"upload_id": upload_id, "accept": [t for t in ticked if t != "20"], **csrf}  # leaves out row 20
+    imported = await client.post(f"{url}/import", data=form)
     assert imported.status_code == 303
     assert await Invitation.all().count() == 18
     audit = await AuditEntry.get(action="invitations.import")
     assert audit.user_id is not None and audit.detail["created"] == 18 and audit.detail["source"] == "liste.csv"
-    page = await client.get(url, headers=auth)
+    page = await client.get(url)
     assert page.status_code == 200 and "Yilmaz" in page.text
     bad = await client.post(f"{url}/preview", files={"file": ("x.xlsx", b"PK\x03\x04junk", "application/zip")},
-                            headers=auth)
+                            data=csrf)
     assert bad.status_code == 422
-    expired = await client.post(f"{url}/import", data={"upload_id": upload_id}, headers=auth)
+    expired = await client.post(f"{url}/import", data={"upload_id": upload_id, **csrf})
     assert expired.status_code == 422  # the upload is gone after the import
     letter = await client.post(f"{url}/letter", data={"sender": "Stadt", "subject": "Einladung", "body": "",
-                                                       "signature": ""}, headers=auth)
+                                                       "signature": "", **csrf})
     assert letter.status_code == 422
 
 
@@ -284,15 +286,14 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
 
 async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, tmp_path):
     await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
-    _, token = await make_user()
-    auth = {"authorization": f"Bearer {token}"}
     base = f"/admin/events/{reception.id}/invitations/letters"
-    assert (await client.post(base)).status_code == 401
-    started = await client.post(base, headers=auth)
+    assert (await client.post(base)).headers["location"].startswith("/admin/login")
+    me = await sign_in(client)
+    started = await client.post(base, data={"csrf_token": me.csrf})
     assert started.status_code == 303
     progress_url = started.headers["location"]
     for _ in range(600):
-        page = await client.get(progress_url, headers=auth)
+        page = await client.get(progress_url)
         assert page.status_code == 200
         if ".pdf" in page.text:
             break
@@ -300,15 +301,15 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
         await asyncio.sleep(0.1)
     assert 'http-equiv="refresh"' not in page.text
     download = re.search(r'href="([^"]+\.pdf)"', page.text).group(1)
-    content = await client.get(download, headers=auth)
+    content = await client.get(download)
     assert content.status_code == 200 and content.headers["content-type"] == "application/pdf"
     text = pdf_text(content.content, tmp_path).replace(" ", "")
     without_mail = await Invitation.filter(email="")
     assert all(text.count(invitations.format_code(p.code)) == 1 for p in without_mail)
-    assert (await client.get(f"{base}/unknownjob0123456789", headers=auth)).status_code == 404
+    assert (await client.get(f"{base}/unknownjob0123456789")).status_code == 404
     other = await make_reception()
-    assert (await client.get(f"/admin/events/{other.id}/invitations/letters/{progress_url.rsplit('/', 1)[1]}",
-                             headers=auth)).status_code == 404
+    assert (await client.get(f"/admin/events/{other.id}/invitations/letters/{progress_url.rsplit('/', 1)[1]}"
+                             )).status_code == 404
 
 
 async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):
@@ -345,16 +346,17 @@ async def test_lists_sort_the_german_way(reception):
 
 
 async def test_back_office_imports_a_list_of_three_hundred(client, reception):
-    _, token = await make_user()
-    auth = {"authorization": f"Bearer {token}"}
+    me = await sign_in(client)
     lines = ["Aktenzeichen;Vorname;Nachname;Straße;PLZ;Ort;E-Mail"]
     lines += [f"EB-{n:04d};Vorname{n};Nachname{n};Weg {n};35390;Gießen;" for n in range(300)]
     data = "\r\n".join(lines).encode("cp1252")
     url = f"/admin/events/{reception.id}/invitations"
-    preview = await client.post(f"{url}/preview", files={"file": ("liste.csv", data, "text/csv")}, headers=auth)
+    preview = await client.post(f"{url}/preview", files={"file": ("liste.csv", data, "text/csv")},
+                                data={"csrf_token": me.csrf})
     assert preview.status_code == 200
     upload_id = re.search(r'name="upload_id" value="([^"]+)"', preview.text).group(1)
     ticked = re.findall(r'name="accept" value="(\d+)"[^>]*checked', preview.text)
-    imported = await client.post(f"{url}/import", data={"upload_id": upload_id, "accept": ticked}, headers=auth)
+    imported = await client.post(f"{url}/import", data={"upload_id": upload_id, "accept": ticked,
+                                                        "csrf_token": me.csrf})
     assert imported.status_code == 303
     assert await Invitation.filter(event_id=reception.id).count() == 300

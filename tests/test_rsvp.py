@@ -21,6 +21,7 @@ from events_app.models import (
 )
 from events_app.timeutil import utcnow
 from tests.fixtures_receptions import make_reception
+from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_user
 
 
@@ -54,8 +55,8 @@ async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client
     assert await OutboxMessage.filter(template="confirmed", recipient="gast0@example.org").count() == 1
     shown = await client.get(accepted.headers["location"])
     assert shown.status_code == 200 and "Ihre Antwort ist gespeichert" in shown.text
-    _, token = await make_user()
-    overview = await client.get(f"/admin/events/{reception.id}/invitations", headers={"authorization": f"Bearer {token}"})
+    await sign_in(client)
+    overview = await client.get(f"/admin/events/{reception.id}/invitations")
     assert "Rollstuhl" in overview.text
     # fewer companions: the same registration keeps its seat, the surplus is freed
     await client.post(f"/rsvp/{person.token}", data={"answer": "accept", "companions": "0", "language": "tr"})

@@ -146,3 +146,19 @@ async def cancel_registration(request: Request) -> Response:
 async def accept_offer(request: Request) -> Response:
     reg = await registration.accept_offer(token=request.path_params["token"])
     return JSONResponse(registration_json(reg, None, base_url=_base_url(request), private=False))
+
+
+# --- backoffice ---
+
+
+async def export_event(request: Request) -> Response:
+    """GET /api/v1/events/{id}/export.{csv|xlsx|pdf}: organisers and admins only (door staff get 403)."""
+    from events_app.web.admin import export_response
+
+    user = await api_user(request)
+    event = await Event.get_or_none(id=request.path_params["event_id"]).prefetch_related("sessions", "questions")
+    if event is None:
+        from events_app import errors
+
+        raise errors.EventNotFound()
+    return await export_response(request, event, request.path_params["fmt"], user)

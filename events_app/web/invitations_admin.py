@@ -27,7 +27,8 @@ from events_app.web.auth import ORGANISERS, api_user
 from events_app.web.requests import read_form
 from events_app.web.rsvp import invitation_json
 from events_app.timeutil import utcnow
-from events_app.web.templating import render
+from events_app.web.admin import page
+from events_app.web.admin_auth import requires
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -94,7 +95,7 @@ def _forget_upload(request: Request, upload_id: str) -> None:
 async def _overview(request: Request, event_id: int, *, message: str | None = None, field_errors=None,
                     to_contact=None, status_code: int = 200) -> Response:
     event = await events.get_event(event_id, public=False)
-    return render(request, "admin/invitations.html", {
+    return page(request, "admin/invitations.html", {
         "event": event, "counts": await invitations.counts(event_id),
         "invitations": await invitations.list_invitations(event_id),
         "letter": await invitations.get_letter(event_id), "format_code": invitations.format_code,
@@ -102,6 +103,7 @@ async def _overview(request: Request, event_id: int, *, message: str | None = No
     }, status_code=status_code)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def overview(request: Request) -> Response:
     await require_staff(request)
     done = request.query_params.get("done")
@@ -119,13 +121,14 @@ async def _preview_page(request: Request, event_id: int, upload_id: str, table: 
                         status_code: int = 200) -> Response:
     preview = await invitations.build_preview(event_id=event_id, table=table, mapping=mapping)
     event = await events.get_event(event_id, public=False)
-    return render(request, "admin/invitations_preview.html", {
+    return page(request, "admin/invitations_preview.html", {
         "event": event, "preview": preview, "upload_id": upload_id, "fields": invitations.FIELDS,
         "accepted": preview.default_lines if accepted is None else accepted, "summary": preview.summary(),
         "errors": field_errors or {}, "form": {},
     }, status_code=status_code)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def preview_upload(request: Request) -> Response:
     """POST multipart `file` (new upload) or `upload_id` + `map_<field>` (corrected mapping)."""
     await require_staff(request)
@@ -153,6 +156,7 @@ def _mapping_choices(form) -> dict[str, str]:
     return {name: str(form.get(f"map_{name}")) for name in invitations.FIELDS if f"map_{name}" in form}
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def import_upload(request: Request) -> Response:
     """Store the rows the organiser ticked, all or none."""
     user = await require_staff(request)
@@ -176,6 +180,7 @@ async def import_upload(request: Request) -> Response:
     return RedirectResponse(f"/admin/events/{event_id}/invitations?done=imported-{result.created}", status_code=303)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def save_letter(request: Request) -> Response:
     await require_staff(request)
     event_id = request.path_params["event_id"]
@@ -188,6 +193,7 @@ async def save_letter(request: Request) -> Response:
     return RedirectResponse(f"/admin/events/{event_id}/invitations?done=letter", status_code=303)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def send_mails(request: Request) -> Response:
     await require_staff(request)
     await read_form(request)
@@ -196,6 +202,7 @@ async def send_mails(request: Request) -> Response:
                             status_code=303)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def send_reminders(request: Request) -> Response:
     """Reminds by mail and shows who must be phoned or written to."""
     await require_staff(request)
@@ -210,9 +217,8 @@ def _pdf(content: bytes, filename: str) -> Response:
                     headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
-async def letters_pdf(request: Request) -> Response:
+async def _letters_pdf(request: Request) -> Response:
     """Letters for everyone without an e-mail address; `?all=1` for everyone."""
-    await require_staff(request)
     event_id = request.path_params["event_id"]
     await events.get_event(event_id, public=False)
     content = await letters.letters_pdf(event_id=event_id, settings=request.app.state.settings,
@@ -220,6 +226,7 @@ async def letters_pdf(request: Request) -> Response:
     return _pdf(content, f"einladungen-{event_id}.pdf")
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def door_list_pdf(request: Request) -> Response:
     await require_staff(request)
     event_id = request.path_params["event_id"]
@@ -239,9 +246,15 @@ async def api_list(request: Request) -> Response:
 
 async def api_letters_pdf(request: Request) -> Response:
     await api_user(request)
-    return await letters_pdf(request)
+    return await _letters_pdf(request)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
+async def letters_pdf(request: Request) -> Response:
+    return await _letters_pdf(request)
+
+
+@requires(Role.ADMIN, Role.ORGANISER)
 async def start_letters(request: Request) -> Response:
     """POST: lay out the letters in the background and show the progress page."""
     await require_staff(request)
@@ -252,6 +265,7 @@ async def start_letters(request: Request) -> Response:
     return RedirectResponse(f"/admin/events/{event_id}/invitations/letters/{job_id}", status_code=303)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def letters_progress(request: Request) -> Response:
     await require_staff(request)
     event_id = request.path_params["event_id"]
@@ -260,12 +274,13 @@ async def letters_progress(request: Request) -> Response:
         raise errors.NotFound()
     event = await events.get_event(event_id, public=False)
     started = datetime.fromisoformat(status["started"])
-    return render(request, "admin/letters_job.html", {
+    return page(request, "admin/letters_job.html", {
         "event": event, "status": status, "job_id": request.path_params["job_id"],
         "elapsed": int((utcnow() - started).total_seconds()),
     })
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
 async def letters_job_pdf(request: Request) -> Response:
     await require_staff(request)
     event_id = request.path_params["event_id"]

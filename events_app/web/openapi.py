@@ -164,3 +164,16 @@ OPENAPI["paths"].update({
     "/api/v1/training-record.xlsx": {
         "get": _op("HR training record of staff workshops for ?year= as XLSX", secured=True, errors=("422",))},
 })
+
+# --- backoffice ---
+_EXPORT_PARAMS = _EVENT_ID + [
+    {"name": "layout", "in": "query", "schema": {"enum": ["attendees", "signatures", "door"], "default": "attendees"}},
+    {"name": "columns", "in": "query", "description": "comma-separated: name, email, phone, language, status, "
+     "companions, seats, created_at, q_<question key>; default name only for women-only events",
+     "schema": {"type": "string"}},
+]
+for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                     ("pdf", "application/pdf")):
+    _export = _op(f"Attendee, signature or door list as {_fmt.upper()}", secured=True, errors=("404", "422"))
+    _export["responses"]["200"]["content"] = {_media: {}}
+    OPENAPI["paths"][f"/api/v1/events/{{event_id}}/export.{_fmt}"] = {"parameters": _EXPORT_PARAMS, "get": _export}

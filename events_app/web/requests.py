@@ -35,12 +35,12 @@ async def read_json(request: Request) -> dict:
     return data
 
 
-async def read_form(request: Request) -> FormData:
+async def read_form(request: Request, *, max_fields: int = 200) -> FormData:
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
-    return await request.form(max_files=10, max_fields=200)
+    return await request.form(max_files=10, max_fields=max_fields)
 
 
 def wants_json(request: Request) -> bool:

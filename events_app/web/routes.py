@@ -6,7 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import admin, api, courses, feeds, invitations_admin, pages, rsvp
 
 routes = [
     Route("/", pages.home),
@@ -69,5 +69,54 @@ routes = [
     Route("/api/v1/events/{event_id:int}/certificate-template", courses.certificate_template, methods=["PUT"]),
     Route("/api/v1/certificates/{serial}/revoke", courses.revoke_certificate, methods=["POST"]),
     Route("/api/v1/training-record.{format:str}", courses.training_record, methods=["GET"]),
+    # --- backoffice ---
+    Route("/api/v1/events/{event_id:int}/export.{fmt}", api.export_event, methods=["GET"]),
+    Route("/admin/login", admin.login_page, methods=["GET"]),
+    Route("/admin/login", admin.login_submit, methods=["POST"]),
+    Route("/admin/logout", admin.logout, methods=["POST"]),
+    Route("/admin/account", admin.account_page, methods=["GET"]),
+    Route("/admin/account/password", admin.change_password, methods=["POST"]),
+    Route("/admin", admin.dashboard, methods=["GET"]),
+    Route("/admin/events", admin.event_list, methods=["GET"]),
+    Route("/admin/events/new", admin.event_new, methods=["GET"]),
+    Route("/admin/events/new", admin.event_create, methods=["POST"]),
+    Route("/admin/events/{event_id:int}", admin.event_detail, methods=["GET"]),
+    Route("/admin/events/{event_id:int}/edit", admin.event_edit, methods=["GET"]),
+    Route("/admin/events/{event_id:int}/edit", admin.event_update, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/duplicate", admin.event_duplicate, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/cancel", admin.event_cancel, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/delete", admin.event_delete, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/registrations/new", admin.registration_new, methods=["GET"]),
+    Route("/admin/events/{event_id:int}/registrations/new", admin.registration_add, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/registrations/{registration_id:int}", admin.registration_page,
+          methods=["GET"]),
+    Route("/admin/events/{event_id:int}/registrations/{registration_id:int}/contact", admin.registration_contact,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:int}/registrations/{registration_id:int}/cancel", admin.registration_cancel,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:int}/registrations/{registration_id:int}/promote", admin.registration_promote,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:int}/registrations/{registration_id:int}/waitlist", admin.registration_waitlist,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:int}/registrations/{registration_id:int}/resend", admin.registration_resend,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:int}/message", admin.message_page, methods=["GET"]),
+    Route("/admin/events/{event_id:int}/message", admin.message_send, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/export", admin.export_page, methods=["GET"]),
+    Route("/admin/events/{event_id:int}/export.{fmt}", admin.export_download, methods=["GET"]),
+    Route("/admin/checkin", admin.checkin_events, methods=["GET"]),
+    Route("/admin/checkin/{event_id:int}", admin.checkin_page, methods=["GET"]),
+    Route("/admin/checkin/{event_id:int}/arrive", admin.checkin_arrive, methods=["POST"]),
+    Route("/admin/checkin/{event_id:int}/undo", admin.checkin_undo, methods=["POST"]),
+    Route("/admin/users", admin.users_page, methods=["GET"]),
+    Route("/admin/users", admin.user_create, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/unlock", admin.user_unlock, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/active", admin.user_active, methods=["POST"]),
+    Route("/admin/users/{user_id:int}/role", admin.user_role, methods=["POST"]),
+    Route("/admin/tokens", admin.tokens_page, methods=["GET"]),
+    Route("/admin/tokens", admin.token_create, methods=["POST"]),
+    Route("/admin/tokens/{token_id:int}/revoke", admin.token_revoke, methods=["POST"]),
+    Route("/admin/audit", admin.audit_page, methods=["GET"]),
+    # --- end backoffice ---
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

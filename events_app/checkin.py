@@ -1,0 +1,136 @@
+"""Check-in at the door: who arrived (with how many companions), per session for courses.
+
+Marking arrival twice changes nothing (one row per registration and session); undo removes it.
+Only confirmed registrations can be checked in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from events_app import audit, errors
+from events_app.models import (
+    CheckIn,
+    DoorAssignment,
+    Event,
+    EventSession,
+    Registration,
+    RegistrationStatus,
+    Role,
+    SessionStatus,
+    User,
+)
+from events_app.timeutil import utcnow
+
+
+async def may_check_in(user: User, event_id: int) -> bool:
+    """Admins and organisers everywhere; door staff only at the events they are assigned to."""
+    if user.role in (Role.ADMIN, Role.ORGANISER):
+        return True
+    return await DoorAssignment.filter(user_id=user.id, event_id=event_id).exists()
+
+
+async def events_for(user: User) -> list[Event]:
+    query = Event.all()
+    if user.role == Role.DOOR:
+        query = query.filter(id__in=await DoorAssignment.filter(user_id=user.id).values_list("event_id", flat=True))
+    return await query.prefetch_related("sessions").order_by("id")
+
+
+def current_session(sessions: list[EventSession], now: datetime) -> EventSession | None:
+    """The session of today (or the next one) for a course; None for a single-date event."""
+    live = [s for s in sessions if s.status == SessionStatus.SCHEDULED]
+    if len(live) <= 1:
+        return None
+    upcoming = [s for s in live if s.ends_at >= now]
+    return min(upcoming, key=lambda s: s.starts_at) if upcoming else live[-1]
+
+
+async def session_of(event_id: int, session_id: int | None) -> int | None:
+    """The session to record against: the one asked for (if it belongs to the event) or today's."""
+    sessions = await EventSession.filter(event_id=event_id)
+    if session_id and any(s.id == session_id for s in sessions):
+        return session_id
+    chosen = current_session(sessions, utcnow())
+    return chosen.id if chosen else None
+
+
+async def check_in(*, event_id: int, registration_id: int, session_id: int | None, companions: int, by: User,
+                   now: datetime | None = None) -> CheckIn:
+    """Mark arrived. Again for the same person and session: updates the companions, nothing else."""
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        registration = await Registration.get_or_none(id=registration_id, event_id=event_id).using_db(conn)
+        if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+            raise errors.NotCheckedIn()
+        companions = max(0, min(companions, registration.companions))
+        existing = await CheckIn.get_or_none(registration_id=registration_id, session_id=session_id).using_db(conn)
+        if existing is not None:
+            if existing.companions_arrived != companions:
+                existing.companions_arrived = companions
+                await existing.save(using_db=conn, update_fields=["companions_arrived"])
+            return existing
+        row = await CheckIn.create(registration_id=registration_id, session_id=session_id, arrived_at=now,
+                                   companions_arrived=companions, by_user_id=by.id, using_db=conn)
+        await audit.record("checkin.arrived", user=by, event_id=event_id, conn=conn, registration_id=registration_id,
+                           session_id=session_id)
+        return row
+
+
+async def undo(*, event_id: int, registration_id: int, session_id: int | None, by: User) -> bool:
+    async with in_transaction() as conn:
+        deleted = await CheckIn.filter(registration_id=registration_id, registration__event_id=event_id,
+                                       session_id=session_id).using_db(conn).delete()
+        if deleted:
+            await audit.record("checkin.undone", user=by, event_id=event_id, conn=conn,
+                               registration_id=registration_id, session_id=session_id)
+        return bool(deleted)
+
+
+async def by_token(*, event_id: int, token: str) -> Registration:
+    registration = await Registration.get_or_none(checkin_token=token, event_id=event_id)
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    return registration
+
+
+@dataclass
+class DoorCounts:
+    expected_people: int
+    arrived_people: int
+    expected_registrations: int
+    arrived_registrations: int
+
+
+async def arrivals(event_id: int, session_id: int | None) -> dict[int, CheckIn]:
+    rows = await CheckIn.filter(registration__event_id=event_id, session_id=session_id)
+    return {row.registration_id: row for row in rows}
+
+
+async def counts(event_id: int, session_id: int | None) -> DoorCounts:
+    confirmed = await Registration.filter(event_id=event_id, status=RegistrationStatus.CONFIRMED).values_list(
+        "id", "seats")
+    confirmed_ids = {reg_id for reg_id, _ in confirmed}
+    arrived = [row for row in (await arrivals(event_id, session_id)).values() if row.registration_id in confirmed_ids]
+    return DoorCounts(expected_people=sum(seats for _, seats in confirmed),
+                      arrived_people=sum(1 + row.companions_arrived for row in arrived),
+                      expected_registrations=len(confirmed), arrived_registrations=len(arrived))
+
+
+def checkin_link(*, base_url: str, registration: Registration) -> str:
+    """The address a QR code on the confirmation carries: door staff scan it with the phone's camera."""
+    return f"{base_url.rstrip('/')}/admin/checkin/{registration.event_id}?token={registration.checkin_token}"
+
+
+def qr_svg(data: str) -> str:
+    """A QR code as inline SVG markup (no external request, works under the strict CSP)."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(data, error="m").save(out, kind="svg", scale=4, xmldecl=False, svgns=True, border=2)
+    return out.getvalue().decode()

@@ -1,0 +1,168 @@
+"""Back-office HTML forms -> typed values. Dates are typed in local time (Europe/Berlin) as a date
+field and a time field, and stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+
+from events_app import errors
+from events_app.backoffice import QuestionSpec
+from events_app.errors import N_
+from events_app.events import SessionSpec
+from events_app.i18n import LANGUAGES
+from events_app.models import Audience, Event, EventKind, Visibility
+
+#: Languages besides German in which an event's title and description can be given.
+OTHER_LANGUAGES = tuple(code for code in LANGUAGES if code != "de")
+MAX_SESSION_ROWS = 60
+MAX_QUESTION_ROWS = 30
+BLANK_SESSION_ROWS = 2
+BLANK_QUESTION_ROWS = 2
+
+
+def form_dict(form: FormData) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            data.setdefault(key, value)
+    data["door_user"] = [v for v in form.getlist("door_user") if isinstance(v, str)]
+    data["columns"] = [v for v in form.getlist("columns") if isinstance(v, str)]
+    return data
+
+
+def local_datetime(day: str, clock: str, tz: ZoneInfo) -> datetime:
+    parsed = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat((clock or "00:00").strip()))
+    return parsed.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+def _int(data: dict, name: str, problems: dict, default: int = 0) -> int:
+    raw = str(data.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        problems[name] = N_("Please enter a whole number.")
+        return default
+
+
+def _rows(data: dict, name: str, limit: int) -> int:
+    try:
+        return max(0, min(int(str(data.get(name) or "0")), limit))
+    except ValueError:
+        return 0
+
+
+def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec], list[QuestionSpec], list[int]]:
+    """The event form -> (values, sessions, questions, door user ids), or ValidationFailed per field."""
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "title": str(data.get("title") or "").strip()[:200],
+        "description": str(data.get("description") or "").strip(),
+        "location": str(data.get("location") or "").strip()[:300],
+        "location_confidential": data.get("location_confidential") == "on",
+        "waitlist": data.get("waitlist") == "on",
+        "phone_allowed": data.get("phone_allowed") == "on",
+    }
+    for name, default in (("capacity", None), ("offer_hours", 0), ("max_companions", 0),
+                          ("certificate_min_attendance", 100)):
+        values[name] = _int(data, name, problems, default=default if default is not None else -1)
+    if values["capacity"] == -1 and "capacity" not in problems:
+        problems["capacity"] = N_("This field is required.")
+    for name, enum in (("kind", EventKind), ("audience", Audience), ("visibility", Visibility)):
+        try:
+            values[name] = enum(data.get(name))
+        except ValueError:
+            problems[name] = N_("This value is not one of the allowed options.")
+    for prefix in ("registration_opens", "registration_closes"):
+        day = str(data.get(f"{prefix}_date") or "").strip()
+        values[f"{prefix}_at"] = None
+        if day:
+            try:
+                values[f"{prefix}_at"] = local_datetime(day, str(data.get(f"{prefix}_time") or ""), tz)
+            except ValueError:
+                problems[f"{prefix}_at"] = N_("Please enter a valid date and time.")
+    sessions: list[SessionSpec] = []
+    for index in range(_rows(data, "session_rows", MAX_SESSION_ROWS)):
+        day = str(data.get(f"s{index}_date") or "").strip()
+        if not day:
+            continue
+        try:
+            starts = local_datetime(day, str(data.get(f"s{index}_start") or ""), tz)
+            ends = local_datetime(day, str(data.get(f"s{index}_end") or ""), tz)
+        except ValueError:
+            problems["sessions"] = N_("Please enter a valid date and time.")
+            continue
+        session_id = str(data.get(f"s{index}_id") or "").strip()
+        sessions.append(SessionSpec(starts_at=starts, ends_at=ends, id=int(session_id) if session_id.isdigit() else None))
+    if not sessions and "sessions" not in problems:
+        problems["sessions"] = N_("An event needs at least one date.")
+    questions: list[QuestionSpec] = []
+    for index in range(_rows(data, "question_rows", MAX_QUESTION_ROWS)):
+        key = str(data.get(f"q{index}_key") or "").strip()
+        label = str(data.get(f"q{index}_label") or "").strip()
+        if not key and not label:
+            continue
+        choices = tuple(c.strip() for c in str(data.get(f"q{index}_choices") or "").split(";") if c.strip())
+        questions.append(QuestionSpec(key=key, label=label, kind=str(data.get(f"q{index}_kind") or "text"),
+                                      choices=choices, required=data.get(f"q{index}_required") == "on"))
+    values["translations"] = {}
+    for language in OTHER_LANGUAGES:
+        texts = {field: str(data.get(f"{field}_{language}") or "").strip()[:limit]
+                 for field, limit in (("title", 200), ("description", 10_000))}
+        texts = {field: text for field, text in texts.items() if text}
+        if texts:
+            values["translations"][language] = texts
+    door_users = [int(v) for v in data.get("door_user", []) if str(v).isdigit()]
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    return values, sessions, questions, door_users
+
+
+def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int]) -> dict:
+    """The other way round, to fill the edit form."""
+    data: dict[str, Any] = {name: getattr(event, name) for name in (
+        "title", "description", "location", "capacity", "offer_hours", "max_companions", "certificate_min_attendance")}
+    data.update({"kind": event.kind.value, "audience": event.audience.value, "visibility": event.visibility.value})
+    for name in ("location_confidential", "waitlist", "phone_allowed"):
+        data[name] = "on" if getattr(event, name) else ""
+    for prefix in ("registration_opens", "registration_closes"):
+        value = getattr(event, f"{prefix}_at")
+        if value:
+            local = value.astimezone(tz)
+            data[f"{prefix}_date"], data[f"{prefix}_time"] = local.date().isoformat(), local.strftime("%H:%M")
+    live = [s for s in event.sessions if s.status.value == "scheduled"]
+    for index, session in enumerate(live):
+        start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
+        data.update({f"s{index}_id": session.id, f"s{index}_date": start.date().isoformat(),
+                     f"s{index}_start": start.strftime("%H:%M"), f"s{index}_end": end.strftime("%H:%M")})
+    data["session_rows"] = len(live) + BLANK_SESSION_ROWS
+    for index, question in enumerate(event.questions):
+        data.update({f"q{index}_key": question.key, f"q{index}_label": question.label, f"q{index}_kind": question.kind,
+                     f"q{index}_choices": "; ".join(question.choices),
+                     f"q{index}_required": "on" if question.required else ""})
+    data["question_rows"] = len(event.questions) + BLANK_QUESTION_ROWS
+    data["door_user"] = [str(i) for i in door_user_ids]
+    for language, texts in (event.translations or {}).items():
+        for field in ("title", "description"):
+            if texts.get(field):
+                data[f"{field}_{language}"] = texts[field]
+    return data
+
+
+def blank_event_form() -> dict:
+    return {"kind": "workshop", "audience": "public", "visibility": "draft", "waitlist": "on", "offer_hours": 0,
+            "max_companions": 0, "certificate_min_attendance": 100, "session_rows": 1 + BLANK_SESSION_ROWS,
+            "question_rows": BLANK_QUESTION_ROWS, "door_user": []}
+
+
+def grow_rows(data: dict) -> dict:
+    """After a failed submit, keep what was typed and offer blank rows again."""
+    data = dict(data)
+    data["session_rows"] = _rows(data, "session_rows", MAX_SESSION_ROWS) or 1 + BLANK_SESSION_ROWS
+    data["question_rows"] = _rows(data, "question_rows", MAX_QUESTION_ROWS) or BLANK_QUESTION_ROWS
+    return data

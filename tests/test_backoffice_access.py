@@ -1,0 +1,177 @@
+"""Who may open what: every back-office route against every role, as one table.
+
+Anonymous visitors are sent to the sign-in page (303), a signed-in user with the wrong role gets
+403, the right role gets the page. The export API answers 401 without a token and 403 to door staff.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from events_app.models import DoorAssignment
+from events_app.registration import Applicant, register
+from tests.fixtures_backoffice import sign_in
+from tests.helpers import make_event, make_user
+
+A, O, D = "admin", "organiser", "door"
+ALL = {A, O, D}
+ORG = {A, O}
+
+#: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user.
+ROUTES = [
+    ("GET", "/admin", ORG),
+    ("GET", "/admin/events", ORG),
+    ("GET", "/admin/events/new", ORG),
+    ("POST", "/admin/events/new", ORG),
+    ("GET", "/admin/events/{e}", ORG),
+    ("GET", "/admin/events/{e}/edit", ORG),
+    ("POST", "/admin/events/{e}/edit", ORG),
+    ("POST", "/admin/events/{e}/duplicate", ORG),
+    ("POST", "/admin/events/{e}/cancel", ORG),
+    ("POST", "/admin/events/{e}/delete", ORG),
+    ("GET", "/admin/events/{e}/registrations/new", ORG),
+    ("POST", "/admin/events/{e}/registrations/new", ORG),
+    ("GET", "/admin/events/{e}/registrations/{r}", ORG),
+    ("POST", "/admin/events/{e}/registrations/{r}/contact", ORG),
+    ("POST", "/admin/events/{e}/registrations/{r}/cancel", ORG),
+    ("POST", "/admin/events/{e}/registrations/{r}/promote", ORG),
+    ("POST", "/admin/events/{e}/registrations/{r}/waitlist", ORG),
+    ("POST", "/admin/events/{e}/registrations/{r}/resend", ORG),
+    ("GET", "/admin/events/{e}/message", ORG),
+    ("POST", "/admin/events/{e}/message", ORG),
+    ("GET", "/admin/events/{e}/export", ORG),
+    ("GET", "/admin/events/{e}/export.csv", ORG),
+    ("GET", "/admin/events/{e}/export.xlsx", ORG),
+    ("GET", "/admin/checkin", ALL),
+    ("GET", "/admin/checkin/{e}", ALL),
+    ("POST", "/admin/checkin/{e}/arrive", ALL),
+    ("POST", "/admin/checkin/{e}/undo", ALL),
+    ("GET", "/admin/tokens", ORG),
+    ("POST", "/admin/tokens", ORG),
+    ("POST", "/admin/tokens/999/revoke", ORG),
+    ("GET", "/admin/users", {A}),
+    ("POST", "/admin/users", {A}),
+    ("POST", "/admin/users/{u}/unlock", {A}),
+    ("POST", "/admin/users/{u}/active", {A}),
+    ("POST", "/admin/users/{u}/role", {A}),
+    ("GET", "/admin/audit", {A}),
+    ("GET", "/admin/account", ALL),
+    ("POST", "/admin/account/password", ALL),
+    ("GET", "/admin/events/{e}/invitations", ORG),
+    ("POST", "/admin/events/{e}/invitations/preview", ORG),
+    ("POST", "/admin/events/{e}/invitations/import", ORG),
+    ("POST", "/admin/events/{e}/invitations/letter", ORG),
+    ("POST", "/admin/events/{e}/invitations/send", ORG),
+    ("POST", "/admin/events/{e}/invitations/remind", ORG),
+    ("GET", "/admin/events/{e}/invitations/letters.pdf", ORG),
+    ("POST", "/admin/events/{e}/invitations/letters", ORG),
+    ("GET", "/admin/events/{e}/invitations/letters/{j}.pdf", ORG),
+    ("GET", "/admin/events/{e}/invitations/letters/{j}", ORG),
+    ("GET", "/admin/events/{e}/invitations/door-list.pdf", ORG),
+    ("POST", "/admin/logout", ALL),
+]
+
+
+def test_every_admin_route_is_in_the_table():
+    from events_app.web.routes import routes
+
+    listed = {(m, p.replace("{e}", "{event_id:int}").replace("{r}", "{registration_id:int}")
+               .replace("{u}", "{user_id:int}").replace("999", "{token_id:int}").replace("{j}", "{job_id}")
+               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
+    served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
+              for m in (r.methods or set()) - {"HEAD"}}
+    assert served <= listed, served - listed
+
+
+async def _fixtures(door_user_id: int) -> dict:
+    event = await make_event(capacity=5)
+    await DoorAssignment.create(user_id=door_user_id, event_id=event.id)
+    outcome = await register(event_id=event.id, applicant=Applicant(name="Amina", email="amina@example.org"))
+    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789"}
+
+
+@pytest.mark.parametrize("role", ["anonymous", A, O, D])
+async def test_role_route_matrix(client, db, role):
+    door, _ = await make_user("door", email="door-fixture@stadt-giessen.de")
+    ids = await _fixtures(door.id)
+    csrf = ""
+    if role != "anonymous":
+        me = await sign_in(client, role)
+        csrf = me.csrf
+        if role == D:
+            await DoorAssignment.create(user_id=me.user.id, event_id=ids["e"])
+    outcomes = []
+    for method, template, allowed in ROUTES:
+        path = template.format(**ids)
+        if method == "GET":
+            response = await client.get(path)
+        else:
+            response = await client.post(path, data={"csrf_token": csrf})
+        outcomes.append((method, path, response.status_code, response.headers.get("location", "")))
+        if role == "anonymous":
+            assert response.status_code == 303 and response.headers["location"].startswith("/admin/login?next="), \
+                outcomes[-1]
+        elif role not in allowed:
+            assert response.status_code == 403, outcomes[-1]
+        else:
+            assert response.status_code not in (401, 403, 500), outcomes[-1]
+            if method == "GET" and "{j}" not in template:  # an unknown letters job is a 404 for anyone
+                assert response.status_code == 200, outcomes[-1]
+        if template == "/admin/logout" and role != "anonymous":
+            break  # last row: signing out ends the session
+
+
+async def test_door_staff_only_at_assigned_events(client, db):
+    me = await sign_in(client, D)
+    mine = await make_event(title="Zugewiesen")
+    other = await make_event(title="Fremd")
+    await DoorAssignment.create(user_id=me.user.id, event_id=mine.id)
+    assert (await client.get(f"/admin/checkin/{mine.id}")).status_code == 200
+    assert (await client.get(f"/admin/checkin/{other.id}")).status_code == 403
+    listing = await client.get("/admin/checkin")
+    assert "Zugewiesen" in listing.text and "Fremd" not in listing.text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
+async def test_export_api_needs_a_token_and_the_right_role(client, db, fmt):
+    event = await make_event()
+    _, organiser_token = await make_user("organiser")
+    _, door_token = await make_user("door")
+    url = f"/api/v1/events/{event.id}/export.{fmt}?layout=attendees"
+    anonymous = await client.get(url)
+    assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
+    bogus = await client.get(url, headers={"authorization": "Bearer ev_nonsense"})
+    assert bogus.status_code == 401
+    door = await client.get(url, headers={"authorization": f"Bearer {door_token}"})
+    assert door.status_code == 403
+    allowed = await client.get(url, headers={"authorization": f"Bearer {organiser_token}"})
+    assert allowed.status_code == 200 and allowed.content
+    bad_layout = await client.get(url.replace("attendees", "poster"),
+                                  headers={"authorization": f"Bearer {organiser_token}"})
+    assert bad_layout.status_code == 422
+    unknown_format = await client.get(f"/api/v1/events/{event.id}/export.doc",
+                                      headers={"authorization": f"Bearer {organiser_token}"})
+    assert unknown_format.status_code == 404
+
+
+async def test_exports_are_described_in_openapi(client, db):
+    spec = (await client.get("/api/v1/openapi.json")).json()
+    for fmt in ("csv", "xlsx", "pdf"):
+        operation = spec["paths"][f"/api/v1/events/{{event_id}}/export.{fmt}"]["get"]
+        assert {"401", "403", "200"} <= set(operation["responses"])
+
+
+async def test_every_form_refuses_a_missing_or_foreign_csrf_token(client, db):
+    me = await sign_in(client, A)
+    ids = await _fixtures(me.user.id)
+    from events_app.models import AuditEntry
+
+    before = await AuditEntry.all().count()
+    for method, template, allowed in ROUTES:
+        if method != "POST":
+            continue
+        path = template.format(**ids)
+        missing = await client.post(path, data={})
+        foreign = await client.post(path, data={"csrf_token": "a" * 43})
+        assert (missing.status_code, foreign.status_code) == (403, 403), path
+    assert await AuditEntry.all().count() == before  # nothing happened

@@ -1,0 +1,101 @@
+"""Check-in at the door: by name or QR token, idempotent, undo, counts, per session for courses."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from events_app.events import SessionSpec
+from events_app.models import AuditEntry, CheckIn, DoorAssignment
+from events_app.registration import Applicant, register
+from tests.fixtures_backoffice import sign_in
+from tests.helpers import both_databases, in_days, make_event
+
+
+async def _door_event(client, **overrides):
+    me = await sign_in(client, "door")
+    event = await make_event(title="Einbürgerungsempfang", max_companions=2, capacity=4, **overrides)
+    await DoorAssignment.create(user_id=me.user.id, event_id=event.id)
+    ayse = (await register(event_id=event.id, applicant=Applicant(name="Ayşe Yılmaz", email="a@example.org",
+                                                                  companions=2))).registration
+    bogdan = (await register(event_id=event.id, applicant=Applicant(name="Bogdan", email="b@example.org"))).registration
+    return me, event, ayse, bogdan
+
+
+@both_databases
+async def test_arrive_twice_is_idempotent_and_undo_removes(client, db):
+    me, event, ayse, bogdan = await _door_event(client)
+    url = f"/admin/checkin/{event.id}/arrive"
+    first = await client.post(url, data={"csrf_token": me.csrf, "registration_id": ayse.id, "companions": "1"})
+    second = await client.post(url, data={"csrf_token": me.csrf, "registration_id": ayse.id, "companions": "1"})
+    assert first.status_code == second.status_code == 303
+    rows = await CheckIn.filter(registration_id=ayse.id)
+    assert len(rows) == 1 and rows[0].companions_arrived == 1 and rows[0].by_user_id == me.user.id
+    assert rows[0].session_id is None
+    assert await AuditEntry.filter(action="checkin.arrived").count() == 1
+    page = await client.get(f"/admin/checkin/{event.id}")
+    assert re.search(r"\b2\b.*\b4\b", page.text.split('class="counts"')[1].split("</p>")[0])  # 2 of 4 persons
+    more = await client.post(url, data={"csrf_token": me.csrf, "registration_id": ayse.id, "companions": "9"})
+    assert more.status_code == 303
+    assert (await CheckIn.get(registration_id=ayse.id)).companions_arrived == 2  # capped at what was registered
+    undo = await client.post(f"/admin/checkin/{event.id}/undo", data={"csrf_token": me.csrf, "registration_id": ayse.id})
+    assert undo.status_code == 303
+    assert not await CheckIn.filter(registration_id=ayse.id).exists()
+    again = await client.post(f"/admin/checkin/{event.id}/undo", data={"csrf_token": me.csrf, "registration_id": ayse.id})
+    assert again.status_code == 303 and await AuditEntry.filter(action="checkin.undone").count() == 1
+
+
+async def test_search_by_name_and_scan_the_qr_token(client, db):
+    me, event, ayse, bogdan = await _door_event(client)
+    found = await client.get(f"/admin/checkin/{event.id}", params={"q": "bog"})
+    people = found.text.split('class="people"')[-1]
+    assert "Bogdan" in people and "Ayşe" not in people
+    typed_plainly = await client.get(f"/admin/checkin/{event.id}", params={"q": "ayse yilmaz"})
+    assert "Ayşe Yılmaz" in typed_plainly.text.split('class="people"')[-1]
+    scanned = await client.get(f"/admin/checkin/{event.id}", params={"token": ayse.checkin_token})
+    assert "Ayşe Yılmaz" in scanned.text.split("scanned")[1]
+    wrong = await client.get(f"/admin/checkin/{event.id}", params={"token": "not-a-token"})
+    assert wrong.status_code == 404
+    other = await make_event(title="Andere")
+    await DoorAssignment.create(user_id=me.user.id, event_id=other.id)
+    elsewhere = await client.get(f"/admin/checkin/{other.id}", params={"token": ayse.checkin_token})
+    assert elsewhere.status_code == 404  # a token only works at its own event
+
+
+async def test_only_confirmed_people_can_be_checked_in(client, db):
+    me, event, ayse, bogdan = await _door_event(client)
+    waiting = (await register(event_id=event.id, applicant=Applicant(name="Chiara", email="c@example.org"))).registration
+    assert waiting.status.value == "waitlisted"
+    response = await client.post(f"/admin/checkin/{event.id}/arrive", data={"csrf_token": me.csrf,
+                                                                          "registration_id": waiting.id})
+    assert response.status_code == 409
+    missing = await client.post(f"/admin/checkin/{event.id}/arrive", data={"csrf_token": me.csrf})
+    assert missing.status_code == 404
+    assert not await CheckIn.exists()
+
+
+@both_databases
+async def test_courses_record_attendance_per_session(client, db):
+    sessions = [SessionSpec(in_days(-7 + 7 * w), in_days(-7 + 7 * w) + timedelta(hours=1)) for w in range(3)]
+    me, event, ayse, bogdan = await _door_event(client, kind="course", sessions=sessions)
+    from events_app.models import EventSession
+
+    first, second, _ = await EventSession.filter(event_id=event.id).order_by("starts_at")
+    url = f"/admin/checkin/{event.id}/arrive"
+    await client.post(url, data={"csrf_token": me.csrf, "registration_id": bogdan.id, "session": first.id})
+    await client.post(url, data={"csrf_token": me.csrf, "registration_id": bogdan.id})  # today's: the next one
+    rows = await CheckIn.filter(registration_id=bogdan.id).order_by("session_id")
+    assert [r.session_id for r in rows] == [first.id, second.id]
+    page = await client.get(f"/admin/checkin/{event.id}", params={"session": first.id})
+    assert f'value="{first.id}" selected' in page.text
+
+
+async def test_registration_page_shows_the_check_in_code_that_leads_to_the_person(client, db):
+    me = await sign_in(client, "organiser")
+    event = await make_event()
+    person = (await register(event_id=event.id, applicant=Applicant(name="Leyla", email="l@example.org"))).registration
+    page = await client.get(f"/admin/events/{event.id}/registrations/{person.id}")
+    assert "<svg" in page.text
+    link = re.search(r'href="(http://[^"]+/admin/checkin/[^"]+)"', page.text).group(1).replace("&amp;", "&")
+    scanned = await client.get(link.replace("http://127.0.0.1:8000", ""))
+    assert scanned.status_code == 200 and "Leyla" in scanned.text.split("scanned")[1]
