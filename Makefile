@@ -58,7 +58,7 @@ messages: $(STAMP)
 		--sort-output --add-location=file --width=100 --project=events_app --copyright-holder="events_app contributors" -o $(POT) .
 	for lang in $(LANGS); do \
 		if [ -f events_app/translations/$$lang/LC_MESSAGES/messages.po ]; then \
-			$(BIN)/pybabel update --ignore-obsolete --width=100 -i $(POT) -d events_app/translations -l $$lang; \
+			$(BIN)/pybabel update --ignore-obsolete --no-fuzzy-matching --width=100 -i $(POT) -d events_app/translations -l $$lang; \
 		else \
 			$(BIN)/pybabel init -i $(POT) -d events_app/translations -l $$lang; \
 		fi; \

@@ -23,12 +23,13 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 
-from events_app import calendar, i18n
+from events_app import calendar, i18n, signup
 from events_app.config import Settings
 from events_app.models import (
     Event,
     EventSession,
     EventStatus,
+    Invitation,
     OutboxMessage,
     Registration,
     RegistrationStatus,
@@ -38,7 +39,8 @@ from events_app.timeutil import utcnow
 
 #: Message kinds the engine queues, and the templates that exist for them.
 KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
-         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder", "digest")
+         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder", "digest",
+         "verify_email", "organiser_message", "certificate", "invitation", "invitation_reminder")
 #: Kinds that tell the (possibly confidential) meeting point: the person holds a confirmed seat.
 CONFIRMATION_KINDS = frozenset({"confirmed", "promoted"})
 #: Kinds that carry the event as a calendar file.
@@ -119,6 +121,8 @@ class MailData:
     calendars: dict[tuple, bytes] = field(default_factory=dict)
     #: Formatted dates of an event's sessions, by (event, language).
     dates: dict[tuple, tuple[list[str], list[str]]] = field(default_factory=dict)
+    #: Invitations (receptions) the batch writes to, with their event and sessions.
+    invitations: dict[int, Invitation] = field(default_factory=dict)
 
 
 async def load_data(rows: list[OutboxMessage]) -> MailData:
@@ -130,7 +134,10 @@ async def load_data(rows: list[OutboxMessage]) -> MailData:
     if event_ids:
         for session in await EventSession.filter(event_id__in=event_ids).order_by("starts_at", "id"):
             sessions[session.event_id].append(session)
-    return MailData(registrations, events, sessions)
+    invitation_ids = {r.context.get("invitation_id") for r in rows if r.template in INVITATION_KINDS}
+    invitations = ({i.id: i for i in await Invitation.filter(id__in=invitation_ids).prefetch_related(
+        "event", "event__sessions")} if invitation_ids else {})
+    return MailData(registrations, events, sessions, invitations=invitations)
 
 
 @lru_cache(maxsize=1)
@@ -153,7 +160,7 @@ def _render_parts(kind: str, language: str, settings: Settings, context: dict) -
     return subject, text, html
 
 
-def digest_context(row: OutboxMessage, settings: Settings) -> dict:
+def digest_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
     """The organisers' digest carries its figures in the row (see digest.py)."""
     figures = row.context or {}
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
@@ -164,15 +171,31 @@ def digest_context(row: OutboxMessage, settings: Settings) -> dict:
             "base_url": settings.base_url}
 
 
-#: Kinds whose variables do not come from a registration: kind -> function(row, settings) -> context.
-#: A mail about something else (an invitation, an address to verify) adds its builder here.
-OTHER_CONTEXTS = {"digest": digest_context}
+def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """An invitation to a reception (or its reminder): written to the invitee, not a registration."""
+    from events_app import invitations
+
+    invitation = data.invitations.get((row.context or {}).get("invitation_id"))
+    if invitation is None:
+        raise PermanentFailure("the invitation of this message no longer exists")
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
+            "invitation": invitation, "event": invitation.event, "code": invitations.format_code(invitation.code),
+            "link": f"{settings.base_url}/rsvp/{invitation.token}", "rsvp_url": f"{settings.base_url}/rsvp",
+            "greeting": invitations.greeting(invitation)}
+
+
+INVITATION_KINDS = frozenset({"invitation", "invitation_reminder"})
+
+#: Kinds whose variables do not come from a registration: kind -> function(row, data, settings) -> context.
+OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
+                  "invitation_reminder": invitation_context}
 
 
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
     """Template variables for one row: the registration and event as they are now."""
     if row.template in OTHER_CONTEXTS:
-        return OTHER_CONTEXTS[row.template](row, settings)
+        return OTHER_CONTEXTS[row.template](row, data, settings)
     registration = data.registrations.get(row.registration_id) if row.registration_id else None
     event_id = row.event_id or (registration.event_id if registration else None)
     event = data.events.get(event_id) if event_id else None
@@ -211,6 +234,12 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "position": extra.get("position"),
         "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
         "reason": extra.get("reason") or "",
+        "verify_url": (signup.verification_url(registration=registration, base_url=settings.base_url,
+                                               secret_key=settings.secret_key)
+                       if row.template == "verify_email" else ""),
+        "message_subject": extra.get("subject") or "",
+        "message_body": extra.get("body") or "",
+        "certificate_url": f"{settings.base_url}/r/{registration.manage_token}/certificate.pdf",
         # only people holding a seat get the dates into their calendar
         "calendar_attached": (row.template in CALENDAR_KINDS and event.status != EventStatus.CANCELLED
                               and registration.status == RegistrationStatus.CONFIRMED),
