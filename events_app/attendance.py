@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from events_app import errors
@@ -40,17 +41,25 @@ async def record(*, registration_id: int, session_id: int, present: bool, user_i
     values = {"present": present, "recorded_at": now, "recorded_by_id": user_id}
     try:
         async with in_transaction() as conn:
-            row, created = await Attendance.get_or_create(
-                registration_id=registration_id, session_id=session_id, defaults=values, using_db=conn)
-            if not created:
-                await Attendance.filter(id=row.id).using_db(conn).update(**values)
-                row.update_from_dict(values)
-            return row
+            return await set_presence(conn, registration_id=registration_id, session_id=session_id, present=present,
+                                      user_id=user_id, now=now)
     except IntegrityError:  # a parallel tick created the row first: update it
         async with in_transaction() as conn:
             await Attendance.filter(registration_id=registration_id, session_id=session_id).using_db(conn).update(
                 **values)
             return await Attendance.get(registration_id=registration_id, session_id=session_id).using_db(conn)
+
+
+async def set_presence(conn: BaseDBAsyncClient, *, registration_id: int, session_id: int, present: bool,
+                       user_id: int | None, now: datetime) -> Attendance:
+    """Write presence inside the caller's transaction (the tick list, the API and the door's check-in)."""
+    values = {"present": present, "recorded_at": now, "recorded_by_id": user_id}
+    row, created = await Attendance.get_or_create(
+        registration_id=registration_id, session_id=session_id, defaults=values, using_db=conn)
+    if not created:
+        await Attendance.filter(id=row.id).using_db(conn).update(**values)
+        row.update_from_dict(values)
+    return row
 
 
 @dataclass(frozen=True)

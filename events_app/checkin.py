@@ -11,7 +11,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from events_app import audit, errors
+from events_app import attendance, audit, errors
 from events_app.models import (
     CheckIn,
     DoorAssignment,
@@ -75,6 +75,9 @@ async def check_in(*, event_id: int, registration_id: int, session_id: int | Non
             return existing
         row = await CheckIn.create(registration_id=registration_id, session_id=session_id, arrived_at=now,
                                    companions_arrived=companions, by_user_id=by.id, using_db=conn)
+        if session_id is not None:  # arriving for a date of a course is attendance (certificates count it)
+            await attendance.set_presence(conn, registration_id=registration_id, session_id=session_id, present=True,
+                                          user_id=by.id, now=now)
         await audit.record("checkin.arrived", user=by, event_id=event_id, conn=conn, registration_id=registration_id,
                            session_id=session_id)
         return row
@@ -84,6 +87,9 @@ async def undo(*, event_id: int, registration_id: int, session_id: int | None, b
     async with in_transaction() as conn:
         deleted = await CheckIn.filter(registration_id=registration_id, registration__event_id=event_id,
                                        session_id=session_id).using_db(conn).delete()
+        if deleted and session_id is not None:
+            await attendance.set_presence(conn, registration_id=registration_id, session_id=session_id, present=False,
+                                          user_id=by.id, now=utcnow())
         if deleted:
             await audit.record("checkin.undone", user=by, event_id=event_id, conn=conn,
                                registration_id=registration_id, session_id=session_id)

@@ -99,3 +99,28 @@ async def test_registration_page_shows_the_check_in_code_that_leads_to_the_perso
     link = re.search(r'href="(http://[^"]+/admin/checkin/[^"]+)"', page.text).group(1).replace("&amp;", "&")
     scanned = await client.get(link.replace("http://127.0.0.1:8000", ""))
     assert scanned.status_code == 200 and "Leyla" in scanned.text.split("scanned")[1]
+
+
+async def test_door_check_in_for_a_course_date_counts_as_attendance(db):
+    """Arriving at the door for a date of a course is what certificates count; undo takes it back."""
+    from datetime import timedelta
+
+    from events_app import attendance, checkin, registration
+    from events_app.events import SessionSpec
+    from events_app.models import EventSession
+    from events_app.registration import Applicant
+    from tests.helpers import in_days, make_event, make_user
+
+    dates = [SessionSpec(in_days(7 * week + 1), in_days(7 * week + 1) + timedelta(hours=1)) for week in range(4)]
+    course = await make_event(kind="course", sessions=dates, certificate_min_attendance=75)
+    outcome = await registration.register(event_id=course.id, applicant=Applicant(name="Nadia", email="n@example.org"))
+    door, _ = await make_user("door", email="door-course@stadt-giessen.de")
+    sessions = await EventSession.filter(event_id=course.id).order_by("starts_at")
+    for session in sessions[:3]:
+        await checkin.check_in(event_id=course.id, registration_id=outcome.registration.id, session_id=session.id,
+                               companions=0, by=door)
+    summary = (await attendance.summaries(event_id=course.id))[outcome.registration.id]
+    assert summary.attended == 3
+    await checkin.undo(event_id=course.id, registration_id=outcome.registration.id, session_id=sessions[0].id, by=door)
+    summary = (await attendance.summaries(event_id=course.id))[outcome.registration.id]
+    assert summary.attended == 2
