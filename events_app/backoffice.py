@@ -1,7 +1,7 @@
 """What organisers do to events and registrations by hand, each step audited.
 
 Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
-steps (`_place`, `_release`, `promote_waiting`), so hand-made changes keep the counter exact. The
+steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
 audit entry is written in the same transaction as the change it records.
 """
 
@@ -237,9 +237,9 @@ async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: 
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
             manage_token=engine.new_token(), checkin_token=engine.new_token())
-        await engine._place(conn, event, registration, now)
+        await engine.place_registration(conn, event, registration, now)
         position = await engine.waitlist_position(conn, registration)
-        await engine._tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await engine.tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
         await audit.record("registration.added", user=by, event_id=event_id, conn=conn,
                            registration_id=registration.id, status=registration.status.value)
         return engine.Outcome(registration, position)
@@ -252,8 +252,8 @@ async def cancel_registration(*, event_id: int, registration_id: int, by: User,
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status in (S.CANCELLED, S.EXPIRED):
             raise errors.AlreadyCancelled()
-        await engine._release(conn, event, registration, S.CANCELLED, now)
-        await engine._tell(conn, registration, "cancelled")
+        await engine.release_seats(conn, event, registration, S.CANCELLED, now)
+        await engine.tell(conn, registration, "cancelled")
         promoted = await engine.promote_waiting(conn, event, now)
         await audit.record("registration.cancelled", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
@@ -282,7 +282,7 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
         registration.offer_expires_at = None
         await registration.save(using_db=conn, update_fields=["status", "confirmed_at", "offer_expires_at",
                                                               "updated_at"])
-        await engine._tell(conn, registration, "promoted")
+        await engine.tell(conn, registration, "promoted")
         await audit.record("registration.promoted", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, beyond_capacity=over)
         return registration
@@ -296,7 +296,7 @@ async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()
-        await engine._release(conn, event, registration, S.WAITLISTED, now)
+        await engine.release_seats(conn, event, registration, S.WAITLISTED, now)
         registration.queued_at = now
         registration.confirmed_at = None
         await registration.save(using_db=conn, update_fields=["queued_at", "confirmed_at", "updated_at"])
@@ -304,7 +304,7 @@ async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
         await registration.refresh_from_db(using_db=conn)
         position = await engine.waitlist_position(conn, registration)
         if position:
-            await engine._tell(conn, registration, "waitlisted", position=position)
+            await engine.tell(conn, registration, "waitlisted", position=position)
         await audit.record("registration.moved_to_waitlist", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
         return engine.Outcome(registration, position)

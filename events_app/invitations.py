@@ -40,9 +40,9 @@ from events_app.models import (
 from events_app.outbox import queue_mail
 from events_app.registration import (
     _expire_due_offers,
-    _place,
-    _release,
-    _tell,
+    place_registration,
+    release_seats,
+    tell,
     check_open,
     event_lock,
     new_token,
@@ -473,8 +473,8 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
                 current = None
         if not reply.accept:
             if current is not None:
-                await _release(conn, event, current, S.CANCELLED, now)
-                await _tell(conn, current, "cancelled")
+                await release_seats(conn, event, current, S.CANCELLED, now)
+                await tell(conn, current, "cancelled")
                 await promote_waiting(conn, event, now)
             invitation.state = InvitationState.DECLINED
             invitation.companions = 0
@@ -504,9 +504,9 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
         companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
         queued_at=now, manage_token=new_token(), checkin_token=new_token(),
     )
-    await _place(conn, event, registration, now)
+    await place_registration(conn, event, registration, now)
     waiting = registration.status == S.WAITLISTED
-    await _tell(conn, registration, "waitlisted" if waiting else "confirmed")
+    await tell(conn, registration, "waitlisted" if waiting else "confirmed")
     return registration
 
 

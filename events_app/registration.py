@@ -134,7 +134,8 @@ def _mail_context(registration: Registration, **extra) -> dict:
     return {"registration_id": registration.id, "event_id": registration.event_id, **extra}
 
 
-async def _tell(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
+async def tell(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
+    """Queue the mail of this kind to the person, in their language, inside the caller's transaction."""
     await queue_mail(
         conn,
         template=template,
@@ -179,16 +180,19 @@ async def register(
         if not hold_seat:
             registration.status = S.PENDING
             await registration.save(using_db=conn)
-            await _tell(conn, registration, "verify_email")
+            await tell(conn, registration, "verify_email")
             return Outcome(registration, None)
-        await _place(conn, event, registration, now)
+        await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
-        await _tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
         return Outcome(registration, position)
 
 
-async def _place(conn: BaseDBAsyncClient, event: Event, registration: Registration, now: datetime) -> None:
-    """Give the registration its seats if they are free, else a place on the waiting list."""
+async def place_registration(conn: BaseDBAsyncClient, event: Event, registration: Registration,
+                             now: datetime) -> None:
+    """Give the registration its seats if they are free, else a place on the waiting list.
+
+    Call only under `event_lock`; invitations and the back office use it for their own flows."""
     if event.seats_taken + registration.seats <= event.capacity:
         registration.status = S.CONFIRMED
         registration.confirmed_at = now
@@ -215,9 +219,9 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
             return Outcome(registration, await waitlist_position(conn, registration))
         check_open(event, now)
         await _expire_due_offers(conn, event, now)
-        await _place(conn, event, registration, now)
+        await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
-        await _tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
         return Outcome(registration, position)
 
 
@@ -249,7 +253,7 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
             registration.confirmed_at = now
             template = "promoted"
         await registration.save(using_db=conn, update_fields=["status", "offer_expires_at", "confirmed_at", "updated_at"])
-        await _tell(conn, registration, template,
+        await tell(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
         free -= registration.seats
         event.seats_taken += registration.seats
@@ -258,7 +262,9 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
     return promoted
 
 
-async def _release(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: S, now: datetime) -> None:
+async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: S,
+                        now: datetime) -> None:
+    """Give back the seats a registration held and set its new status. Call only under `event_lock`."""
     if registration.status in SEAT_HOLDING:
         event.seats_taken -= registration.seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
@@ -278,8 +284,8 @@ async def _expire_due_offers(conn: BaseDBAsyncClient, event: Event, now: datetim
     """Expire this event's offers past their deadline and pass the seats on."""
     due = await Registration.filter(event_id=event.id, status=S.OFFERED, offer_expires_at__lte=now).using_db(conn)
     for registration in due:
-        await _release(conn, event, registration, S.EXPIRED, now)
-        await _tell(conn, registration, "offer_expired")
+        await release_seats(conn, event, registration, S.EXPIRED, now)
+        await tell(conn, registration, "offer_expired")
     if due:
         await promote_waiting(conn, event, now)
     return len(due)
@@ -330,8 +336,8 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
         registration = await _locked_registration(conn, token)
         if registration.status in (S.CANCELLED, S.EXPIRED):
             raise errors.AlreadyCancelled()
-        await _release(conn, event, registration, S.CANCELLED, now)
-        await _tell(conn, registration, "cancelled")
+        await release_seats(conn, event, registration, S.CANCELLED, now)
+        await tell(conn, registration, "cancelled")
         await promote_waiting(conn, event, now)
         return registration
 
@@ -359,7 +365,7 @@ async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, no
     registration.confirmed_at = now
     registration.offer_expires_at = None
     await registration.save(using_db=conn, update_fields=["status", "confirmed_at", "offer_expires_at", "updated_at"])
-    await _tell(conn, registration, "confirmed")
+    await tell(conn, registration, "confirmed")
 
 
 async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = None) -> Event:
