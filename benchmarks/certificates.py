@@ -11,6 +11,12 @@ database reads, QR codes, Jinja and WeasyPrint, as the API endpoints run it.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# this folder holds calendar.py, which must not hide the standard library's calendar module
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import argparse
 import asyncio
 import json

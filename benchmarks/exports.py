@@ -7,6 +7,12 @@ how much the file format costs on top of the database, whatever the machine.
 
 from __future__ import annotations
 
+import os
+import sys
+
+# this folder holds calendar.py, which must not hide the standard library's calendar module
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import asyncio
 import sys
 import tempfile

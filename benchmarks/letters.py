@@ -10,6 +10,12 @@ Figures, each against a baseline from the same run:
 
 from __future__ import annotations
 
+import os
+import sys
+
+# this folder holds calendar.py, which must not hide the standard library's calendar module
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import argparse
 import asyncio
 import sys

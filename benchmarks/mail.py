@@ -15,6 +15,12 @@ figure that matters is the ratio to the floor (goal: at least 0.8).
 
 from __future__ import annotations
 
+import os
+import sys
+
+# this folder holds calendar.py, which must not hide the standard library's calendar module
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import argparse
 import asyncio
 import email
