@@ -68,7 +68,7 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
     from events_app import errors, i18n, importing, invitations
 
     def say(message: str, **params) -> str:
-        return i18n.gettext("de", message, **params)
+        return i18n.gettext(i18n.DEFAULT_LANGUAGE, message, **params)
 
     async with db.orm(settings.database_url):
         try:
