@@ -162,13 +162,12 @@ async def register(
     `confirm_pending`), for sign-ups whose address must be verified first.
     """
     now = now or utcnow()
-    offers_due = await _offers_due(event_id, now)
     async with event_lock(event_id) as (conn, event):
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
         person = check_applicant(event, applicant, languages=languages)
-        if offers_due:
+        if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
             await _expire_due_offers(conn, event, now)
         seats = 1 + person.companions
         registration = Registration(
@@ -276,7 +275,7 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
 
 
 async def _offers_due(event_id: int, now: datetime) -> bool:
-    """Checked before taking the lock, to keep the lock short; the worker catches any that slip by."""
+    """Checked before taking the lock, so a page view takes the lock only when there is work to do."""
     return await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists()
 
 

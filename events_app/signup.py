@@ -108,12 +108,14 @@ def _audience_problems(event: Event, applicant: Applicant, *, staff_domains: tup
 
 async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[str, ...],
                   women_confirmed: bool = False, languages: tuple[str, ...] = ("de",),
-                  now: datetime | None = None) -> Outcome:
+                  now: datetime | None = None, event: Event | None = None) -> Outcome:
     """Register through the public form or API, applying the audience's rules.
 
-    Staff sign-ups come back PENDING (no seat yet) with a `verify_email` mail queued.
+    Staff sign-ups come back PENDING (no seat yet) with a `verify_email` mail queued. A handler
+    that has loaded the event already passes it (`event`) to spare a query.
     """
-    event = await Event.get_or_none(id=event_id)
+    if event is None or event.id != event_id:
+        event = await Event.get_or_none(id=event_id)
     if event is None:
         raise errors.EventNotFound()
     problems = _audience_problems(event, applicant, staff_domains=staff_domains, women_confirmed=women_confirmed)

@@ -122,7 +122,7 @@ async def create_registration(request: Request) -> Response:
     event = await events.get_event(request.path_params["event_id"])
     data = await read_json(request)
     applicant = applicant_from(data, event, answers_key="answers")
-    outcome = await signup.sign_up(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
+    outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                    staff_domains=request.app.state.settings.staff_domains,
                                    women_confirmed=data.get("women_only") is True)
     return JSONResponse(registration_json(outcome.registration, outcome.waitlist_position,

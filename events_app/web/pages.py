@@ -59,7 +59,7 @@ async def register_form(request: Request) -> Response:
         data["language"] = request.state.language
     try:
         applicant = applicant_from(data, event)
-        outcome = await signup.sign_up(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
+        outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                        staff_domains=request.app.state.settings.staff_domains,
                                        women_confirmed=bool(data.get("women_only")))
     except errors.ValidationFailed as exc:
