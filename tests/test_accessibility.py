@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from tests.fixtures_i18n import WCAG_TAGS
@@ -172,13 +171,6 @@ async def _axe(page, axe_source: str) -> list[dict]:
     return result
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=10, follow_redirects=False).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.mark.parametrize("language", ["de", "ar"])
 async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe_source, language):
     context = await open_context(locale="de-DE")
@@ -192,11 +184,9 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
         "accessibility statement": "/accessibility",
         "privacy notice": "/privacy",
         "page not found": "/events/999999",
+        "RSVP": "/rsvp",
+        "back-office login": "/admin/login",
     }
-    # Pages other areas add: checked as soon as they answer.
-    for name, path in (("RSVP", "/rsvp"), ("back-office login", "/admin/login")):
-        if _answers(live_server.url + path):
-            paths[name] = path
     found: dict[str, list] = {}
     for name, path in paths.items():
         separator = "&" if "?" in path else "?"
