@@ -68,6 +68,12 @@ ROUTES = [
     ("GET", "/admin/events/{e}/invitations/letters/{j}.pdf", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}", ORG),
     ("GET", "/admin/events/{e}/invitations/door-list.pdf", ORG),
+    ("GET", "/admin/events/{e}/certificates", ORG),
+    ("POST", "/admin/events/{e}/certificates/issue", ORG),
+    ("POST", "/admin/events/{e}/certificates/revoke", ORG),
+    ("GET", "/admin/events/{e}/certificates.pdf", ORG),
+    ("POST", "/admin/account/feeds", ALL),
+    ("POST", "/admin/account/feeds/{f}/revoke", ALL),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -76,7 +82,8 @@ def test_every_admin_route_is_in_the_table():
     from events_app.web.routes import routes
 
     listed = {(m, p.replace("{e}", "{event_id:int}").replace("{r}", "{registration_id:int}")
-               .replace("{u}", "{user_id:int}").replace("999", "{token_id:int}").replace("{j}", "{job_id}")
+               .replace("{u}", "{user_id:int}").replace("999", "{token_id:int}").replace("{j}", "{job_id}").replace("{f}", "{token_id:int}")
+               .replace("certificates.pdf", "certificates.{fmt:str}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
@@ -87,7 +94,7 @@ async def _fixtures(door_user_id: int) -> dict:
     event = await make_event(capacity=5)
     await DoorAssignment.create(user_id=door_user_id, event_id=event.id)
     outcome = await register(event_id=event.id, applicant=Applicant(name="Amina", email="amina@example.org"))
-    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789"}
+    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])
@@ -115,7 +122,8 @@ async def test_role_route_matrix(client, db, role):
             assert response.status_code == 403, outcomes[-1]
         else:
             assert response.status_code not in (401, 403, 500), outcomes[-1]
-            if method == "GET" and "{j}" not in template:  # an unknown letters job is a 404 for anyone
+            if method == "GET" and "{j}" not in template and "certificates.pdf" not in template:
+                # an unknown letters job is a 404 for anyone; no certificate issued yet is a 4xx
                 assert response.status_code == 200, outcomes[-1]
         if template == "/admin/logout" and role != "anonymous":
             break  # last row: signing out ends the session

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from events_app import accounts, audit, backoffice, checkin, errors, exports, registration
+from events_app import accounts, audit, backoffice, checkin, errors, exports, feeds, registration
 from events_app.i18n import LANGUAGES, gettext
 from events_app.models import (
     Audience,
@@ -127,9 +127,30 @@ async def logout(request: Request) -> Response:
     return response
 
 
+async def _account(request: Request, context: dict | None = None, *, status_code: int = 200) -> Response:
+    tokens = await feeds.list_feed_tokens(user_id=request.state.user.id)
+    return page(request, "admin/account.html", {"feed_tokens": tokens, **(context or {})}, status_code=status_code)
+
+
 @requires(*EVERYONE)
 async def account_page(request: Request) -> Response:
-    return page(request, "admin/account.html")
+    return await _account(request)
+
+
+@requires(*EVERYONE)
+async def feed_create(request: Request) -> Response:
+    """A private calendar address; its secret is shown on this answer only (only its hash is kept)."""
+    created = await feeds.create_feed_token(user_id=request.state.user.id)
+    await audit.record("feed.created", user=request.state.user, token_id=created.record.id)
+    url = request.app.state.settings.base_url + created.path()
+    return await _account(request, {"new_feed_url": url, "done": "feed_created"})
+
+
+@requires(*EVERYONE)
+async def feed_revoke(request: Request) -> Response:
+    await feeds.revoke_feed_token(token_id=request.path_params["token_id"], user_id=request.state.user.id)
+    await audit.record("feed.revoked", user=request.state.user, token_id=request.path_params["token_id"])
+    return back("/admin/account", "feed_revoked")
 
 
 @requires(*EVERYONE)
@@ -142,7 +163,7 @@ async def change_password(request: Request) -> Response:
         await accounts.change_password(user_id=user.id, current=str(form.get("current") or ""),
                                        new=str(form.get("new") or ""))
     except errors.ValidationFailed as exc:
-        return page(request, "admin/account.html", {"errors": field_messages(request, exc)}, status_code=422)
+        return await _account(request, {"errors": field_messages(request, exc)}, status_code=422)
     await accounts.end_other_sessions(user_id=user.id, keep_token=request.cookies.get(SESSION_COOKIE, ""))
     await audit.record("user.password_changed", user=user)
     return back("/admin/account", "password_changed")

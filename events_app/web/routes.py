@@ -6,7 +6,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import admin, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import admin, admin_certificates, api, courses, feeds, invitations_admin, pages, rsvp
 
 routes = [
     Route("/", pages.home),
@@ -118,5 +118,13 @@ routes = [
     Route("/admin/tokens/{token_id:int}/revoke", admin.token_revoke, methods=["POST"]),
     Route("/admin/audit", admin.audit_page, methods=["GET"]),
     # --- end backoffice ---
+    # --- back office: certificates ---
+    Route("/admin/events/{event_id:int}/certificates", admin_certificates.overview),
+    Route("/admin/events/{event_id:int}/certificates/issue", admin_certificates.issue, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/certificates/revoke", admin_certificates.revoke, methods=["POST"]),
+    Route("/admin/events/{event_id:int}/certificates.{fmt:str}", admin_certificates.download),
+    # --- back office: private calendar feed ---
+    Route("/admin/account/feeds", admin.feed_create, methods=["POST"]),
+    Route("/admin/account/feeds/{token_id:int}/revoke", admin.feed_revoke, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
