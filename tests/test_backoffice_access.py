@@ -81,8 +81,8 @@ ROUTES = [
 def test_every_admin_route_is_in_the_table():
     from events_app.web.routes import routes
 
-    listed = {(m, p.replace("{e}", "{event_id:int}").replace("{r}", "{registration_id:int}")
-               .replace("{u}", "{user_id:int}").replace("999", "{token_id:int}").replace("{j}", "{job_id}").replace("{f}", "{token_id:int}")
+    listed = {(m, p.replace("{e}", "{event_id:id}").replace("{r}", "{registration_id:id}")
+               .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
