@@ -35,3 +35,20 @@ def clean_text(value: str, *, max_length: int) -> str:
     """Strip, drop control characters (header injection, invisible junk) and cap the length."""
     value = "".join(ch for ch in (value or "") if ch in "\n\t" or ch.isprintable()).strip()
     return value[:max_length]
+
+
+#: Larger whole numbers do not fit the database's integer columns (and make no sense here).
+MAX_WHOLE_NUMBER = 1_000_000_000
+
+
+def parse_whole_number(value) -> int:
+    """A whole number from form or JSON input, or ValueError with a message id."""
+    if isinstance(value, bool):
+        raise ValueError(N_("Please enter a whole number."))
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(N_("Please enter a whole number.")) from None
+    if abs(number) > MAX_WHOLE_NUMBER:
+        raise ValueError(N_("This number is too large."))
+    return number

@@ -69,3 +69,13 @@ async def test_private_calendar_address_works_until_switched_off(client, db):
     off = await client.post(f"/admin/account/feeds/{token_id}/revoke", data={"csrf_token": me.csrf})
     assert off.status_code == 303
     assert (await client.get(path)).status_code == 404
+
+
+async def test_issuing_for_an_unknown_person_is_refused(client, db):
+    course, _ = await _course_with_attendance()
+    me = await sign_in(client)
+    for bogus in ("abc", "999999"):
+        response = await client.post(f"/admin/events/{course.id}/certificates/issue",
+                                     data={"csrf_token": me.csrf, "registration": bogus})
+        assert response.status_code == 404
+    assert await Certificate.all().count() == 0

@@ -52,3 +52,16 @@ async def test_html_forms_with_odd_fields_never_answer_500(client, db):
     for form in ({}, {"code": "0" * 500}, {"code": "ÄÖÜ"}):
         response = await client.post("/rsvp", data=form)
         assert response.status_code < 500
+
+
+async def test_numbers_too_large_for_the_database_are_refused(client, db):
+    _, token = await make_user()
+    auth = {"authorization": f"Bearer {token}"}
+    body = {"kind": "workshop", "title": "Groß", "capacity": 10 ** 20,
+            "starts_at": "2027-01-10T10:00:00+01:00", "ends_at": "2027-01-10T12:00:00+01:00"}
+    response = await client.post("/api/v1/events", json=body, headers=auth)
+    assert response.status_code == 422 and set(response.json()["errors"]) == {"capacity"}
+    event = await make_event(max_companions=2)
+    response = await client.post(f"/api/v1/events/{event.id}/registrations",
+                                 json={"name": "A", "email": "a@example.org", "companions": 10 ** 30})
+    assert response.status_code == 422 and set(response.json()["errors"]) == {"companions"}

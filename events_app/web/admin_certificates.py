@@ -33,8 +33,10 @@ async def issue(request: Request) -> Response:
     form = await read_form(request)
     send_mail = form.get("send_mail") == "yes"
     if form.get("registration"):
-        registration_id = int(str(form.get("registration")))
-        await certificates.issue(registration_id=registration_id, send_mail=send_mail)
+        registration_id = str(form.get("registration"))
+        if not registration_id.isdigit():
+            raise errors.RegistrationNotFound()
+        await certificates.issue(registration_id=int(registration_id), send_mail=send_mail)
         issued = 1
     else:
         issued = len(await certificates.issue_all(event_id=event.id, send_mail=send_mail))

@@ -15,6 +15,7 @@ from events_app.errors import N_
 from events_app.events import SessionSpec
 from events_app.i18n import LANGUAGES
 from events_app.models import Audience, Event, EventKind, Visibility
+from events_app.validation import parse_whole_number
 
 #: Languages besides German in which an event's title and description can be given.
 OTHER_LANGUAGES = tuple(code for code in LANGUAGES if code != "de")
@@ -44,9 +45,9 @@ def _int(data: dict, name: str, problems: dict, default: int = 0) -> int:
     if not raw:
         return default
     try:
-        return int(raw)
-    except ValueError:
-        problems[name] = N_("Please enter a whole number.")
+        return parse_whole_number(raw)
+    except ValueError as exc:
+        problems[name] = str(exc)
         return default
 
 

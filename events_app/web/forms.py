@@ -11,18 +11,16 @@ from events_app.i18n import LANGUAGES
 from events_app.models import Audience, Event, EventKind, Question, Visibility
 from events_app.registration import Applicant
 from events_app.timeutil import parse_iso
+from events_app.validation import parse_whole_number
 
 
 def _int(value: Any, field: str, problems: dict, default: int = 0) -> int:
     if value in (None, ""):
         return default
-    if isinstance(value, bool):
-        problems[field] = N_("Please enter a whole number.")
-        return default
     try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        problems[field] = N_("Please enter a whole number.")
+        return parse_whole_number(value)
+    except ValueError as exc:
+        problems[field] = str(exc)
         return default
 
 
