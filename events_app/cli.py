@@ -65,7 +65,7 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
     """Print what importing the list would do; store it only when asked (--yes)."""
     from pathlib import Path
 
-    from events_app import errors, i18n, importing, invitations
+    from events_app import errors, i18n, importing, invitation_import
 
     def say(message: str, **params) -> str:
         return i18n.gettext(i18n.DEFAULT_LANGUAGE, message, **params)
@@ -73,7 +73,7 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
     async with db.orm(settings.database_url):
         try:
             table = importing.read_table(Path(path).read_bytes(), path)
-            preview = await invitations.build_preview(event_id=event_id, table=table)
+            preview = await invitation_import.build_preview(event_id=event_id, table=table)
         except (OSError, errors.DomainError) as exc:
             print(say(getattr(exc, "title", "")) if isinstance(exc, errors.DomainError) else exc, file=sys.stderr)
             return 1
@@ -89,7 +89,7 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
             print("Nothing stored. Run again with --yes to import the rows marked create.")
             return 0
         try:
-            result = await invitations.import_invitations(event_id=event_id, table=table, source=f"cli:{path}")
+            result = await invitation_import.import_invitations(event_id=event_id, table=table, source=f"cli:{path}")
         except errors.DomainError as exc:
             print(say(exc.title), file=sys.stderr)
             return 1

@@ -91,7 +91,7 @@ async def test_courses_record_attendance_per_session(client, db):
 
 
 async def test_registration_page_shows_the_check_in_code_that_leads_to_the_person(client, db):
-    me = await sign_in(client, "organiser")
+    await sign_in(client, "organiser")
     event = await make_event()
     person = (await register(event_id=event.id, applicant=Applicant(name="Leyla", email="l@example.org"))).registration
     page = await client.get(f"/admin/events/{event.id}/registrations/{person.id}")

@@ -148,7 +148,7 @@ async def test_api_export_with_a_token(client, db):
     rows = read_csv(response.content)
     assert rows[0][1] in ("E-Mail-Adresse", "E-mail address")
     assert {r[1] for r in rows[1:]} == {"ayse@example.org", "bogdan@example.org", "chiara@example.org"}
-    assert (await client.get(f"/api/v1/events/999/export.csv", headers={"authorization": f"Bearer {token}"})).status_code == 404
+    assert (await client.get("/api/v1/events/999/export.csv", headers={"authorization": f"Bearer {token}"})).status_code == 404
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

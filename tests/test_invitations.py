@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from events_app import errors, importing, invitations, letters
-from events_app.invitations import Action, Reply
+from events_app import errors, importing, invitation_import, invitations, letters
+from events_app.invitation_import import Action
+from events_app.invitations import Reply
 from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import both_databases, make_user
+from tests.helpers import both_databases
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +56,7 @@ def pdf_text(content: bytes, tmp_path: Path) -> str:
 async def test_sample_preview_finds_problems_and_duplicates_and_stores_nothing(reception):
     table = importing.read_table(sample_bytes(), "einbuergerungen.csv")
     assert (table.encoding, table.delimiter, len(table.rows)) == ("cp1252", ";", 20)
-    preview = await invitations.build_preview(event_id=reception.id, table=table)
+    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
     rows = {row.values["file_number"]: row for row in preview.rows}
     assert rows["EB-2026-0108"].values["email"] == ""
     assert "tesfay(at)example.org" in rows["EB-2026-0108"].problems[0].params["value"]
@@ -72,7 +73,7 @@ async def test_sample_preview_finds_problems_and_duplicates_and_stores_nothing(r
 
 async def test_import_stores_rows_and_reimport_creates_no_duplicates(reception):
     table = importing.read_table(sample_bytes())
-    result = await invitations.import_invitations(event_id=reception.id, table=table)
+    result = await invitation_import.import_invitations(event_id=reception.id, table=table)
     assert (result.created, result.skipped) == (19, 1)
     stored = {i.file_number: i for i in await Invitation.all()}
     assert len(stored) == 19 and "EB-2026-0110" not in stored
@@ -87,7 +88,7 @@ async def test_import_stores_rows_and_reimport_creates_no_duplicates(reception):
     assert len({i.token for i in stored.values()}) == 19
     assert invitations.CODE_BITS >= 50
 
-    again = await invitations.import_invitations(event_id=reception.id, table=table)
+    again = await invitation_import.import_invitations(event_id=reception.id, table=table)
     assert again.created == 0
     assert {row.action for row in again.preview.rows} == {Action.EXISTS}
     assert await Invitation.all().count() == 19
@@ -100,7 +101,7 @@ async def test_utf8_bom_comma_variant_with_line_breaks_reads_like_the_original(r
     table = importing.read_table(b"\xef\xbb\xbf" + text.encode("utf-8"), "liste.csv")
     assert (table.encoding, table.delimiter, len(table.rows)) == ("utf-8-sig", ",", 20)
     assert table.headers[0] == "Aktenzeichen"  # the BOM is not part of the first header
-    preview = await invitations.build_preview(event_id=reception.id, table=table)
+    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
     by_file = {row.values["file_number"]: row for row in preview.rows}
     assert by_file["EB-2026-0102"].values["note"] == "Ehefrau von\nEB-2026-0101, gleiche Adresse"
     assert by_file["EB-2026-0111"].values["street"] == "Wetzlarer Weg 1; Hinterhaus"
@@ -114,22 +115,22 @@ async def test_utf8_bom_comma_variant_with_line_breaks_reads_like_the_original(r
 async def test_xlsx_variant_imports_the_same_people(reception):
     table = importing.read_table(as_xlsx(sample_text()), "liste.xlsx")
     assert table.kind == "xlsx" and len(table.rows) == 20
-    result = await invitations.import_invitations(event_id=reception.id, table=table)
+    result = await invitation_import.import_invitations(event_id=reception.id, table=table)
     assert result.created == 19
     mehmet = await Invitation.get(file_number="EB-2026-0101")
     assert (mehmet.birth_date, mehmet.postcode) == (date(1979, 4, 3), "35390")
     # the CSV of the same list afterwards adds nobody
-    csv_again = await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    csv_again = await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     assert csv_again.created == 0
 
 
 async def test_same_person_under_a_new_file_number_is_recognised(reception):
-    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     text = ("Aktenzeichen;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;E-Mail\r\n"
             "EB-2026-9999;Rania;Al-Hassan;01.01.1990;Liebigstr. 5;35392;Gießen;\r\n"
             "EB-2026-0104;Oleksandr;Kovalenko;12.12.1985;Frankfurter Str. 88;35392;Gießen;\r\n"
             "EB-2026-0200;Neu;Person;01.01.2000;Weg 1;35390;Gießen;\r\n")
-    preview = await invitations.build_preview(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
+    preview = await invitation_import.build_preview(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
     assert [row.action for row in preview.rows] == [Action.EXISTS, Action.EXISTS, Action.CREATE]
 
 
@@ -139,11 +140,11 @@ async def test_unreachable_and_nameless_rows_and_the_organisers_choice(reception
             ";Ohne;x@example.org;;;\r\n"     # no last name
             "Demir;Fatma;fatma@example.org;;;\r\n")  # mail but no address: warned, imported
     table = importing.read_table(text.encode("utf-8"))
-    preview = await invitations.build_preview(event_id=reception.id, table=table)
+    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
     assert [row.action for row in preview.rows] == [Action.UNREACHABLE, Action.INVALID, Action.CREATE]
     assert preview.rows[2].problems[0].field == "street"
     # the organiser insists on the unreachable row (they will phone)
-    result = await invitations.import_invitations(event_id=reception.id, table=table, accept_lines={2, 4})
+    result = await invitation_import.import_invitations(event_id=reception.id, table=table, accept_lines={2, 4})
     assert result.created == 2
     assert sorted(await Invitation.all().values_list("last_name", flat=True)) == ["Demir", "Karimi"]
 
@@ -152,9 +153,9 @@ async def test_broken_files_and_refused_rows_leave_nothing_behind(reception):
     table = importing.read_table(("Nachname;Vorname\r\n" + "".join(f"Name{i};V{i}\r\n" for i in range(50))
                                   + ";ohne Nachname\r\n").encode("utf-8"))
     with pytest.raises(errors.ValidationFailed):
-        await invitations.import_invitations(event_id=reception.id, table=table,
-                                             accept_lines={row.line for row in invitations._preview(
-                                                 table, invitations.guess_mapping(table.headers), ({}, {})).rows})
+        every_line = {row.line for row in invitation_import._preview(
+            table, invitation_import.guess_mapping(table.headers), ({}, {})).rows}
+        await invitation_import.import_invitations(event_id=reception.id, table=table, accept_lines=every_line)
     assert await Invitation.all().count() == 0
     for broken in (b"", b"PK\x03\x04 not really a workbook", b'Nachname;Vorname\r\n"offen;nie geschlossen\r\n',
                    "Nur eine Spalte\r\nA\r\n".encode()):
@@ -166,22 +167,22 @@ async def test_broken_files_and_refused_rows_leave_nothing_behind(reception):
     # an import for an event that is not by invitation is refused
     public = await make_reception(audience="public")
     with pytest.raises(errors.ValidationFailed):
-        await invitations.import_invitations(event_id=public.id, table=importing.read_table(sample_bytes()))
+        await invitation_import.import_invitations(event_id=public.id, table=importing.read_table(sample_bytes()))
     assert await Invitation.all().count() == 0
 
 
 async def test_organiser_corrects_the_column_mapping(reception):
     text = "Familienname;Rufname;Wohnanschrift;Postleitzahl;Ort\r\nYilmaz;Mehmet;Marburger Str. 12;35390;Gießen\r\n"
     table = importing.read_table(text.encode("cp1252"))
-    guessed = invitations.guess_mapping(table.headers)
+    guessed = invitation_import.guess_mapping(table.headers)
     assert guessed["first_name"] is None and guessed["street"] is None
-    mapping = invitations.mapping_from_choices(table.headers, {"first_name": "1", "street": "2"})
-    result = await invitations.import_invitations(event_id=reception.id, table=table, mapping=mapping)
+    mapping = invitation_import.mapping_from_choices(table.headers, {"first_name": "1", "street": "2"})
+    result = await invitation_import.import_invitations(event_id=reception.id, table=table, mapping=mapping)
     stored = await Invitation.get()
     assert result.created == 1 and (stored.first_name, stored.street) == ("Mehmet", "Marburger Str. 12")
-    no_name = invitations.mapping_from_choices(table.headers, {"last_name": ""})
+    no_name = invitation_import.mapping_from_choices(table.headers, {"last_name": ""})
     with pytest.raises(errors.ValidationFailed):
-        await invitations.import_invitations(event_id=reception.id, table=table, mapping=no_name)
+        await invitation_import.import_invitations(event_id=reception.id, table=table, mapping=no_name)
 
 
 async def test_cli_previews_without_yes_and_stores_with_it(reception, db, tmp_path):
@@ -236,7 +237,7 @@ async def test_back_office_upload_preview_and_import(client, reception):
 
 
 async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, settings, tmp_path):
-    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     await invitations.save_letter(event_id=reception.id, sender="Universitätsstadt Gießen · Berliner Platz 1",
                                   subject="Einladung zum Einbürgerungsempfang",
                                   body="Wir laden Sie ein: {event_title}.\n\nBitte antworten Sie bis {deadline}.",
@@ -258,7 +259,7 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
 
 
 async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_path):
-    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     assert await invitations.send_invitation_mails(event_id=reception.id) == 13
     assert await invitations.send_invitation_mails(event_id=reception.id) == 0  # not twice
     mails = await OutboxMessage.filter(template="invitation")
@@ -276,8 +277,7 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     counts = await invitations.counts(reception.id)
     assert (counts["invited"], counts["answered"], counts["accepted"], counts["accepted_persons"],
             counts["declined"], counts["pending"]) == (19, 3, 2, 5, 1, 16)
-    mail = await invitations.mail_context(by_file["EB-2026-0101"].id, base_url=settings.base_url)
-    assert mail["link"].endswith(by_file["EB-2026-0101"].token) and mail["greeting"] == "Sehr geehrter Herr Yilmaz,"
+    assert invitations.greeting(by_file["EB-2026-0101"]) == "Sehr geehrter Herr Yilmaz,"
     text = pdf_text(await letters.door_list_pdf(event_id=reception.id, settings=settings), tmp_path)
     assert text.index("Ahmadi") < text.index("Yilmaz")
     assert "Al-Hassan" not in text
@@ -285,7 +285,7 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
 
 
 async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, tmp_path):
-    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     base = f"/admin/events/{reception.id}/invitations/letters"
     assert (await client.post(base)).headers["location"].startswith("/admin/login")
     me = await sign_in(client)
@@ -322,7 +322,7 @@ async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):
     buffer = io.BytesIO()
     workbook.save(buffer)
     table = importing.read_table(buffer.getvalue(), "liste.xlsx")
-    preview = await invitations.build_preview(event_id=reception.id, table=table)
+    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
     row = preview.rows[0]
     assert (row.line, row.values["postcode"], row.values["birth_date"]) == (4, "01067", date(1990, 5, 17))
     assert row.action == Action.CREATE
@@ -334,14 +334,14 @@ async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):
 async def test_two_imports_of_the_same_list_at_once_invite_each_person_once(db):
     event = await make_reception()
     table = importing.read_table(sample_bytes())
-    results = await asyncio.gather(*(invitations.import_invitations(event_id=event.id, table=table) for _ in range(3)))
+    results = await asyncio.gather(*(invitation_import.import_invitations(event_id=event.id, table=table) for _ in range(3)))
     assert sorted(r.created for r in results) == [0, 0, 19]
     assert await Invitation.filter(event_id=event.id).count() == 19
 
 
 async def test_lists_sort_the_german_way(reception):
     text = "Nachname;Vorname;E-Mail\r\nZimmer;Uwe;u@example.org\r\nÖztürk;Ali;a@example.org\r\nober;Eva;e@example.org\r\n"
-    await invitations.import_invitations(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
+    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
     assert [i.last_name for i in await invitations.list_invitations(reception.id)] == ["ober", "Öztürk", "Zimmer"]
 
 

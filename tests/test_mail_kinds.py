@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from events_app import attendance, backoffice, certificates, importing, invitations, outbox, signup
+from events_app import attendance, backoffice, certificates, importing, invitation_import, invitations, outbox, signup
 from events_app.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
 from events_app.registration import Applicant
 from tests.fixtures_mail import SmtpSink
@@ -81,7 +81,7 @@ async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: Smt
     event = await make_event(audience="invitation", title="Einbürgerungsempfang", max_companions=2)
     table = importing.read_table("Vorname;Nachname;E-Mail;Straße;PLZ;Ort\r\nRania;Al-Hassan;rania@example.org;"
                                  "Liebigstraße 5;35392;Gießen\r\n".encode("utf-8"))
-    await invitations.import_invitations(event_id=event.id, table=table)
+    await invitation_import.import_invitations(event_id=event.id, table=table)
     assert await invitations.send_invitation_mails(event_id=event.id) == 1
     await deliver_all(smtp_settings)
     [mail] = smtp_server.to("rania@example.org")

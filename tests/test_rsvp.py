@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from events_app import errors, importing, invitations, registration
+from events_app import errors, importing, invitation_import, invitations, registration
 from events_app.invitations import Reply
 from events_app.models import (
     Event,
@@ -31,7 +31,7 @@ async def invite(event, count: int, *, with_email: bool = True) -> list[Invitati
         mail = f"gast{n}@example.org" if with_email else ""
         lines.append(f"EB-{n:04d};Gast;Nummer{n:03d};Weg {n};35390;Gießen;{mail}")
     table = importing.read_table("\r\n".join(lines).encode("cp1252"))
-    await invitations.import_invitations(event_id=event.id, table=table)
+    await invitation_import.import_invitations(event_id=event.id, table=table)
     return await Invitation.filter(event_id=event.id).order_by("file_number")
 
 

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import errors, events, importing, invitations, letters
+from events_app import errors, events, importing, invitation_import, invitations, letters
 from events_app.errors import N_
 from events_app.i18n import gettext
 from events_app.models import Role, User
@@ -119,10 +119,10 @@ def _field_messages(request: Request, exc: errors.DomainError) -> dict[str, str]
 async def _preview_page(request: Request, event_id: int, upload_id: str, table: importing.Table,
                         mapping: dict, accepted: set[int] | None = None, field_errors=None,
                         status_code: int = 200) -> Response:
-    preview = await invitations.build_preview(event_id=event_id, table=table, mapping=mapping)
+    preview = await invitation_import.build_preview(event_id=event_id, table=table, mapping=mapping)
     event = await events.get_event(event_id, public=False)
     return page(request, "admin/invitations_preview.html", {
-        "event": event, "preview": preview, "upload_id": upload_id, "fields": invitations.FIELDS,
+        "event": event, "preview": preview, "upload_id": upload_id, "fields": invitation_import.FIELDS,
         "accepted": preview.default_lines if accepted is None else accepted, "summary": preview.summary(),
         "errors": field_errors or {}, "form": {},
     }, status_code=status_code)
@@ -140,12 +140,12 @@ async def preview_upload(request: Request) -> Response:
             data = await upload.read()
             table = importing.read_table(data, upload.filename)
             upload_id = _keep_upload(request, data, upload.filename)
-            mapping = invitations.guess_mapping(table.headers)
+            mapping = invitation_import.guess_mapping(table.headers)
         else:
             upload_id = str(form.get("upload_id") or "")
             data, filename = _load_upload(request, upload_id)
             table = importing.read_table(data, filename)
-            mapping = invitations.mapping_from_choices(table.headers, _mapping_choices(form))
+            mapping = invitation_import.mapping_from_choices(table.headers, _mapping_choices(form))
     except (errors.UnreadableFile, errors.ValidationFailed) as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
     accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()} if "upload_id" in form else None
@@ -153,7 +153,7 @@ async def preview_upload(request: Request) -> Response:
 
 
 def _mapping_choices(form) -> dict[str, str]:
-    return {name: str(form.get(f"map_{name}")) for name in invitations.FIELDS if f"map_{name}" in form}
+    return {name: str(form.get(f"map_{name}")) for name in invitation_import.FIELDS if f"map_{name}" in form}
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
@@ -168,10 +168,10 @@ async def import_upload(request: Request) -> Response:
     except errors.ValidationFailed as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
     table = importing.read_table(data, filename)
-    mapping = invitations.mapping_from_choices(table.headers, _mapping_choices(form))
+    mapping = invitation_import.mapping_from_choices(table.headers, _mapping_choices(form))
     accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
     try:
-        result = await invitations.import_invitations(event_id=event_id, table=table, mapping=mapping,
+        result = await invitation_import.import_invitations(event_id=event_id, table=table, mapping=mapping,
                                                       accept_lines=accepted, by_user_id=user.id, source=filename)
     except errors.ValidationFailed as exc:
         return await _preview_page(request, event_id, upload_id, table, mapping, accepted,
