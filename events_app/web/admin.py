@@ -76,7 +76,8 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-async def _event(request: Request) -> Event:
+async def load_event(request: Request) -> Event:
+    """The event of the URL with its dates and questions, drafts included."""
     event = await Event.get_or_none(id=request.path_params["event_id"]).prefetch_related("sessions", "questions")
     if event is None:
         raise errors.EventNotFound()
@@ -213,7 +214,7 @@ async def event_create(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_edit(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     door = await DoorAssignment.filter(event_id=event.id).values_list("user_id", flat=True)
     return await _event_form(request, admin_forms.event_to_form(event, tz=_tz(request), door_user_ids=list(door)),
                              event=event)
@@ -221,7 +222,7 @@ async def event_edit(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_update(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
@@ -235,7 +236,7 @@ async def event_update(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_duplicate(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     form = await read_form(request)
     try:
         weeks = int(str(form.get("shift_weeks") or "0"))
@@ -249,7 +250,7 @@ async def event_duplicate(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_cancel(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     form = await read_form(request)
     if form.get("confirm") != "yes":
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm that the event is cancelled.")})
@@ -259,7 +260,7 @@ async def event_cancel(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_delete(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     await backoffice.delete_draft(event_id=event.id, by=request.state.user)
     return back("/admin/events", "deleted")
 
@@ -268,7 +269,7 @@ async def event_delete(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_detail(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     q = request.query_params
     status = q.get("status", "") if q.get("status", "") in {s.value for s in S} else ""
     language = q.get("language", "") if q.get("language", "") in LANGUAGES else ""
@@ -304,13 +305,13 @@ def _registration_id(request: Request) -> int:
 
 @requires(*ORGANISERS)
 async def registration_new(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     return page(request, "admin/registration_new.html", {"event": event, "form": {"language": "de"}})
 
 
 @requires(*ORGANISERS)
 async def registration_add(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
         applicant = applicant_from(data, event)
@@ -324,7 +325,7 @@ async def registration_add(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_page(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     found = await Registration.get_or_none(id=_registration_id(request), event_id=event.id)
     if found is None:
         raise errors.RegistrationNotFound()
@@ -339,7 +340,7 @@ async def registration_page(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_contact(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
         await backoffice.update_contact(event_id=event.id, registration_id=_registration_id(request),
@@ -358,7 +359,7 @@ async def registration_contact(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_cancel(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     form = await read_form(request)
     if form.get("confirm") != "yes":  # cancelling cannot be undone: the seat may go to someone else at once
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm the cancellation.")})
@@ -369,7 +370,7 @@ async def registration_cancel(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_promote(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     form = await read_form(request)
     beyond = form.get("beyond_capacity") == "yes"
     try:
@@ -382,7 +383,7 @@ async def registration_promote(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_waitlist(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     outcome = await backoffice.move_to_waitlist(event_id=event.id, registration_id=_registration_id(request),
                                                 by=request.state.user)
     return back(f"/admin/events/{event.id}", "moved_back" if outcome.waitlist_position else "moved_back_promoted")
@@ -390,7 +391,7 @@ async def registration_waitlist(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_resend(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     message = await backoffice.resend_mail(event_id=event.id, registration_id=_registration_id(request),
                                            by=request.state.user)
     return back(f"/admin/events/{event.id}", "resent" if message else "no_email")
@@ -398,7 +399,7 @@ async def registration_resend(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def message_page(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     counts = await registration.seat_counts(event.id)
     confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).count()
     return page(request, "admin/message.html", {"event": event, "form": {"group": "confirmed"},
@@ -407,7 +408,7 @@ async def message_page(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def message_send(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
         queued = await backoffice.message_group(event_id=event.id, group=data.get("group", ""),
@@ -423,7 +424,7 @@ async def message_send(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def export_page(request: Request) -> Response:
-    event = await _event(request)
+    event = await load_event(request)
     return page(request, "admin/export.html", {"event": event, "columns": exports.available_columns(event),
                                                "defaults": exports.default_columns(event),
                                                "field_columns": exports.FIELD_COLUMNS})
@@ -458,77 +459,7 @@ async def export_response(request: Request, event: Event, fmt: str, user: User) 
 
 @requires(*ORGANISERS)
 async def export_download(request: Request) -> Response:
-    return await export_response(request, await _event(request), request.path_params["fmt"], request.state.user)
-
-
-# ---------------------------------------------------------------- check-in
-
-@requires(*EVERYONE)
-async def checkin_events(request: Request) -> Response:
-    return page(request, "admin/checkin_events.html", {"events": await checkin.events_for(request.state.user)})
-
-
-async def _checkin_event(request: Request) -> Event:
-    event = await _event(request)
-    if not await checkin.may_check_in(request.state.user, event.id):
-        raise errors.PermissionDenied()
-    return event
-
-
-def _int_or_none(value) -> int | None:
-    return int(value) if value is not None and str(value).isdigit() else None
-
-
-@requires(*EVERYONE)
-async def checkin_page(request: Request) -> Response:
-    event = await _checkin_event(request)
-    q = request.query_params
-    session_id = await checkin.session_of(event.id, _int_or_none(q.get("session")))
-    scanned = None
-    if q.get("token"):
-        scanned = await checkin.by_token(event_id=event.id, token=q["token"])
-    search = q.get("q", "").strip()[:100]
-    people = sorted(await Registration.filter(event_id=event.id, status=S.CONFIRMED),
-                    key=lambda r: (exports.name_key(r.name), r.id))
-    if search:  # "ayse yilmaz" finds "Ayşe Yılmaz": door staff type on any phone keyboard
-        wanted = exports.name_key(search)
-        people = [r for r in people if wanted in exports.name_key(r.name)]
-    return page(request, "admin/checkin.html", {
-        "event": event, "people": people, "scanned": scanned, "search": search, "session_id": session_id,
-        "arrived": await checkin.arrivals(event.id, session_id), "counts": await checkin.counts(event.id, session_id),
-        "sessions": [s for s in event.sessions if s.status.value == "scheduled"],
-    })
-
-
-def _checkin_back(event_id: int, form, done: str) -> RedirectResponse:
-    params = {k: str(form.get(k)) for k in ("q", "session") if form.get(k)}
-    return back(f"/admin/checkin/{event_id}" + (f"?{urlencode(params)}" if params else ""), done)
-
-
-@requires(*EVERYONE)
-async def checkin_arrive(request: Request) -> Response:
-    event = await _checkin_event(request)
-    form = await read_form(request)
-    registration_id = _int_or_none(form.get("registration_id"))
-    if registration_id is None:
-        raise errors.RegistrationNotFound()
-    session_id = await checkin.session_of(event.id, _int_or_none(form.get("session")))
-    await checkin.check_in(event_id=event.id, registration_id=registration_id, session_id=session_id,
-                           companions=_int_or_none(form.get("companions")) or 0, by=request.state.user)
-    return _checkin_back(event.id, form, "arrived")
-
-
-@requires(*EVERYONE)
-async def checkin_undo(request: Request) -> Response:
-    event = await _checkin_event(request)
-    form = await read_form(request)
-    registration_id = _int_or_none(form.get("registration_id"))
-    if registration_id is None:
-        raise errors.RegistrationNotFound()
-    session_id = await checkin.session_of(event.id, _int_or_none(form.get("session")))
-    await checkin.undo(event_id=event.id, registration_id=registration_id, session_id=session_id,
-                       by=request.state.user)
-    return _checkin_back(event.id, form, "undone")
+    return await export_response(request, await load_event(request), request.path_params["fmt"], request.state.user)
 
 
 # ---------------------------------------------------------------- users, tokens, audit
