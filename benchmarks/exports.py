@@ -14,7 +14,6 @@ import sys
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path

@@ -25,10 +25,8 @@ import argparse
 import asyncio
 import email
 import email.policy
-import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
