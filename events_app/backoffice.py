@@ -232,7 +232,7 @@ async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: 
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         person = engine.check_applicant(event, applicant, languages=languages)
-        await engine._expire_due_offers(conn, event, now)
+        await engine.expire_event_offers(conn, event, now)
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,

@@ -35,7 +35,7 @@ from events_app.models import (
 )
 from events_app.outbox import queue_mail
 from events_app.registration import (
-    _expire_due_offers,
+    expire_event_offers,
     place_registration,
     release_seats,
     tell,
@@ -169,7 +169,7 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
         invitation = await Invitation.get(id=invitation_id).using_db(conn)
         check_open(event, now)
         reply = check_reply(invitation, reply)
-        await _expire_due_offers(conn, event, now)
+        await expire_event_offers(conn, event, now)
         current = None
         if invitation.registration_id:
             current = await Registration.get_or_none(id=invitation.registration_id).using_db(conn)

@@ -168,7 +168,7 @@ async def register(
         check_open(event, now)
         person = check_applicant(event, applicant, languages=languages)
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
-            await _expire_due_offers(conn, event, now)
+            await expire_event_offers(conn, event, now)
         seats = 1 + person.companions
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
@@ -217,7 +217,7 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
         if registration.status != S.PENDING:
             return Outcome(registration, await waitlist_position(conn, registration))
         check_open(event, now)
-        await _expire_due_offers(conn, event, now)
+        await expire_event_offers(conn, event, now)
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
         await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
@@ -279,8 +279,8 @@ async def _offers_due(event_id: int, now: datetime) -> bool:
     return await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists()
 
 
-async def _expire_due_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
-    """Expire this event's offers past their deadline and pass the seats on."""
+async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
+    """Expire this event's offers past their deadline and pass the seats on. Call only under `event_lock`."""
     due = await Registration.filter(event_id=event.id, status=S.OFFERED, offer_expires_at__lte=now).using_db(conn)
     for registration in due:
         await release_seats(conn, event, registration, S.EXPIRED, now)
@@ -298,7 +298,7 @@ async def expire_due_offers(*, now: datetime | None = None) -> int:
     expired = 0
     for event_id in set(event_ids):
         async with event_lock(event_id) as (conn, event):
-            expired += await _expire_due_offers(conn, event, now)
+            expired += await expire_event_offers(conn, event, now)
     return expired
 
 
@@ -322,7 +322,7 @@ async def find_by_token(token: str, *, now: datetime | None = None) -> Outcome:
     event_id = await _event_id_for_token(token)
     if await _offers_due(event_id, now):
         async with event_lock(event_id) as (conn, event):
-            await _expire_due_offers(conn, event, now)
+            await expire_event_offers(conn, event, now)
     registration = await Registration.get(manage_token=token).prefetch_related("event")
     return Outcome(registration, await waitlist_position(registration._meta.db, registration))
 
@@ -347,7 +347,7 @@ async def accept_offer(*, token: str, now: datetime | None = None) -> Registrati
     async with event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
         if registration.status == S.OFFERED and registration.offer_expires_at <= now:
-            await _expire_due_offers(conn, event, now)
+            await expire_event_offers(conn, event, now)
             expired = True  # committed first, reported after the transaction
         else:
             expired = False

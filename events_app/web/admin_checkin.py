@@ -55,14 +55,20 @@ def _checkin_back(event_id: int, form, done: str) -> RedirectResponse:
     return back(f"/admin/checkin/{event_id}" + (f"?{urlencode(params)}" if params else ""), done)
 
 
-@requires(*EVERYONE)
-async def checkin_arrive(request: Request) -> Response:
+async def _checkin_target(request: Request):
+    """The event, the posted form, the registration and the date (today's, if none chosen) to act on."""
     event = await _checkin_event(request)
     form = await read_form(request)
     registration_id = _int_or_none(form.get("registration_id"))
     if registration_id is None:
         raise errors.RegistrationNotFound()
     session_id = await checkin.session_of(event.id, _int_or_none(form.get("session")))
+    return event, form, registration_id, session_id
+
+
+@requires(*EVERYONE)
+async def checkin_arrive(request: Request) -> Response:
+    event, form, registration_id, session_id = await _checkin_target(request)
     await checkin.check_in(event_id=event.id, registration_id=registration_id, session_id=session_id,
                            companions=_int_or_none(form.get("companions")) or 0, by=request.state.user)
     return _checkin_back(event.id, form, "arrived")
@@ -70,14 +76,7 @@ async def checkin_arrive(request: Request) -> Response:
 
 @requires(*EVERYONE)
 async def checkin_undo(request: Request) -> Response:
-    event = await _checkin_event(request)
-    form = await read_form(request)
-    registration_id = _int_or_none(form.get("registration_id"))
-    if registration_id is None:
-        raise errors.RegistrationNotFound()
-    session_id = await checkin.session_of(event.id, _int_or_none(form.get("session")))
+    event, form, registration_id, session_id = await _checkin_target(request)
     await checkin.undo(event_id=event.id, registration_id=registration_id, session_id=session_id,
                        by=request.state.user)
     return _checkin_back(event.id, form, "undone")
-
-

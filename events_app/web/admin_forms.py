@@ -15,7 +15,7 @@ from events_app.errors import N_
 from events_app.events import SessionSpec
 from events_app.i18n import LANGUAGES
 from events_app.models import Audience, Event, EventKind, Visibility
-from events_app.validation import parse_whole_number
+from events_app.web.forms import whole_number
 
 #: Languages besides German in which an event's title and description can be given.
 OTHER_LANGUAGES = tuple(code for code in LANGUAGES if code != "de")
@@ -41,14 +41,7 @@ def local_datetime(day: str, clock: str, tz: ZoneInfo) -> datetime:
 
 
 def _int(data: dict, name: str, problems: dict, default: int = 0) -> int:
-    raw = str(data.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        return parse_whole_number(raw)
-    except ValueError as exc:
-        problems[name] = str(exc)
-        return default
+    return whole_number(str(data.get(name) or "").strip(), name, problems, default)
 
 
 def _rows(data: dict, name: str, limit: int) -> int:

@@ -14,7 +14,8 @@ from events_app.timeutil import parse_iso
 from events_app.validation import parse_whole_number
 
 
-def _int(value: Any, field: str, problems: dict, default: int = 0) -> int:
+def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> int:
+    """A whole number from a form or JSON field; a bad one is noted in `problems` under `field`."""
     if value in (None, ""):
         return default
     try:
@@ -45,7 +46,7 @@ def answers_from(data: Mapping[str, Any], questions: list[Question], problems: d
                 problems[field] = N_("Please answer this question.")
             continue
         if question.kind == "number":
-            answers[question.key] = _int(text, field, problems)
+            answers[question.key] = whole_number(text, field, problems)
         elif question.kind == "yesno":
             answers[question.key] = str(text).lower() in ("1", "yes", "true", "on", "ja")
         elif question.kind == "choice":
@@ -75,7 +76,7 @@ def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | 
         email=_str(data.get("email"), "email", problems),
         phone=_str(data.get("phone"), "phone", problems),
         language=_str(data.get("language"), "language", problems) or "de",
-        companions=_int(data.get("companions"), "companions", problems),
+        companions=whole_number(data.get("companions"), "companions", problems),
         answers=answers,
     )
     if applicant.language not in LANGUAGES:
@@ -119,7 +120,7 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
             values[name] = _str(data[name], name, problems).strip()
     for name in ("capacity", "offer_hours", "max_companions", "certificate_min_attendance"):
         if name in data:
-            values[name] = _int(data[name], name, problems)
+            values[name] = whole_number(data[name], name, problems)
     for name in ("waitlist", "phone_allowed", "location_confidential"):
         if name in data:
             if not isinstance(data[name], bool):
@@ -150,7 +151,7 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
                     continue
                 starts = _time(item.get("starts_at"), "sessions", problems)
                 ends = _time(item.get("ends_at"), "sessions", problems)
-                session_id = _int(item.get("id"), "sessions", problems, default=0) or None
+                session_id = whole_number(item.get("id"), "sessions", problems, default=0) or None
                 if starts and ends:
                     sessions.append(SessionSpec(starts_at=starts, ends_at=ends, id=session_id))
                 elif "sessions" not in problems:
