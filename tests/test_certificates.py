@@ -3,6 +3,7 @@ Ukrainian and Vietnamese intact), bulk PDF and ZIP, verification page, revocatio
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -42,6 +43,18 @@ async def test_certificate_pdf_shows_name_event_and_serial(db, settings, tmp_pat
     assert "Ayşe Yılmaz" in text and "Interkulturelle Kompetenz" in text and certificate.serial in text
     assert f"/certificates/{certificate.serial}" in text
     assert await certificates.issue(registration_id=person.id) == certificate  # idempotent
+
+
+async def test_verification_address_stays_on_one_line(db, settings, tmp_path):
+    """A long public address must come out of the PDF whole: an address split at the serial's hyphen
+    cannot be typed back."""
+    long_base = "https://integration.stadt-beispielhausen.de/events"
+    event, (person,) = await _workshop_with(["Ayşe Yılmaz"])
+    certificate = await certificates.issue(registration_id=person.id)
+    pdf = await certificates.render_one(certificate=certificate,
+                                        settings=dataclasses.replace(settings, base_url=long_base))
+    lines = pdf_text(pdf, tmp_path).splitlines()
+    assert f"{long_base}/certificates/{certificate.serial}" in lines, lines
 
 
 @pytest.mark.parametrize("language", ["ar", "uk", "vi"])
