@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -40,21 +41,30 @@ async def events_for(user: User) -> list[Event]:
     return await query.prefetch_related("sessions").order_by("id")
 
 
-def current_session(sessions: list[EventSession], now: datetime) -> EventSession | None:
-    """The session of today (or the next one) for a course; None for a single-date event."""
-    live = [s for s in sessions if s.status == SessionStatus.SCHEDULED]
+def current_session(sessions: list[EventSession], now: datetime, timezone: str) -> EventSession | None:
+    """Today's session of a course (local date), else the next one, else the last; None for a single date.
+
+    Today's session stays chosen after it ended: door staff often tick the list once everyone has gone.
+    """
+    live = sorted((s for s in sessions if s.status == SessionStatus.SCHEDULED), key=lambda s: s.starts_at)
     if len(live) <= 1:
         return None
-    upcoming = [s for s in live if s.ends_at >= now]
-    return min(upcoming, key=lambda s: s.starts_at) if upcoming else live[-1]
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    todays = [s for s in live if s.starts_at.astimezone(zone).date() == today]
+    if todays:
+        started = [s for s in todays if s.starts_at <= now]
+        return started[-1] if started else todays[0]
+    upcoming = [s for s in live if s.starts_at >= now]
+    return upcoming[0] if upcoming else live[-1]
 
 
-async def session_of(event_id: int, session_id: int | None) -> int | None:
+async def session_of(event_id: int, session_id: int | None, *, timezone: str) -> int | None:
     """The session to record against: the one asked for (if it belongs to the event) or today's."""
     sessions = await EventSession.filter(event_id=event_id)
     if session_id and any(s.id == session_id for s in sessions):
         return session_id
-    chosen = current_session(sessions, utcnow())
+    chosen = current_session(sessions, utcnow(), timezone)
     return chosen.id if chosen else None
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+from events_app.checkin import current_session
 from events_app.events import SessionSpec
-from events_app.models import AuditEntry, CheckIn, DoorAssignment
+from events_app.models import AuditEntry, CheckIn, DoorAssignment, EventSession, SessionStatus
 from events_app.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, in_days, make_event
@@ -76,7 +77,8 @@ async def test_only_confirmed_people_can_be_checked_in(client, db):
 
 @both_databases
 async def test_courses_record_attendance_per_session(client, db):
-    sessions = [SessionSpec(in_days(-7 + 7 * w), in_days(-7 + 7 * w) + timedelta(hours=1)) for w in range(3)]
+    now = datetime.now(timezone.utc).replace(microsecond=0)  # "today" in any time zone, at any hour
+    sessions = [SessionSpec(now + timedelta(days=7 * w), now + timedelta(days=7 * w, hours=1)) for w in (-1, 0, 1)]
     me, event, ayse, bogdan = await _door_event(client, kind="course", sessions=sessions)
     from events_app.models import EventSession
 
@@ -124,3 +126,29 @@ async def test_door_check_in_for_a_course_date_counts_as_attendance(db):
     await checkin.undo(event_id=course.id, registration_id=outcome.registration.id, session_id=sessions[0].id, by=door)
     summary = (await attendance.summaries(event_id=course.id))[outcome.registration.id]
     assert summary.attended == 2
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def test_the_door_page_picks_todays_date_even_after_it_ended():
+    """Door staff often tick the list after the session: today's date (local time) stays chosen."""
+    def course(*starts, cancelled=()):
+        return [EventSession(id=number, starts_at=_at(start), ends_at=_at(start) + timedelta(hours=1),
+                             status=SessionStatus.CANCELLED if number in cancelled else SessionStatus.SCHEDULED)
+                for number, start in enumerate(starts, 1)]
+
+    weekly = course("2026-11-17T17:00", "2026-11-24T17:00", "2026-12-01T17:00")
+    berlin = "Europe/Berlin"
+    assert current_session(weekly, _at("2026-11-24T21:30"), berlin).id == 2  # ended at 18:00 UTC, still today
+    assert current_session(weekly, _at("2026-11-24T08:00"), berlin).id == 2  # later today
+    assert current_session(weekly, _at("2026-11-25T08:00"), berlin).id == 3  # no date today: the next one
+    assert current_session(weekly, _at("2026-12-09T08:00"), berlin).id == 3  # all past: the last one
+    assert current_session(weekly, _at("2026-11-24T23:30"), berlin).id == 3  # 00:30 on the 25th in Berlin
+    assert current_session(weekly, _at("2026-11-24T23:30"), "UTC").id == 2
+    twice = course("2026-11-24T08:00", "2026-11-24T14:00", "2026-11-25T08:00")
+    assert current_session(twice, _at("2026-11-24T12:00"), berlin).id == 1  # the morning one has begun
+    assert current_session(twice, _at("2026-11-24T15:00"), berlin).id == 2
+    assert current_session(course("2026-11-24T08:00", "2026-11-25T08:00", cancelled={1}),
+                           _at("2026-11-24T09:00"), berlin) is None  # one date left: a single-date event

@@ -33,7 +33,8 @@ def _int_or_none(value) -> int | None:
 async def checkin_page(request: Request) -> Response:
     event = await _checkin_event(request)
     q = request.query_params
-    session_id = await checkin.session_of(event.id, _int_or_none(q.get("session")))
+    session_id = await checkin.session_of(event.id, _int_or_none(q.get("session")),
+                                          timezone=request.app.state.settings.timezone)
     scanned = None
     if q.get("token"):
         scanned = await checkin.by_token(event_id=event.id, token=q["token"])
@@ -62,7 +63,8 @@ async def _checkin_target(request: Request):
     registration_id = _int_or_none(form.get("registration_id"))
     if registration_id is None:
         raise errors.RegistrationNotFound()
-    session_id = await checkin.session_of(event.id, _int_or_none(form.get("session")))
+    session_id = await checkin.session_of(event.id, _int_or_none(form.get("session")),
+                                          timezone=request.app.state.settings.timezone)
     return event, form, registration_id, session_id
 
 
