@@ -7,7 +7,7 @@ the digest is queued and stored in the outbox row, so the mail says what was tru
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
@@ -67,7 +67,8 @@ async def queue_daily_digest(settings: Settings, *, now: datetime | None = None)
     local = now.astimezone(zone)
     if local.hour < settings.digest_hour:
         return 0
-    today_start = datetime.combine(local.date(), time(settings.digest_hour), tzinfo=zone)
+    # in UTC: SQLite compares stored times as text, so a +01:00 bound would be an hour off
+    today_start = datetime.combine(local.date(), time(settings.digest_hour), tzinfo=zone).astimezone(timezone.utc)
     figures = await digest_figures(since=now - timedelta(days=1), now=now)
     if not figures["events"] and not figures["failed"]:
         return 0

@@ -491,3 +491,20 @@ async def test_daily_digest_for_organisers_once_a_day_with_failed_mail(db, smtp_
     assert "neue Anmeldungen: 2" in text and "Stornierungen: 1" in text and "Warteliste: 0" in text
     assert "Nicht zustellbare Mails:" in text and "p1@example.org (confirmed): 550" in text
     assert "neue Anmeldungen: 2" in html
+
+
+@both_databases
+async def test_daily_digest_once_a_day_across_midnight_in_berlin(db, smtp_settings):
+    """At 00:30 in Berlin the UTC date is still yesterday's: the digest must not go out twice."""
+    from events_app import digest
+    from tests.helpers import make_user
+
+    await make_user("organiser")
+    event = await course()
+    await registration.register(event_id=event.id, applicant=person(1))
+    on = smtp_settings.with_(digest_hour=0, timezone="Europe/Berlin")
+    half_past_midnight = utcnow().replace(hour=23, minute=30, second=0, microsecond=0)  # 00:30 or 01:30 in Berlin
+    assert await digest.queue_daily_digest(on, now=half_past_midnight) == 1
+    await OutboxMessage.filter(template="digest").update(created_at=half_past_midnight)
+    assert await digest.queue_daily_digest(on, now=half_past_midnight + timedelta(minutes=10)) == 0
+    assert await OutboxMessage.filter(template="digest").count() == 1
