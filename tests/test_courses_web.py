@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from events_app import certificates, signup
+from events_app import certificates
 from events_app.events import SessionSpec
 from events_app.models import Question, Registration, RegistrationStatus as S
 from tests.fixtures_courses import attend, make_course
@@ -18,7 +18,6 @@ from tests.helpers import in_days, make_event, make_user
 async def _womens_course(**overrides):
     event, sessions = await make_course(dates=8, audience="women", location="Hallenbad Ost, Eingang B",
                                         location_confidential=True, capacity=1, **overrides)
-    await signup.add_standard_questions(event_id=event.id)
     return event, sessions
 
 
@@ -75,7 +74,6 @@ async def _staff_workshop_this_year(title: str, hour: int = 9):
     start = in_days(-30, hour=hour)
     event = await make_event(title=title, audience="staff", certificate_min_attendance=100,
                              sessions=[SessionSpec(start, start + timedelta(hours=3))])
-    await signup.add_standard_questions(event_id=event.id)
     return event, start
 
 
