@@ -32,6 +32,7 @@ from events_app.models import (
     Visibility,
 )
 from events_app.outbox import queue_mail
+from events_app.signup import add_standard_questions
 from events_app.timeutil import utcnow
 from events_app.validation import clean_text, normalise_email, normalise_phone
 
@@ -72,12 +73,14 @@ def check_questions(specs: list[QuestionSpec]) -> None:
         raise errors.ValidationFailed(fields=problems)
 
 
-async def _write_questions(conn, event_id: int, specs: list[QuestionSpec]) -> None:
-    """Replace the event's questions. Answers already given stay stored with the registrations."""
-    await Question.filter(event_id=event_id).using_db(conn).delete()
+async def _write_questions(conn, event: Event, specs: list[QuestionSpec]) -> None:
+    """Replace the event's questions, keeping its audience's standard ones (see `signup`). Answers
+    already given stay stored with the registrations."""
+    await Question.filter(event_id=event.id).using_db(conn).delete()
     for position, spec in enumerate(specs):
-        await Question.create(event_id=event_id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
+        await Question.create(event_id=event.id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
                               choices=list(spec.choices), required=spec.required, position=position, using_db=conn)
+    await add_standard_questions(conn, event)
 
 
 async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> None:
@@ -92,7 +95,7 @@ async def create_event(*, values: dict, sessions: list[events.SessionSpec], ques
     check_questions(questions)
     event = await events.create_event(values=values, sessions=sessions)
     async with in_transaction() as conn:
-        await _write_questions(conn, event.id, questions)
+        await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
         await audit.record("event.created", user=by, event_id=event.id, conn=conn)
     return event
@@ -107,7 +110,7 @@ async def update_event(*, event_id: int, values: dict, sessions: list[events.Ses
     changed = sorted(name for name, value in values.items() if getattr(before, name, None) != value)
     event = await events.update_event(event_id=event_id, values=values, sessions=sessions)
     async with in_transaction() as conn:
-        await _write_questions(conn, event_id, questions)
+        await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event_id, door_user_ids or [])
         await audit.record("event.changed", user=by, event_id=event_id, conn=conn, fields=changed)
     return event
@@ -129,7 +132,7 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
     copy = await events.create_event(values=values, sessions=sessions)
     async with in_transaction() as conn:
-        await _write_questions(conn, copy.id, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
+        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)

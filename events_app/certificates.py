@@ -8,11 +8,22 @@ meets a 75 % rule), and at least one date. Cancelled dates count neither way.
 Serials look like TB-2026-7K3M-9QXP: the year and 40 random bits in Crockford's base 32 (no I, L,
 O, U), so they are readable on paper and cannot be enumerated to find people's names through the
 public verification page.
+
+Revoking needs a reason. It is kept with the certificate and in the audit log for the organisers,
+but the public verification page says only "revoked" and when: a reason such as "issued in error,
+did not attend because of illness" may say something personal about the holder.
+
+Issuing is always an explicit, audited step (`issue`, `issue_all`, entry `certificates.issued`).
+Bulk rendering (`render_event`, `render_event_zip`) only reads the certificates already issued.
+
+A person's own certificate has its fixed labels, dates and hours in the registration's language;
+the organiser's texts stay as written. Bulk PDFs for the organisers are German.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import re
 import secrets
@@ -27,13 +38,12 @@ from babel.numbers import format_decimal
 from markupsafe import Markup
 from tortoise.transactions import in_transaction
 
-from events_app import attendance, errors, pdf
+from events_app import attendance, audit, errors, i18n, pdf
 from events_app.errors import N_
 from events_app.config import STATIC_DIR
 from events_app.i18n import Formatter
 from events_app.models import (
     Audience,
-    AuditEntry,
     Certificate,
     CertificateTemplate,
     Event,
@@ -41,9 +51,11 @@ from events_app.models import (
     Registration,
     RegistrationStatus,
     SessionStatus,
+    User,
 )
 from events_app.outbox import queue_mail
 from events_app.timeutil import utcnow
+from events_app.validation import clean_text
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
@@ -101,49 +113,74 @@ async def _issue(conn, registration: Registration, *, send_mail: bool, now: date
     return certificate, True
 
 
-async def issue(*, registration_id: int, send_mail: bool = False, now: datetime | None = None) -> Certificate:
-    """Issue the person's certificate if eligible; an already issued one is returned unchanged."""
+async def issue(*, registration_id: int, event_id: int | None = None, send_mail: bool = False,
+                by: User | int | None = None, now: datetime | None = None) -> Certificate:
+    """Issue the person's certificate if eligible; an already issued one is returned unchanged.
+
+    With `event_id`, a registration of another event is not found (the caller acts on that event).
+    """
     now = now or utcnow()
     registration = await Registration.get_or_none(id=registration_id)
-    if registration is None:
+    if registration is None or (event_id is not None and registration.event_id != event_id):
         raise errors.RegistrationNotFound()
     entry = next((e for e in await eligibility(event_id=registration.event_id) if e.registration.id == registration_id),
                  None)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
     async with in_transaction() as conn:
-        certificate, _ = await _issue(conn, registration, send_mail=send_mail, now=now)
+        certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
+        if new:
+            await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
         return certificate
 
 
-async def issue_all(*, event_id: int, send_mail: bool = False, now: datetime | None = None) -> list[Certificate]:
+async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | None = None,
+                    now: datetime | None = None) -> list[Certificate]:
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
     entries = [e for e in await eligibility(event_id=event_id) if e.eligible]
-    certificates = []
+    certificates, issued = [], []
     async with in_transaction() as conn:
         for entry in entries:
-            certificate, _ = await _issue(conn, entry.registration, send_mail=send_mail, now=now)
+            certificate, new = await _issue(conn, entry.registration, send_mail=send_mail, now=now)
             certificates.append(certificate)
+            if new:
+                issued.append(certificate)
+        if issued:
+            await _record_issued(conn, event_id, issued, send_mail=send_mail, by=by)
     return certificates
 
 
-async def revoke(*, serial: str, reason: str = "", user_id: int | None = None,
+async def _record_issued(conn, event_id: int, issued: list[Certificate], *, send_mail: bool,
+                         by: User | int | None) -> None:
+    await audit.record("certificates.issued", user=by, event_id=event_id, conn=conn, count=len(issued),
+                       serials=[c.serial for c in issued], by_mail=send_mail)
+
+
+async def revoke(*, serial: str, reason: str, by: User | int | None = None,
                  now: datetime | None = None) -> Certificate:
-    """Withdraw a certificate: its verification page says so from now on. Recorded in the audit log."""
+    """Withdraw a certificate: its verification page says so from now on. The reason is required and
+    recorded in the audit log, but never shown publicly (see the module docstring)."""
+    reason = clean_text(reason, max_length=1000)
+    if not reason:
+        raise errors.ValidationFailed(fields={"reason": N_("Please give a reason for revoking the certificate.")})
     certificate = await Certificate.get_or_none(serial=normalise_serial(serial)).prefetch_related("registration")
     if certificate is None:
         raise errors.CertificateNotFound()
     if certificate.revoked_at is None:
         async with in_transaction() as conn:
             certificate.revoked_at = now or utcnow()
-            certificate.revoked_reason = reason.strip()[:1000]
+            certificate.revoked_reason = reason
             await certificate.save(update_fields=["revoked_at", "revoked_reason"], using_db=conn)
-            await AuditEntry.create(user_id=user_id, action="certificate.revoked",
-                                    event_id=certificate.registration.event_id,
-                                    detail={"serial": certificate.serial, "reason": certificate.revoked_reason},
-                                    using_db=conn)
+            await audit.record("certificate.revoked", user=by, event_id=certificate.registration.event_id,
+                               conn=conn, serial=certificate.serial, reason=reason)
     return certificate
+
+
+async def revoked_of(*, event_id: int) -> list[Certificate]:
+    """The event's revoked certificates with their holders, newest first (for the organisers)."""
+    return await Certificate.filter(registration__event_id=event_id, revoked_at__not_isnull=True).order_by(
+        "-revoked_at").prefetch_related("registration")
 
 
 class Validity(str, Enum):
@@ -255,6 +292,16 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
                            _fill(template.body, values), url)
 
 
+async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[EventSession]]:
+    """The event, its certificate texts (only embedded images, never a URL to fetch) and its dates."""
+    event = await Event.get(id=event_id)
+    template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
+    for image in IMAGE_FIELDS:
+        if not _is_image_data(getattr(template, image)):
+            setattr(template, image, "")
+    return event, template, await _countable_sessions(event.id)
+
+
 async def pages_for(certificates: list[Certificate], *, base_url: str, timezone: str = "Europe/Berlin",
                     language: str = "de") -> list[tuple[CertificatePage, CertificateTemplate]]:
     """What each certificate shows, in the given order."""
@@ -265,13 +312,8 @@ async def pages_for(certificates: list[Certificate], *, base_url: str, timezone:
     for certificate in certificates:
         registration = people[certificate.registration_id]
         if registration.event_id not in cache:
-            event = await Event.get(id=registration.event_id)
-            template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
-            for image in ("logo", "signature"):  # only embedded images, never a URL to fetch
-                if not _is_image_data(getattr(template, image)):
-                    setattr(template, image, "")
-            cache[event.id] = (event, template, await _countable_sessions(event.id),
-                               await attendance.summaries(event_id=event.id))
+            cache[registration.event_id] = (*await _event_parts(registration.event_id),
+                                            await attendance.summaries(event_id=registration.event_id))
         event, template, sessions, summaries = cache[registration.event_id]
         attended_ids = summaries[registration.id].attended_session_ids
         pages.append((_page(certificate, registration, event, template, sessions, attended_ids,
@@ -283,24 +325,59 @@ def _is_image_data(value: str) -> bool:
     return value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/svg+xml;base64,"))
 
 
-async def save_template(*, event_id: int, values: dict) -> CertificateTemplate:
-    """Store the organiser's texts for the event's certificates; images must be data: URIs."""
-    known = ("title", "body", "content_summary", "signer_name", "signer_role", "logo", "signature")
+#: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
+TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
+IMAGE_FIELDS = ("logo", "signature")
+#: Uploaded logo and signature images; each is embedded in every certificate page.
+MAX_IMAGE_BYTES = 300_000
+_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def _image_data_uri(data: bytes) -> str:
+    """An uploaded PNG or JPEG file as a data: URI, recognised by its content, not its name; ValueError
+    with a message id otherwise."""
+    media = next((media for magic, media in _IMAGE_SIGNATURES.items() if data.startswith(magic)), None)
+    if media is None:
+        raise ValueError(N_("Please choose a PNG or JPEG image."))
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(N_("The image is too large: at most %(kilobytes)d KB."))
+    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes] | None = None,
+                        by: User | int | None = None) -> CertificateTemplate:
+    """Store the organiser's texts for the event's certificates. Only the fields given change.
+
+    Images come either in `values` as data: URIs (the API; an empty value removes the image) or in
+    `uploads` as the bytes of a PNG or JPEG file (the back-office form).
+    """
+    values = dict(values)
     problems = {}
-    for name in ("logo", "signature"):
-        if values.get(name) and not _is_image_data(str(values[name])):
+    for name in IMAGE_FIELDS:
+        if uploads and uploads.get(name):
+            try:
+                values[name] = _image_data_uri(uploads[name])
+            except ValueError as exc:
+                problems[name] = str(exc)
+        elif values.get(name) and not _is_image_data(str(values[name])):
             problems[name] = N_("Please give a PNG, JPEG or SVG image as a data: URI.")
     if "title" in values and not str(values["title"]).strip():
         problems["title"] = N_("This field is required.")
+    for name, longest in TEXT_FIELDS.items():
+        if len(str(values.get(name) or "")) > longest:
+            problems[name] = N_("This text is too long.")
     if problems:
-        raise errors.ValidationFailed(fields=problems)
+        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000)
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()
-    template, _ = await CertificateTemplate.get_or_create(event_id=event_id)
-    for name in known:
-        if name in values:
+    async with in_transaction() as conn:
+        template, _ = await CertificateTemplate.get_or_create(event_id=event_id, using_db=conn)
+        changed = sorted(name for name in (*TEXT_FIELDS, *IMAGE_FIELDS)
+                         if name in values and getattr(template, name) != str(values[name] or ""))
+        for name in changed:
             setattr(template, name, str(values[name] or ""))
-    await template.save()
+        await template.save(using_db=conn)
+        await audit.record("certificate_template.saved", user=by, event_id=event_id, conn=conn, fields=changed)
     return template
 
 
@@ -317,8 +394,8 @@ def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *
     return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages, qr=qr_markup)
 
 
-async def _html(pages, *, settings) -> str:
-    return await asyncio.to_thread(certificate_html, pages, settings=settings)
+async def _html(pages, *, settings, language: str = "de") -> str:
+    return await asyncio.to_thread(certificate_html, pages, settings=settings, language=language)
 
 
 async def _valid_certificates_of(event_id: int) -> list[Certificate]:
@@ -327,28 +404,49 @@ async def _valid_certificates_of(event_id: int) -> list[Certificate]:
 
 
 async def render_one(*, certificate: Certificate, settings) -> bytes:
-    pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone)
-    return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
+    """The person's own certificate, with fixed labels, dates and hours in the registration's language."""
+    registration = await Registration.get(id=certificate.registration_id)
+    language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone,
+                            language=language)
+    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=fonts_base_url())
 
 
-async def render_event(*, event_id: int, settings) -> bytes:
-    """All valid certificates of the event as one PDF, one page each (issuing any still missing)."""
-    await issue_all(event_id=event_id)
+#: The made-up person on the organisers' preview; the serial is one the verification page does not know.
+SAMPLE_NAME = "Erika Mustermann"
+SAMPLE_SERIAL = "TB-0000-MUST-ER00"
+
+
+async def render_sample(*, event_id: int, settings) -> bytes:
+    """One certificate for a made-up person who attended every date: the organisers' preview of their texts."""
+    if not await Event.exists(id=event_id):
+        raise errors.EventNotFound()
+    event, template, sessions = await _event_parts(event_id)
+    fmt = Formatter(i18n.DEFAULT_LANGUAGE, settings.timezone)
+    page = _page(Certificate(serial=SAMPLE_SERIAL), Registration(name=SAMPLE_NAME), event, template, sessions,
+                 tuple(s.id for s in sessions), base_url=settings.base_url, fmt=fmt, language=i18n.DEFAULT_LANGUAGE)
+    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=fonts_base_url())
+
+
+async def _issued_pages(event_id: int, settings) -> list[tuple[CertificatePage, CertificateTemplate]]:
     certificates = await _valid_certificates_of(event_id)
     if not certificates:
         raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
-    pages = await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
+    return await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
+
+
+async def render_event(*, event_id: int, settings) -> bytes:
+    """The certificates already issued for the event as one PDF, one page each. Issues nothing:
+    callers that promise "all eligible" (the API) call `issue_all` first."""
+    pages = await _issued_pages(event_id, settings)
     return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
 
 
 async def render_event_zip(*, event_id: int, settings,
                            progress: Callable[[int, int], None] | None = None) -> bytes:
-    """All valid certificates of the event as a ZIP of single PDFs named after their serials."""
-    await issue_all(event_id=event_id)
-    certificates = await _valid_certificates_of(event_id)
-    if not certificates:
-        raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
-    pages = await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
+    """The certificates already issued for the event as a ZIP of single PDFs named after their serials
+    (issues nothing, like `render_event`)."""
+    pages = await _issued_pages(event_id, settings)
     files = await pdf.render_pages_separately(await _html(pages, settings=settings),
                                               base_url=fonts_base_url(), progress=progress)
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names

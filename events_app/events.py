@@ -27,6 +27,7 @@ from events_app.models import (
 )
 from events_app.outbox import queue_mail
 from events_app.registration import event_lock, promote_waiting
+from events_app.signup import add_standard_questions
 from events_app.timeutil import utcnow
 
 #: Registrations that are told about changes to their event.
@@ -77,11 +78,13 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
 
 
 async def create_event(*, values: dict, sessions: list[SessionSpec]) -> Event:
+    """The one way events come to exist (API, back office, duplicates): with the audience's standard questions."""
     check_event_fields(values, sessions, creating=True)
     async with in_transaction() as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
             await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
+        await add_standard_questions(conn, event)
         return event
 
 
@@ -128,6 +131,7 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
     check_event_fields(values, sessions, creating=False)
     async with event_lock(event_id) as (conn, event):
         notify = False
+        audience = event.audience
         for name, value in values.items():
             if name not in EDITABLE_FIELDS or getattr(event, name) == value:
                 continue
@@ -138,6 +142,8 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
         if notify:
             event.sequence += 1
         await event.save(using_db=conn)
+        if event.audience != audience:
+            await add_standard_questions(conn, event)
         if notify and event.status != EventStatus.CANCELLED:
             await _tell_everyone(conn, event, "event_changed", sequence=event.sequence)
         await promote_waiting(conn, event, now)

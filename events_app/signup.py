@@ -12,8 +12,11 @@ accept the bare domain; list both when both are wanted), because a sub-domain ma
 other than the city.
 
 Women's courses ask the person to confirm that the offer is for women. Department and supervisor
-(staff) and childcare and language assistance (women's courses) are ordinary questions added when
-the event is created, so their answers sit in `Registration.answers` with the other custom answers.
+(staff) and childcare and language assistance (women's courses) are ordinary questions, so their
+answers sit in `Registration.answers` with the other custom answers. `events.create_event` adds
+them (API, back office and duplicates alike), and so do a change of audience and the back office's
+question editor: organisers may reword them but not remove them, as HR's training record needs the
+department.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Iterable
 
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadData, URLSafeTimedSerializer
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from events_app import errors, i18n, registration
 from events_app.errors import N_
@@ -77,18 +81,18 @@ def question_label(question: Question, language: str) -> str:
     return question.label
 
 
-async def add_standard_questions(*, event_id: int) -> list[Question]:
-    """Add the audience's standard questions the event does not have yet (idempotent)."""
-    event = await Event.get(id=event_id)
-    existing = set(await Question.filter(event_id=event_id).values_list("key", flat=True))
-    last = await Question.filter(event_id=event_id).order_by("-position").first()
+async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[Question]:
+    """Add the audience's standard questions the event does not have yet (by key), inside the caller's
+    transaction. Called wherever events are created or their questions written, so every path has them."""
+    existing = set(await Question.filter(event_id=event.id).using_db(conn).values_list("key", flat=True))
+    last = await Question.filter(event_id=event.id).using_db(conn).order_by("-position").first()
     position = (last.position + 1) if last else 0
     added = []
     for key, label, kind, required in STANDARD_QUESTIONS.get(event.audience, ()):
         if key in existing:
             continue
-        added.append(await Question.create(event_id=event_id, key=key, label=label, kind=kind,
-                                            required=required, position=position))
+        added.append(await Question.create(event_id=event.id, key=key, label=label, kind=kind,
+                                            required=required, position=position, using_db=conn))
         position += 1
     return added
 

@@ -1,7 +1,8 @@
 """The training record: which city staff attended which workshops, and their certificates.
 
 HR asks for it per year. A row per person and staff event (audience `staff`) in that year, for
-everyone whose sign-up was confirmed; people are identified by their work e-mail address.
+everyone whose sign-up was confirmed; people are identified by their work e-mail address
+(case-insensitive), so one person's workshops group together even if the name was typed differently.
 """
 
 from __future__ import annotations
@@ -10,15 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from events_app import attendance
+from events_app import attendance, errors
+from events_app.errors import N_
 from events_app.models import (
     Audience,
     Certificate,
     Event,
+    EventSession,
     Registration,
     RegistrationStatus,
     SessionStatus,
 )
+from events_app.timeutil import utcnow
+from events_app.validation import parse_whole_number
+
+#: Years outside this range are typing mistakes, not training years.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,54 @@ async def record_for_year(*, year: int, timezone: str = "Europe/Berlin", email: 
             ))
     rows.sort(key=lambda r: (r.email.lower(), r.name.lower(), r.first_date))
     return rows
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """One person's workshops in the year, in date order."""
+
+    email: str
+    name: str
+    department: str
+    rows: list[TrainingRow]
+
+    @property
+    def hours(self) -> float:
+        return round(sum(row.hours for row in self.rows), 2)
+
+
+def by_person(rows: list[TrainingRow]) -> list[PersonRecord]:
+    """The rows (as `record_for_year` sorts them) grouped by e-mail address; the latest name and
+    department given stand for the person."""
+    groups: dict[str, list[TrainingRow]] = {}
+    for row in rows:
+        groups.setdefault(row.email.lower(), []).append(row)
+    people = []
+    for email, own in groups.items():
+        own.sort(key=lambda r: r.first_date)
+        department = next((r.department for r in reversed(own) if r.department), "")
+        people.append(PersonRecord(email=email, name=own[-1].name, department=department, rows=own))
+    return people
+
+
+def year_from(value: str | None, *, timezone: str = "Europe/Berlin") -> int:
+    """The year asked for (?year=2026), this year (local time) when none was given."""
+    if not value:
+        return utcnow().astimezone(ZoneInfo(timezone)).year
+    try:
+        year = parse_whole_number(value)
+    except ValueError:
+        year = 0
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise errors.ValidationFailed(fields={"year": N_("Please give a year, e.g. 2026.")})
+    return year
+
+
+async def years(*, timezone: str = "Europe/Berlin") -> list[int]:
+    """Years in which staff workshops took place, and this year; newest first (the page's year choice)."""
+    zone = ZoneInfo(timezone)
+    found = {utcnow().astimezone(zone).year}
+    starts = await EventSession.filter(event__audience=Audience.STAFF).exclude(
+        status=SessionStatus.CANCELLED).values_list("starts_at", flat=True)
+    found.update(start.astimezone(zone).year for start in starts)
+    return sorted(found, reverse=True)

@@ -55,3 +55,13 @@ async def open_context(browser):
     yield make
     for context in contexts:
         await context.close()
+
+
+async def axe_violations(page, axe_source: str) -> list[dict]:
+    """Inject axe-core into the page and return its WCAG 2.1 A/AA violations (a few nodes each)."""
+    await page.add_script_tag(content=axe_source)
+    result = await page.evaluate(
+        "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})); }", WCAG_TAGS)
+    return result

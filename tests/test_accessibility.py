@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.fixtures_i18n import WCAG_TAGS
+from tests.fixtures_i18n import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -162,15 +162,6 @@ async def test_register_in_arabic_with_the_keyboard_only(live_server, demo, open
     assert await page.inner_text(".facts bdi >> nth=1") == "فاطمة أحمد"
 
 
-async def _axe(page, axe_source: str) -> list[dict]:
-    await page.add_script_tag(content=axe_source)
-    result = await page.evaluate(
-        "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
-        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})); }", WCAG_TAGS)
-    return result
-
-
 @pytest.mark.parametrize("language", ["de", "ar"])
 async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe_source, language):
     context = await open_context(locale="de-DE")
@@ -192,14 +183,14 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
         separator = "&" if "?" in path else "?"
         await page.goto(f"{live_server.url}{path}{separator}lang={language}")
         assert await page.get_attribute("html", "lang") == language
-        violations = await _axe(page, axe_source)
+        violations = await axe_violations(page, axe_source)
         if violations:
             found[name] = violations
     # The registration form with errors (sent empty).
     await page.goto(f"{live_server.url}/events/{demo['festival']}?lang={language}")
     await page.locator("form button[type=submit]").click()
     await page.wait_for_selector("#error-summary")
-    violations = await _axe(page, axe_source)
+    violations = await axe_violations(page, axe_source)
     if violations:
         found["form with errors"] = violations
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
@@ -222,7 +213,7 @@ async def test_axe_reports_a_field_without_label(live_server, open_context, axe_
     page = await context.new_page()
     await page.goto(live_server.url + "/")
     await page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text name=x>')")
-    assert "label" in {violation["id"] for violation in await _axe(page, axe_source)}
+    assert "label" in {violation["id"] for violation in await axe_violations(page, axe_source)}
 
 
 @pytest.mark.parametrize("language", ["de", "ar"])

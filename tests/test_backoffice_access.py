@@ -72,6 +72,10 @@ ROUTES = [
     ("POST", "/admin/events/{e}/certificates/issue", ORG),
     ("POST", "/admin/events/{e}/certificates/revoke", ORG),
     ("GET", "/admin/events/{e}/certificates.pdf", ORG),
+    ("POST", "/admin/events/{e}/certificates/template", ORG),
+    ("GET", "/admin/events/{e}/certificates/preview.pdf", ORG),
+    ("GET", "/admin/training", ORG),
+    ("GET", "/admin/training/record.csv", ORG),
     ("POST", "/admin/account/feeds", ALL),
     ("POST", "/admin/account/feeds/{f}/revoke", ALL),
     ("POST", "/admin/logout", ALL),
@@ -83,7 +87,7 @@ def test_every_admin_route_is_in_the_table():
 
     listed = {(m, p.replace("{e}", "{event_id:id}").replace("{r}", "{registration_id:id}")
                .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}").replace("{f}", "{token_id:id}")
-               .replace("certificates.pdf", "certificates.{fmt:str}")
+               .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}

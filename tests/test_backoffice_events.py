@@ -53,7 +53,8 @@ async def test_create_a_course_with_dates_and_questions(client, db):
     assert sessions[0].starts_at == sessions[0].starts_at.replace(hour=17, minute=0)  # 18:00 in Berlin (CET) is 17:00 UTC
     assert event.registration_closes_at.hour == 11
     questions = await Question.filter(event_id=event.id).order_by("position")
-    assert [(q.key, q.kind, q.required) for q in questions] == [("childcare", "yesno", False), ("swim_level", "choice", True)]
+    assert [(q.key, q.kind, q.required) for q in questions] == [
+        ("childcare", "yesno", False), ("swim_level", "choice", True), ("language_assistance", "text", False)]
     assert questions[1].choices == ["keine", "etwas", "gut"]
     assert await AuditEntry.filter(action="event.created", event_id=event.id, user_id=me.user.id).exists()
     assert event.translations == {"en": {"title": "Swimming course for women"},
@@ -116,7 +117,7 @@ async def test_duplicate_makes_a_draft_with_dates_moved(client, db):
     copy = await Event.exclude(id=source.id).get().prefetch_related("sessions", "questions")
     assert copy.visibility == Visibility.DRAFT and copy.seats_taken == 0
     assert [s.starts_at - timedelta(weeks=26) for s in copy.sessions] == [s.starts_at for s in source.sessions]
-    assert [q.key for q in copy.questions] == ["childcare", "swim_level"]
+    assert [q.key for q in copy.questions] == ["childcare", "swim_level", "language_assistance"]
     bad = await client.post(f"/admin/events/{source.id}/duplicate", data={"csrf_token": me.csrf, "shift_weeks": "x"})
     assert bad.status_code == 422
 
@@ -182,3 +183,25 @@ async def test_back_office_speaks_german_by_default_and_english_on_request(clien
     assert 'lang="de"' in german.text and "Übersicht" in german.text and "Veranstaltung anlegen" in german.text
     english = await client.get("/admin", params={"lang": "en"})
     assert "Dashboard" in english.text and "Create an event" in english.text
+
+
+async def test_events_made_in_the_back_office_get_their_audiences_standard_questions(client, db):
+    """Staff workshops ask for department and supervisor, women's courses for childcare and language
+    assistance, whichever way the event was made (form, copy, change of audience)."""
+    me = await sign_in(client, "organiser")
+    workshop = {**COURSE_FORM, "csrf_token": me.csrf, "title": "Interkulturelle Kompetenz", "kind": "workshop",
+                "audience": "staff", "question_rows": "0", "q0_key": "", "q1_key": ""}
+    course = {**COURSE_FORM, "csrf_token": me.csrf, "question_rows": "0", "q0_key": "", "q1_key": ""}
+    for form, labels in ((workshop, ("Department or office", "Supervisor (optional)")),
+                         (course, ("I need childcare during the course.",
+                                   "Language assistance: which language would help you?"))):
+        assert (await client.post("/admin/events/new", data=form)).status_code == 303
+        event = await Event.get(title=form["title"])
+        public_form = await client.get(f"/events/{event.id}?lang=en")
+        assert all(label in public_form.text for label in labels), labels
+    source = await Event.get(title="Interkulturelle Kompetenz")
+    await Question.filter(event_id=source.id).delete()  # made before events got them
+    copied = await client.post(f"/admin/events/{source.id}/duplicate", data={"csrf_token": me.csrf, "shift_weeks": "1"})
+    copy = await Event.get(id=int(copied.headers["location"].split("/")[3]))
+    assert await Question.filter(event_id=copy.id).order_by("position").values_list("key", flat=True) == [
+        "department", "supervisor"]

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.fixtures_browser import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.fixtures_i18n import axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -76,3 +77,28 @@ async def test_check_in_on_a_phone(live_server, browser):
         assert width <= 390  # nothing forces sideways scrolling on a phone
     finally:
         await context.close()
+
+
+async def test_certificate_text_form_with_errors_and_training_record_pass_axe(live_server, open_context, axe_source,
+                                                                               tmp_path):
+    """The new back-office pages: the certificate form showing an upload error, and the training record."""
+    context = await open_context(locale="de-DE")
+    page = await context.new_page()
+    with live_server.api() as api:
+        workshop = next(e for e in api.get("/api/v1/events").json() if e["audience"] == "staff")
+    await page.goto(f"{live_server.url}/admin/events/{workshop['id']}/certificates")
+    await page.wait_for_url("**/admin/login**")
+    await page.get_by_label(re.compile("E-Mail-Adresse|E-mail address")).fill(ADMIN_EMAIL)
+    await page.get_by_label(re.compile("^(Passwort|Password)$")).fill(ADMIN_PASSWORD)
+    await page.get_by_role("button", name=re.compile("Anmelden|Sign in")).click()
+    await page.wait_for_url(f"**/admin/events/{workshop['id']}/certificates")
+    not_an_image = tmp_path / "logo.png"
+    not_an_image.write_text("kein Bild")
+    await page.locator("#f-logo").set_input_files(str(not_an_image))
+    await page.get_by_role("button", name=re.compile("Text der Bescheinigung speichern|Save certificate text")).click()
+    await page.wait_for_selector("#e-logo")
+    found = {"certificates with errors": await axe_violations(page, axe_source)}
+    await page.get_by_role("link", name=re.compile("^(Fortbildungsnachweis|Training record)$")).click()
+    await page.wait_for_url("**/admin/training")
+    found["training record"] = await axe_violations(page, axe_source)
+    assert not any(found.values()), found

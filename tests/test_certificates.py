@@ -10,8 +10,10 @@ import zipfile
 
 import pytest
 
-from events_app import certificates, errors
-from events_app.models import AuditEntry, Certificate, OutboxMessage
+from events_app import certificates, errors, registration
+from events_app.i18n import LANGUAGES
+from events_app.models import AuditEntry, Certificate, EventSession, OutboxMessage, Registration
+from events_app.registration import Applicant
 from tests.fixtures_courses import attend, confirmed, make_course, pdf_text
 from tests.helpers import make_event, make_user
 
@@ -94,6 +96,8 @@ async def test_bulk_pdf_has_one_page_per_certificate_and_zip_one_file_each(clien
     assert len(pages) == 4
     issued = {c.registration_id: c.serial for c in await Certificate.all()}
     assert absent.id not in issued and len(issued) == 4
+    [issuing] = await AuditEntry.filter(action="certificates.issued")  # the GET issued them, on the record
+    assert issuing.detail["count"] == 4 and issuing.detail["by_mail"] is False and issuing.user_id is not None
     for person in people:  # each page carries its own person's name and serial
         page = next(p for p in pages if issued[person.id] in p)
         assert person.name in page
@@ -105,6 +109,8 @@ async def test_bulk_pdf_has_one_page_per_certificate_and_zip_one_file_each(clien
             single = pdf_text(files.read(f"{issued[person.id]}.pdf"), tmp_path)
             assert person.name in single and single.count("\f") == 1
     assert await Certificate.all().count() == 4  # the second download issued nothing new
+    assert await AuditEntry.filter(action="certificates.issued").count() == 1
+    assert await AuditEntry.filter(action="certificates.downloaded").count() == 2
     unauthorised = await client.get(f"/api/v1/events/{event.id}/certificates.pdf")
     assert unauthorised.status_code == 401
 
@@ -125,12 +131,16 @@ async def test_verification_page_valid_unknown_revoked(client, db):
     assert "status-valid" in valid.text and NAMES["uk"] in valid.text and "Interkulturelle Kompetenz" in valid.text
     unknown = await client.get("/certificates/TB-2026-0000-0000")
     assert unknown.status_code == 404 and "status-unknown" in unknown.text and NAMES["uk"] not in unknown.text
-    await certificates.revoke(serial=certificate.serial, reason="issued in error")
+    await certificates.revoke(serial=certificate.serial, reason="issued in error: ill on the day")
     revoked = await client.get(f"/certificates/{certificate.serial}")
     assert revoked.status_code == 200 and "status-revoked" in revoked.text and "status-valid" not in revoked.text
-    assert (await Certificate.get(id=certificate.id)).revoked_reason == "issued in error"
+    assert "ill on the day" not in revoked.text  # the reason may be personal: kept for the organisers only
+    assert (await Certificate.get(id=certificate.id)).revoked_reason == "issued in error: ill on the day"
     with pytest.raises(errors.CertificateNotFound):
-        await certificates.revoke(serial="TB-2026-0000-0000")
+        await certificates.revoke(serial="TB-2026-0000-0000", reason="typo")
+    with pytest.raises(errors.ValidationFailed) as no_reason:
+        await certificates.revoke(serial=certificate.serial, reason=" \n ")
+    assert "reason" in no_reason.value.fields
 
 
 async def test_verification_page_of_a_womens_course_does_not_show_the_name(client, db):
@@ -160,7 +170,7 @@ async def test_person_downloads_own_certificate_from_manage_page(client, db, tmp
     assert f"/r/{person.manage_token}/certificate.pdf" in page.text
     download = await client.get(f"/r/{person.manage_token}/certificate.pdf")
     assert download.status_code == 200 and NAMES["vi"] in pdf_text(download.content, tmp_path)
-    await certificates.revoke(serial=certificate.serial)
+    await certificates.revoke(serial=certificate.serial, reason="typo in name")
     assert (await client.get(f"/r/{person.manage_token}/certificate.pdf")).status_code == 404
 
 
@@ -189,8 +199,13 @@ async def test_issue_all_through_the_api_with_mail(client, db):
     assert revoke.status_code == 200 and revoke.json()["revoked_reason"] == "x"
     audit = await AuditEntry.get(action="certificate.revoked")
     assert audit.detail == {"serial": issued.json()[0]["serial"], "reason": "x"} and audit.user_id is not None
-    unknown = await client.post("/api/v1/certificates/TB-0000-0000-0000/revoke", json={}, headers=auth)
+    unknown = await client.post("/api/v1/certificates/TB-0000-0000-0000/revoke", json={"reason": "x"}, headers=auth)
     assert unknown.status_code == 404
+    no_reason = await client.post(f"/api/v1/certificates/{issued.json()[1]['serial']}/revoke", json={}, headers=auth)
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["errors"]
+    assert (await certificates.verify(serial=issued.json()[1]["serial"])).validity == certificates.Validity.VALID
+    [issuing] = await AuditEntry.filter(action="certificates.issued")
+    assert issuing.detail["count"] == 2 and issuing.detail["by_mail"] is True and issuing.user_id is not None
     other_event = await make_event()
     wrong = await client.post(f"/api/v1/events/{other_event.id}/certificates", json={"registration": people[0].id},
                               headers=auth)
@@ -200,7 +215,7 @@ async def test_issue_all_through_the_api_with_mail(client, db):
 async def test_overlong_texts_stay_on_one_page_per_certificate(db, settings, tmp_path):
     event, people = await _workshop_with(["Anna " + "Maria " * 40, "Ben"])
     await certificates.save_template(event_id=event.id, values={"content_summary": "Inhalt\n" * 200,
-                                                                "body": "Sehr langer Text. " * 300})
+                                                                "body": "Sehr langer Text. " * 270})
     await certificates.issue_all(event_id=event.id)
     text = pdf_text(await certificates.render_event(event_id=event.id, settings=settings), tmp_path)
     assert len([page for page in text.split("\f") if page.strip()]) == 2
@@ -228,3 +243,29 @@ async def test_certificate_template_api(client, db, tmp_path):
 
     text = pdf_text(await certificates.render_one(certificate=certificate, settings=Settings(database_url=db)), tmp_path)
     assert "Zertifikat" in text and "Amtsleitung" in text
+
+
+async def test_own_certificate_has_fixed_labels_in_the_registrations_language(client, db, settings, tmp_path):
+    """The person's own PDF speaks their language; the organiser's texts stay as written and the
+    organisers' bulk PDF stays German."""
+    event, _ = await _workshop_with([])
+    sessions = await EventSession.filter(event_id=event.id)
+    people = {}
+    for language, name in (("ar", NAMES["ar"]), ("de", "Erika Muster"), ("pl", "Unbekannte Sprache")):
+        outcome = await registration.register(event_id=event.id, languages=tuple(LANGUAGES), applicant=Applicant(
+            name=name, email=f"{language}@example.org", language=language))
+        await attend(outcome.registration, list(sessions), 1)
+        people[language] = outcome.registration
+    await Registration.filter(id=people["pl"].id).update(language="pl")  # a language no longer offered
+    await certificates.issue_all(event_id=event.id)
+    texts = {}
+    for language, person in people.items():
+        response = await client.get(f"/r/{person.manage_token}/certificate.pdf")
+        assert response.status_code == 200
+        texts[language] = _squash(pdf_text(response.content, tmp_path))
+    assert "رقم الشهادة" in texts["ar"] and "Bescheinigungsnummer" not in texts["ar"]
+    assert "Teilnahmebescheinigung" in texts["ar"]  # the organiser's title, as written
+    assert "Bescheinigungsnummer" in texts["de"] and "رقم الشهادة" not in texts["de"]
+    assert "Bescheinigungsnummer" in texts["pl"]  # a language not offered falls back to German
+    bulk = _squash(pdf_text(await certificates.render_event(event_id=event.id, settings=settings), tmp_path))
+    assert bulk.count("Bescheinigungsnummer") == 3 and "رقم الشهادة" not in bulk

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from events_app import certificates, signup
+from events_app import certificates
 from events_app.events import SessionSpec
 from events_app.models import Question, Registration, RegistrationStatus as S
 from tests.fixtures_courses import attend, make_course
@@ -18,7 +18,6 @@ from tests.helpers import in_days, make_event, make_user
 async def _womens_course(**overrides):
     event, sessions = await make_course(dates=8, audience="women", location="Hallenbad Ost, Eingang B",
                                         location_confidential=True, capacity=1, **overrides)
-    await signup.add_standard_questions(event_id=event.id)
     return event, sessions
 
 
@@ -75,7 +74,6 @@ async def _staff_workshop_this_year(title: str, hour: int = 9):
     start = in_days(-30, hour=hour)
     event = await make_event(title=title, audience="staff", certificate_min_attendance=100,
                              sessions=[SessionSpec(start, start + timedelta(hours=3))])
-    await signup.add_standard_questions(event_id=event.id)
     return event, start
 
 
@@ -119,3 +117,42 @@ async def test_training_record_lists_people_workshops_and_certificates(client, d
     assert (await client.get(f"/api/v1/training-record.csv?year={year}")).status_code == 401
     assert (await client.get("/api/v1/training-record.csv?year=next", headers=auth)).status_code == 422
     assert (await client.get("/api/v1/training-record.pdf", headers=auth)).status_code == 404
+
+
+async def test_training_record_page_per_person_with_audited_downloads(client, db):
+    from events_app.models import AuditEntry, EventSession
+    from events_app.registration import Applicant, register
+    from tests.fixtures_backoffice import sign_in
+
+    first, start = await _staff_workshop_this_year("Interkulturelle Kompetenz I", hour=8)
+    second, _ = await _staff_workshop_this_year("Interkulturelle Kompetenz II", hour=13)
+    serials = []
+    for event, people in ((first, ("erika@giessen.de", "olena@stadt-giessen.de")), (second, ("erika@giessen.de",))):
+        sessions = list(await EventSession.filter(event_id=event.id))
+        for email in people:
+            name = "Erika Muster" if email.startswith("erika") else "Олена Коваленко"
+            outcome = await register(event_id=event.id, applicant=Applicant(
+                name=name, email=email, answers={"department": "Amt 50" if name == "Erika Muster" else "Ordnungsamt"}))
+            await attend(outcome.registration, sessions, 1)
+        serials.append((await certificates.issue_all(event_id=event.id))[0].serial)
+    me = await sign_in(client)
+    assert 'href="/admin/training"' in (await client.get("/admin")).text
+    page = await client.get(f"/admin/training?year={start.year}&lang=en")
+    assert page.status_code == 200
+    assert page.text.count("<h2><bdi>Erika Muster</bdi></h2>") == 1  # one section per person
+    erika = page.text.split("<h2><bdi>Erika Muster</bdi></h2>")[1].split("<h2>")[0]
+    assert "Interkulturelle Kompetenz I<" in erika and "Interkulturelle Kompetenz II<" in erika
+    assert "2 workshops" in erika and "Amt 50" in erika and all(serial in erika for serial in serials)
+    assert "Олена Коваленко" in page.text and f'value="{start.year}" selected' in page.text
+    empty = await client.get(f"/admin/training?year={start.year - 5}&lang=en")
+    assert empty.status_code == 200 and "Erika" not in empty.text and "Nobody took part" in empty.text
+    csv_file = await client.get(f"/admin/training/record.csv?year={start.year}")
+    assert csv_file.status_code == 200 and "erika@giessen.de" in csv_file.content.decode("utf-8-sig")
+    xlsx = await client.get(f"/admin/training/record.xlsx?year={start.year}")
+    assert xlsx.status_code == 200 and load_workbook(io.BytesIO(xlsx.content)).active.max_row == 4
+    downloads = await AuditEntry.filter(action="training_record.downloaded").order_by("id")
+    assert [(d.user_id, d.detail["format"], d.detail["year"]) for d in downloads] == [
+        (me.user.id, "csv", start.year), (me.user.id, "xlsx", start.year)]
+    for bad in ("next", "99999", "1999"):
+        assert (await client.get(f"/admin/training?year={bad}")).status_code == 422
+    assert (await client.get("/admin/training/record.pdf")).status_code == 404

@@ -121,7 +121,6 @@ async def test_signature_list_has_a_column_per_course_date(client, db):
 async def test_women_only_exports_carry_only_the_chosen_columns(client, db):
     await sign_in(client, "organiser")
     event = await make_event(title="Schwimmkurs für Frauen", audience="women", phone_allowed=True, capacity=5)
-    await Question.create(event=event, key="childcare", label="Kinderbetreuung", kind="yesno")
     await register(event_id=event.id, applicant=Applicant(name="Maryam Ahmadi", phone="0641 555 123",
                                                           email="maryam@example.org", answers={"childcare": True}))
     default = await client.get(f"/admin/events/{event.id}/export.csv")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from tortoise.transactions import in_transaction
 
-from events_app import errors, registration, signup
-from events_app.models import Event, OutboxMessage, Question, Registration, RegistrationStatus as S
+from events_app import errors, events, registration, signup
+from events_app.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
 from events_app.registration import Applicant
 from tests.helpers import both_databases, make_event
 
@@ -41,9 +42,7 @@ def test_wildcard_entry_accepts_sub_domains_only():
 
 
 async def _staff_workshop(**overrides):
-    event = await make_event(audience="staff", **overrides)
-    await signup.add_standard_questions(event_id=event.id)
-    return event
+    return await make_event(audience="staff", **overrides)
 
 
 def _applicant(email, **answers):
@@ -138,12 +137,16 @@ async def test_staff_sign_up_by_form_then_verify_link(client, db, settings):
 
 async def test_standard_questions_are_added_once_and_translated(db):
     event = await _staff_workshop()
-    await signup.add_standard_questions(event_id=event.id)
+    async with in_transaction() as conn:
+        assert await signup.add_standard_questions(conn, event) == []  # creating the event added them
     questions = await Question.filter(event_id=event.id).order_by("position")
     assert [(q.key, q.required) for q in questions] == [("department", True), ("supervisor", False)]
     assert signup.question_label(questions[0], "en") == "Department or office"
     public = await make_event()
-    assert await signup.add_standard_questions(event_id=public.id) == []
+    assert not await Question.filter(event_id=public.id).exists()
+    await events.update_event(event_id=public.id, values={"audience": Audience.WOMEN})
+    keys = await Question.filter(event_id=public.id).order_by("position").values_list("key", flat=True)
+    assert keys == ["childcare", "language_assistance"]
 
 
 async def test_registration_engine_keeps_pending_out_of_seat_counts(db):

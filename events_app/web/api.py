@@ -74,7 +74,6 @@ async def create_event(request: Request) -> Response:
     await api_user(request)
     values, sessions = event_fields_from(await read_json(request), creating=True)
     event = await events.create_event(values=values, sessions=sessions or [])
-    await signup.add_standard_questions(event_id=event.id)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)), status_code=201)
 

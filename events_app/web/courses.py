@@ -3,14 +3,11 @@ certificate downloads, the public verification page and the HR training record."
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import attendance, certificates, errors, events, registration, signup, training, training_export
+from events_app import attendance, audit, certificates, errors, events, registration, signup, training, training_export
 from events_app.errors import N_
-from events_app.models import Registration
 from events_app.web.auth import DOOR_STAFF, api_user
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
@@ -104,7 +101,7 @@ async def certificate_list(request: Request) -> Response:
 
 async def issue_certificates(request: Request) -> Response:
     """POST {"registration": id?, "send_mail": bool}: one person or everyone eligible."""
-    await api_user(request)
+    user = await api_user(request)
     data = await read_json(request)
     send_mail = _bool(data.get("send_mail", False), "send_mail")
     event = await events.get_event(request.path_params["event_id"], public=False)
@@ -113,11 +110,10 @@ async def issue_certificates(request: Request) -> Response:
         registration_id = data["registration"]
         if not isinstance(registration_id, int) or isinstance(registration_id, bool):
             raise errors.ValidationFailed(fields={"registration": N_("Please give the id of the registration.")})
-        if not await Registration.exists(id=registration_id, event_id=event.id):
-            raise errors.RegistrationNotFound()
-        issued = [await certificates.issue(registration_id=registration_id, send_mail=send_mail)]
+        issued = [await certificates.issue(registration_id=registration_id, event_id=event.id, send_mail=send_mail,
+                                           by=user)]
     else:
-        issued = await certificates.issue_all(event_id=event.id, send_mail=send_mail)
+        issued = await certificates.issue_all(event_id=event.id, send_mail=send_mail, by=user)
     return JSONResponse([_certificate_json(c, base_url) for c in issued], status_code=201)
 
 
@@ -127,58 +123,70 @@ async def revoke_certificate(request: Request) -> Response:
     reason = data.get("reason", "")
     if not isinstance(reason, str):
         raise errors.ValidationFailed(fields={"reason": N_("Please enter text.")})
-    certificate = await certificates.revoke(serial=request.path_params["serial"], reason=reason, user_id=user.id)
+    certificate = await certificates.revoke(serial=request.path_params["serial"], reason=reason, by=user)
     return JSONResponse({"serial": certificate.serial, "revoked_at": certificate.revoked_at.isoformat(),
                          "revoked_reason": certificate.revoked_reason})
 
 
 async def certificate_template(request: Request) -> Response:
     """PUT the organiser's texts: title, body ({name} {event} {dates} {hours}), signer, images."""
-    await api_user(request)
+    user = await api_user(request)
     data = await read_json(request)
-    bad = {k: N_("Unknown field.") for k in data if k not in (
-        "title", "body", "content_summary", "signer_name", "signer_role", "logo", "signature")}
+    known = (*certificates.TEXT_FIELDS, *certificates.IMAGE_FIELDS)
+    bad = {k: N_("Unknown field.") for k in data if k not in known}
     bad.update({k: N_("Please enter text.") for k, v in data.items() if k not in bad and not isinstance(v, str)})
     if bad:
         raise errors.ValidationFailed(fields=bad)
-    template = await certificates.save_template(event_id=request.path_params["event_id"], values=data)
-    return JSONResponse({name: getattr(template, name) for name in (
-        "title", "body", "content_summary", "signer_name", "signer_role")})
+    template = await certificates.save_template(event_id=request.path_params["event_id"], values=data, by=user)
+    return JSONResponse({name: getattr(template, name) for name in certificates.TEXT_FIELDS})
+
+
+async def _bulk_download(request: Request, fmt: str) -> tuple[int, bytes]:
+    """The API's bulk downloads promise "all eligible": missing certificates are issued first (without
+    mail) and recorded in the audit log as `certificates.issued` under the token's user, as a POST would
+    be. The back office instead offers issuing as its own button and downloads only what was issued."""
+    user = await api_user(request)
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    await certificates.issue_all(event_id=event.id, by=user)
+    render = certificates.render_event if fmt == "pdf" else certificates.render_event_zip
+    data = await render(event_id=event.id, settings=_settings(request))
+    await audit.record("certificates.downloaded", user=user, event_id=event.id, format=fmt)
+    return event.id, data
 
 
 async def event_certificates_pdf(request: Request) -> Response:
-    await api_user(request)
-    event = await events.get_event(request.path_params["event_id"], public=False)
-    data = await certificates.render_event(event_id=event.id, settings=_settings(request))
-    return _pdf(data, f"certificates-{event.id}.pdf")
+    """GET: every eligible person's certificate as one PDF (issuing missing ones, see `_bulk_download`)."""
+    event_id, data = await _bulk_download(request, "pdf")
+    return _pdf(data, f"certificates-{event_id}.pdf")
 
 
 async def event_certificates_zip(request: Request) -> Response:
-    await api_user(request)
-    event = await events.get_event(request.path_params["event_id"], public=False)
-    data = await certificates.render_event_zip(event_id=event.id, settings=_settings(request))
+    """GET: every eligible person's certificate as a ZIP of single PDFs (issuing missing ones, see `_bulk_download`)."""
+    event_id, data = await _bulk_download(request, "zip")
     return Response(data, media_type="application/zip", headers={
-        "content-disposition": f'attachment; filename="certificates-{event.id}.zip"', "cache-control": "private, no-store"})
+        "content-disposition": f'attachment; filename="certificates-{event_id}.zip"', "cache-control": "private, no-store"})
+
+
+async def training_record_file(request: Request, *, fmt: str, user) -> Response:
+    """The training record of ?year= (default this year; ?email= for one person) as CSV or XLSX, for the
+    API and the back office alike; every download is audited."""
+    if fmt not in ("csv", "xlsx"):
+        raise errors.NotFound()
+    timezone, language = _settings(request).timezone, request.state.language
+    year = training.year_from(request.query_params.get("year"), timezone=timezone)
+    email = request.query_params.get("email") or None  # one person's record
+    rows = await training.record_for_year(year=year, timezone=timezone, email=email)
+    await audit.record("training_record.downloaded", user=user, year=year, format=fmt, one_person=bool(email))
+    headers = {"content-disposition": f'attachment; filename="training-record-{year}.{fmt}"',
+               "cache-control": "private, no-store"}
+    if fmt == "csv":
+        return Response(training_export.to_csv(rows, timezone=timezone, language=language),
+                        media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(training_export.to_xlsx(rows, year=year, timezone=timezone, language=language),
+                    media_type=training_export.XLSX_TYPE, headers=headers)
 
 
 async def training_record(request: Request) -> Response:
     """HR's export: GET /api/v1/training-record.{csv,xlsx}?year=2026[&email=one.person@giessen.de]."""
-    fmt = request.path_params["format"]
-    if fmt not in ("csv", "xlsx"):
-        raise errors.NotFound()
-    await api_user(request)
-    raw_year = request.query_params.get("year", "")
-    try:
-        year = int(raw_year) if raw_year else datetime.now().year
-        if not 2000 <= year <= 2100:
-            raise ValueError
-    except ValueError:
-        raise errors.ValidationFailed(fields={"year": N_("Please give a year, e.g. 2026.")}) from None
-    email = request.query_params.get("email") or None  # one person's record
-    rows = await training.record_for_year(year=year, timezone=_settings(request).timezone, email=email)
-    if fmt == "csv":
-        return Response(training_export.to_csv(rows, timezone=_settings(request).timezone, language=request.state.language), media_type="text/csv; charset=utf-8", headers={
-            "content-disposition": f'attachment; filename="training-record-{year}.csv"'})
-    return Response(training_export.to_xlsx(rows, year=year, timezone=_settings(request).timezone,
-                                                      language=request.state.language), media_type=training_export.XLSX_TYPE, headers={
-        "content-disposition": f'attachment; filename="training-record-{year}.xlsx"'})
+    user = await api_user(request)
+    return await training_record_file(request, fmt=request.path_params["format"], user=user)

@@ -127,7 +127,8 @@ OPENAPI["components"]["schemas"].update({
     "IssueInput": {"type": "object", "properties": {
         "registration": {"type": "integer", "description": "one person; omit to issue to everyone eligible"},
         "send_mail": {"type": "boolean"}}},
-    "RevokeInput": {"type": "object", "properties": {"reason": {"type": "string"}}},
+    "RevokeInput": {"type": "object", "required": ["reason"], "properties": {"reason": {
+        "type": "string", "description": "required; kept for the organisers, never shown on the public page"}}},
     "CertificateTemplateInput": {"type": "object", "additionalProperties": False, "properties": {
         "title": {"type": "string"},
         "body": {"type": "string", "description": "placeholders {name} {event} {dates} {hours}"},
@@ -148,16 +149,19 @@ OPENAPI["paths"].update({
                     body="IssueInput", ok="201", errors=("400", "404", "409", "422"))},
     "/api/v1/events/{event_id}/certificates.pdf": {
         "parameters": _EVENT_ID,
-        "get": _op("All valid certificates as one PDF, one page each (issues missing ones, no mail)", secured=True)},
+        "get": _op("All eligible people's certificates as one PDF, one page each (issues missing ones, "
+                   "without mail, audited as certificates.issued)", secured=True)},
     "/api/v1/events/{event_id}/certificates.zip": {
         "parameters": _EVENT_ID,
-        "get": _op("All valid certificates as a ZIP of single PDFs named by serial", secured=True)},
+        "get": _op("All eligible people's certificates as a ZIP of single PDFs named by serial (issues "
+                   "missing ones like the PDF)", secured=True)},
     "/api/v1/events/{event_id}/certificate-template": {
         "parameters": _EVENT_ID,
         "put": _op("The organiser's certificate texts and images", secured=True, body="CertificateTemplateInput",
                    errors=("400", "404", "422"))},
     "/api/v1/certificates/{serial}/revoke": {
-        "parameters": _SERIAL, "post": _op("Revoke a certificate", secured=True, body="RevokeInput")},
+        "parameters": _SERIAL, "post": _op("Revoke a certificate, giving a reason", secured=True, body="RevokeInput",
+                                           errors=("400", "404", "422"))},
     "/api/v1/training-record.csv": {
         "get": _op("HR training record of staff workshops for ?year= as CSV (semicolon, UTF-8 BOM)", secured=True,
                    errors=("422",))},

@@ -8,7 +8,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import admin, admin_certificates, admin_checkin, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import (
+    admin,
+    admin_certificates,
+    admin_checkin,
+    admin_training,
+    api,
+    courses,
+    feeds,
+    invitations_admin,
+    pages,
+    rsvp,
+)
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""
@@ -132,7 +143,12 @@ routes = [
     Route("/admin/events/{event_id:id}/certificates", admin_certificates.overview),
     Route("/admin/events/{event_id:id}/certificates/issue", admin_certificates.issue, methods=["POST"]),
     Route("/admin/events/{event_id:id}/certificates/revoke", admin_certificates.revoke, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/certificates/template", admin_certificates.save_template, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/certificates/preview.pdf", admin_certificates.preview),
     Route("/admin/events/{event_id:id}/certificates.{fmt:str}", admin_certificates.download),
+    # --- back office: training record ---
+    Route("/admin/training", admin_training.training_page),
+    Route("/admin/training/record.{fmt:str}", admin_training.training_download),
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin.feed_revoke, methods=["POST"]),
