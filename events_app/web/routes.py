@@ -8,7 +8,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.config import STATIC_DIR
-from events_app.web import admin, admin_certificates, admin_checkin, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import (
+    admin,
+    admin_certificates,
+    admin_checkin,
+    admin_mail,
+    api,
+    courses,
+    feeds,
+    invitations_admin,
+    pages,
+    rsvp,
+)
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""
@@ -133,6 +144,11 @@ routes = [
     Route("/admin/events/{event_id:id}/certificates/issue", admin_certificates.issue, methods=["POST"]),
     Route("/admin/events/{event_id:id}/certificates/revoke", admin_certificates.revoke, methods=["POST"]),
     Route("/admin/events/{event_id:id}/certificates.{fmt:str}", admin_certificates.download),
+    # --- back office: mail ---
+    Route("/admin/mail", admin_mail.mail_files_page, methods=["GET"]),
+    Route("/admin/mail/files/{name}", admin_mail.mail_file_page, methods=["GET"]),
+    Route("/admin/mail/files/{name}/download", admin_mail.mail_file_download, methods=["GET"]),
+    Route("/admin/mail/{message_id:id}/requeue", admin_mail.mail_requeue, methods=["POST"]),
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin.feed_revoke, methods=["POST"]),
