@@ -120,6 +120,8 @@ class Migration(migrations.Migration):
                 ('confirmed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('cancelled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('reminded_at', fields.DatetimeField(null=True, description='When the reminder mail before the event was queued (set once, so each person gets one).', auto_now=False, auto_now_add=False)),
+                ('sequence', fields.IntField(default=0, description="Raised on every change of status: part of the SEQUENCE of the dates in the person's own calendar.")),
+                ('status_changed_at', fields.DatetimeField(null=True, description="When the status last changed after registering: LAST-MODIFIED of the person's own calendar.", auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'registration', 'app': 'events', 'indexes': [Index(fields=['event_id', 'status', 'queued_at'])], 'pk_attr': 'id'},
             bases=['Model'],

@@ -9,8 +9,8 @@ The sink is aiosmtpd's Sink handler in its own process on a free loopback port. 
 aiosmtplib alone sending the same messages, built beforehand as EmailMessage objects, over one
 connection (no database, no rendering); a second, stricter figure sends the finished bytes (the
 network alone). The outbox path claims rows, loads registrations and events, renders subject, text,
-HTML and the .ics, writes the MIME bytes, sends over one connection and records each result. The
-figure that matters is the ratio to the floor (goal: at least 0.8).
+HTML, the .ics and the check-in QR code, writes the MIME bytes, sends over one connection and records
+each result. The figure that matters is the ratio to the floor (goal: at least 0.8).
 """
 
 from __future__ import annotations

@@ -187,13 +187,15 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
 
 
 async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
-    """What needs an organiser: seat offers expiring soon, mails that could not be delivered."""
+    """What needs an organiser: seat offers expiring soon, mails that failed or wait for another try."""
     now = now or utcnow()
     expiring = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
                                          ).order_by("offer_expires_at").prefetch_related("event")
     failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("-created_at").limit(100).prefetch_related(
         "event")
-    return {"expiring_offers": expiring, "failed_mails": failed}
+    retrying = await OutboxMessage.filter(state=OutboxState.RETRY).order_by("next_attempt_at").limit(
+        100).prefetch_related("event")
+    return {"expiring_offers": expiring, "failed_mails": failed, "retrying_mails": retrying}
 
 
 # ---------------------------------------------------------------- registrations
@@ -248,15 +250,16 @@ async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: 
         return engine.Outcome(registration, position)
 
 
-async def cancel_registration(*, event_id: int, registration_id: int, by: User,
+async def cancel_registration(*, event_id: int, registration_id: int, by: User, reason: str = "",
                               now: datetime | None = None) -> Registration:
+    """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
     async with engine.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status in (S.CANCELLED, S.EXPIRED):
             raise errors.AlreadyCancelled()
         await engine.release_seats(conn, event, registration, S.CANCELLED, now)
-        await engine.tell(conn, registration, "cancelled")
+        await engine.tell(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
         promoted = await engine.promote_waiting(conn, event, now)
         await audit.record("registration.cancelled", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
@@ -280,11 +283,11 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
             raise errors.NotEnoughSeats()
         event.seats_taken += extra
         await event.save(using_db=conn, update_fields=["seats_taken"])
-        registration.status = S.CONFIRMED
+        engine.set_status(registration, S.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
-        await registration.save(using_db=conn, update_fields=["status", "confirmed_at", "offer_expires_at",
-                                                              "updated_at"])
+        await registration.save(using_db=conn, update_fields=[*engine.STATUS_FIELDS, "confirmed_at",
+                                                              "offer_expires_at", "updated_at"])
         await engine.tell(conn, registration, "promoted")
         await audit.record("registration.promoted", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, beyond_capacity=over)
@@ -316,6 +319,8 @@ async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
 #: Which mail a registration gets again, by its status.
 RESEND_TEMPLATES = {S.CONFIRMED: "confirmed", S.WAITLISTED: "waitlisted", S.OFFERED: "offered",
                     S.CANCELLED: "cancelled", S.EXPIRED: "offer_expired"}
+#: A cancellation is told in the words of who cancelled: the person or the organisers.
+CANCELLATION_TEMPLATES = ("cancelled", "cancelled_by_organiser")
 
 
 async def resend_mail(*, event_id: int, registration_id: int, by: User) -> OutboxMessage | None:
@@ -324,6 +329,10 @@ async def resend_mail(*, event_id: int, registration_id: int, by: User) -> Outbo
         template = RESEND_TEMPLATES.get(registration.status)
         if template is None:
             raise errors.RegistrationStateConflict()
+        if registration.status == S.CANCELLED:
+            told = await OutboxMessage.filter(registration_id=registration.id, template__in=CANCELLATION_TEMPLATES
+                                              ).order_by("-id").using_db(conn).first()
+            template = told.template if told else template
         extra = {}
         if registration.status == S.WAITLISTED:
             extra["position"] = await engine.waitlist_position(conn, registration)
@@ -397,3 +406,40 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
             queued += message is not None
         await audit.record("event.message_sent", user=by, event_id=event_id, conn=conn, group=group, mails=queued)
         return queued
+
+
+# ---------------------------------------------------------------- mail
+
+
+async def registration_mails(*, registration_id: int) -> list[OutboxMessage]:
+    """Every mail queued for a registration, newest first, with its state and last error."""
+    return await OutboxMessage.filter(registration_id=registration_id).order_by("-id")
+
+
+async def requeue_mail(*, message_id: int, by: User, now: datetime | None = None) -> OutboxMessage:
+    """Give a mail that failed for good another try, e.g. after the organiser corrected the address.
+
+    A registration's mail goes to its current address. The retry window (outbox.GIVE_UP_AFTER) starts
+    again, so counting begins anew from now.
+    """
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        message = await OutboxMessage.select_for_update().using_db(conn).get_or_none(id=message_id)
+        if message is None:
+            raise errors.MailNotFound()
+        if message.state != OutboxState.FAILED:
+            raise errors.MailNotFailed()
+        recipient = message.recipient
+        if message.registration_id:
+            registration = await Registration.get_or_none(id=message.registration_id).using_db(conn)
+            if registration is not None:
+                recipient = registration.email
+        if not recipient:
+            raise errors.NoEmailAddress()
+        message.state, message.recipient, message.attempts = OutboxState.QUEUED, recipient, 0
+        message.next_attempt_at = message.created_at = now
+        await message.save(using_db=conn, update_fields=["state", "recipient", "attempts", "next_attempt_at",
+                                                         "created_at"])
+        await audit.record("mail.requeued", user=by, event_id=message.event_id, conn=conn,
+                           registration_id=message.registration_id, mail_id=message.id, template=message.template)
+        return message

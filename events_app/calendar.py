@@ -11,10 +11,12 @@ Choices, so that Outlook, Thunderbird, Google and Apple Calendar keep a correct 
 - **Stable UID** `event-<event id>-session-<session id>@<host of EVENTS_BASE_URL>`, the same in
   every feed and in mail attachments, so a client never shows a date twice.
 - **SEQUENCE** = event.sequence + session.sequence; both only ever grow (`events.py` raises them
-  on every change of time, place or status), so the sum grows with every such change.
-- **DTSTAMP = LAST-MODIFIED** = the later of the event's and the session's last change. The bytes are
-  then a function of the data alone: two downloads of an unchanged feed are identical, which is what
-  a strong ETag promises.
+  on every change of time, place or status), so the sum grows with every such change. A person's
+  own calendar (personal feed, mail attachments) adds registration.sequence, raised on every change
+  of the registration's status (`registration.set_status`): waiting, offered, confirmed, cancelled.
+- **DTSTAMP = LAST-MODIFIED** = the latest of the event's and the session's last change (and, in a
+  person's own calendar, of the registration's status). The bytes are then a function of the data
+  alone: two downloads of an unchanged feed are identical, which is what a strong ETag promises.
 - **Cancelled** events and dates stay in feeds with STATUS:CANCELLED (and "Cancelled:" before the
   title, for clients that ignore STATUS) until they are a while in the past, so subscribed clients
   remove them instead of keeping a date that no longer happens.
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -59,19 +61,25 @@ class Audience:
 
     `show_confidential_location`: the reader may see a confidential meeting point.
     `registration_status`: the reader's own registration, for a personal calendar (else None).
+    `registration_sequence`, `registration_changed`: its sequence and last change of status, which
+    a personal calendar adds to each date's SEQUENCE and LAST-MODIFIED.
     """
 
     show_confidential_location: bool = False
     registration_status: RegistrationStatus | None = None
+    registration_sequence: int = 0
+    registration_changed: datetime | None = None
 
 
 PUBLIC = Audience()
 
 
-def registrant_audience(status: RegistrationStatus | str) -> Audience:
-    """A registrant sees the confidential meeting point only once confirmed."""
-    status = RegistrationStatus(status)
-    return Audience(show_confidential_location=status == RegistrationStatus.CONFIRMED, registration_status=status)
+def registrant_audience(registration) -> Audience:
+    """A registrant's own calendar: the confidential meeting point only once confirmed."""
+    status = RegistrationStatus(registration.status)
+    return Audience(show_confidential_location=status == RegistrationStatus.CONFIRMED, registration_status=status,
+                    registration_sequence=registration.sequence,
+                    registration_changed=registration.status_changed_at)
 
 
 def host_of(base_url: str) -> str:
@@ -120,14 +128,14 @@ def session_vevent(event, session, *, language: str, base_url: str, timezone: st
     url = event_url(event.id, base_url)
     if status == "CANCELLED":
         title = i18n.gettext(language, N_("Cancelled: %(title)s"), title=title)
-    changed = max(event.updated_at, session.updated_at)
+    changed = max(event.updated_at, session.updated_at, audience.registration_changed or session.updated_at)
     text = f"{description.strip()}\n\n{url}" if description.strip() else url
 
     vevent = icalendar.Event()
     vevent.add("uid", session_uid(event.id, session.id, base_url))
     vevent.add("dtstamp", changed)
     vevent.add("last-modified", changed)
-    vevent.add("sequence", event.sequence + session.sequence)
+    vevent.add("sequence", event.sequence + session.sequence + audience.registration_sequence)
     vevent.add("dtstart", session.starts_at.astimezone(zone))
     vevent.add("dtend", session.ends_at.astimezone(zone))
     vevent.add("summary", title)
@@ -182,7 +190,7 @@ def registration_ics(event, registration, *, base_url: str, timezone: str = "Eur
     The meeting point is shown only to confirmed registrations; the dates are TENTATIVE while the
     person waits and CANCELLED once the registration is cancelled or the offer expired.
     """
-    audience = registrant_audience(registration.status)
+    audience = registrant_audience(registration)
     language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return event_ics(event, language=language, base_url=base_url, timezone=timezone, audience=audience)
 

@@ -222,3 +222,20 @@ class NotCheckedIn(DomainError):
     status = 409
     title = N_("This person is not registered with a confirmed seat for this event.")
     slug = "not-checkable"
+
+
+class MailNotFound(NotFound):
+    title = N_("This mail does not exist (any more).")
+    slug = "mail-not-found"
+
+
+class MailNotFailed(DomainError):
+    status = 409
+    title = N_("Only a mail that could not be delivered can be sent again.")
+    slug = "mail-not-failed"
+
+
+class NoEmailAddress(DomainError):
+    status = 409
+    title = N_("This person has no e-mail address. Please phone or write to them.")
+    slug = "no-email-address"

@@ -5,7 +5,8 @@ Feeds, and what they show:
 - per event (`/events/{id}.ics`): every date of one event that is not a draft;
 - public (`/calendar.ics`, `/calendar/{kind}.ics`): events that are public and listed, not by invitation;
 - personal (`/r/{token}/calendar.ics`): the event a registration covers; the confidential meeting point
-  only once the registration is confirmed; dates turn CANCELLED when the registration is cancelled;
+  only once the registration is confirmed; dates turn CANCELLED when the registration is cancelled, and
+  every change of the registration's status raises their SEQUENCE and LAST-MODIFIED;
 - private (`/feeds/{token}.ics`): for a staff account (admin, organiser, door), every event that is not
   a draft, unlisted and invitation-only ones included. The URL's secret is the credential (calendar
   clients cannot sign in), stored as a hash, revocable. Confidential meeting points stay out of it too:
@@ -113,12 +114,13 @@ def event_feed(*, event_id: int) -> Feed:
 async def registration_feed(*, token: str) -> Feed:
     """The event a registration covers, as its holder sees it."""
     registration = await Registration.get_or_none(manage_token=token).only(
-        "id", "event_id", "status", "language", "updated_at")
+        "id", "event_id", "status", "sequence", "status_changed_at", "language", "updated_at")
     if registration is None:
         raise errors.RegistrationNotFound()
-    audience = calendar.registrant_audience(registration.status)
+    audience = calendar.registrant_audience(registration)
     return Feed(key=f"registration:{registration.id}", sessions=Q(event_id=registration.event_id),
-                audience=audience, extra_key=audience.registration_status.value, extra_changed=registration.updated_at,
+                audience=audience, extra_key=f"{registration.status.value}:{registration.sequence}",
+                extra_changed=registration.updated_at,
                 language=registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE)
 
 

@@ -3,16 +3,20 @@
 Rendering reads the registration and event as they are when the mail goes out, in the
 registrant's language (German when the language is unknown). Subject, text and HTML part come
 from `templates/email/<kind>.txt` and `.html`; confirmations and change notices carry the event
-as an `.ics` attachment. Confidential meeting points appear only in confirmations.
+as an `.ics` attachment. Confidential meeting points appear only in confirmations, which also carry
+the check-in QR code as an inline PNG (mail programs block SVG and data: images) and its link.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import email
+import email.parser
+import email.policy
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.charset import BASE64, Charset
 from email.header import Header
@@ -23,7 +27,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 
-from events_app import calendar, i18n, signup
+from events_app import calendar, checkin, errors, i18n, signup
 from events_app.config import Settings
 from events_app.models import (
     Event,
@@ -117,7 +121,8 @@ class MailData:
     registrations: dict[int, Registration]
     events: dict[int, Event]
     sessions: dict[int, list[EventSession]]
-    #: Calendar files built in this batch, by (event, language, with location): all alike but for the person.
+    #: Calendar files built in this batch, by (event, language, audience): alike for everyone whose
+    #: registration never changed status, which is most confirmations.
     calendars: dict[tuple, bytes] = field(default_factory=dict)
     #: Formatted dates of an event's sessions, by (event, language).
     dates: dict[tuple, tuple[list[str], list[str]]] = field(default_factory=dict)
@@ -216,6 +221,10 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
                                           [fmt.span(s.starts_at, s.ends_at) for s in all_sessions
                                            if s.status == SessionStatus.CANCELLED])
     dates, cancelled_dates = data.dates[event.id, language]
+    # only people holding a seat get the dates into their calendar and a check-in code
+    holds_seat = event.status != EventStatus.CANCELLED and registration.status == RegistrationStatus.CONFIRMED
+    checkin_url = (checkin.checkin_link(base_url=settings.base_url, registration=registration)
+                   if holds_seat and row.template in CONFIRMATION_KINDS else "")
     return {
         "kind": row.template,
         "language": language,
@@ -240,9 +249,9 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "message_subject": extra.get("subject") or "",
         "message_body": extra.get("body") or "",
         "certificate_url": f"{settings.base_url}/r/{registration.manage_token}/certificate.pdf",
-        # only people holding a seat get the dates into their calendar
-        "calendar_attached": (row.template in CALENDAR_KINDS and event.status != EventStatus.CANCELLED
-                              and registration.status == RegistrationStatus.CONFIRMED),
+        "calendar_attached": holds_seat and row.template in CALENDAR_KINDS,
+        "checkin_url": checkin_url,
+        "checkin_qr_cid": f"checkin.{row.id}@{mail_host(settings)}",
     }
 
 
@@ -275,15 +284,26 @@ def _part(content_type: str, payload: bytes, extra_headers: str = "") -> bytes:
             + base64.encodebytes(payload))
 
 
-def mime_bytes(headers: dict[str, str], *, text: str, html: str, ics: bytes | None, boundary: str) -> bytes:
+def mime_bytes(headers: dict[str, str], *, text: str, html: str, ics: bytes | None, boundary: str,
+               inline_png: tuple[str, bytes] | None = None) -> bytes:
     """The message as bytes: multipart/alternative (text, HTML), inside multipart/mixed with an .ics.
 
+    `inline_png` (Content-ID, image) puts the HTML part and the image into multipart/related, so
+    the HTML shows it with `<img src="cid:...">`.
     Written directly rather than through `email.mime` + the generator, which cost four times the
     rendering; the shape is fixed and every part is base64, so the result is plain ASCII.
     Tests parse it back with the standard library's parser.
     """
+    html_part = _part('text/html; charset="utf-8"', html.encode())
+    if inline_png is not None:
+        content_id, png = inline_png
+        html_part = (f'Content-Type: multipart/related; type="text/html"; boundary="{boundary}r"\n\n'.encode()
+                     + f"--{boundary}r\n".encode() + html_part + f"--{boundary}r\n".encode()
+                     + _part("image/png", png, f"Content-ID: <{content_id}>\n"
+                                               'Content-Disposition: inline; filename="checkin.png"\n')
+                     + f"--{boundary}r--\n".encode())
     alternative = (f"--{boundary}a\n".encode() + _part('text/plain; charset="utf-8"', text.encode())
-                   + f"--{boundary}a\n".encode() + _part('text/html; charset="utf-8"', html.encode())
+                   + f"--{boundary}a\n".encode() + html_part
                    + f"--{boundary}a--\n".encode())
     head = "".join(f"{name}: {encode_header(value)}\n" for name, value in headers.items()) + "MIME-Version: 1.0\n"
     if ics is None:
@@ -303,11 +323,17 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
     ics = None
     if context["calendar_attached"]:
         event = context["event"]
-        key = (event.id, context["language"], context["show_location"])
+        # the person's own calendar (their SEQUENCE), with the meeting point where the mail tells it
+        audience = replace(calendar.registrant_audience(context["registration"]),
+                           show_confidential_location=context["show_location"])
+        key = (event.id, context["language"], audience)
         if key not in data.calendars:
             data.calendars[key] = _event_ics(event, data.sessions.get(event.id, []), settings=settings,
-                                             language=context["language"], with_location=context["show_location"])
+                                             language=context["language"], audience=audience)
         ics = data.calendars[key]
+    inline_png = None
+    if context.get("checkin_url"):
+        inline_png = (context["checkin_qr_cid"], checkin.qr_png(context["checkin_url"]))
     message_id = message_id_for(row, settings)
     headers = {
         "Subject": subject,
@@ -321,19 +347,18 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
     # "=_" cannot occur in base64 text, so the boundary never collides with a body
     boundary = f"=_{row.id}_{secrets.token_hex(8)}_"
     return Letter(row=row, recipient=recipient, message_id=message_id,
-                  data=mime_bytes(headers, text=text, html=html, ics=ics, boundary=boundary))
+                  data=mime_bytes(headers, text=text, html=html, ics=ics, boundary=boundary, inline_png=inline_png))
 
 
 # --- calendar attachment ---------------------------------------------------------------------
 
 
 def _event_ics(event: Event, sessions: list[EventSession], *, settings: Settings, language: str,
-               with_location: bool) -> bytes:
-    """The event as the calendar feeds show it (same UIDs and SEQUENCE), so clients update one entry."""
+               audience: calendar.Audience) -> bytes:
+    """The event as the person's own feed shows it (same UIDs and SEQUENCE), so clients update one entry."""
     title, _ = calendar.localized_text(event, language)
     return calendar.build_calendar(((event, session) for session in sessions), name=title, language=language,
-                                   base_url=settings.base_url, timezone=settings.timezone,
-                                   audience=calendar.Audience(show_confidential_location=with_location))
+                                   base_url=settings.base_url, timezone=settings.timezone, audience=audience)
 
 
 # --- transports ------------------------------------------------------------------------------
@@ -407,7 +432,7 @@ class FileTransport:
     """No SMTP server configured: each message becomes an `.eml` file under var/mail/."""
 
     def __init__(self, settings: Settings):
-        self.directory = Path(settings.var_dir) / "mail"
+        self.directory = mail_directory(settings)
 
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -431,7 +456,84 @@ def transport_for(settings: Settings) -> SmtpTransport | FileTransport:
     return SmtpTransport(settings) if settings.smtp_host else FileTransport(settings)
 
 
+# --- the .eml files, for the back office ------------------------------------------------------
+
+#: What FileTransport names its files: <UTC time>-<outbox id>-<kind>.eml. Nothing else is ever served.
+MAIL_FILE_NAME = re.compile(r"(?P<stamp>[0-9]{8}T[0-9]{6})-(?P<id>[0-9]{1,12})-[a-z_]{1,100}\.eml")
+#: The list reads this much of each file: the headers, not the parts.
+_HEADER_BYTES = 8192
+
+
+def mail_directory(settings: Settings) -> Path:
+    return Path(settings.var_dir) / "mail"
+
+
+def _newest_first(path: Path) -> tuple[str, int]:
+    match = MAIL_FILE_NAME.fullmatch(path.name)
+    return match["stamp"], int(match["id"])
+
+
+def _is_mail_file(path: Path, directory: Path) -> bool:
+    """Named as FileTransport names its files, and a file in the (resolved) folder itself, not a link out of it."""
+    return bool(MAIL_FILE_NAME.fullmatch(path.name)) and path.resolve().parent == directory and path.is_file()
+
+
 def mail_files(settings: Settings) -> list[Path]:
     """The `.eml` files written without an SMTP server, newest first (for the back office)."""
-    directory = Path(settings.var_dir) / "mail"
-    return sorted(directory.glob("*.eml"), reverse=True) if directory.exists() else []
+    directory = mail_directory(settings).resolve()
+    if not directory.exists():
+        return []
+    return sorted((p for p in directory.glob("*.eml") if _is_mail_file(p, directory)), key=_newest_first,
+                  reverse=True)
+
+
+def mail_file(settings: Settings, name: str) -> Path:
+    """The file of that name in the mail folder, else MailNotFound: a name is never a path."""
+    directory = mail_directory(settings).resolve()
+    path = directory / name
+    if not MAIL_FILE_NAME.fullmatch(name) or not _is_mail_file(path, directory):
+        raise errors.MailNotFound()
+    return path
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """One written mail as the back office lists and shows it."""
+
+    name: str
+    subject: str
+    recipient: str
+    date: datetime | None
+    #: Only when one file is read whole: the text part and the other parts as (type, file name, bytes).
+    text: str = ""
+    parts: tuple[tuple[str, str, int], ...] = ()
+
+
+def _describe(path: Path, *, whole: bool) -> MailFile:
+    if whole:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    else:
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER_BYTES)
+        message = email.parser.BytesParser(policy=email.policy.default).parsebytes(head, headersonly=True)
+    date = message["Date"]
+    described = MailFile(name=path.name, subject=str(message["Subject"] or ""), recipient=str(message["To"] or ""),
+                         date=date.datetime if date is not None and date.datetime else None)
+    if not whole:
+        return described
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    others = tuple((part.get_content_type(), part.get_filename() or "", len(part.get_payload(decode=True) or b""))
+                   for part in message.walk() if not part.is_multipart() and part not in (text_part, html_part))
+    return replace(described, text=text_part.get_content() if text_part is not None else "", parts=others)
+
+
+async def list_mail_files(settings: Settings, *, limit: int = 200) -> tuple[list[MailFile], int]:
+    """The newest `limit` written mails with subject, recipient and date, and how many there are."""
+    paths = await asyncio.to_thread(mail_files, settings)
+    shown = await asyncio.to_thread(lambda: [_describe(path, whole=False) for path in paths[:limit]])
+    return shown, len(paths)
+
+
+async def read_mail_file(settings: Settings, name: str) -> MailFile:
+    return await asyncio.to_thread(_describe, mail_file(settings, name), whole=True)

@@ -158,6 +158,10 @@ class Registration(Model):
     cancelled_at = fields.DatetimeField(null=True)
     #: When the reminder mail before the event was queued (set once, so each person gets one).
     reminded_at = fields.DatetimeField(null=True)
+    #: Raised on every change of status: part of the SEQUENCE of the dates in the person's own calendar.
+    sequence = fields.IntField(default=0)
+    #: When the status last changed after registering: LAST-MODIFIED of the person's own calendar.
+    status_changed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "registration"

@@ -130,6 +130,22 @@ async def waitlist_positions(event_id: int) -> dict[int, int]:
     return {reg_id: index for index, reg_id in enumerate(waiting, start=1)}
 
 
+#: The columns `set_status` writes; every save after a change of status includes them.
+STATUS_FIELDS = ["status", "sequence", "status_changed_at"]
+
+
+def set_status(registration: Registration, status: S, now: datetime) -> None:
+    """The one way to change a registration's status (the caller saves STATUS_FIELDS).
+
+    A change raises the registration's sequence and notes the time, which the person's own calendar
+    adds to SEQUENCE and LAST-MODIFIED, so calendar clients replace the dates they hold.
+    """
+    if registration.status is not None and registration.status != status:
+        registration.sequence += 1
+        registration.status_changed_at = now
+    registration.status = status
+
+
 def _mail_context(registration: Registration, **extra) -> dict:
     return {"registration_id": registration.id, "event_id": registration.event_id, **extra}
 
@@ -177,7 +193,7 @@ async def register(
             manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
-            registration.status = S.PENDING
+            set_status(registration, S.PENDING, now)
             await registration.save(using_db=conn)
             await tell(conn, registration, "verify_email")
             return Outcome(registration, None)
@@ -193,12 +209,12 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
 
     Call only under `event_lock`; invitations and the back office use it for their own flows."""
     if event.seats_taken + registration.seats <= event.capacity:
-        registration.status = S.CONFIRMED
+        set_status(registration, S.CONFIRMED, now)
         registration.confirmed_at = now
         event.seats_taken += registration.seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
     elif event.waitlist:
-        registration.status = S.WAITLISTED
+        set_status(registration, S.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
         registration.queued_at = utcnow()
     else:
@@ -244,14 +260,15 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
         if registration.seats > free:
             continue
         if event.offer_hours > 0:
-            registration.status = S.OFFERED
+            set_status(registration, S.OFFERED, now)
             registration.offer_expires_at = now + timedelta(hours=event.offer_hours)
             template = "offered"
         else:
-            registration.status = S.CONFIRMED
+            set_status(registration, S.CONFIRMED, now)
             registration.confirmed_at = now
             template = "promoted"
-        await registration.save(using_db=conn, update_fields=["status", "offer_expires_at", "confirmed_at", "updated_at"])
+        await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "confirmed_at",
+                                                              "updated_at"])
         await tell(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
         free -= registration.seats
@@ -267,11 +284,12 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
     if registration.status in SEAT_HOLDING:
         event.seats_taken -= registration.seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
-    registration.status = status
+    set_status(registration, status, now)
     registration.offer_expires_at = None
     if status == S.CANCELLED:
         registration.cancelled_at = now
-    await registration.save(using_db=conn, update_fields=["status", "offer_expires_at", "cancelled_at", "updated_at"])
+    await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "cancelled_at",
+                                                          "updated_at"])
 
 
 async def _offers_due(event_id: int, now: datetime) -> bool:
@@ -360,10 +378,11 @@ async def accept_offer(*, token: str, now: datetime | None = None) -> Registrati
 
 
 async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, now: datetime) -> None:
-    registration.status = S.CONFIRMED
+    set_status(registration, S.CONFIRMED, now)
     registration.confirmed_at = now
     registration.offer_expires_at = None
-    await registration.save(using_db=conn, update_fields=["status", "confirmed_at", "offer_expires_at", "updated_at"])
+    await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at", "offer_expires_at",
+                                                          "updated_at"])
     await tell(conn, registration, "confirmed")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from events_app.models import DoorAssignment
+from events_app import mail, outbox
+from events_app.models import DoorAssignment, OutboxMessage
 from events_app.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import make_event, make_user
@@ -17,7 +18,8 @@ A, O, D = "admin", "organiser", "door"
 ALL = {A, O, D}
 ORG = {A, O}
 
-#: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user.
+#: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user;
+#: {m}: a mail file, {o}: its outbox row.
 ROUTES = [
     ("GET", "/admin", ORG),
     ("GET", "/admin/events", ORG),
@@ -76,6 +78,10 @@ ROUTES = [
     ("GET", "/admin/events/{e}/certificates/preview.pdf", ORG),
     ("GET", "/admin/training", ORG),
     ("GET", "/admin/training/record.csv", ORG),
+    ("GET", "/admin/mail", ORG),
+    ("GET", "/admin/mail/files/{m}", ORG),
+    ("GET", "/admin/mail/files/{m}/download", ORG),
+    ("POST", "/admin/mail/{o}/requeue", ORG),
     ("POST", "/admin/account/feeds", ALL),
     ("POST", "/admin/account/feeds/{f}/revoke", ALL),
     ("POST", "/admin/logout", ALL),
@@ -88,23 +94,28 @@ def test_every_admin_route_is_in_the_table():
     listed = {(m, p.replace("{e}", "{event_id:id}").replace("{r}", "{registration_id:id}")
                .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
+               .replace("{m}", "{name}").replace("{o}", "{message_id:id}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed
 
 
-async def _fixtures(door_user_id: int) -> dict:
+async def _fixtures(door_user_id: int, settings) -> dict:
     event = await make_event(capacity=5)
     await DoorAssignment.create(user_id=door_user_id, event_id=event.id)
     outcome = await register(event_id=event.id, applicant=Applicant(name="Amina", email="amina@example.org"))
-    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999}
+    await outbox.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
+    [mail_file] = mail.mail_files(settings)
+    sent = await OutboxMessage.get(registration_id=outcome.registration.id)
+    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
+            "m": mail_file.name, "o": sent.id}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])
-async def test_role_route_matrix(client, db, role):
+async def test_role_route_matrix(client, db, settings, role):
     door, _ = await make_user("door", email="door-fixture@stadt-giessen.de")
-    ids = await _fixtures(door.id)
+    ids = await _fixtures(door.id, settings)
     csrf = ""
     if role != "anonymous":
         me = await sign_in(client, role)
@@ -173,9 +184,9 @@ async def test_exports_are_described_in_openapi(client, db):
         assert {"401", "403", "200"} <= set(operation["responses"])
 
 
-async def test_every_form_refuses_a_missing_or_foreign_csrf_token(client, db):
+async def test_every_form_refuses_a_missing_or_foreign_csrf_token(client, db, settings):
     me = await sign_in(client, A)
-    ids = await _fixtures(me.user.id)
+    ids = await _fixtures(me.user.id, settings)
     from events_app.models import AuditEntry
 
     before = await AuditEntry.all().count()

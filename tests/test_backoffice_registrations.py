@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from events_app import outbox
 from events_app.models import (
     AuditEntry,
     Event,
@@ -175,6 +176,32 @@ async def test_resend_and_edit_contact(client, db):
     assert "Anna" not in str(entry.detail)  # the log names fields, not personal data
     no_mail = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/resend", data={"csrf_token": me.csrf})
     assert "done=no_email" in no_mail.headers["location"]
+
+
+async def test_organiser_cancel_tells_the_person_the_organisers_cancelled(client, db, smtp_settings, smtp_server):
+    me = await sign_in(client, "organiser")
+    event = await make_event(capacity=1)
+    anna, berat = await _people(event, "Anna", "Berat")
+    refused = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel",
+                                data={"csrf_token": me.csrf, "reason": "Doppelt angemeldet"})
+    assert refused.status_code == 422  # not confirmed: nothing happens, nobody is written to
+    assert await _status(anna) == S.CONFIRMED
+    response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel",
+                                 data={"csrf_token": me.csrf, "confirm": "yes", "reason": "Doppelt angemeldet"})
+    assert "done=cancelled" in response.headers["location"]
+    await outbox.deliver_due(smtp_settings)
+    *_, cancellation = smtp_server.to("anna@example.org")
+    text = cancellation.get_body(preferencelist=("plain",)).get_content()
+    html = cancellation.get_body(preferencelist=("html",)).get_content()
+    for body in (text, html):
+        assert "das Organisationsteam hat Ihre Anmeldung zu dieser Veranstaltung storniert." in body
+        assert "Grund: Doppelt angemeldet" in body
+        assert "wie gewünscht" not in body
+    assert [m["Subject"] for m in smtp_server.to("berat@example.org")][-1].startswith("Sie haben einen Platz")
+    # sent again later, it keeps the organisers' words
+    await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/resend", data={"csrf_token": me.csrf})
+    assert (await OutboxMessage.filter(registration_id=anna.id).order_by("-id").first()).template == \
+        "cancelled_by_organiser"
 
 
 async def test_message_all_confirmed_or_all_waiting(client, db):

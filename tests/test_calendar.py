@@ -219,6 +219,52 @@ async def test_personal_feed_shows_meeting_point_only_once_confirmed(client, db)
     assert (await client.get("/r/not-a-token/calendar.ics")).status_code == 404
 
 
+def sequence_and_stamps(cal: icalendar.Calendar) -> tuple[int, str, datetime, datetime]:
+    (vevent,) = vevents(cal)
+    return (int(vevent["SEQUENCE"]), str(vevent["STATUS"]), vevent.decoded("DTSTAMP"),
+            vevent.decoded("LAST-MODIFIED"))
+
+
+@both_databases
+async def test_personal_feed_sequence_rises_with_every_change_of_status(client, db):
+    """Waiting, offered, confirmed, cancelled by the organisers: each is a new version for calendar clients."""
+    from events_app import backoffice
+
+    course = await make_event(capacity=1, offer_hours=48)
+    first = (await register(course.id, "A", email="a@example.org")).registration
+    person = (await register(course.id, "B", email="b@example.org")).registration
+    url = f"/r/{person.manage_token}/calendar.ics"
+    organiser = await staff_user()
+    seen = []
+    etags = []
+
+    async def look() -> None:
+        cal, response = await fetch(client, url)
+        seen.append(sequence_and_stamps(cal))
+        etags.append(response.headers["etag"])
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    await look()  # waiting
+    await registration.cancel(token=first.manage_token, now=now + timedelta(minutes=1))
+    await look()  # offered
+    await registration.accept_offer(token=person.manage_token, now=now + timedelta(minutes=2))
+    await look()  # confirmed
+    await backoffice.cancel_registration(event_id=course.id, registration_id=person.id, by=organiser,
+                                         now=now + timedelta(minutes=3))
+    await look()  # cancelled
+
+    sequences, statuses, stamps, modified = zip(*seen)
+    assert statuses == ("TENTATIVE", "TENTATIVE", "CONFIRMED", "CANCELLED")
+    assert all(a < b for a, b in zip(sequences, sequences[1:])), sequences
+    assert all(a < b for a, b in zip(stamps, stamps[1:])), stamps
+    assert stamps == modified
+    assert stamps[1:] == tuple(now + timedelta(minutes=m) for m in (1, 2, 3))
+    assert len(set(etags)) == 4  # a client holding the old version never gets 304
+    # an unchanged registration keeps its bytes: same SEQUENCE and DTSTAMP on the next download
+    again, _ = await fetch(client, url)
+    assert sequence_and_stamps(again) == seen[-1]
+
+
 async def test_feed_language_from_query_with_german_fallback(client, db):
     event = await make_event(title="Stadtführung", description="Treffpunkt am Rathaus", kind="tour",
                              translations={"en": {"title": "City tour", "description": "Meet at the town hall"}})
@@ -329,6 +375,22 @@ async def test_pages_offer_webcal_and_download_links(client, db):
     manage = (await client.get(f"/r/{reg.manage_token}")).text
     assert f'href="webcal://127.0.0.1:8000/r/{reg.manage_token}/calendar.ics"' in manage
     assert f'href="/r/{reg.manage_token}/calendar.ics"' in manage
+
+
+async def test_footer_and_account_page_offer_webcal_and_download_links(client, db):
+    from tests.fixtures_backoffice import sign_in
+
+    for path in ("/privacy", "/", "/admin/login"):
+        footer = (await client.get(path)).text.split('<footer class="site-footer">', 1)[1]
+        assert 'href="webcal://127.0.0.1:8000/calendar.ics"' in footer, path
+        assert 'href="/calendar.ics" download' in footer, path
+    me = await sign_in(client, "door")
+    created = (await client.post("/admin/account/feeds", data={"csrf_token": me.csrf})).text
+    path = re.search(r'href="(/feeds/cal_[^"]+\.ics)" download', created).group(1)
+    assert f'href="webcal://127.0.0.1:8000{path}"' in created
+    assert f'<code class="feed-url">http://127.0.0.1:8000{path}</code>' in created
+    download = await client.get(path)
+    assert download.status_code == 200 and download.headers["content-type"] == "text/calendar; charset=utf-8"
 
 
 async def test_single_event_attachment_for_mail(db):

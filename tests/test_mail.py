@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import io
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import icalendar
+import PIL.Image
 import pytest
+import segno
 from tortoise.transactions import in_transaction
 
 from events_app import events, outbox, registration, reminders, worker
 from events_app.events import SessionSpec
-from events_app.models import Event, EventSession, OutboxMessage, OutboxState, Registration
+from events_app.models import DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Registration
 from events_app.registration import Applicant
 from events_app.timeutil import utcnow
 from tests.fixtures_mail import SmtpSink, free_port
@@ -102,6 +107,69 @@ async def test_confirmation_has_both_parts_all_dates_link_and_calendar(db, smtp_
     assert str(first["LOCATION"]) == "Hallenbad Ost"
 
 
+def qr_modules(png: bytes, size: int) -> list[list[bool]]:
+    """Read a QR symbol of `size` x `size` modules back from an image: dark or light at each module's centre."""
+    image = PIL.Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    image = image.convert("L")
+    dark = [(x, y) for y in range(image.height) for x in range(image.width) if image.getpixel((x, y)) < 128]
+    left, top = min(x for x, _ in dark), min(y for _, y in dark)
+    right, bottom = max(x for x, _ in dark) + 1, max(y for _, y in dark) + 1
+    assert right - left == bottom - top, "the symbol is square"
+    module = (right - left) / size
+    return [[image.getpixel((int(left + (col + 0.5) * module), int(top + (row + 0.5) * module))) < 128
+             for col in range(size)] for row in range(size)]
+
+
+def encodes(png: bytes, data: str) -> bool:
+    """Whether the image is a QR code of `data`, in any error level and mask segno can make."""
+    for error in "lmqh":
+        for mask in range(8):
+            expected = [[bool(m) for m in row] for row in segno.make(data, error=error, mask=mask).matrix]
+            if qr_modules(png, len(expected)) == expected:
+                return True
+    return False
+
+
+async def test_confirmation_carries_the_checkin_qr_code_and_link_the_door_accepts(client, db, smtp_settings,
+                                                                                   smtp_server):
+    from tests.fixtures_backoffice import sign_in
+
+    event = await course(capacity=1)
+    outcome = await registration.register(event_id=event.id, applicant=Applicant(
+        name="Amina K.", email="amina@example.org"))
+    await registration.register(event_id=event.id, applicant=person(2))  # waiting: no code yet
+    await outbox.deliver_due(smtp_settings)
+
+    [message] = smtp_server.to("amina@example.org")
+    text, html = parts(message)
+    [image] = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    assert image.get_content_disposition() == "inline"
+    content_id = image["Content-ID"].strip("<>")
+    assert f'<img src="cid:{content_id}"' in html
+    related = next(part for part in message.walk() if part.get_content_type() == "multipart/related")
+    assert [p.get_content_type() for p in related.iter_parts()] == ["text/html", "image/png"]
+
+    link = re.search(r"Ihr Einlass-Link: (\S+)", text).group(1)
+    assert link == f"https://{HOST}/admin/checkin/{event.id}?token={outcome.registration.checkin_token}"
+    assert link not in html  # the HTML shows the code instead
+    png = image.get_payload(decode=True)
+    assert encodes(png, link)
+    assert not encodes(png, link.replace("token=", "token=x"))  # the check reads the picture, not just any code
+
+    waiting_text, _ = parts(smtp_server.to("p2@example.org")[0])
+    assert not any(part.get_content_type() == "image/png" for part in smtp_server.to("p2@example.org")[0].walk())
+    assert "Einlass-Link" not in waiting_text
+
+    door = await sign_in(client, "door")
+    await DoorAssignment.create(user_id=door.user.id, event_id=event.id)
+    target = urlsplit(link)
+    page = await client.get(f"{target.path}?{target.query}")
+    assert page.status_code == 200
+    scanned = page.text.split('scanned">', 1)[1].split("</li>", 1)[0]
+    assert "Amina K." in scanned
+
+
 async def test_english_registrant_gets_english_subject_title_and_dates(db, smtp_settings, smtp_server):
     event = await course(translations={"en": {"title": "Swimming course for women"}})
     await registration.register(event_id=event.id, applicant=person(1, "en"), languages=("de", "en"))
@@ -148,6 +216,37 @@ async def test_changed_time_sends_updated_calendar_with_raised_sequence(db, smtp
     assert [int(v["SEQUENCE"]) for v in after] == [2, 1, 1]  # event raised once, the moved date once more
     assert after[0].decoded("DTSTART") == at(3, 18)
     assert after[0]["DTSTART"].params["TZID"] == "Europe/Berlin"
+
+
+async def test_promoted_mail_calendar_supersedes_the_earlier_one(client, db, smtp_settings, smtp_server):
+    """Confirmed, moved back to the waiting list, promoted again: the new .ics must win in the calendar."""
+    from events_app import backoffice
+    from tests.helpers import make_user
+
+    organiser, _ = await make_user("organiser")
+    event = await course(capacity=1)
+    person_one = (await registration.register(event_id=event.id, applicant=person(1))).registration
+    await outbox.deliver_due(smtp_settings)
+    person_two = (await registration.register(event_id=event.id, applicant=person(2))).registration
+    now = utcnow().replace(microsecond=0)
+    await backoffice.move_to_waitlist(event_id=event.id, registration_id=person_one.id, by=organiser,
+                                      now=now + timedelta(minutes=1))  # person 2 gets the seat
+    await registration.cancel(token=person_two.manage_token, now=now + timedelta(minutes=2))  # and gives it back
+    await outbox.deliver_due(smtp_settings)
+
+    first, waiting, promoted = smtp_server.to("p1@example.org")
+    assert promoted["Subject"] == "Sie haben einen Platz: Schwimmkurs für Frauen"
+    assert attached_calendar(waiting) is None
+    before = attached_calendar(first).walk("VEVENT")
+    after = attached_calendar(promoted).walk("VEVENT")
+    assert [str(v["UID"]) for v in before] == [str(v["UID"]) for v in after]
+    for old, new in zip(before, after):
+        assert int(new["SEQUENCE"]) > int(old["SEQUENCE"])
+        assert new.decoded("DTSTAMP") > old.decoded("DTSTAMP")
+        assert new.decoded("DTSTAMP") == new.decoded("LAST-MODIFIED") == now + timedelta(minutes=2)
+        assert str(new["STATUS"]) == "CONFIRMED"
+    feed = icalendar.Calendar.from_ical((await client.get(f"/r/{person_one.manage_token}/calendar.ics")).content)
+    assert [int(v["SEQUENCE"]) for v in feed.walk("VEVENT")] == [int(v["SEQUENCE"]) for v in after]
 
 
 async def test_confidential_meeting_point_only_in_confirmation(db, smtp_settings, smtp_server):

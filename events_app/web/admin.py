@@ -70,7 +70,7 @@ def _home_for(user: User) -> str:
     return "/admin/checkin" if user.role == Role.DOOR else "/admin"
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
         return target
     return None
@@ -89,7 +89,7 @@ async def load_event(request: Request) -> Event:
 async def login_page(request: Request, *, error: str = "", status_code: int = 200, email: str = "") -> Response:
     login = await accounts.session_for(request.cookies.get(SESSION_COOKIE, ""))
     if login is not None and not error:
-        return back(_safe_next(request.query_params.get("next")) or _home_for(login.user))
+        return back(safe_next(request.query_params.get("next")) or _home_for(login.user))
     existing = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     token = existing if 20 <= len(existing) <= 64 else new_login_csrf()  # a second open tab keeps working
     response = page(request, "admin/login.html", {"login_csrf": token, "error": error, "email": email,
@@ -112,7 +112,7 @@ async def login_submit(request: Request) -> Response:
                                 email=email)
     token, _ = await accounts.start_session(user=user)
     await audit.record("user.signed_in", user=user)
-    response = back(_safe_next(str(form.get("next") or "")) or _home_for(user))
+    response = back(safe_next(str(form.get("next") or "")) or _home_for(user))
     response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_HOURS * 3600, **cookie_options(request))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
@@ -143,8 +143,7 @@ async def feed_create(request: Request) -> Response:
     """A private calendar address; its secret is shown on this answer only (only its hash is kept)."""
     created = await feeds.create_feed_token(user_id=request.state.user.id)
     await audit.record("feed.created", user=request.state.user, token_id=created.record.id)
-    url = request.app.state.settings.base_url + created.path()
-    return await _account(request, {"new_feed_url": url, "done": "feed_created"})
+    return await _account(request, {"new_feed_path": created.path(), "done": "feed_created"})
 
 
 @requires(*EVERYONE)
@@ -323,19 +322,25 @@ async def registration_add(request: Request) -> Response:
     return back(f"/admin/events/{event.id}", "added_waiting" if outcome.waitlist_position else "added")
 
 
-@requires(*ORGANISERS)
-async def registration_page(request: Request) -> Response:
-    event = await load_event(request)
+async def _registration_view(request: Request, event: Event, *, form: dict | None = None,
+                             errors_: dict | None = None, status_code: int = 200) -> Response:
+    """The registration's page: facts, contact form, check-in code, its mails and history."""
     found = await Registration.get_or_none(id=_registration_id(request), event_id=event.id)
     if found is None:
         raise errors.RegistrationNotFound()
-    form = {k: getattr(found, k) for k in ("name", "email", "phone", "language")}
     history = await audit.recent(event_id=event.id, limit=500)
     history = [h for h in history if h.detail.get("registration_id") == found.id]
     link = checkin.checkin_link(base_url=request.app.state.settings.base_url, registration=found)
-    return page(request, "admin/registration.html", {"event": event, "registration": found, "form": form,
-                                                     "history": history, "checkin_link": link,
-                                                     "checkin_qr": Markup(checkin.qr_svg(link))})
+    return page(request, "admin/registration.html", {
+        "event": event, "registration": found, "errors": errors_ or {},
+        "form": form or {k: getattr(found, k) for k in ("name", "email", "phone", "language")},
+        "history": history, "mails": await backoffice.registration_mails(registration_id=found.id),
+        "checkin_link": link, "checkin_qr": Markup(checkin.qr_svg(link))}, status_code=status_code)
+
+
+@requires(*ORGANISERS)
+async def registration_page(request: Request) -> Response:
+    return await _registration_view(request, await load_event(request))
 
 
 @requires(*ORGANISERS)
@@ -348,12 +353,8 @@ async def registration_contact(request: Request) -> Response:
                                         phone=data.get("phone", ""), language=data.get("language", ""),
                                         languages=tuple(LANGUAGES), by=request.state.user)
     except errors.ValidationFailed as exc:
-        found = await Registration.get_or_none(id=_registration_id(request), event_id=event.id)
-        if found is None:
-            raise errors.RegistrationNotFound() from None
-        return page(request, "admin/registration.html", {"event": event, "registration": found, "form": data,
-                                                         "errors": field_messages(request, exc), "history": []},
-                    status_code=422)
+        return await _registration_view(request, event, form=data, errors_=field_messages(request, exc),
+                                        status_code=422)
     return back(f"/admin/events/{event.id}/registrations/{_registration_id(request)}", "saved")
 
 
@@ -364,7 +365,7 @@ async def registration_cancel(request: Request) -> Response:
     if form.get("confirm") != "yes":  # cancelling cannot be undone: the seat may go to someone else at once
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm the cancellation.")})
     await backoffice.cancel_registration(event_id=event.id, registration_id=_registration_id(request),
-                                         by=request.state.user)
+                                         reason=str(form.get("reason") or ""), by=request.state.user)
     return back(f"/admin/events/{event.id}", "cancelled")
 
 

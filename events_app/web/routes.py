@@ -12,6 +12,7 @@ from events_app.web import (
     admin,
     admin_certificates,
     admin_checkin,
+    admin_mail,
     admin_training,
     api,
     courses,
@@ -149,6 +150,11 @@ routes = [
     # --- back office: training record ---
     Route("/admin/training", admin_training.training_page),
     Route("/admin/training/record.{fmt:str}", admin_training.training_download),
+    # --- back office: mail ---
+    Route("/admin/mail", admin_mail.mail_files_page, methods=["GET"]),
+    Route("/admin/mail/files/{name}", admin_mail.mail_file_page, methods=["GET"]),
+    Route("/admin/mail/files/{name}/download", admin_mail.mail_file_download, methods=["GET"]),
+    Route("/admin/mail/{message_id:id}/requeue", admin_mail.mail_requeue, methods=["POST"]),
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin.feed_revoke, methods=["POST"]),
