@@ -321,6 +321,11 @@ class ReceptionLetter(Model):
     sender = fields.TextField(default="")
     subject = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
+
+    class Meta:
+        table = "reception_letter"
+
+
 # --- courses ---
 
 
@@ -374,7 +379,7 @@ class CertificateTemplate(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
-        table = "reception_letter"
+        table = "certificate_template"
 
 
 class RsvpAttempt(Model):
@@ -387,7 +392,8 @@ class RsvpAttempt(Model):
 
     class Meta:
         table = "rsvp_attempt"
-        table = "certificate_template"
+
+
 # --- backoffice ---
 
 
