@@ -129,6 +129,9 @@ async def _main(argv: list[str]) -> None:
     parser.add_argument("--raise-capacity", type=int)
     args = parser.parse_args(argv)
     config = tortoise_config(args.database_url)
+    if not args.database_url.startswith("sqlite"):
+        # several of these processes share the test server's max_connections with other test runs
+        config["connections"]["default"]["credentials"]["maxsize"] = 5
     if args.unlocked:
         registration.event_lock = transaction_without_row_lock
         if args.database_url.startswith("sqlite"):
