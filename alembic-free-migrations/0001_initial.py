@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('signature', fields.TextField(default='', unique=False)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'reception_letter', 'app': 'events', 'pk_attr': 'id', 'table_description': "The organiser's texts for an event's certificates. Placeholders: {name}, {event}, {dates}, {hours}."},
+            options={'table': 'certificate_template', 'app': 'events', 'pk_attr': 'id', 'table_description': "The organiser's texts for an event's certificates. Placeholders: {name}, {event}, {dates}, {hours}."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
                 ('subject', fields.CharField(default='', max_length=200)),
                 ('body', fields.TextField(default='', unique=False)),
             ],
-            options={'table': 'receptionletter', 'app': 'events', 'pk_attr': 'id', 'table_description': "The city's letter text for one event's invitations, editable by the organisers."},
+            options={'table': 'reception_letter', 'app': 'events', 'pk_attr': 'id', 'table_description': "The city's letter text for one event's invitations, editable by the organisers."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -201,7 +201,7 @@ class Migration(migrations.Migration):
                 ('client', fields.CharField(db_index=True, description='SHA-256 of the client address: the throttle needs no readable IP address.', max_length=64)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'certificate_template', 'app': 'events', 'pk_attr': 'id', 'table_description': 'A wrong RSVP code typed from one client, kept briefly to throttle guessing.'},
+            options={'table': 'rsvp_attempt', 'app': 'events', 'pk_attr': 'id', 'table_description': 'A wrong RSVP code typed from one client, kept briefly to throttle guessing.'},
             bases=['Model'],
         ),
         ops.CreateModel(

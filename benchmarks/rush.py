@@ -1,7 +1,8 @@
 """Registration rush: N concurrent registrations for 20 seats over HTTP against a running server.
 
-    .venv/bin/python benchmarks/rush.py [--n 2000] [--concurrency 100] [--backends sqlite,postgres]
+    .venv/bin/python benchmarks/rush.py [--n 2000] [--concurrency C] [--backends sqlite,postgres]
 
+All N requests are in flight at once unless `--concurrency` caps them (the floor gets the same cap).
 SQLite is served by one process, PostgreSQL by `--workers 4`. The floor is measured in the same
 run: a bare async transaction doing the same conditional seat update and insert straight on the
 database (no web, no ORM). Figures are printed as ratios against that floor, since the machine is
@@ -216,9 +217,10 @@ async def bench_backend(name: str, n: int, concurrency: int, tmp: str) -> dict |
     return {"app": app, "floor": floor, "workers": workers}
 
 
-def report(name: str, result: dict, n: int) -> None:
+def report(name: str, result: dict, n: int, concurrency: int) -> None:
     app, floor = result["app"], result["floor"]
-    print(f"\n{name} ({result['workers']} app process{'es' if result['workers'] > 1 else ''}), {n} registrations for {SEATS} seats")
+    print(f"\n{name} ({result['workers']} app process{'es' if result['workers'] > 1 else ''}), {n} registrations "
+          f"for {SEATS} seats, {concurrency} in flight at once")
     print(f"  outcomes over HTTP: {app['statuses']}")
     print(f"  {'':24}{'app (HTTP)':>14}{'floor (DB only)':>18}{'app / floor':>14}")
     print(f"  {'throughput (req/s)':24}{app['throughput']:>14.0f}{floor['throughput']:>18.0f}{app['throughput'] / floor['throughput']:>14.2f}")
@@ -229,14 +231,15 @@ def report(name: str, result: dict, n: int) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, help="requests in flight at once (default: all N)")
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
+    concurrency = args.concurrency or args.n
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.backends.split(","):
-            result = await bench_backend(name, args.n, args.concurrency, tmp)
+            result = await bench_backend(name, args.n, concurrency, tmp)
             if result:
-                report(name, result, args.n)
+                report(name, result, args.n, concurrency)
 
 
 if __name__ == "__main__":

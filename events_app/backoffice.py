@@ -269,7 +269,11 @@ async def cancel_registration(*, event_id: int, registration_id: int, by: User, 
 async def promote(*, event_id: int, registration_id: int, by: User, beyond_capacity: bool = False,
                   now: datetime | None = None) -> Registration:
     """Confirm someone from the waiting list now, ahead of the queue. Without free seats this
-    raises NotEnoughSeats unless the organiser has confirmed going over capacity."""
+    raises NotEnoughSeats unless the organiser has confirmed going over capacity.
+
+    Going over capacity is the one deliberate exception to "capacity is never exceeded": an
+    organiser's explicit choice, never automatic, recorded in the audit log (in the same
+    transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
     async with engine.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)

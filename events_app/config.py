@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.config import Config
+
+from events_app.errors import N_
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -20,26 +22,45 @@ def _default_var_dir() -> Path:
     return Path(os.environ.get("EVENTS_VAR_DIR", PROJECT_ROOT / "var"))
 
 
+def _setting(env: str, meaning: str, *, secret: bool = False, **field_options):
+    """A Settings field that knows its environment variable ("" when only the code sets it) and its
+    meaning (a gettext id), so the admins' settings page lists every field without a second list."""
+    return field(metadata={"env": env, "meaning": meaning, "secret": secret}, **field_options)
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
-    base_url: str = "http://127.0.0.1:8000"
-    secret_key: str = ""
-    timezone: str = "Europe/Berlin"
-    default_language: str = "de"
-    var_dir: Path = field(default_factory=_default_var_dir)
-    smtp_host: str = ""
-    smtp_port: int = 25
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_tls: str = "none"  # none | starttls | tls
-    mail_from: str = "Integrationsbüro <integration@localhost>"
-    run_worker_in_server: bool = True
-    staff_domains: tuple[str, ...] = ()
-    max_body_bytes: int = 1_000_000
-    reminder_hours: int = 48
-    #: Local hour (0-23) of the organisers' daily digest mail; -1 sends none.
-    digest_hour: int = -1
+    database_url: str = _setting("EVENTS_DATABASE_URL", N_("The database: a SQLite file or a PostgreSQL server."))
+    base_url: str = _setting("EVENTS_BASE_URL", N_("Public address of the site, used in links in mails, letters "
+                                                   "and calendars."), default="http://127.0.0.1:8000")
+    secret_key: str = _setting("EVENTS_SECRET_KEY", N_("Signs sessions and links. Generated into the local state "
+                                                       "directory when not set."), secret=True, default="")
+    timezone: str = _setting("EVENTS_TIMEZONE", N_("Time zone in which dates are shown (they are stored in UTC)."),
+                             default="Europe/Berlin")
+    default_language: str = _setting("", N_("Language of pages and mails when nothing else is known."),
+                                     default="de")
+    var_dir: Path = _setting("EVENTS_VAR_DIR", N_("Local state: SQLite file, secret key, mail files in "
+                                                  "development."), default_factory=_default_var_dir)
+    smtp_host: str = _setting("EVENTS_SMTP_HOST", N_("SMTP server. When empty, mails are written as files "
+                                                     "under var/mail/."), default="")
+    smtp_port: int = _setting("EVENTS_SMTP_PORT", N_("Port of the SMTP server."), default=25)
+    smtp_username: str = _setting("EVENTS_SMTP_USERNAME", N_("User name at the SMTP server."), default="")
+    smtp_password: str = _setting("EVENTS_SMTP_PASSWORD", N_("Password at the SMTP server."), secret=True,
+                                  default="")
+    smtp_tls: str = _setting("EVENTS_SMTP_TLS", N_("Encryption to the SMTP server: none, starttls or tls."),
+                             default="none")
+    mail_from: str = _setting("EVENTS_MAIL_FROM", N_("Sender address of all mails."),
+                              default="Integrationsbüro <integration@localhost>")
+    run_worker_in_server: bool = _setting("EVENTS_RUN_WORKER", N_("Run the background jobs (mail delivery, offer "
+                                                                  "expiry, reminders) inside the web server."),
+                                          default=True)
+    staff_domains: tuple[str, ...] = _setting("EVENTS_STAFF_DOMAINS", N_("E-mail domains that may sign up for "
+                                                                         "staff workshops."), default=())
+    max_body_bytes: int = _setting("", N_("Largest request body accepted, in bytes."), default=1_000_000)
+    reminder_hours: int = _setting("EVENTS_REMINDER_HOURS", N_("Reminder mail this many hours before an event."),
+                                   default=48)
+    digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
+                                                         "mail. -1 sends none."), default=-1)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -83,6 +104,47 @@ def load_settings(environ: dict | None = None) -> Settings:
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
     )
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One line of the admins' settings page. `value` is "" when unset and never shows a secret."""
+
+    name: str
+    env: str
+    meaning: str
+    value: str
+    hidden: bool
+
+
+def _shown(value) -> str:
+    """A value written the way its environment variable takes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":********@", 1)).geturl()
+
+
+def describe(settings: Settings) -> list[SettingRow]:
+    """Every setting in force, with its variable and meaning. Secrets and database passwords stay hidden."""
+    rows = []
+    for spec in fields(Settings):
+        value = getattr(settings, spec.name)
+        secret = spec.metadata["secret"]
+        shown = "" if secret else _shown(value)
+        if spec.name == "database_url":
+            shown = _without_password(shown)
+        rows.append(SettingRow(name=spec.name, env=spec.metadata["env"], meaning=spec.metadata["meaning"],
+                               value=shown, hidden=secret and bool(value)))
+    return rows
 
 
 def tortoise_config(database_url: str) -> dict:

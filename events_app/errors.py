@@ -30,6 +30,13 @@ class ValidationFailed(DomainError):
     slug = "validation"
 
 
+class CapacityBelowSeatsTaken(ValidationFailed):
+    """Lowering the capacity below the seats already given would overbook the event."""
+
+    title = N_("The capacity cannot be lower than the seats already taken.")
+    slug = "capacity-below-seats-taken"
+
+
 class MalformedRequest(DomainError):
     status = 400
     title = N_("The request body is not valid JSON.")

@@ -26,7 +26,7 @@ from events_app.models import (
     Visibility,
 )
 from events_app.outbox import queue_mail
-from events_app.registration import event_lock, promote_waiting
+from events_app.registration import check_capacity, event_lock, promote_waiting
 from events_app.signup import add_standard_questions
 from events_app.timeutil import utcnow
 
@@ -126,10 +126,14 @@ async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[
 
 async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpec] | None = None,
                        now: datetime | None = None) -> Event:
-    """Change an event under its lock; registrants hear about new times or places."""
+    """Change an event under its lock; registrants hear about new times or places.
+
+    A capacity below the seats already taken is refused under the lock, before anything changes."""
     now = now or utcnow()
     check_event_fields(values, sessions, creating=False)
     async with event_lock(event_id) as (conn, event):
+        if values.get("capacity") is not None:
+            check_capacity(event, values["capacity"])
         notify = False
         audience = event.audience
         for name, value in values.items():

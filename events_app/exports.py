@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from events_app import i18n
 from events_app.errors import N_
 from events_app.models import Audience, Event, Registration, RegistrationStatus, SessionStatus
+from events_app.validation import is_phone_number
 
 S = RegistrationStatus
 LAYOUTS = ("attendees", "signatures", "door")
@@ -78,8 +79,12 @@ def chosen_columns(event: Event, requested: list[str] | None) -> list[str]:
 
 
 def neutralise(value: str) -> str:
-    """A cell starting with =, +, -, @ would be run as a formula by spreadsheet programs."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """A cell starting with =, +, -, @, tab or CR would be run as a formula by spreadsheet programs
+    (OWASP CSV injection), so it gets a leading apostrophe. Phone numbers (+49 176 …) are left as they
+    are: without letters they can call no function, and German Excel would show the apostrophe."""
+    if value.startswith(_FORMULA_START) and not is_phone_number(value):
+        return "'" + value
+    return value
 
 
 @dataclass

@@ -325,6 +325,11 @@ class ReceptionLetter(Model):
     sender = fields.TextField(default="")
     subject = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
+
+    class Meta:
+        table = "reception_letter"
+
+
 # --- courses ---
 
 
@@ -378,7 +383,7 @@ class CertificateTemplate(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
-        table = "reception_letter"
+        table = "certificate_template"
 
 
 class RsvpAttempt(Model):
@@ -391,7 +396,8 @@ class RsvpAttempt(Model):
 
     class Meta:
         table = "rsvp_attempt"
-        table = "certificate_template"
+
+
 # --- backoffice ---
 
 

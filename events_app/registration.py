@@ -386,10 +386,22 @@ async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, no
     await tell(conn, registration, "confirmed")
 
 
+def check_capacity(event: Event, capacity: int) -> None:
+    """Refuse a new capacity below the seats already taken. Call only under `event_lock`, so no
+    registration can take a seat between this check and the write.
+
+    An unchanged capacity passes even when an organiser has promoted beyond it."""
+    if capacity != event.capacity and capacity < event.seats_taken:
+        raise errors.CapacityBelowSeatsTaken(
+            fields={"capacity": N_("The capacity cannot be lower than the seats already taken: %(taken)d.")},
+            taken=event.seats_taken)
+
+
 async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = None) -> Event:
     """Change the capacity; a raise promotes from the waiting list. Seats already given stay given."""
     now = now or utcnow()
     async with event_lock(event_id) as (conn, event):
+        check_capacity(event, capacity)
         event.capacity = capacity
         await event.save(using_db=conn, update_fields=["capacity", "updated_at"])
         await promote_waiting(conn, event, now)

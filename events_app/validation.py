@@ -24,9 +24,14 @@ def normalise_email(value: str) -> str:
         raise ValueError(N_("This e-mail address is not valid.")) from None
 
 
+def is_phone_number(value: str) -> bool:
+    """Digits with the usual separators (+49 641 306-1234, (0641) 306/1234): no letters, nothing else."""
+    return bool(_PHONE.fullmatch(value)) and sum(c.isdigit() for c in value) >= 5
+
+
 def normalise_phone(value: str) -> str:
     value = (value or "").strip()
-    if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 5:
+    if not is_phone_number(value):
         raise ValueError(N_("This phone number is not valid."))
     return value
 

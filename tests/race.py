@@ -1,8 +1,10 @@
-"""Shared pieces of the race tests: the rush itself, its invariants, and the unlocked negative control.
+"""Shared pieces of the race tests: rush and churn, their invariants, the unlocked negative control.
 
-Also runnable as a script, so several OS processes can rush one database:
+Also runnable as a script, so several OS processes can race on one database:
     python -m tests.race DATABASE_URL EVENT_ID COUNT START_AT [--unlocked] [--prefix P]
-prints one JSON line with the statuses it got and the errors it saw.
+        [--companions 0,0,2] [--cancel=TOKEN ...] [--raise-capacity N]
+registers COUNT people while cancelling the given registrations (and raising the capacity), all at
+once, and prints one JSON line with the statuses it got and the errors it saw.
 """
 
 from __future__ import annotations
@@ -50,16 +52,21 @@ class RushResult:
     errors: list[str] = field(default_factory=list)
 
 
-async def rush(event_id: int, count: int, *, prefix: str = "p") -> RushResult:
-    """`count` registrations at once, one seat each."""
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def rush(event_id: int, count: int, *, prefix: str = "p", companions: tuple[int, ...] = (0,)) -> RushResult:
+    """`count` registrations at once; person n brings companions[n % len(companions)]."""
     async def one(n: int):
-        applicant = Applicant(name=f"{prefix}{n}", email=f"{prefix}{n}@example.org")
+        applicant = Applicant(name=f"{prefix}{n}", email=f"{prefix}{n}@example.org",
+                              companions=companions[n % len(companions)])
         return await registration.register(event_id=event_id, applicant=applicant)
 
     result = RushResult()
     for outcome in await asyncio.gather(*(one(n) for n in range(count)), return_exceptions=True):
         if isinstance(outcome, BaseException):
-            result.errors.append(f"{type(outcome).__name__}: {outcome}")
+            result.errors.append(_error(outcome))
         else:
             result.statuses.append(outcome.registration.status.value)
             if outcome.waitlist_position is not None:
@@ -67,16 +74,45 @@ async def rush(event_id: int, count: int, *, prefix: str = "p") -> RushResult:
     return result
 
 
+async def churn(event_id: int, count: int, *, cancel_tokens: list[str], prefix: str = "p",
+                companions: tuple[int, ...] = (0,), raise_capacity_to: int | None = None) -> RushResult:
+    """A rush of `count` registrations while the given registrations cancel (each cancellation
+    promotes from the waiting list) and, if asked, the capacity is raised: all at once."""
+    jobs = [registration.cancel(token=token) for token in cancel_tokens]
+    if raise_capacity_to is not None:
+        jobs.append(registration.set_capacity(event_id=event_id, capacity=raise_capacity_to))
+    result, *outcomes = await asyncio.gather(rush(event_id, count, prefix=prefix, companions=companions), *jobs,
+                                             return_exceptions=True)
+    if isinstance(result, BaseException):
+        raise result
+    result.errors += [_error(outcome) for outcome in outcomes if isinstance(outcome, BaseException)]
+    return result
+
+
+def _queued(reg) -> tuple:
+    return reg.queued_at, reg.id
+
+
 async def check_invariants(event_id: int, *, expected_total: int) -> dict:
-    """Raise AssertionError if capacity was exceeded, the counter drifted, or a registration was lost."""
+    """Raise AssertionError if capacity was exceeded, the counter drifted, a registration was lost,
+    the waiting positions people see have gaps, or a seat went past an older request that fits it."""
     event = await Event.get(id=event_id)
-    rows = await Registration.filter(event_id=event_id).values_list("status", "seats")
-    held = sum(seats for status, seats in rows if S(status) in (S.CONFIRMED, S.OFFERED))
+    rows = await Registration.filter(event_id=event_id)
+    held_by = [r for r in rows if r.status in (S.CONFIRMED, S.OFFERED)]
+    waiting = sorted((r for r in rows if r.status == S.WAITLISTED), key=_queued)
+    held = sum(r.seats for r in held_by)
     assert len(rows) == expected_total, f"{expected_total - len(rows)} registrations lost"
     assert held <= event.capacity, f"overbooked: {held} seats held for capacity {event.capacity}"
     assert event.seats_taken == held, f"seat counter {event.seats_taken} but rows hold {held}"
-    waiting = await registration.waitlist_positions(event_id)
-    assert sorted(waiting.values()) == list(range(1, len(waiting) + 1))
+    conn = Registration._meta.db
+    shown = [await registration.waitlist_position(conn, r) for r in waiting]
+    assert shown == list(range(1, len(waiting) + 1)), f"waiting positions {shown}"
+    free = event.capacity - held
+    assert all(r.seats > free for r in waiting), f"{free} free seats left while a waiting request fits"
+    for late in held_by:
+        # whoever holds seats and came later than a waiting request must have needed fewer seats than it
+        skipped = [r.id for r in waiting if _queued(r) < _queued(late) and r.seats <= late.seats]
+        assert not skipped, f"registration {late.id} holds seats that older waiting requests {skipped} fit into"
     return {"held": held, "waiting": len(waiting), "total": len(rows)}
 
 
@@ -88,8 +124,14 @@ async def _main(argv: list[str]) -> None:
     parser.add_argument("start_at", type=float)
     parser.add_argument("--unlocked", action="store_true")
     parser.add_argument("--prefix", default="p")
+    parser.add_argument("--companions", default="0", help="comma-separated, cycled over the people")
+    parser.add_argument("--cancel", action="append", default=[], metavar="TOKEN")
+    parser.add_argument("--raise-capacity", type=int)
     args = parser.parse_args(argv)
     config = tortoise_config(args.database_url)
+    if not args.database_url.startswith("sqlite"):
+        # several of these processes share the test server's max_connections with other test runs
+        config["connections"]["default"]["credentials"]["maxsize"] = 5
     if args.unlocked:
         registration.event_lock = transaction_without_row_lock
         if args.database_url.startswith("sqlite"):
@@ -97,7 +139,9 @@ async def _main(argv: list[str]) -> None:
     await Tortoise.init(config=config, _enable_global_fallback=True)
     try:
         await asyncio.sleep(max(0.0, args.start_at - time.time()))
-        result = await rush(args.event_id, args.count, prefix=args.prefix)
+        result = await churn(args.event_id, args.count, cancel_tokens=args.cancel, prefix=args.prefix,
+                             companions=tuple(int(n) for n in args.companions.split(",")),
+                             raise_capacity_to=args.raise_capacity)
     finally:
         await Tortoise.close_connections()
     print(json.dumps(result.__dict__))

@@ -57,6 +57,7 @@ ROUTES = [
     ("POST", "/admin/users/{u}/active", {A}),
     ("POST", "/admin/users/{u}/role", {A}),
     ("GET", "/admin/audit", {A}),
+    ("GET", "/admin/settings", {A}),
     ("GET", "/admin/account", ALL),
     ("POST", "/admin/account/password", ALL),
     ("GET", "/admin/events/{e}/invitations", ORG),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from events_app import registration
-from events_app.models import Registration, RegistrationStatus as S
+from events_app.models import OutboxMessage, Registration, RegistrationStatus as S
 from tests import race
 from tests.helpers import both_databases, make_event
 
@@ -46,12 +46,8 @@ async def test_negative_control_without_the_lock_overbooks(db, monkeypatch):
 
 async def _churn(event_id: int, tokens: list[str]) -> None:
     """Cancellations, new registrations and a capacity change, all at once."""
-    jobs = [registration.cancel(token=t) for t in tokens]
-    jobs += [race.rush(event_id, 30, prefix="late")]
-    jobs += [registration.set_capacity(event_id=event_id, capacity=25)]
-    outcomes = await asyncio.gather(*jobs, return_exceptions=True)
-    failures = [o for o in outcomes if isinstance(o, BaseException)]
-    assert failures == []
+    result = await race.churn(event_id, 30, cancel_tokens=tokens, prefix="late", raise_capacity_to=25)
+    assert result.errors == []
 
 
 @both_databases
@@ -75,10 +71,13 @@ async def test_negative_control_churn_without_the_lock_breaks_the_counter(db, mo
         await race.check_invariants(event.id, expected_total=90)
 
 
-def _rush_in_processes(database_url: str, event_id: int, *, processes: int, each: int, unlocked: bool) -> list[dict]:
+def _rush_in_processes(database_url: str, event_id: int, *, processes: int, each: int, unlocked: bool,
+                       plans: list[list[str]] | None = None) -> list[dict]:
+    """Start `processes` copies of tests/race.py at the same moment; plans[n] adds arguments for process n."""
     start_at = time.time() + 2.5  # all processes imported and connected before the start
+    plans = plans or [[] for _ in range(processes)]
     commands = [[sys.executable, "-m", "tests.race", database_url, str(event_id), str(each), str(start_at),
-                 "--prefix", f"proc{n}-"] + (["--unlocked"] if unlocked else []) for n in range(processes)]
+                 "--prefix", f"proc{n}-", *plans[n]] + (["--unlocked"] if unlocked else []) for n in range(processes)]
     running = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)}) for c in commands]
     results = []
@@ -109,3 +108,59 @@ async def test_negative_control_four_processes_without_the_lock_fail(db):
     await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=50, unlocked=True)
     with pytest.raises(AssertionError):
         await race.check_invariants(event.id, expected_total=200)
+
+
+#: Seats per request cycle through 1, 1, 3, 1, 2, so some waiting requests do not fit a freed seat.
+MIXED_COMPANIONS = (0, 0, 2, 0, 1)
+
+
+async def _churn_plans(event_id: int) -> tuple[list[list[str]], list[str]]:
+    """Per process: cancel two seat holders and two waiting people; the first process also raises the capacity."""
+    await race.rush(event_id, 60, companions=MIXED_COMPANIONS)
+    by_queue = Registration.filter(event_id=event_id).order_by("queued_at", "id")
+    holders = await by_queue.filter(status=S.CONFIRMED).values_list("manage_token", flat=True)
+    waiting = await by_queue.filter(status=S.WAITLISTED).values_list("manage_token", flat=True)
+    tokens = [*holders[:8], *waiting[::5][:8]]
+    assert len(tokens) == 16
+    companions = "--companions=" + ",".join(map(str, MIXED_COMPANIONS))
+    # "--cancel=TOKEN": a token may begin with "-"
+    plans = [[companions, *(f"--cancel={tokens[i]}" for i in (n, n + 4, n + 8, n + 12))] for n in range(4)]
+    plans[0].append("--raise-capacity=24")
+    return plans, tokens
+
+
+async def _all_cancelled(tokens: list[str]) -> None:
+    statuses = await Registration.filter(manage_token__in=tokens).values_list("status", flat=True)
+    assert sorted(statuses) == [S.CANCELLED] * len(tokens), "a cancellation was lost"
+
+
+@pytest.mark.multiprocess
+@both_databases
+async def test_cancellations_registrations_and_promotions_in_four_processes(db):
+    """Four processes cancel (which promotes), register and raise the capacity at once. Afterwards
+    the seats held fit the capacity and match the counter, the waiting positions run 1..N, no freed
+    seat went past an older waiting request that fits it, nobody was lost."""
+    event = await make_event(capacity=20, max_companions=2)
+    plans, tokens = await _churn_plans(event.id)
+    results = await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, unlocked=False,
+                                      plans=plans)
+    assert [r["errors"] for r in results] == [[], [], [], []]
+    assert sum(len(r["statuses"]) for r in results) == 60
+    await _all_cancelled(tokens)
+    stats = await race.check_invariants(event.id, expected_total=120)
+    assert stats["held"] == 24  # the raise and every freed seat were filled from the waiting list
+    promoted = await OutboxMessage.filter(event_id=event.id, template="promoted").count()
+    assert promoted > 0
+
+
+@pytest.mark.multiprocess
+@both_databases
+async def test_negative_control_churn_in_four_processes_without_the_lock_fails(db):
+    """SQLite without BEGIN IMMEDIATE loses cancellations and registrations to 'database is locked';
+    PostgreSQL without FOR UPDATE loses seat-counter updates."""
+    event = await make_event(capacity=20, max_companions=2)
+    plans, tokens = await _churn_plans(event.id)
+    await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, unlocked=True, plans=plans)
+    with pytest.raises(AssertionError):
+        await _all_cancelled(tokens)
+        await race.check_invariants(event.id, expected_total=120)

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from events_app.events import SessionSpec
+from events_app.exports import neutralise
 from events_app.models import AuditEntry, Question, Registration
 from events_app.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
@@ -59,6 +60,38 @@ async def test_csv_for_german_excel_with_chosen_columns(client, db):
     assert "ayse@example.org" not in response.text
     entry = await AuditEntry.get(action="export.downloaded")
     assert entry.detail["format"] == "csv" and entry.user_id == me.user.id
+
+
+@pytest.mark.parametrize("value, written", [
+    ("+49 176 12345678", "+49 176 12345678"),
+    ("+49 (0)641 306-1234", "+49 (0)641 306-1234"),
+    ("-0641/306 1234", "-0641/306 1234"),
+    ("+SUM(A1)", "'+SUM(A1)"),
+    ('=HYPERLINK("http://evil","x")', '\'=HYPERLINK("http://evil","x")'),
+    ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+    ("@SUM(1+1)", "'@SUM(1+1)"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("+49 176 1234\n=1+1", "'+49 176 1234\n=1+1"),
+    ("+1", "'+1"),
+    ("Ayşe", "Ayşe"),
+])
+def test_formulas_are_neutralised_but_phone_numbers_stay_as_typed(value, written):
+    assert neutralise(value) == written
+
+
+async def test_csv_keeps_phone_numbers_and_neutralises_formulas_in_the_same_list(client, db):
+    await sign_in(client, "organiser")
+    event = await make_event(title="Global Village", phone_allowed=True)
+    await Question.create(event=event, key="stand", label="Stand", kind="text", position=0)
+    await register(event_id=event.id, applicant=Applicant(name="Olena Shevchenko", phone="+49 176 12345678",
+                                                          answers={"stand": "+SUM(A1)"}))
+    await register(event_id=event.id, applicant=Applicant(name="Hamid Karimi", phone="+49 (0)641 306-1234",
+                                                          answers={"stand": "=HYPERLINK(\"http://evil\")"}))
+    response = await client.get(f"/admin/events/{event.id}/export.csv", params={"columns": ["name", "phone", "q_stand"]})
+    rows = read_csv(response.content)
+    assert rows[1:] == [["Hamid Karimi", "+49 (0)641 306-1234", "'=HYPERLINK(\"http://evil\")"],
+                        ["Olena Shevchenko", "+49 176 12345678", "'+SUM(A1)"]]
 
 
 async def test_door_list_counts_companions(client, db):

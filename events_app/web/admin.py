@@ -1,5 +1,6 @@
 """Back-office HTML pages under /admin: sign-in, dashboard, events, registrations, exports, check-in,
-users and tokens. Handlers parse, call one domain function, render or redirect (POST -> 303)."""
+users, tokens, audit log and settings. Handlers parse, call one domain function, render or redirect
+(POST -> 303)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from events_app import accounts, audit, backoffice, checkin, errors, exports, feeds, registration
+from events_app.config import describe
 from events_app.i18n import LANGUAGES, gettext
 from events_app.models import (
     Audience,
@@ -543,4 +545,10 @@ async def token_revoke(request: Request) -> Response:
 @requires(*ADMINS)
 async def audit_page(request: Request) -> Response:
     return page(request, "admin/audit.html", {"entries": await audit.recent(limit=300)})
+
+
+@requires(*ADMINS)
+async def settings_page(request: Request) -> Response:
+    """Read-only: settings come from environment variables, so changing them is the operator's job."""
+    return page(request, "admin/settings.html", {"rows": describe(request.app.state.settings)})
 

@@ -139,6 +139,7 @@ routes = [
     Route("/admin/tokens", admin.token_create, methods=["POST"]),
     Route("/admin/tokens/{token_id:id}/revoke", admin.token_revoke, methods=["POST"]),
     Route("/admin/audit", admin.audit_page, methods=["GET"]),
+    Route("/admin/settings", admin.settings_page, methods=["GET"]),
     # --- end backoffice ---
     # --- back office: certificates ---
     Route("/admin/events/{event_id:id}/certificates", admin_certificates.overview),
