@@ -17,7 +17,8 @@ A, O, D = "admin", "organiser", "door"
 ALL = {A, O, D}
 ORG = {A, O}
 
-#: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user.
+#: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user;
+#: {i}: an invitation (none exists, so the right role gets 404).
 ROUTES = [
     ("GET", "/admin", ORG),
     ("GET", "/admin/events", ORG),
@@ -63,6 +64,7 @@ ROUTES = [
     ("POST", "/admin/events/{e}/invitations/letter", ORG),
     ("POST", "/admin/events/{e}/invitations/send", ORG),
     ("POST", "/admin/events/{e}/invitations/remind", ORG),
+    ("POST", "/admin/events/{e}/invitations/{i}/told", ORG),
     ("GET", "/admin/events/{e}/invitations/letters.pdf", ORG),
     ("POST", "/admin/events/{e}/invitations/letters", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}.pdf", ORG),
@@ -83,6 +85,7 @@ def test_every_admin_route_is_in_the_table():
 
     listed = {(m, p.replace("{e}", "{event_id:id}").replace("{r}", "{registration_id:id}")
                .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}").replace("{f}", "{token_id:id}")
+               .replace("{i}", "{invitation_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
@@ -94,7 +97,8 @@ async def _fixtures(door_user_id: int) -> dict:
     event = await make_event(capacity=5)
     await DoorAssignment.create(user_id=door_user_id, event_id=event.id)
     outcome = await register(event_id=event.id, applicant=Applicant(name="Amina", email="amina@example.org"))
-    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999}
+    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
+            "i": 999999}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])
