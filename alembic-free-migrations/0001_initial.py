@@ -166,6 +166,7 @@ class Migration(migrations.Migration):
                 ('mailed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('answered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('reminded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('status_told', fields.CharField(default='', description='What the invitee last learnt (a registration status or event_cancelled), so a change gets a phone call.', max_length=20)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],

@@ -3,7 +3,8 @@
 Run: .venv/bin/python benchmarks/letters.py [--letters 300]
 
 Figures, each against a baseline from the same run:
-- one document of N letters vs N single-letter documents (extrapolated from a sample of 10);
+- one document of N letters vs N single-letter documents (extrapolated from a sample of 10), and vs
+  parts of 25 letters (how the background job lays them out to show its progress);
 - the event loop's worst delay of a 10 ms ticker while the PDF is laid out vs while idle, and vs
   laying it out in a thread of the server process (asyncio.to_thread).
 """
@@ -62,9 +63,13 @@ async def main(count: int) -> None:
             await pdf.render_pdf("<p>warm up</p>")  # start the render process, load fonts
 
             idle, idle_lag, _ = await worst_lag_during(asyncio.sleep(1.0))
-            prepare, prepare_lag, (html, pages) = await worst_lag_during(
-                letters.letters_html(event_id=event.id, settings=settings, everyone=True))
+            prepare, prepare_lag, ([html], pages) = await worst_lag_during(
+                letters.letters_html(event_id=event.id, settings=settings, everyone=True, per_part=count))
             one_doc, busy_lag, content = await worst_lag_during(pdf.render_pdf(html))
+            parts, _ = await letters.letters_html(event_id=event.id, settings=settings, everyone=True)
+            reports: list[int] = []
+            in_parts, parts_lag, _ = await worst_lag_during(
+                pdf.render_pdf_parts(parts, progress=lambda done, total: reports.append(done)))
             # the same in a thread of this process (asyncio.to_thread), for comparison
             in_thread, thread_lag, _ = await worst_lag_during(asyncio.to_thread(pdf._render, html, None))
 
@@ -82,6 +87,9 @@ async def main(count: int) -> None:
     print(f"letters: {pages}; HTML with QR codes in {prepare:.2f} s, one PDF of {len(content) / 1024:.0f} KiB "
           f"in {one_doc:.2f} s ({one_doc / pages * 1000:.1f} ms per letter)")
     print(f"one document vs one document per letter (extrapolated {singles:.2f} s): {singles / one_doc:.2f}x faster")
+    print(f"in {len(parts)} parts of {letters.LETTERS_PER_PART} letters (the background job, showing progress): "
+          f"{in_parts:.2f} s ({in_parts / one_doc:.2f}x one document), {len(set(reports))} distinct progress "
+          f"reports, event loop worst delay {parts_lag * 1000:.1f} ms")
     print(f"event loop worst delay: idle {idle_lag * 1000:.1f} ms, preparing {prepare_lag * 1000:.1f} ms "
           f"({prepare_lag / max(idle_lag, 1e-4):.1f}x idle), rendering {busy_lag * 1000:.1f} ms "
           f"({busy_lag / max(idle_lag, 1e-4):.1f}x idle)")

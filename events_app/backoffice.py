@@ -93,26 +93,20 @@ async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> No
 async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
                        door_user_ids: list[int] | None = None, by: User) -> Event:
     check_questions(questions)
-    event = await events.create_event(values=values, sessions=sessions)
+    event = await events.create_event(values=values, sessions=sessions, by=by)
     async with in_transaction() as conn:
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
-        await audit.record("event.created", user=by, event_id=event.id, conn=conn)
     return event
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
                        questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
     check_questions(questions)
-    before = await Event.get_or_none(id=event_id)
-    if before is None:
-        raise errors.EventNotFound()
-    changed = sorted(name for name, value in values.items() if getattr(before, name, None) != value)
-    event = await events.update_event(event_id=event_id, values=values, sessions=sessions)
+    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
     async with in_transaction() as conn:
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event_id, door_user_ids or [])
-        await audit.record("event.changed", user=by, event_id=event_id, conn=conn, fields=changed)
     return event
 
 
@@ -130,7 +124,7 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
     sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
                 for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
-    copy = await events.create_event(values=values, sessions=sessions)
+    copy = await events.create_event(values=values, sessions=sessions, by=by)
     async with in_transaction() as conn:
         await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
                                                for q in source.questions])
@@ -140,9 +134,7 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
 
 
 async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
-    event = await events.cancel_event(event_id=event_id, reason=clean_text(reason, max_length=1000))
-    await audit.record("event.cancelled", user=by, event_id=event_id)
-    return event
+    return await events.cancel_event(event_id=event_id, reason=clean_text(reason, max_length=1000), by=by)
 
 
 async def delete_draft(*, event_id: int, by: User) -> None:

@@ -2,6 +2,8 @@
 
 A change of time, place or status raises the event's SEQUENCE (calendar clients replace their
 copy) and tells registrants through the outbox; a change of capacity moves the waiting list.
+Creating, changing and cancelling write the audit entry in the same transaction, whoever calls
+(back office, API, scripts).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_app import errors
+from events_app import audit, errors
 from events_app.errors import N_
 from events_app.models import (
     Audience,
@@ -20,9 +22,12 @@ from events_app.models import (
     EventKind,
     EventSession,
     EventStatus,
+    Invitation,
+    InvitationState,
     Registration,
     RegistrationStatus,
     SessionStatus,
+    User,
     Visibility,
 )
 from events_app.outbox import queue_mail
@@ -77,14 +82,17 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
         raise errors.ValidationFailed(fields=problems)
 
 
-async def create_event(*, values: dict, sessions: list[SessionSpec]) -> Event:
-    """The one way events come to exist (API, back office, duplicates): with the audience's standard questions."""
+async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None) -> Event:
+    """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
+
+    `by` is the organiser (None: a script such as the demo data)."""
     check_event_fields(values, sessions, creating=True)
     async with in_transaction() as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
             await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
         await add_standard_questions(conn, event)
+        await audit.record("event.created", user=by, event_id=event.id, conn=conn)
         return event
 
 
@@ -95,6 +103,17 @@ async def _tell_everyone(conn: BaseDBAsyncClient, event: Event, template: str, *
                          context={"registration_id": registration.id, "event_id": event.id, **extra},
                          registration_id=registration.id, event_id=event.id)
     return len(registrations)
+
+
+async def _tell_unanswered_invitees(conn: BaseDBAsyncClient, event: Event, template: str, **extra) -> int:
+    """Invitees who have not answered hold no registration: the mail goes to the invitation, in its language.
+    Those without an e-mail address are on the organisers' call list (`invitations.call_list`)."""
+    pending = await Invitation.filter(event_id=event.id, state=InvitationState.PENDING).exclude(
+        email="").using_db(conn)
+    for invitation in pending:
+        await queue_mail(conn, template=template, recipient=invitation.email, language=invitation.language,
+                         context={"invitation_id": invitation.id, "event_id": event.id, **extra}, event_id=event.id)
+    return len(pending)
 
 
 async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[SessionSpec]) -> bool:
@@ -125,7 +144,7 @@ async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpec] | None = None,
-                       now: datetime | None = None) -> Event:
+                       by: User | None = None, now: datetime | None = None) -> Event:
     """Change an event under its lock; registrants hear about new times or places.
 
     A capacity below the seats already taken is refused under the lock, before anything changes."""
@@ -136,13 +155,16 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
             check_capacity(event, values["capacity"])
         notify = False
         audience = event.audience
+        changed = []
         for name, value in values.items():
             if name not in EDITABLE_FIELDS or getattr(event, name) == value:
                 continue
             notify = notify or name in NOTIFY_FIELDS
             setattr(event, name, value)
+            changed.append(name)
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
+            changed.append("sessions")
         if notify:
             event.sequence += 1
         await event.save(using_db=conn)
@@ -151,11 +173,12 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
         if notify and event.status != EventStatus.CANCELLED:
             await _tell_everyone(conn, event, "event_changed", sequence=event.sequence)
         await promote_waiting(conn, event, now)
+        await audit.record("event.changed", user=by, event_id=event_id, conn=conn, fields=sorted(changed))
         return event
 
 
-async def cancel_event(*, event_id: int, reason: str = "") -> Event:
-    """Cancel the whole event and tell everyone registered or waiting."""
+async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None) -> Event:
+    """Cancel the whole event and tell everyone registered or waiting, and invitees yet to answer."""
     async with event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             return event
@@ -163,6 +186,9 @@ async def cancel_event(*, event_id: int, reason: str = "") -> Event:
         event.sequence += 1
         await event.save(using_db=conn)
         await _tell_everyone(conn, event, "event_cancelled", reason=reason)
+        if event.audience == Audience.INVITATION:
+            await _tell_unanswered_invitees(conn, event, "event_cancelled", reason=reason)
+        await audit.record("event.cancelled", user=by, event_id=event_id, conn=conn)
         return event
 
 

@@ -19,22 +19,25 @@ from datetime import datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_app import errors
+from events_app import audit, errors
 from events_app.errors import N_
 from events_app.i18n import LANGUAGES
 from events_app.models import (
     SEAT_HOLDING,
     Audience,
     Event,
+    EventStatus,
     Invitation,
     InvitationState,
     ReceptionLetter,
     Registration,
     RegistrationStatus,
     RsvpAttempt,
+    User,
 )
 from events_app.outbox import queue_mail
 from events_app.registration import (
+    accept_offer,
     expire_event_offers,
     place_registration,
     release_seats,
@@ -182,6 +185,7 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
                 await promote_waiting(conn, event, now)
             invitation.state = InvitationState.DECLINED
             invitation.companions = 0
+            invitation.status_told = ""
         else:
             if current is None:
                 current = await _register(conn, event, invitation, reply, now)
@@ -193,11 +197,28 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
             invitation.state = InvitationState.ACCEPTED
             invitation.companions = reply.companions
             invitation.registration_id = current.id
+            invitation.status_told = current.status.value  # the answer page shows it
         invitation.language = reply.language
         invitation.needs = reply.needs or {}
         invitation.answered_at = now
         await invitation.save(using_db=conn)
         return invitation
+
+
+async def accept_seat(*, invitation_id: int, now: datetime | None = None) -> Registration:
+    """The invitee takes the seat offered after waiting: the engine's `accept_offer` on their registration."""
+    invitation = await Invitation.get_or_none(id=invitation_id).prefetch_related("registration")
+    if invitation is None:
+        raise errors.InvitationNotFound()
+    if invitation.registration is None:
+        raise errors.OfferNotOpen()
+    try:
+        registration = await accept_offer(token=invitation.registration.manage_token, now=now)
+    except errors.OfferExpired:
+        await Invitation.filter(id=invitation_id).update(status_told=S.EXPIRED.value)  # the page says so
+        raise
+    await Invitation.filter(id=invitation_id).update(status_told=registration.status.value)
+    return registration
 
 
 async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitation, reply: Reply,
@@ -248,23 +269,25 @@ async def send_invitation_mails(*, event_id: int, now: datetime | None = None) -
 @dataclass(frozen=True)
 class Reminders:
     mailed: int
-    #: Pending invitees without an e-mail address: they need a phone call or a letter.
-    to_contact: list[Invitation]
+    #: Invitees without an e-mail address who need a phone call or a letter (see `call_list`).
+    to_contact: list[Call]
 
 
 async def send_reminders(*, event_id: int, now: datetime | None = None,
                          again_after: timedelta = timedelta(days=7)) -> Reminders:
-    """Remind by mail those who have not answered (at most once a week each)."""
+    """Remind by mail those who have not answered (at most once a week each, never for a cancelled event)."""
     now = now or utcnow()
+    event = await invitation_event(event_id)
     async with in_transaction() as conn:
         pending = await Invitation.filter(event_id=event_id, state=InvitationState.PENDING).using_db(conn)
-        due = [i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
+        due = [] if event.status == EventStatus.CANCELLED else [
+            i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
         for invitation in due:
             await queue_mail(conn, template="invitation_reminder", recipient=invitation.email,
                              language=invitation.language,
                              context={"invitation_id": invitation.id, "event_id": event_id}, event_id=event_id)
         await Invitation.filter(id__in=[i.id for i in due]).using_db(conn).update(reminded_at=now)
-    return Reminders(mailed=len(due), to_contact=[i for i in pending if not i.email])
+    return Reminders(mailed=len(due), to_contact=await call_list(event_id))
 
 
 DEFAULT_LETTER = {
@@ -329,10 +352,12 @@ async def list_invitations(event_id: int) -> list[Invitation]:
 
 
 async def counts(event_id: int) -> dict[str, int]:
-    """Invited, answered, accepted (invitations and persons incl. companions), declined, waiting."""
+    """Invited, answered, accepted (invitations and persons incl. companions), declined, waiting, and
+    offered (a seat came free for someone waiting, not yet taken) or expired (the offer was not taken)."""
     invitations = await list_invitations(event_id)
     result = {"invited": len(invitations), "pending": 0, "answered": 0, "accepted": 0, "accepted_persons": 0,
-              "declined": 0, "waiting": 0, "waiting_persons": 0, "without_email": 0}
+              "declined": 0, "waiting": 0, "waiting_persons": 0, "offered": 0, "offered_persons": 0,
+              "expired": 0, "without_email": 0}
     for invitation in invitations:
         result["without_email"] += not invitation.email
         if invitation.state == InvitationState.PENDING:
@@ -340,16 +365,80 @@ async def counts(event_id: int) -> dict[str, int]:
             continue
         result["answered"] += 1
         registration = invitation.registration
-        if invitation.state == InvitationState.DECLINED or registration is None or registration.status in (
-                S.CANCELLED, S.EXPIRED):
+        if invitation.state == InvitationState.DECLINED or registration is None or registration.status == S.CANCELLED:
             result["declined"] += 1
+        elif registration.status == S.EXPIRED:
+            result["expired"] += 1
         elif registration.status == S.WAITLISTED:
             result["waiting"] += 1
             result["waiting_persons"] += registration.seats
+        elif registration.status == S.OFFERED:
+            result["offered"] += 1
+            result["offered_persons"] += registration.seats
         else:
             result["accepted"] += 1
             result["accepted_persons"] += registration.seats
     return result
+
+
+# --- whom to phone or write to: invitees without an e-mail address ---------------------------------
+
+#: Not a registration status: the invitee has not answered yet.
+NOT_ANSWERED = "not_answered"
+#: Not a registration status: the whole event is cancelled.
+EVENT_CANCELLED = "event_cancelled"
+
+
+@dataclass(frozen=True)
+class Call:
+    invitation: Invitation
+    #: NOT_ANSWERED, EVENT_CANCELLED, or the registration's status the invitee has not learnt yet
+    #: (offered, confirmed after waiting, expired, ...)
+    news: str
+
+
+def news_for(event: Event, invitation: Invitation) -> str:
+    """What the invitee does not know yet ("" for nothing). Needs `invitation.registration` loaded."""
+    if invitation.state == InvitationState.DECLINED:
+        return ""
+    if event.status == EventStatus.CANCELLED:
+        return "" if invitation.status_told == EVENT_CANCELLED else EVENT_CANCELLED
+    if invitation.state == InvitationState.PENDING:
+        return NOT_ANSWERED
+    registration = invitation.registration
+    if registration is None or registration.status.value == invitation.status_told:
+        return ""
+    return registration.status.value
+
+
+async def call_list(event_id: int) -> list[Call]:
+    """Invitees without an e-mail address who have not answered, or whose place changed since they last
+    heard (promoted, offered a seat, offer expired, event cancelled): mail cannot reach them."""
+    event = await Event.get(id=event_id)
+    calls = []
+    for invitation in await list_invitations(event_id):
+        news = "" if invitation.email else news_for(event, invitation)
+        if news:
+            calls.append(Call(invitation, news))
+    return calls
+
+
+async def mark_told(*, event_id: int, invitation_id: int, news: str, by: User) -> Invitation:
+    """The organiser has told the invitee `news` (by phone or letter): they leave the call list until the
+    next change. A `news` that is no longer current (it changed meanwhile) is refused."""
+    async with in_transaction() as conn:
+        invitation = await Invitation.get_or_none(id=invitation_id, event_id=event_id).using_db(conn)
+        if invitation is None:
+            raise errors.InvitationNotFound()
+        event = await Event.get(id=event_id).using_db(conn)
+        await invitation.fetch_related("registration", using_db=conn)
+        if news in ("", NOT_ANSWERED) or news_for(event, invitation) != news:
+            raise errors.RegistrationStateConflict()
+        invitation.status_told = news
+        await invitation.save(using_db=conn, update_fields=["status_told", "updated_at"])
+        await audit.record("invitation.told", user=by, event_id=event_id, conn=conn, invitation_id=invitation_id,
+                           news=news)
+        return invitation
 
 
 async def door_list(event_id: int) -> list[Invitation]:

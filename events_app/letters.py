@@ -1,8 +1,9 @@
 """The reception's printed documents: invitation letters (one PDF, a page per invitee) and the door list.
 
-Builds the HTML from templates/pdf/ and hands it to `pdf.render_pdf`, which lays it out off the
-event loop. Everything goes into ONE document: WeasyPrint's start-up and font loading are paid once,
-not per letter.
+Builds the HTML from templates/pdf/ and hands it to `pdf.py`, which lays it out off the event loop.
+The letters are laid out in parts of LETTERS_PER_PART, so the background job can show how many are
+done; WeasyPrint's start-up and font loading are paid once per part, not per letter. Every download
+of these personal data is written to the audit log.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ import logging
 import re
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import segno
 
-from events_app import events, invitations, pdf
+from events_app import audit, events, invitations, pdf
 from events_app.i18n import Formatter
-from events_app.models import Invitation
+from events_app.models import Invitation, User
 from events_app.timeutil import utcnow
 from events_app.web.templating import render_string
 
 log = logging.getLogger(__name__)
 LETTER_LANGUAGE = "de"  # official letters of the city are in German
+#: Letters per laid-out part: the progress moves in these steps, and each part costs about one letter more.
+LETTERS_PER_PART = 25
 
 
 def qr_data_uri(url: str) -> str:
@@ -56,8 +59,10 @@ def address_lines(invitation: Invitation) -> list[str]:
     return [line for line in lines if line]
 
 
-async def letters_html(*, event_id: int, settings, everyone: bool = False) -> tuple[str, int]:
-    """(HTML, number of letters): everyone without an e-mail address, or everyone."""
+async def letters_html(*, event_id: int, settings, everyone: bool = False,
+                       per_part: int = LETTERS_PER_PART) -> tuple[list[str], int]:
+    """(HTML documents of up to `per_part` letters each, number of letters): everyone without an e-mail
+    address, or everyone."""
     event = await events.get_event(event_id, public=False)
     letter = await invitations.get_letter(event_id)
     fmt = Formatter(LETTER_LANGUAGE, settings.timezone)
@@ -81,24 +86,33 @@ async def letters_html(*, event_id: int, settings, everyone: bool = False) -> tu
         "code": invitations.format_code(person.code),
         "qr": qr,
     } for person, qr in zip(people, codes)]
-    html = render_string("pdf/invitation_letters.html", language=LETTER_LANGUAGE, settings=settings,
-                         event=event, letter=letter, paragraphs=[p for p in body.split("\n\n") if p.strip()],
-                         pages=pages, rsvp_url=f"{settings.base_url}/rsvp", deadline=values["deadline"],
-                         today=fmt.date(utcnow()))
-    return html, len(pages)
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    parts = [render_string("pdf/invitation_letters.html", language=LETTER_LANGUAGE, settings=settings,
+                           event=event, letter=letter, paragraphs=paragraphs, pages=pages[start:start + per_part],
+                           rsvp_url=f"{settings.base_url}/rsvp", deadline=values["deadline"], today=fmt.date(utcnow()))
+             for start in range(0, max(len(pages), 1), per_part)]
+    return parts, len(pages)
 
 
-async def letters_pdf(*, event_id: int, settings, everyone: bool = False) -> bytes:
-    html, _ = await letters_html(event_id=event_id, settings=settings, everyone=everyone)
-    return await pdf.render_pdf(html)
+async def _record_download(by: User, event_id: int, layout: str, **detail) -> None:
+    await audit.record("export.downloaded", user=by, event_id=event_id, format="pdf", layout=layout, **detail)
 
 
-async def door_list_pdf(*, event_id: int, settings, language: str = "de") -> bytes:
+async def letters_pdf(*, event_id: int, settings, by: User, everyone: bool = False) -> bytes:
+    parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone)
+    content = await pdf.render_pdf_parts(parts)
+    await _record_download(by, event_id, "letters", everyone=everyone, letters=count)
+    return content
+
+
+async def door_list_pdf(*, event_id: int, settings, by: User, language: str = "de") -> bytes:
     event = await events.get_event(event_id, public=False)
     guests = await invitations.door_list(event_id)
     html = render_string("pdf/door_list.html", language=language, settings=settings, event=event, guests=guests,
                          persons=sum(g.registration.seats for g in guests))
-    return await pdf.render_pdf(html)
+    content = await pdf.render_pdf(html)
+    await _record_download(by, event_id, "reception_door", guests=len(guests))
+    return content
 
 
 # --- letters as a background job, with its progress visible to the organiser ------------------
@@ -107,6 +121,11 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _running: set[asyncio.Task] = set()
 #: Letters hold addresses: finished files are deleted after a day.
 JOB_KEEP = timedelta(days=1)
+#: A running job writes its status at least this often ...
+HEARTBEAT = timedelta(seconds=10)
+#: ... so one silent this long has lost its process (e.g. the server restarted) and is marked failed.
+STALE_AFTER = timedelta(minutes=2)
+RUNNING_STATES = ("preparing", "rendering")
 
 
 def _jobs_dir(settings) -> Path:
@@ -115,7 +134,7 @@ def _jobs_dir(settings) -> Path:
     return path
 
 
-def _write_status(settings, job_id: str, **status) -> None:
+def _write_status(settings, job_id: str, status: dict) -> None:
     path = _jobs_dir(settings) / f"{job_id}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(status))
@@ -123,21 +142,31 @@ def _write_status(settings, job_id: str, **status) -> None:
 
 
 def job_status(settings, *, event_id: int, job_id: str) -> dict | None:
-    """The job's state (preparing, rendering, done, failed), or None for an unknown job."""
+    """The job's state (preparing, rendering, done, failed) with `letters` (total) and `done` (laid out so
+    far), or None for an unknown job. A running job silent for STALE_AFTER is marked failed here."""
     if not _JOB_ID.match(job_id or ""):
         return None
     path = _jobs_dir(settings) / f"{job_id}.json"
     if not path.exists():
         return None
     status = json.loads(path.read_text())
-    return status if status.get("event_id") == event_id else None
+    if status.get("event_id") != event_id:
+        return None
+    last_heard = datetime.fromisoformat(status.get("updated", status["started"]))
+    if status["state"] in RUNNING_STATES and last_heard < utcnow() - STALE_AFTER:
+        status.update(state="failed", interrupted=True)
+        _write_status(settings, job_id, status)
+    return status
 
 
-def job_pdf(settings, *, event_id: int, job_id: str) -> bytes | None:
+async def job_pdf(settings, *, event_id: int, job_id: str, by: User) -> bytes | None:
     status = job_status(settings, event_id=event_id, job_id=job_id)
     if not status or status["state"] != "done":
         return None
-    return (_jobs_dir(settings) / f"{job_id}.pdf").read_bytes()
+    content = (_jobs_dir(settings) / f"{job_id}.pdf").read_bytes()
+    await _record_download(by, event_id, "letters", everyone=status.get("everyone", False),
+                           letters=status["letters"])
+    return content
 
 
 def _purge_old_jobs(settings) -> None:
@@ -152,23 +181,38 @@ async def start_letters_job(*, event_id: int, settings, everyone: bool = False) 
     await events.get_event(event_id, public=False)
     _purge_old_jobs(settings)
     job_id = secrets.token_urlsafe(18)
-    started = utcnow().isoformat()
-    _write_status(settings, job_id, event_id=event_id, state="preparing", letters=None, started=started)
+    status = {"event_id": event_id, "everyone": everyone, "state": "preparing", "letters": None, "done": 0,
+              "started": utcnow().isoformat()}
+
+    def save(**changes) -> None:
+        status.update(changes, updated=utcnow().isoformat())
+        _write_status(settings, job_id, status)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT.total_seconds())
+            save()
 
     async def run() -> None:
+        beating = asyncio.create_task(heartbeat())
         try:
-            html, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone)
-            _write_status(settings, job_id, event_id=event_id, state="rendering", letters=count, started=started)
-            content = await pdf.render_pdf(html)
+            per_part = LETTERS_PER_PART
+            parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone,
+                                              per_part=per_part)
+            save(state="rendering", letters=count)
+            content = await pdf.render_pdf_parts(
+                parts, progress=lambda parts_done, _: save(done=min(count, parts_done * per_part)))
             target = _jobs_dir(settings) / f"{job_id}.pdf"
             target.with_suffix(".part").write_bytes(content)
             target.with_suffix(".part").replace(target)
-            _write_status(settings, job_id, event_id=event_id, state="done", letters=count, started=started,
-                          finished=utcnow().isoformat())
+            save(state="done", done=count, finished=utcnow().isoformat())
         except Exception:
             log.exception("letters job %s failed", job_id)
-            _write_status(settings, job_id, event_id=event_id, state="failed", letters=None, started=started)
+            save(state="failed")
+        finally:
+            beating.cancel()
 
+    save()
     task = asyncio.create_task(run())
     _running.add(task)
     task.add_done_callback(_running.discard)

@@ -139,7 +139,9 @@ async def load_data(rows: list[OutboxMessage]) -> MailData:
     if event_ids:
         for session in await EventSession.filter(event_id__in=event_ids).order_by("starts_at", "id"):
             sessions[session.event_id].append(session)
-    invitation_ids = {r.context.get("invitation_id") for r in rows if r.template in INVITATION_KINDS}
+    # invitations and their reminders, and mail to invitees who have not answered: no registration
+    invitation_ids = {r.context["invitation_id"] for r in rows
+                      if r.registration_id is None and r.context.get("invitation_id")}
     invitations = ({i.id: i for i in await Invitation.filter(id__in=invitation_ids).prefetch_related(
         "event", "event__sessions")} if invitation_ids else {})
     return MailData(registrations, events, sessions, invitations=invitations)
@@ -198,15 +200,20 @@ OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
 
 
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
-    """Template variables for one row: the registration and event as they are now."""
+    """Template variables for one row: the registration and event as they are now.
+
+    A row without a registration but with an `invitation_id` writes to a reception's invitee who has
+    not answered (e.g. the event is cancelled): `registration` is then None.
+    """
     if row.template in OTHER_CONTEXTS:
         return OTHER_CONTEXTS[row.template](row, data, settings)
     registration = data.registrations.get(row.registration_id) if row.registration_id else None
+    invitation = None if row.registration_id else data.invitations.get((row.context or {}).get("invitation_id"))
     event_id = row.event_id or (registration.event_id if registration else None)
     event = data.events.get(event_id) if event_id else None
     if event is None:
         raise PermanentFailure("the event of this message no longer exists")
-    if registration is None:  # deleted or anonymised since: the person is not written to
+    if registration is None and invitation is None:  # deleted or anonymised since: the person is not written to
         raise PermanentFailure("the registration of this message no longer exists")
     if row.template not in KINDS:
         raise PermanentFailure(f"unknown message kind {row.template!r}")
@@ -222,14 +229,15 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
                                            if s.status == SessionStatus.CANCELLED])
     dates, cancelled_dates = data.dates[event.id, language]
     # only people holding a seat get the dates into their calendar and a check-in code
-    holds_seat = event.status != EventStatus.CANCELLED and registration.status == RegistrationStatus.CONFIRMED
+    holds_seat = (registration is not None and event.status != EventStatus.CANCELLED
+                  and registration.status == RegistrationStatus.CONFIRMED)
     checkin_url = (checkin.checkin_link(base_url=settings.base_url, registration=registration)
                    if holds_seat and row.template in CONFIRMATION_KINDS else "")
     return {
         "kind": row.template,
         "language": language,
         "registration": registration,
-        "name": registration.name,
+        "name": registration.name if registration else f"{invitation.first_name} {invitation.last_name}".strip(),
         "event": event,
         "title": localised(event, language, "title"),
         "sessions": scheduled,
@@ -238,17 +246,18 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "show_location": bool(event.location) and (not event.location_confidential
                                                    or row.template in CONFIRMATION_KINDS),
         "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
-        "manage_url": f"{settings.base_url}/r/{registration.manage_token}",
+        "manage_url": (f"{settings.base_url}/r/{registration.manage_token}" if registration
+                       else f"{settings.base_url}/rsvp/{invitation.token}"),
         "event_url": f"{settings.base_url}/events/{event.id}",
         "position": extra.get("position"),
         "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
         "reason": extra.get("reason") or "",
         "verify_url": (signup.verification_url(registration=registration, base_url=settings.base_url,
                                                secret_key=settings.secret_key)
-                       if row.template == "verify_email" else ""),
+                       if registration and row.template == "verify_email" else ""),
         "message_subject": extra.get("subject") or "",
         "message_body": extra.get("body") or "",
-        "certificate_url": f"{settings.base_url}/r/{registration.manage_token}/certificate.pdf",
+        "certificate_url": f"{settings.base_url}/r/{registration.manage_token}/certificate.pdf" if registration else "",
         "calendar_attached": holds_seat and row.template in CALENDAR_KINDS,
         "checkin_url": checkin_url,
         "checkin_qr_cid": f"checkin.{row.id}@{mail_host(settings)}",

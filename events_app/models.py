@@ -308,6 +308,8 @@ class Invitation(Model):
     mailed_at = fields.DatetimeField(null=True)
     answered_at = fields.DatetimeField(null=True)
     reminded_at = fields.DatetimeField(null=True)
+    #: What the invitee last learnt (a registration status or event_cancelled), so a change gets a phone call.
+    status_told = fields.CharField(max_length=20, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from events_app import importing, invitation_import
+from events_app.models import Invitation
 from tests.helpers import in_days, make_event
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "einbuergerungen-2026-h1.csv"
@@ -23,6 +25,17 @@ async def make_reception(**overrides):
               "registration_closes_at": in_days(20)}
     values.update(overrides)
     return await make_event(**values)
+
+
+async def invite(event, count: int, *, with_email: bool = True) -> list[Invitation]:
+    """`count` invitees imported from a list, in file-number order (gast0@example.org, ...)."""
+    lines = ["Aktenzeichen;Vorname;Nachname;Straße;PLZ;Ort;E-Mail"]
+    for n in range(count):
+        mail = f"gast{n}@example.org" if with_email else ""
+        lines.append(f"EB-{n:04d};Gast;Nummer{n:03d};Weg {n};35390;Gießen;{mail}")
+    table = importing.read_table("\r\n".join(lines).encode("cp1252"))
+    await invitation_import.import_invitations(event_id=event.id, table=table)
+    return await Invitation.filter(event_id=event.id).order_by("file_number")
 
 
 @pytest.fixture

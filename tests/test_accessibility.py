@@ -2,17 +2,22 @@
 
 - Registering works with the keyboard alone, in German and in Arabic (right to left).
 - axe-core finds no WCAG 2.1 A/AA violation on the public pages, the form with errors, the manage
-  page, the statement pages, and the RSVP and back-office login pages where they exist.
+  page, the statement pages, the RSVP code form, an invitee's answer page (also with errors) and the
+  back-office login.
 - Pages reflow at 320 CSS pixels (what 400 % zoom of a 1280 px window gives): no sideways scrolling.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
+from tests.fixtures_browser import _cli
 from tests.fixtures_i18n import axe_violations
+from tests.fixtures_receptions import sample_bytes
+from tests.helpers import in_days
 
 pytestmark = pytest.mark.browser
 
@@ -31,8 +36,9 @@ def _events(live_server) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def demo(live_server) -> dict:
-    """Ids of the demo events; the swimming course gets an Arabic title as an organiser would give it."""
+def demo(live_server, tmp_path_factory) -> dict:
+    """Ids of the demo events; the swimming course gets an Arabic title as an organiser would give it,
+    and the reception its invitees (the authority's sample list)."""
     events = _events(live_server)
     festival = events["Global Village – Fest der Kulturen"]["id"]
     course = events["Schwimmkurs für Frauen"]["id"]
@@ -46,7 +52,29 @@ def demo(live_server) -> dict:
                                     "language": "uk", "answers": {"organisation": "Ukrainischer Verein Gießen"}})
         assert registered.status_code == 201, registered.text
     manage_path = "/r/" + registered.json()["manage_url"].rsplit("/r/", 1)[1]
-    return {"festival": festival, "course": course, "reception": reception, "manage": manage_path}
+    invitee_list = tmp_path_factory.mktemp("invitees") / "liste.csv"
+    invitee_list.write_bytes(sample_bytes())
+    _cli(live_server.env, "import-invitations", str(reception), str(invitee_list), "--yes")
+    with live_server.api() as api:
+        # a small hall with offers: one invitee comes, one waits, the first declines -> a seat is offered
+        small = api.post("/api/v1/events", json={
+            "kind": "reception", "audience": "invitation", "title": "Empfang im kleinen Saal", "capacity": 1,
+            "offer_hours": 48, "starts_at": in_days(30).isoformat(),
+            "ends_at": (in_days(30) + timedelta(hours=2)).isoformat()}).json()["id"]
+        _cli(live_server.env, "import-invitations", str(small), str(invitee_list), "--yes")
+        invitees = api.get(f"/api/v1/events/{reception}/invitations").json()
+        first, second = api.get(f"/api/v1/events/{small}/invitations").json()[:2]
+        for code, answer in ((first["code"], "accept"), (second["code"], "accept"), (first["code"], "decline")):
+            answered = api.post(f"/api/v1/invitations/{code}/rsvp", json={"answer": answer})
+            assert answered.status_code == 200, answered.text
+        offered = {i["code"]: i for i in api.get(f"/api/v1/events/{small}/invitations").json()}[second["code"]]
+        assert offered["registration_status"] == "offered" and offered["offer_expires_at"]
+
+    def answer_path(invitee: dict) -> str:
+        return "/rsvp/" + invitee["rsvp_url"].rsplit("/rsvp/", 1)[1]
+
+    return {"festival": festival, "course": course, "reception": reception, "manage": manage_path,
+            "answer": answer_path(invitees[0]), "offered": answer_path(second)}
 
 
 async def _tab_until(page, condition: str, limit: int = 80) -> None:
@@ -176,6 +204,8 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
         "privacy notice": "/privacy",
         "page not found": "/events/999999",
         "RSVP": "/rsvp",
+        "invitee's answer page": demo["answer"],
+        "answer page with a seat offered": demo["offered"],
         "back-office login": "/admin/login",
     }
     found: dict[str, list] = {}
@@ -193,6 +223,17 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
     violations = await axe_violations(page, axe_source)
     if violations:
         found["form with errors"] = violations
+    # The invitee's answer with too many companions: errors next to the fields, nothing stored.
+    await page.goto(f"{live_server.url}{demo['answer']}?lang={language}")
+    await page.check("input[name=answer][value=accept]")
+    await page.fill("#f-companions", "9")
+    await page.locator("main form button[type=submit]").click()
+    await page.wait_for_selector("#error-summary")
+    assert await page.get_attribute("html", "lang") == language
+    assert await page.get_attribute("#f-companions", "aria-invalid") == "true"
+    violations = await axe_violations(page, axe_source)
+    if violations:
+        found["answer page with errors"] = violations
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
 
 
@@ -201,7 +242,7 @@ async def test_pages_reflow_at_320_pixels(live_server, demo, open_context, langu
     context = await open_context(locale="de-DE", viewport={"width": 320, "height": 640})
     page = await context.new_page()
     for path in ("/", f"/events/{demo['festival']}", f"/events/{demo['course']}", demo["manage"],
-                 "/accessibility", "/privacy"):
+                 demo["answer"], demo["offered"], "/accessibility", "/privacy"):
         await page.goto(f"{live_server.url}{path}?lang={language}")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320, f"{path} in {language} is {width}px wide at a 320px viewport"

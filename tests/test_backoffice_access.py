@@ -19,7 +19,7 @@ ALL = {A, O, D}
 ORG = {A, O}
 
 #: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user;
-#: {m}: a mail file, {o}: its outbox row.
+#: {m}: a mail file, {o}: its outbox row, {i}: an invitation (none exists, so the right role gets 404).
 ROUTES = [
     ("GET", "/admin", ORG),
     ("GET", "/admin/events", ORG),
@@ -66,6 +66,7 @@ ROUTES = [
     ("POST", "/admin/events/{e}/invitations/letter", ORG),
     ("POST", "/admin/events/{e}/invitations/send", ORG),
     ("POST", "/admin/events/{e}/invitations/remind", ORG),
+    ("POST", "/admin/events/{e}/invitations/{i}/told", ORG),
     ("GET", "/admin/events/{e}/invitations/letters.pdf", ORG),
     ("POST", "/admin/events/{e}/invitations/letters", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}.pdf", ORG),
@@ -95,7 +96,7 @@ def test_every_admin_route_is_in_the_table():
     listed = {(m, p.replace("{e}", "{event_id:id}").replace("{r}", "{registration_id:id}")
                .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
-               .replace("{m}", "{name}").replace("{o}", "{message_id:id}")
+               .replace("{m}", "{name}").replace("{o}", "{message_id:id}").replace("{i}", "{invitation_id:id}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
@@ -110,7 +111,7 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     [mail_file] = mail.mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
     return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
-            "m": mail_file.name, "o": sent.id}
+            "m": mail_file.name, "o": sent.id, "i": 999999}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])

@@ -8,19 +8,20 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from events_app import errors, importing, invitation_import, invitations, letters
+from events_app import errors, importing, invitation_import, invitations, letters, pdf
 from events_app.invitation_import import Action
 from events_app.invitations import Reply
 from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
+from events_app.timeutil import utcnow
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import both_databases
+from tests.helpers import both_databases, make_user
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -237,13 +238,15 @@ async def test_back_office_upload_preview_and_import(client, reception):
 
 
 async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, settings, tmp_path):
+    me, _ = await make_user()
     await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     await invitations.save_letter(event_id=reception.id, sender="Universitätsstadt Gießen · Berliner Platz 1",
                                   subject="Einladung zum Einbürgerungsempfang",
                                   body="Wir laden Sie ein: {event_title}.\n\nBitte antworten Sie bis {deadline}.",
                                   signature="Ihr Integrationsbüro")
     people = await Invitation.all()
-    text = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, everyone=True), tmp_path)
+    text = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, by=me, everyone=True),
+                    tmp_path)
     compact = text.replace(" ", "")
     for person in people:
         assert compact.count(invitations.format_code(person.code)) == 1, person.code
@@ -252,10 +255,33 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
     assert "Sehr geehrte Frau Ahmadi," in text and "Guten Tag Sam Nguyen," in text
     assert "Wir laden Sie ein: Einbürgerungsempfang 2026." in text
     assert f"{settings.base_url}/rsvp" in text
-    only_letters = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings), tmp_path)
+    only_letters = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, by=me), tmp_path)
     without_mail = [p for p in people if not p.email]
     assert len(without_mail) == 6
     assert sum(only_letters.replace(" ", "").count(invitations.format_code(p.code)) for p in people) == 6
+    downloads = await AuditEntry.filter(action="export.downloaded", event_id=reception.id).order_by("id")
+    assert [(d.user_id, d.detail) for d in downloads] == [
+        (me.id, {"format": "pdf", "layout": "letters", "everyone": True, "letters": 19}),
+        (me.id, {"format": "pdf", "layout": "letters", "everyone": False, "letters": 6})]
+
+
+async def test_letters_laid_out_in_parts_are_one_pdf_in_order_and_tell_their_progress(reception, tmp_path,
+                                                                                        settings, monkeypatch):
+    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    parts, count = await letters.letters_html(event_id=reception.id, settings=settings, everyone=True, per_part=5)
+    assert (len(parts), count) == (4, 19)
+    monkeypatch.setattr(pdf, "PROGRESS_INTERVAL", 0.01)
+    reports: list[tuple[int, int]] = []
+    content = await pdf.render_pdf_parts(parts, progress=lambda done, total: reports.append((done, total)))
+    text = pdf_text(content, tmp_path)
+    assert text.count("\f") >= 18  # a page per letter
+    compact = text.replace(" ", "")
+    people = await invitations.list_invitations(reception.id)  # the letters' order
+    positions = [compact.index(invitations.format_code(p.code)) for p in people]
+    assert positions == sorted(positions)
+    assert all(compact.count(invitations.format_code(p.code)) == 1 for p in people)
+    assert reports == sorted(reports) and reports[-1] == (4, 4)
+    assert len(set(reports)) >= 2  # seen while running, not only at the end
 
 
 async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_path):
@@ -271,45 +297,92 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     reminders = await invitations.send_reminders(event_id=reception.id)
     assert reminders.mailed == 11  # 13 with mail, minus Yilmaz and Al-Hassan who answered
     # pending and without a usable address: Ayşe Yilmaz (her husband answered), and four more
-    assert {i.file_number for i in reminders.to_contact} == {
+    assert {c.invitation.file_number for c in reminders.to_contact} == {
         "EB-2026-0102", "EB-2026-0108", "EB-2026-0113", "EB-2026-0117", "EB-2026-0119"}
     assert (await invitations.send_reminders(event_id=reception.id)).mailed == 0  # not again the same week
     counts = await invitations.counts(reception.id)
     assert (counts["invited"], counts["answered"], counts["accepted"], counts["accepted_persons"],
             counts["declined"], counts["pending"]) == (19, 3, 2, 5, 1, 16)
     assert invitations.greeting(by_file["EB-2026-0101"]) == "Sehr geehrter Herr Yilmaz,"
-    text = pdf_text(await letters.door_list_pdf(event_id=reception.id, settings=settings), tmp_path)
+    me, _ = await make_user()
+    text = pdf_text(await letters.door_list_pdf(event_id=reception.id, settings=settings, by=me), tmp_path)
     assert text.index("Ahmadi") < text.index("Yilmaz")
     assert "Al-Hassan" not in text
     assert re.search(r"Yilmaz\s+Mehmet\s+EB-2026-0101\s+2\s+3", text)
+    entry = await AuditEntry.get(action="export.downloaded", event_id=reception.id)
+    assert (entry.user_id, entry.detail) == (me.id, {"format": "pdf", "layout": "reception_door", "guests": 2})
 
 
-async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, tmp_path):
+async def wait_for_job(client, progress_url: str):
+    for _ in range(600):
+        page = await client.get(progress_url)
+        assert page.status_code == 200
+        if 'http-equiv="refresh"' not in page.text:
+            return page
+        await asyncio.sleep(0.1)
+    raise AssertionError("the letters job did not finish")
+
+
+async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, settings, tmp_path, monkeypatch):
     await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    monkeypatch.setattr(letters, "LETTERS_PER_PART", 2)  # the six letters in three parts
     base = f"/admin/events/{reception.id}/invitations/letters"
     assert (await client.post(base)).headers["location"].startswith("/admin/login")
     me = await sign_in(client)
     started = await client.post(base, data={"csrf_token": me.csrf})
     assert started.status_code == 303
     progress_url = started.headers["location"]
-    for _ in range(600):
-        page = await client.get(progress_url)
-        assert page.status_code == 200
-        if ".pdf" in page.text:
-            break
-        assert 'http-equiv="refresh"' in page.text
-        await asyncio.sleep(0.1)
-    assert 'http-equiv="refresh"' not in page.text
+    page = await wait_for_job(client, progress_url)
+    assert "6 Briefe sind fertig." in page.text
+    status = letters.job_status(settings, event_id=reception.id, job_id=progress_url.rsplit("/", 1)[1])
+    assert (status["state"], status["letters"], status["done"]) == ("done", 6, 6)
     download = re.search(r'href="([^"]+\.pdf)"', page.text).group(1)
     content = await client.get(download)
     assert content.status_code == 200 and content.headers["content-type"] == "application/pdf"
     text = pdf_text(content.content, tmp_path).replace(" ", "")
     without_mail = await Invitation.filter(email="")
     assert all(text.count(invitations.format_code(p.code)) == 1 for p in without_mail)
+    entry = await AuditEntry.get(action="export.downloaded")
+    assert (entry.user_id, entry.detail) == (me.user.id, {"format": "pdf", "layout": "letters", "everyone": False,
+                                                          "letters": 6})
     assert (await client.get(f"{base}/unknownjob0123456789")).status_code == 404
     other = await make_reception()
     assert (await client.get(f"/admin/events/{other.id}/invitations/letters/{progress_url.rsplit('/', 1)[1]}"
                              )).status_code == 404
+
+
+async def test_letters_job_page_counts_the_letters_and_a_job_that_fell_silent_fails_with_a_retry(
+        client, reception, settings):
+    me = await sign_in(client)
+    base = f"/admin/events/{reception.id}/invitations/letters"
+    now = utcnow()
+    running = {"event_id": reception.id, "everyone": True, "state": "rendering", "letters": 300, "done": 75,
+               "started": (now - timedelta(minutes=1)).isoformat(), "updated": now.isoformat()}
+    letters._write_status(settings, "running0123456789abc", running)
+    page = await client.get(f"{base}/running0123456789abc")
+    assert "Schritt 2 von 2: 75 von 300 Briefen gesetzt" in page.text
+    assert '<progress max="300" value="75"' in page.text and 'http-equiv="refresh"' in page.text
+
+    # its server process ended (a restart) and nobody writes the status any more
+    silent = {**running, "state": "preparing", "letters": None, "done": 0,
+              "updated": (now - letters.STALE_AFTER - timedelta(seconds=1)).isoformat()}
+    letters._write_status(settings, "silent0123456789abcd", silent)
+    page = await client.get(f"{base}/silent0123456789abcd")
+    assert 'http-equiv="refresh"' not in page.text and "unterbrochen" in page.text
+    assert letters.job_status(settings, event_id=reception.id, job_id="silent0123456789abcd")["state"] == "failed"
+    retry = re.search(r'<form method="post" action="([^"]+)">.*?name="everyone" value="1".*?Noch einmal versuchen',
+                      page.text, re.S)
+    assert retry and retry.group(1) == base
+    again = await client.post(base, data={"csrf_token": me.csrf, "everyone": "1"})
+    assert again.status_code == 303 and not again.headers["location"].endswith("silent0123456789abcd")
+    page = await wait_for_job(client, again.headers["location"])
+    assert "0 Briefe sind fertig." in page.text  # nobody is invited yet
+    # a job that failed for another reason offers the retry too, without the "interrupted" note
+    letters._write_status(settings, "failed0123456789abcd", {**running, "state": "failed", "everyone": False})
+    page = await client.get(f"{base}/failed0123456789abcd")
+    assert "konnten nicht erstellt werden" in page.text and "unterbrochen" not in page.text
+    assert 'name="everyone"' not in page.text and "Noch einmal versuchen" in page.text
+    assert (await client.get(f"{base}/failed0123456789abcd.pdf")).status_code == 404
 
 
 async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from events_app import errors, importing, invitation_import, invitations, registration
+from events_app import errors, invitations, registration
 from events_app.invitations import Reply
 from events_app.models import (
     Event,
@@ -20,19 +20,9 @@ from events_app.models import (
     RsvpAttempt,
 )
 from events_app.timeutil import utcnow
-from tests.fixtures_receptions import make_reception
+from tests.fixtures_receptions import invite, make_reception
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_user
-
-
-async def invite(event, count: int, *, with_email: bool = True) -> list[Invitation]:
-    lines = ["Aktenzeichen;Vorname;Nachname;Straße;PLZ;Ort;E-Mail"]
-    for n in range(count):
-        mail = f"gast{n}@example.org" if with_email else ""
-        lines.append(f"EB-{n:04d};Gast;Nummer{n:03d};Weg {n};35390;Gießen;{mail}")
-    table = importing.read_table("\r\n".join(lines).encode("cp1252"))
-    await invitation_import.import_invitations(event_id=event.id, table=table)
-    return await Invitation.filter(event_id=event.id).order_by("file_number")
 
 
 async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client, reception):

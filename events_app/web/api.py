@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from events_app import events, registration, signup
+from events_app import audit, events, registration, signup
 from events_app.i18n import LANGUAGES
 from events_app.models import Event, EventSession, Registration
 from events_app.web.auth import api_user
@@ -71,15 +71,15 @@ async def get_event(request: Request) -> Response:
 
 
 async def create_event(request: Request) -> Response:
-    await api_user(request)
+    user = await api_user(request)
     values, sessions = event_fields_from(await read_json(request), creating=True)
-    event = await events.create_event(values=values, sessions=sessions or [])
+    event = await events.create_event(values=values, sessions=sessions or [], by=user)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)), status_code=201)
 
 
 async def patch_event(request: Request) -> Response:
-    await api_user(request)
+    user = await api_user(request)
     event = await events.get_event(request.path_params["event_id"], public=False)
     data = await read_json(request)
     values, sessions = event_fields_from(data, creating=False)
@@ -87,15 +87,16 @@ async def patch_event(request: Request) -> Response:
         # starts_at/ends_at on a one-date event move that date rather than adding one
         only = event.sessions[0]
         sessions = [events.SessionSpec(starts_at=sessions[0].starts_at, ends_at=sessions[0].ends_at, id=only.id)]
-    await events.update_event(event_id=event.id, values=values, sessions=sessions)
+    await events.update_event(event_id=event.id, values=values, sessions=sessions, by=user)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)))
 
 
 async def cancel_event(request: Request) -> Response:
-    await api_user(request)
+    user = await api_user(request)
     data = await read_json(request)
-    event = await events.cancel_event(event_id=request.path_params["event_id"], reason=str(data.get("reason", ""))[:1000])
+    event = await events.cancel_event(event_id=request.path_params["event_id"],
+                                      reason=str(data.get("reason", ""))[:1000], by=user)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)))
 
@@ -129,10 +130,11 @@ async def create_registration(request: Request) -> Response:
 
 
 async def list_registrations(request: Request) -> Response:
-    await api_user(request)
+    user = await api_user(request)
     event = await events.get_event(request.path_params["event_id"], public=False)
     positions = await registration.waitlist_positions(event.id)
     regs = await Registration.filter(event_id=event.id).order_by("id")
+    await audit.record("export.downloaded", user=user, event_id=event.id, format="json", layout="registrations")
     return JSONResponse([registration_json(r, positions.get(r.id), base_url=_base_url(request), private=True)
                          for r in regs])
 

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import errors, events, importing, invitation_import, invitations, letters
+from events_app import audit, errors, events, importing, invitation_import, invitations, letters
 from events_app.errors import N_
 from events_app.i18n import gettext
 from events_app.models import Role, User
@@ -93,13 +93,14 @@ def _forget_upload(request: Request, upload_id: str) -> None:
 
 
 async def _overview(request: Request, event_id: int, *, message: str | None = None, field_errors=None,
-                    to_contact=None, status_code: int = 200) -> Response:
+                    to_contact: list[invitations.Call] | None = None, status_code: int = 200) -> Response:
     event = await events.get_event(event_id, public=False)
     return page(request, "admin/invitations.html", {
         "event": event, "counts": await invitations.counts(event_id),
         "invitations": await invitations.list_invitations(event_id),
         "letter": await invitations.get_letter(event_id), "format_code": invitations.format_code,
-        "message": message, "errors": field_errors or {}, "form": {}, "to_contact": to_contact,
+        "message": message, "errors": field_errors or {}, "form": {},
+        "to_contact": await invitations.call_list(event_id) if to_contact is None else to_contact,
     }, status_code=status_code)
 
 
@@ -212,46 +213,57 @@ async def send_reminders(request: Request) -> Response:
     return await _overview(request, event_id, message=f"reminded-{result.mailed}", to_contact=result.to_contact)
 
 
+@requires(Role.ADMIN, Role.ORGANISER)
+async def mark_told(request: Request) -> Response:
+    """The organiser has phoned or written to an invitee without e-mail about what changed."""
+    user = await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await read_form(request)
+    await invitations.mark_told(event_id=event_id, invitation_id=request.path_params["invitation_id"],
+                                news=str(form.get("news") or ""), by=user)
+    return RedirectResponse(f"/admin/events/{event_id}/invitations?done=told#to-contact", status_code=303)
+
+
 def _pdf(content: bytes, filename: str) -> Response:
     return Response(content, media_type="application/pdf",
                     headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
-async def _letters_pdf(request: Request) -> Response:
+async def _letters_pdf(request: Request, user: User) -> Response:
     """Letters for everyone without an e-mail address; `?all=1` for everyone."""
     event_id = request.path_params["event_id"]
     await events.get_event(event_id, public=False)
-    content = await letters.letters_pdf(event_id=event_id, settings=request.app.state.settings,
+    content = await letters.letters_pdf(event_id=event_id, settings=request.app.state.settings, by=user,
                                         everyone=request.query_params.get("all") == "1")
     return _pdf(content, f"einladungen-{event_id}.pdf")
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
 async def door_list_pdf(request: Request) -> Response:
-    await require_staff(request)
+    user = await require_staff(request)
     event_id = request.path_params["event_id"]
-    content = await letters.door_list_pdf(event_id=event_id, settings=request.app.state.settings,
+    content = await letters.door_list_pdf(event_id=event_id, settings=request.app.state.settings, by=user,
                                           language=request.state.language)
     return _pdf(content, f"einlassliste-{event_id}.pdf")
 
 
 async def api_list(request: Request) -> Response:
     """GET /api/v1/events/{id}/invitations: every invitation with code, state and companions."""
-    await api_user(request)
+    user = await api_user(request)
     event = await events.get_event(request.path_params["event_id"], public=False)
     base_url = request.app.state.settings.base_url
-    return JSONResponse([invitation_json(i, private=True, base_url=base_url)
-                         for i in await invitations.list_invitations(event.id)])
+    listed = await invitations.list_invitations(event.id)
+    await audit.record("export.downloaded", user=user, event_id=event.id, format="json", layout="invitations")
+    return JSONResponse([invitation_json(i, private=True, base_url=base_url) for i in listed])
 
 
 async def api_letters_pdf(request: Request) -> Response:
-    await api_user(request)
-    return await _letters_pdf(request)
+    return await _letters_pdf(request, await api_user(request))
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
 async def letters_pdf(request: Request) -> Response:
-    return await _letters_pdf(request)
+    return await _letters_pdf(request, await require_staff(request))
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
@@ -282,9 +294,10 @@ async def letters_progress(request: Request) -> Response:
 
 @requires(Role.ADMIN, Role.ORGANISER)
 async def letters_job_pdf(request: Request) -> Response:
-    await require_staff(request)
+    user = await require_staff(request)
     event_id = request.path_params["event_id"]
-    content = letters.job_pdf(request.app.state.settings, event_id=event_id, job_id=request.path_params["job_id"])
+    content = await letters.job_pdf(request.app.state.settings, event_id=event_id,
+                                    job_id=request.path_params["job_id"], by=user)
     if content is None:
         raise errors.NotFound()
     return _pdf(content, f"einladungen-{event_id}.pdf")

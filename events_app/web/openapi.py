@@ -103,6 +103,7 @@ OPENAPI["components"]["schemas"].update({
         "state": {"enum": ["pending", "accepted", "declined"]}, "companions": {"type": "integer"},
         "max_companions": {"type": "integer"}, "language": {"type": "string"},
         "registration_status": {"type": ["string", "null"]}, "answered_at": _TIME,
+        "offer_expires_at": {**_TIME, "description": "a seat is offered after waiting: accept it on the RSVP page"},
         "code": {"type": "string", "description": "only in the organisers' list"}}},
 })
 OPENAPI["paths"].update({

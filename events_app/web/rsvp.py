@@ -1,12 +1,13 @@
 """Answering an invitation: `/rsvp` (type the code from the letter), `/rsvp/{token}` (link or QR code),
-and `POST /api/v1/invitations/{code}/rsvp`. The code or token is the credential."""
+`/rsvp/{token}/accept-seat` (take a seat offered after waiting) and `POST /api/v1/invitations/{code}/rsvp`.
+The code or token is the credential."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import errors, events, invitations
+from events_app import errors, events, invitations, registration as engine
 from events_app.errors import N_
 from events_app.i18n import LANGUAGES, gettext
 from events_app.models import Invitation
@@ -41,7 +42,10 @@ def reply_from(data, problems: dict) -> invitations.Reply:
 async def _page(request: Request, invitation: Invitation, *, form=None, field_errors=None, status_code=200,
                 message: str | None = None) -> Response:
     event = await events.get_event(invitation.event_id, public=False)
-    registration = await invitation.registration if invitation.registration_id else None
+    registration = None
+    if invitation.registration_id:
+        manage_token = (await invitation.registration).manage_token
+        registration = (await engine.find_by_token(manage_token)).registration  # due offers expired first
     return render(request, "rsvp.html", {
         "invitation": invitation, "event": event, "registration": registration,
         "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
@@ -98,6 +102,14 @@ async def invitation_answer(request: Request) -> Response:
                             status_code=303)
 
 
+async def accept_seat(request: Request) -> Response:
+    """POST: the invitee takes the seat offered to them (an expired or missing offer is a 409 page)."""
+    invitation = await invitations.find_by_token(request.path_params["token"])
+    await read_form(request)
+    await invitations.accept_seat(invitation_id=invitation.id)
+    return RedirectResponse(f"/rsvp/{invitation.token}?done=accepted", status_code=303)
+
+
 def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> dict:
     registration = invitation.registration if invitation.registration_id else None
     body = {
@@ -108,6 +120,8 @@ def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> 
         "max_companions": invitation.max_companions,
         "language": invitation.language,
         "registration_status": registration.status.value if registration else None,
+        "offer_expires_at": (registration.offer_expires_at.isoformat()
+                             if registration and registration.offer_expires_at else None),
         "answered_at": invitation.answered_at.isoformat() if invitation.answered_at else None,
     }
     if private:
