@@ -222,3 +222,9 @@ class NotCheckedIn(DomainError):
     status = 409
     title = N_("This person is not registered with a confirmed seat for this event.")
     slug = "not-checkable"
+
+
+class NoDateLeft(DomainError):
+    status = 409
+    title = N_("This event has no date left that is not cancelled.")
+    slug = "no-date-left"
