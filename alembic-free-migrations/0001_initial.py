@@ -278,12 +278,12 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('registration', fields.ForeignKeyField('events.Registration', source_field='registration_id', db_constraint=True, to_field='id', related_name='checkins', on_delete=OnDelete.CASCADE)),
-                ('session', fields.ForeignKeyField('events.EventSession', source_field='session_id', null=True, db_constraint=True, to_field='id', related_name='checkins', on_delete=OnDelete.CASCADE)),
+                ('session', fields.ForeignKeyField('events.EventSession', source_field='session_id', db_constraint=True, to_field='id', related_name='checkins', on_delete=OnDelete.CASCADE)),
                 ('arrived_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('companions_arrived', fields.IntField(default=0)),
                 ('by_user', fields.ForeignKeyField('events.User', source_field='by_user_id', null=True, db_constraint=True, to_field='id', related_name='checkins', on_delete=OnDelete.SET_NULL)),
             ],
-            options={'table': 'checkin', 'app': 'events', 'unique_together': (('registration', 'session'),), 'pk_attr': 'id', 'table_description': 'Someone arrived at the door. `session` is set for courses (one row per date attended).'},
+            options={'table': 'checkin', 'app': 'events', 'unique_together': (('registration', 'session'),), 'pk_attr': 'id', 'table_description': "Someone arrived at the door on one date of the event (a single-date event's one date, too)."},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_app import errors
+from events_app import audit, errors
 from events_app.models import (
     Attendance,
     EventSession,
@@ -24,6 +24,15 @@ from events_app.models import (
 from events_app.timeutil import utcnow
 
 
+async def check_open_date(*, event_id: int, session_id: int, conn: BaseDBAsyncClient | None = None) -> None:
+    """Attendance is recorded only on a date of the event itself that is not cancelled."""
+    session = await EventSession.get_or_none(id=session_id, event_id=event_id).using_db(conn)
+    if session is None:
+        raise errors.SessionNotFound()
+    if session.status == SessionStatus.CANCELLED:
+        raise errors.SessionCancelled()
+
+
 async def record(*, registration_id: int, session_id: int, present: bool, user_id: int | None = None,
                  now: datetime | None = None) -> Attendance:
     """Mark a confirmed participant present or absent on one (not cancelled) date of their event."""
@@ -31,11 +40,7 @@ async def record(*, registration_id: int, session_id: int, present: bool, user_i
     registration = await Registration.get_or_none(id=registration_id)
     if registration is None:
         raise errors.RegistrationNotFound()
-    session = await EventSession.get_or_none(id=session_id, event_id=registration.event_id)
-    if session is None:
-        raise errors.SessionNotFound()
-    if session.status == SessionStatus.CANCELLED:
-        raise errors.SessionCancelled()
+    await check_open_date(event_id=registration.event_id, session_id=session_id)
     if registration.status != RegistrationStatus.CONFIRMED:
         raise errors.NotAParticipant()
     values = {"present": present, "recorded_at": now, "recorded_by_id": user_id}
@@ -70,15 +75,46 @@ class TickRow:
     present: bool | None  # None: not recorded yet
 
 
-async def tick_list(*, session_id: int) -> list[TickRow]:
-    """Confirmed participants of the date's event, by name, with what was recorded for this date."""
-    session = await EventSession.get_or_none(id=session_id)
-    if session is None:
-        raise errors.SessionNotFound()
-    people = await Registration.filter(event_id=session.event_id, status=RegistrationStatus.CONFIRMED).order_by(
-        "name", "id")
+async def tick_list(*, event_id: int, session_id: int) -> list[TickRow]:
+    """Confirmed participants of the event, by name, with what was recorded for this date."""
+    await check_open_date(event_id=event_id, session_id=session_id)
+    people = await Registration.filter(event_id=event_id, status=RegistrationStatus.CONFIRMED).order_by("name", "id")
     marks = dict(await Attendance.filter(session_id=session_id).values_list("registration_id", "present"))
     return [TickRow(person, marks.get(person.id)) for person in people]
+
+
+async def save_tick_list(*, event_id: int, session_id: int, present: dict[int, bool], user_id: int,
+                         now: datetime | None = None) -> int:
+    """Record one date from the tick list, all or nothing: each listed participant present or absent.
+
+    Rows that already say the same are left alone, so who recorded them (e.g. the door) stays visible.
+    Returns how many rows changed.
+    """
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        await check_open_date(event_id=event_id, session_id=session_id, conn=conn)
+        participants = await Registration.filter(
+            id__in=list(present), event_id=event_id, status=RegistrationStatus.CONFIRMED).using_db(conn).values_list(
+            "id", flat=True)
+        if set(participants) != set(present):
+            raise errors.NotAParticipant()
+        recorded = dict(await Attendance.filter(session_id=session_id).using_db(conn).values_list(
+            "registration_id", "present"))
+        changed = {rid: value for rid, value in present.items() if recorded.get(rid) != value}
+        for registration_id, value in changed.items():
+            await set_presence(conn, registration_id=registration_id, session_id=session_id, present=value,
+                               user_id=user_id, now=now)
+        ticked = sum(present.values())
+        await audit.record("attendance.saved", user=user_id, event_id=event_id, conn=conn, session_id=session_id,
+                           present=ticked, absent=len(present) - ticked, changed=len(changed))
+        return len(changed)
+
+
+async def marks(*, event_id: int) -> dict[tuple[int, int], bool]:
+    """What was recorded for the event, keyed by (registration id, session id): present or absent."""
+    rows = await Attendance.filter(registration__event_id=event_id).values_list(
+        "registration_id", "session_id", "present")
+    return {(registration_id, session_id): present for registration_id, session_id, present in rows}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Check-in at the door: who arrived (with how many companions), per session for courses.
+"""Check-in at the door: who arrived (with how many companions), on which date of the event.
 
-Marking arrival twice changes nothing (one row per registration and session); undo removes it.
+Every arrival belongs to a date (a single-date event's one date, too) and counts as attendance there.
+Marking arrival twice changes nothing (one row per registration and date); undo removes it.
 Only confirmed registrations can be checked in.
 """
 
@@ -46,12 +47,13 @@ async def events_for(user: User) -> list[Event]:
 
 
 def current_session(sessions: list[EventSession], now: datetime, timezone: str) -> EventSession | None:
-    """Today's session of a course (local date), else the next one, else the last; None for a single date.
+    """Today's date of the event (local date), else the next one, else the last; None if all are cancelled.
 
-    Today's session stays chosen after it ended: door staff often tick the list once everyone has gone.
+    A single-date event's one date is chosen like any other: arriving there is attendance, too.
+    Today's date stays chosen after it ended: door staff often tick the list once everyone has gone.
     """
     live = sorted((s for s in sessions if s.status == SessionStatus.SCHEDULED), key=lambda s: s.starts_at)
-    if len(live) <= 1:
+    if not live:
         return None
     zone = ZoneInfo(timezone)
     today = now.astimezone(zone).date()
@@ -63,48 +65,53 @@ def current_session(sessions: list[EventSession], now: datetime, timezone: str) 
     return upcoming[0] if upcoming else live[-1]
 
 
-async def session_of(event_id: int, session_id: int | None, *, timezone: str) -> int | None:
-    """The session to record against: the one asked for (if it belongs to the event) or today's."""
-    sessions = await EventSession.filter(event_id=event_id)
+async def session_of(event_id: int, session_id: int | None, *, timezone: str) -> int:
+    """The date to record against: the one asked for (a live date of the event) or today's."""
+    sessions = await EventSession.filter(event_id=event_id, status=SessionStatus.SCHEDULED)
     if session_id and any(s.id == session_id for s in sessions):
         return session_id
     chosen = current_session(sessions, utcnow(), timezone)
-    return chosen.id if chosen else None
+    if chosen is None:
+        raise errors.NoDateLeft()
+    return chosen.id
 
 
-async def check_in(*, event_id: int, registration_id: int, session_id: int | None, companions: int, by: User,
+async def check_in(*, event_id: int, registration_id: int, session_id: int, companions: int, by: User,
                    now: datetime | None = None) -> CheckIn:
-    """Mark arrived. Again for the same person and session: updates the companions, nothing else."""
+    """Mark arrived on one date, which records attendance there (certificates count it).
+
+    Again for the same person and date, even from two phones at the same moment, it only updates the
+    companions: the unique (registration, session) pair lets one insert win, and the other finds its row.
+    """
     now = now or utcnow()
     async with in_transaction() as conn:
         registration = await Registration.get_or_none(id=registration_id, event_id=event_id).using_db(conn)
         if registration is None or registration.status != RegistrationStatus.CONFIRMED:
             raise errors.NotCheckedIn()
+        await attendance.check_open_date(event_id=event_id, session_id=session_id, conn=conn)
         companions = max(0, min(companions, registration.companions))
-        existing = await CheckIn.get_or_none(registration_id=registration_id, session_id=session_id).using_db(conn)
-        if existing is not None:
-            if existing.companions_arrived != companions:
-                existing.companions_arrived = companions
-                await existing.save(using_db=conn, update_fields=["companions_arrived"])
-            return existing
-        row = await CheckIn.create(registration_id=registration_id, session_id=session_id, arrived_at=now,
-                                   companions_arrived=companions, by_user_id=by.id, using_db=conn)
-        if session_id is not None:  # arriving for a date of a course is attendance (certificates count it)
-            await attendance.set_presence(conn, registration_id=registration_id, session_id=session_id, present=True,
-                                          user_id=by.id, now=now)
+        row, created = await CheckIn.get_or_create(
+            registration_id=registration_id, session_id=session_id, using_db=conn,
+            defaults={"arrived_at": now, "companions_arrived": companions, "by_user_id": by.id})
+        if not created:
+            if row.companions_arrived != companions:
+                row.companions_arrived = companions
+                await row.save(using_db=conn, update_fields=["companions_arrived"])
+            return row
+        await attendance.set_presence(conn, registration_id=registration_id, session_id=session_id, present=True,
+                                      user_id=by.id, now=now)
         await audit.record("checkin.arrived", user=by, event_id=event_id, conn=conn, registration_id=registration_id,
                            session_id=session_id)
         return row
 
 
-async def undo(*, event_id: int, registration_id: int, session_id: int | None, by: User) -> bool:
+async def undo(*, event_id: int, registration_id: int, session_id: int, by: User) -> bool:
     async with in_transaction() as conn:
         deleted = await CheckIn.filter(registration_id=registration_id, registration__event_id=event_id,
                                        session_id=session_id).using_db(conn).delete()
-        if deleted and session_id is not None:
+        if deleted:
             await attendance.set_presence(conn, registration_id=registration_id, session_id=session_id, present=False,
                                           user_id=by.id, now=utcnow())
-        if deleted:
             await audit.record("checkin.undone", user=by, event_id=event_id, conn=conn,
                                registration_id=registration_id, session_id=session_id)
         return bool(deleted)
@@ -125,12 +132,12 @@ class DoorCounts:
     arrived_registrations: int
 
 
-async def arrivals(event_id: int, session_id: int | None) -> dict[int, CheckIn]:
+async def arrivals(event_id: int, session_id: int) -> dict[int, CheckIn]:
     rows = await CheckIn.filter(registration__event_id=event_id, session_id=session_id)
     return {row.registration_id: row for row in rows}
 
 
-async def counts(event_id: int, session_id: int | None) -> DoorCounts:
+async def counts(event_id: int, session_id: int) -> DoorCounts:
     confirmed = await Registration.filter(event_id=event_id, status=RegistrationStatus.CONFIRMED).values_list(
         "id", "seats")
     confirmed_ids = {reg_id for reg_id, _ in confirmed}

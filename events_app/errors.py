@@ -246,3 +246,9 @@ class NoEmailAddress(DomainError):
     status = 409
     title = N_("This person has no e-mail address. Please phone or write to them.")
     slug = "no-email-address"
+
+
+class NoDateLeft(DomainError):
+    status = 409
+    title = N_("This event has no date left that is not cancelled.")
+    slug = "no-date-left"

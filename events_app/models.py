@@ -432,12 +432,14 @@ class DoorAssignment(Model):
 
 
 class CheckIn(Model):
-    """Someone arrived at the door. `session` is set for courses (one row per date attended)."""
+    """Someone arrived at the door on one date of the event (a single-date event's one date, too).
+
+    The session is never empty, so the uniqueness of (registration, session) holds for every row:
+    two scans of the same person at once cannot both insert."""
 
     id = fields.IntField(primary_key=True)
     registration = fields.ForeignKeyField("events.Registration", related_name="checkins", on_delete=fields.CASCADE)
-    session = fields.ForeignKeyField("events.EventSession", related_name="checkins", null=True,
-                                     on_delete=fields.CASCADE)
+    session = fields.ForeignKeyField("events.EventSession", related_name="checkins", on_delete=fields.CASCADE)
     arrived_at = fields.DatetimeField()
     companions_arrived = fields.IntField(default=0)
     by_user = fields.ForeignKeyField("events.User", related_name="checkins", null=True, on_delete=fields.SET_NULL)

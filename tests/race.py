@@ -1,4 +1,5 @@
-"""Shared pieces of the race tests: rush and churn, their invariants, the unlocked negative control.
+"""Shared pieces of the race tests: the rushes (registrations, check-ins) and the churn, their invariants,
+and the pieces the negative controls take away (the event lock, the transaction, the check-in's unique pair).
 
 Also runnable as a script, so several OS processes can race on one database:
     python -m tests.race DATABASE_URL EVENT_ID COUNT START_AT [--unlocked] [--prefix P]
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,9 +22,9 @@ from dataclasses import dataclass, field
 from tortoise import Tortoise, connections
 from tortoise.transactions import in_transaction
 
-from events_app import errors, registration
+from events_app import checkin, errors, registration
 from events_app.config import tortoise_config
-from events_app.models import Event, Registration, RegistrationStatus as S
+from events_app.models import Event, Registration, RegistrationStatus as S, User
 from events_app.registration import Applicant
 
 
@@ -46,6 +48,45 @@ async def transaction_without_row_lock(event_id: int):
         # certain, so the control fails on every run and not only on a busy machine
         await asyncio.sleep(0.01)
         yield conn, event
+
+
+@contextlib.asynccontextmanager
+async def no_transaction():
+    """Stands in for `in_transaction()`: each statement on its own, so concurrent coroutines interleave between
+    them (SQLite would otherwise run one process's transactions one after another)."""
+    yield connections.get("default")
+
+
+@contextlib.asynccontextmanager
+async def checkin_pair_not_unique():
+    """The check-in table as good as it was while single-date arrivals stored no date: (registration, session)
+    not unique (NULLs never compare equal). Drops the constraint for the test and puts it back afterwards."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        [row] = await conn.execute_query_dict(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'checkin'::regclass AND contype = 'u'")
+        await conn.execute_script(f'ALTER TABLE checkin DROP CONSTRAINT "{row["conname"]}"')
+        restore = (f'DELETE FROM checkin; ALTER TABLE checkin ADD CONSTRAINT "{row["conname"]}" '
+                   f'UNIQUE (registration_id, session_id)')
+    else:  # SQLite cannot drop a table constraint: set the table aside and make one without it
+        [row] = await conn.execute_query_dict("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'checkin'")
+        without = re.sub(r',\s*CONSTRAINT "\w+" UNIQUE \([^)]*\)', "", row["sql"])
+        assert without != row["sql"]
+        await conn.execute_script(f"ALTER TABLE checkin RENAME TO checkin_kept; {without}")
+        restore = "DROP TABLE checkin; ALTER TABLE checkin_kept RENAME TO checkin"
+    try:
+        yield
+    finally:
+        await conn.execute_script(restore)
+
+
+async def check_in_rush(*, event_id: int, registration_id: int, session_id: int, by: User, count: int) -> list[str]:
+    """`count` check-ins of the same person on the same date at once (phones scanning the same QR code);
+    returns the errors they raised."""
+    outcomes = await asyncio.gather(*(
+        checkin.check_in(event_id=event_id, registration_id=registration_id, session_id=session_id, companions=0,
+                         by=by) for _ in range(count)), return_exceptions=True)
+    return [f"{type(o).__name__}: {o}" for o in outcomes if isinstance(o, BaseException)]
 
 
 @dataclass

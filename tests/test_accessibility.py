@@ -2,8 +2,8 @@
 
 - Registering works with the keyboard alone, in German and in Arabic (right to left).
 - axe-core finds no WCAG 2.1 A/AA violation on the public pages, the form with errors, the manage
-  page, the statement pages, the RSVP code form, an invitee's answer page (also with errors) and the
-  back-office login.
+  page, the statement pages, the RSVP code form, an invitee's answer page (also with errors), the
+  back-office login and the back office's tick list.
 - Pages reflow at 320 CSS pixels (what 400 % zoom of a 1280 px window gives): no sideways scrolling.
 """
 
@@ -279,3 +279,33 @@ async def test_every_tab_stop_shows_where_the_focus_is(live_server, demo, open_c
             assert state["outline"] or state["ring"], f"no visible focus on {state['tag']} ({path}, {language})"
             seen += 1
         assert seen >= 8, f"only {seen} tab stops on {path}"
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+async def test_the_attendance_tick_list_works_with_the_keyboard_and_passes_axe(live_server, demo, open_context,
+                                                                              axe_source, language):
+    """The back office's tick list per date: a plain form (no JavaScript), ticked and saved with the keyboard."""
+    from tests.fixtures_browser import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    name = {"de": "Mariam Haidari", "ar": "مريم حيدري"}[language]
+    with live_server.api() as api:
+        registered = api.post(f"/api/v1/events/{demo['course']}/registrations",
+                              json={"name": name, "phone": "0176 1234567", "women_only": True})
+        assert registered.status_code == 201 and registered.json()["status"] == "confirmed", registered.text
+    context = await open_context(locale="de-DE")
+    page = await context.new_page()
+    await page.goto(f"{live_server.url}/admin/events/{demo['course']}/attendance?lang={language}")
+    await page.fill("input[name=email]", ADMIN_EMAIL)
+    await page.fill("input[name=password]", ADMIN_PASSWORD)
+    await page.press("input[name=password]", "Enter")
+    await page.wait_for_url(f"**/admin/events/{demo['course']}/attendance?lang={language}")
+    assert await page.get_attribute("html", "lang") == language
+    assert await _axe(page, axe_source) == []
+    box = page.get_by_label(name, exact=True)
+    await box.focus()
+    await page.keyboard.press("Space")
+    await _tab_until(page, "document.activeElement.matches('form[action$=attendance] > button[type=submit]')")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**done=attendance_saved**")
+    assert await page.get_by_label(name, exact=True).is_checked()
+    assert await _axe(page, axe_source) == []  # with the saved notice and a mark in the grid

@@ -6,7 +6,7 @@ import pytest
 
 from events_app import attendance, certificates, errors, events, registration
 from events_app.events import SessionSpec
-from events_app.models import Attendance, RegistrationStatus
+from events_app.models import Attendance, DoorAssignment, RegistrationStatus
 from events_app.registration import Applicant
 from tests.fixtures_courses import attend, confirmed, make_course
 from tests.helpers import make_user
@@ -61,7 +61,7 @@ async def test_recording_twice_keeps_one_row_and_the_last_value(db):
     await attendance.record(registration_id=person.id, session_id=sessions[0].id, present=False)
     rows = await Attendance.filter(registration_id=person.id).values_list("present", flat=True)
     assert rows == [False]
-    ticks = await attendance.tick_list(session_id=sessions[0].id)
+    ticks = await attendance.tick_list(event_id=event.id, session_id=sessions[0].id)
     assert [(t.registration.name, t.present) for t in ticks] == [("Leyla", False)]
 
 
@@ -90,7 +90,8 @@ async def test_nobody_is_eligible_without_attending_even_at_zero_percent(db):
 async def test_attendance_api_for_door_staff_and_its_rejections(client, db):
     event, sessions = await make_course(dates=2)
     person = await confirmed(event, "Nour")
-    _, door = await make_user("door", "door@stadt-giessen.de")
+    door_user, door = await make_user("door", "door@stadt-giessen.de")
+    await DoorAssignment.create(user_id=door_user.id, event_id=event.id)
     url = f"/api/v1/registrations/{person.id}/attendance"
     auth = {"authorization": f"Bearer {door}"}
     ok = await client.post(url, json={"session": sessions[0].id, "present": True}, headers=auth)
@@ -111,3 +112,22 @@ async def test_attendance_api_for_door_staff_and_its_rejections(client, db):
         assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
     assert await Attendance.all().count() == 1
+
+
+async def test_attendance_api_refuses_door_staff_at_an_event_they_are_not_assigned_to(client, db):
+    """The same rule as the door page: door staff record attendance only at their assigned events."""
+    event, sessions = await make_course(dates=2)
+    other, _ = await make_course(dates=1, title="Deutschkurs")
+    person = await confirmed(event, "Nour")
+    door_user, door = await make_user("door", "door@stadt-giessen.de")
+    await DoorAssignment.create(user_id=door_user.id, event_id=other.id)
+    _, organiser = await make_user("organiser")
+    url = f"/api/v1/registrations/{person.id}/attendance"
+    body = {"session": sessions[0].id, "present": True}
+    refused = await client.post(url, json=body, headers={"authorization": f"Bearer {door}"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["status"] == 403
+    assert not await Attendance.exists()
+    allowed = await client.post(url, json=body, headers={"authorization": f"Bearer {organiser}"})
+    assert allowed.status_code == 200  # organisers everywhere

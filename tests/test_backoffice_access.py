@@ -48,6 +48,8 @@ ROUTES = [
     ("GET", "/admin/checkin/{e}", ALL),
     ("POST", "/admin/checkin/{e}/arrive", ALL),
     ("POST", "/admin/checkin/{e}/undo", ALL),
+    ("GET", "/admin/events/{e}/attendance", ALL),
+    ("POST", "/admin/events/{e}/attendance", ALL),
     ("GET", "/admin/tokens", ORG),
     ("POST", "/admin/tokens", ORG),
     ("POST", "/admin/tokens/999/revoke", ORG),

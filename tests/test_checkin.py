@@ -32,7 +32,7 @@ async def test_arrive_twice_is_idempotent_and_undo_removes(client, db):
     assert first.status_code == second.status_code == 303
     rows = await CheckIn.filter(registration_id=ayse.id)
     assert len(rows) == 1 and rows[0].companions_arrived == 1 and rows[0].by_user_id == me.user.id
-    assert rows[0].session_id is None
+    assert rows[0].session_id == (await EventSession.get(event_id=event.id)).id  # the one date of the event
     assert await AuditEntry.filter(action="checkin.arrived").count() == 1
     page = await client.get(f"/admin/checkin/{event.id}")
     assert re.search(r"\b2\b.*\b4\b", page.text.split('class="counts"')[1].split("</p>")[0])  # 2 of 4 persons
@@ -151,4 +151,41 @@ def test_the_door_page_picks_todays_date_even_after_it_ended():
     assert current_session(twice, _at("2026-11-24T12:00"), berlin).id == 1  # the morning one has begun
     assert current_session(twice, _at("2026-11-24T15:00"), berlin).id == 2
     assert current_session(course("2026-11-24T08:00", "2026-11-25T08:00", cancelled={1}),
-                           _at("2026-11-24T09:00"), berlin) is None  # one date left: a single-date event
+                           _at("2026-11-24T09:00"), berlin).id == 2  # one date left: that one
+    assert current_session(course("2026-11-24T08:00"), _at("2026-12-24T09:00"), berlin).id == 1  # a single date
+    assert current_session(course("2026-11-24T08:00", cancelled={1}), _at("2026-11-24T09:00"), berlin) is None
+
+
+async def test_a_door_check_in_at_a_single_date_workshop_earns_the_certificate(client, db):
+    """Workshops are mostly one date: arriving there is the attendance certificates count."""
+    from events_app import certificates
+
+    me = await sign_in(client, "door")
+    workshop = await make_event(kind="workshop", certificate_min_attendance=100)
+    await DoorAssignment.create(user_id=me.user.id, event_id=workshop.id)
+    person = (await register(event_id=workshop.id, applicant=Applicant(name="Selin", email="s@example.org"))
+              ).registration
+    [before] = await certificates.eligibility(event_id=workshop.id)
+    assert not before.eligible
+    arrived = await client.post(f"/admin/checkin/{workshop.id}/arrive",
+                                data={"csrf_token": me.csrf, "registration_id": person.id})
+    assert arrived.status_code == 303
+    [after] = await certificates.eligibility(event_id=workshop.id)
+    assert (after.summary.attended, after.summary.countable, after.eligible) == (1, 1, True)
+    undone = await client.post(f"/admin/checkin/{workshop.id}/undo",
+                               data={"csrf_token": me.csrf, "registration_id": person.id})
+    assert undone.status_code == 303
+    assert not (await certificates.eligibility(event_id=workshop.id))[0].eligible
+
+
+async def test_no_check_in_when_every_date_is_cancelled(client, db):
+    from events_app import events
+
+    me, event, ayse, bogdan = await _door_event(client)
+    await events.update_event(event_id=event.id, values={}, sessions=[])
+    page = await client.get(f"/admin/checkin/{event.id}")
+    arrive = await client.post(f"/admin/checkin/{event.id}/arrive",
+                               data={"csrf_token": me.csrf, "registration_id": ayse.id})
+    assert (page.status_code, arrive.status_code) == (409, 409)
+    assert "keinen Termin mehr" in arrive.text  # in the user's language (German by default)
+    assert not await CheckIn.exists()

@@ -1,7 +1,9 @@
-"""Registration rushes on SQLite and PostgreSQL, in one process and in several.
+"""Registration rushes on SQLite and PostgreSQL, in one process and in several, and the same person
+checked in from several phones at once.
 
-Each race test has a negative control: the same rush with the event lock replaced by an
-unlocked read-decide-write must break an invariant, which shows the test can see the bug.
+Each race test has a negative control: the same rush without the guard (the event lock replaced by an
+unlocked read-decide-write, or the check-in's unique pair dropped) must break an invariant, which shows
+the test can see the bug.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from events_app import registration
-from events_app.models import OutboxMessage, Registration, RegistrationStatus as S
+from events_app import checkin, registration
+from events_app.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.registration import Applicant
 from tests import race
-from tests.helpers import both_databases, make_event
+from tests.fixtures_backoffice import sign_in
+from tests.helpers import both_databases, make_event, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,3 +168,50 @@ async def test_negative_control_churn_in_four_processes_without_the_lock_fails(d
     with pytest.raises(AssertionError):
         await _all_cancelled(tokens)
         await race.check_invariants(event.id, expected_total=120)
+
+
+async def _door_scene():
+    """A single-date workshop (the case that once stored no date), one confirmed person, one door user."""
+    event = await make_event(kind="workshop", capacity=5)
+    person = (await registration.register(event_id=event.id, applicant=Applicant(name="Ayşe", email="a@example.org"))
+              ).registration
+    door, _ = await make_user("door", "door-race@stadt-giessen.de")
+    return event, person, await EventSession.get(event_id=event.id), door
+
+
+@both_databases
+async def test_the_same_person_checked_in_from_20_phones_at_once_gets_one_row(db):
+    """On PostgreSQL the check-ins run on separate pooled connections; the unique (registration, session)
+    pair lets one insert win and the others find its row."""
+    event, person, session, door = await _door_scene()
+    failures = await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id,
+                                        by=door, count=20)
+    assert failures == []
+    assert await CheckIn.filter(registration_id=person.id).count() == 1
+    assert await Attendance.filter(registration_id=person.id, session_id=session.id, present=True).count() == 1
+    assert await AuditEntry.filter(action="checkin.arrived").count() == 1
+
+
+@both_databases
+async def test_the_door_form_sent_from_ten_phones_at_once_gets_one_row(client, db):
+    event, person, session, _ = await _door_scene()
+    me = await sign_in(client, "organiser")
+    responses = await asyncio.gather(*(client.post(f"/admin/checkin/{event.id}/arrive", data={
+        "csrf_token": me.csrf, "registration_id": person.id}) for _ in range(10)))
+    assert [r.status_code for r in responses] == [303] * 10
+    assert await CheckIn.filter(registration_id=person.id, session_id=session.id).count() == 1
+
+
+@both_databases
+async def test_negative_control_without_the_unique_pair_the_rush_checks_in_twice(db, monkeypatch):
+    """The old path: arrivals at single-date events stored no date, so the unique pair never applied.
+    On PostgreSQL the check-in's own transactions then let two inserts through. On SQLite they run one
+    after another in a process (and BEGIN IMMEDIATE across processes), so the old path could not double
+    there: the control also takes the transaction away to show the rush does interleave."""
+    event, person, session, door = await _door_scene()
+    if db.startswith("sqlite"):
+        monkeypatch.setattr(checkin, "in_transaction", race.no_transaction)
+    async with race.checkin_pair_not_unique():
+        await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id, by=door,
+                                 count=20)
+        assert await CheckIn.filter(registration_id=person.id).count() > 1

@@ -18,7 +18,8 @@ async def checkin_events(request: Request) -> Response:
     return page(request, "admin/checkin_events.html", {"events": await checkin.events_for(request.state.user)})
 
 
-async def _checkin_event(request: Request) -> Event:
+async def door_event(request: Request) -> Event:
+    """The event of the URL, if the signed-in user may record arrivals and attendance there."""
     event = await load_event(request)
     if not await checkin.may_check_in(request.state.user, event.id):
         raise errors.PermissionDenied()
@@ -31,7 +32,7 @@ def _int_or_none(value) -> int | None:
 
 @requires(*EVERYONE)
 async def checkin_page(request: Request) -> Response:
-    event = await _checkin_event(request)
+    event = await door_event(request)
     q = request.query_params
     session_id = await checkin.session_of(event.id, _int_or_none(q.get("session")),
                                           timezone=request.app.state.settings.timezone)
@@ -58,7 +59,7 @@ def _checkin_back(event_id: int, form, done: str) -> RedirectResponse:
 
 async def _checkin_target(request: Request):
     """The event, the posted form, the registration and the date (today's, if none chosen) to act on."""
-    event = await _checkin_event(request)
+    event = await door_event(request)
     form = await read_form(request)
     registration_id = _int_or_none(form.get("registration_id"))
     if registration_id is None:

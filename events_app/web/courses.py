@@ -6,7 +6,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import attendance, audit, certificates, errors, events, registration, signup, training, training_export
+from events_app import (attendance, audit, certificates, checkin, errors, events, registration, signup, training,
+                        training_export)
 from events_app.errors import N_
 from events_app.web.auth import DOOR_STAFF, api_user
 from events_app.web.requests import read_form, read_json
@@ -68,13 +69,19 @@ def _bool(value, field: str) -> bool:
 
 
 async def record_attendance(request: Request) -> Response:
+    """Door staff only at the events they are assigned to, as on the door page."""
     user = await api_user(request, DOOR_STAFF)
+    registration = await Registration.get_or_none(id=request.path_params["registration_id"])
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    if not await checkin.may_check_in(user, registration.event_id):
+        raise errors.PermissionDenied()
     data = await read_json(request)
     session_id = data.get("session")
     if not isinstance(session_id, int) or isinstance(session_id, bool):
         raise errors.ValidationFailed(fields={"session": N_("Please give the id of the date.")})
     present = _bool(data.get("present"), "present")
-    row = await attendance.record(registration_id=request.path_params["registration_id"], session_id=session_id,
+    row = await attendance.record(registration_id=registration.id, session_id=session_id,
                                   present=present, user_id=user.id)
     return JSONResponse({"registration": row.registration_id, "session": row.session_id, "present": row.present,
                          "recorded_at": row.recorded_at.isoformat(), "recorded_by": user.id})

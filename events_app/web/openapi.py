@@ -143,8 +143,8 @@ _REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, 
 OPENAPI["paths"].update({
     "/api/v1/registrations/{registration_id}/attendance": {
         "parameters": _REGISTRATION_ID,
-        "post": _op("Record presence on one date (organiser or door staff; idempotent)", secured=True,
-                    body="AttendanceInput", errors=("400", "404", "409", "422"))},
+        "post": _op("Record presence on one date (organisers, or door staff at their assigned events; idempotent)",
+                    secured=True, body="AttendanceInput", errors=("400", "404", "409", "422"))},
     "/api/v1/events/{event_id}/certificates": {
         "parameters": _EVENT_ID,
         "get": _op("Who is eligible for a certificate, and who has one", secured=True),

@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from events_app.config import STATIC_DIR
 from events_app.web import (
     admin,
+    admin_attendance,
     admin_certificates,
     admin_checkin,
     admin_mail,
@@ -133,6 +134,8 @@ routes = [
     Route("/admin/checkin/{event_id:id}", admin_checkin.checkin_page, methods=["GET"]),
     Route("/admin/checkin/{event_id:id}/arrive", admin_checkin.checkin_arrive, methods=["POST"]),
     Route("/admin/checkin/{event_id:id}/undo", admin_checkin.checkin_undo, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/attendance", admin_attendance.attendance_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/attendance", admin_attendance.attendance_save, methods=["POST"]),
     Route("/admin/users", admin.users_page, methods=["GET"]),
     Route("/admin/users", admin.user_create, methods=["POST"]),
     Route("/admin/users/{user_id:id}/unlock", admin.user_unlock, methods=["POST"]),
