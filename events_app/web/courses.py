@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from events_app import (attendance, audit, certificates, checkin, errors, events, registration, signup, training,
                         training_export)
 from events_app.errors import N_
+from events_app.models import Registration
 from events_app.web.auth import DOOR_STAFF, api_user
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
