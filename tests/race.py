@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from events_app import checkin, errors, registration
 from events_app.config import tortoise_config
-from events_app.models import Event, Registration, RegistrationStatus as S, User
+from events_app.models import CheckIn, Event, Registration, RegistrationStatus as S, User
 from events_app.registration import Applicant
 
 
@@ -34,6 +34,7 @@ async def unlocked_event_lock(event_id: int):
     event = await Event.get_or_none(id=event_id)
     if event is None:
         raise errors.EventNotFound()
+    await asyncio.sleep(0.01)  # the read-decide gap, made certain (see transaction_without_row_lock)
     yield connections.get("default"), event
 
 
@@ -78,6 +79,23 @@ async def checkin_pair_not_unique():
         yield
     finally:
         await conn.execute_script(restore)
+
+
+@contextlib.contextmanager
+def gap_between_read_and_insert():
+    """Get-or-create reads, then inserts: a loaded server runs other requests in between. Make that gap
+    certain (10 ms) so a control without the unique pair fails on every run, not only on a busy machine."""
+    original = CheckIn._create_or_get.__func__
+
+    async def slow(cls, *args, **kwargs):
+        await asyncio.sleep(0.01)
+        return await original(cls, *args, **kwargs)
+
+    CheckIn._create_or_get = classmethod(slow)
+    try:
+        yield
+    finally:
+        CheckIn._create_or_get = classmethod(original)
 
 
 async def check_in_rush(*, event_id: int, registration_id: int, session_id: int, by: User, count: int) -> list[str]:

@@ -184,8 +184,9 @@ async def test_the_same_person_checked_in_from_20_phones_at_once_gets_one_row(db
     """On PostgreSQL the check-ins run on separate pooled connections; the unique (registration, session)
     pair lets one insert win and the others find its row."""
     event, person, session, door = await _door_scene()
-    failures = await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id,
-                                        by=door, count=20)
+    with race.gap_between_read_and_insert():  # as in the negative control below: only the unique pair differs
+        failures = await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id,
+                                            by=door, count=20)
     assert failures == []
     assert await CheckIn.filter(registration_id=person.id).count() == 1
     assert await Attendance.filter(registration_id=person.id, session_id=session.id, present=True).count() == 1
@@ -212,6 +213,7 @@ async def test_negative_control_without_the_unique_pair_the_rush_checks_in_twice
     if db.startswith("sqlite"):
         monkeypatch.setattr(checkin, "in_transaction", race.no_transaction)
     async with race.checkin_pair_not_unique():
-        await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id, by=door,
-                                 count=20)
+        with race.gap_between_read_and_insert():
+            await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id, by=door,
+                                     count=20)
         assert await CheckIn.filter(registration_id=person.id).count() > 1
