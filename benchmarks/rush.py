@@ -114,8 +114,8 @@ async def floor_sqlite(path: str, event_id: int, n: int, concurrency: int) -> di
                     now = datetime.now(timezone.utc).isoformat()
                     await conn.execute(
                         "INSERT INTO registration (event_id, name, email, phone, language, companions, seats, status,"
-                        " queued_at, manage_token, checkin_token, answers, created_at, updated_at)"
-                        " VALUES (?, ?, ?, '', 'de', 0, 1, ?, ?, ?, ?, '{}', ?, ?)",
+                        " queued_at, manage_token, checkin_token, answers, sequence, created_at, updated_at)"
+                        " VALUES (?, ?, ?, '', 'de', 0, 1, ?, ?, ?, ?, '{}', 0, ?, ?)",
                         (event_id, f"Floor {i}", f"f{i}@example.org", status, now, secrets.token_urlsafe(32),
                          secrets.token_urlsafe(32), now, now))
                     await conn.execute("COMMIT")
@@ -145,8 +145,8 @@ async def floor_postgres(dsn: str, event_id: int, n: int, concurrency: int) -> d
                     now = datetime.now(timezone.utc)
                     await conn.execute(
                         "INSERT INTO registration (event_id, name, email, phone, language, companions, seats, status,"
-                        " queued_at, manage_token, checkin_token, answers, created_at, updated_at)"
-                        " VALUES ($1, $2, $3, '', 'de', 0, 1, $4, $5, $6, $7, '{}', $5, $5)",
+                        " queued_at, manage_token, checkin_token, answers, sequence, created_at, updated_at)"
+                        " VALUES ($1, $2, $3, '', 'de', 0, 1, $4, $5, $6, $7, '{}', 0, $5, $5)",
                         event_id, f"Floor {i}", f"f{i}@example.org", status, now, secrets.token_urlsafe(32),
                         secrets.token_urlsafe(32))
                 latencies.append(time.perf_counter() - began)
