@@ -111,7 +111,7 @@ async def test_door_check_in_for_a_course_date_counts_as_attendance(db):
     from events_app.events import SessionSpec
     from events_app.models import EventSession
     from events_app.registration import Applicant
-    from tests.helpers import in_days, make_event, make_user
+    from tests.helpers import make_user
 
     dates = [SessionSpec(in_days(7 * week + 1), in_days(7 * week + 1) + timedelta(hours=1)) for week in range(4)]
     course = await make_event(kind="course", sessions=dates, certificate_min_attendance=75)
