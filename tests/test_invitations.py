@@ -20,7 +20,7 @@ from events_app.invitations import Reply
 from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from events_app.timeutil import utcnow
 from tests.fixtures_receptions import make_reception, sample_bytes
-from tests.fixtures_backoffice import sign_in
+from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.helpers import both_databases, make_user
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -311,16 +311,6 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     assert re.search(r"Yilmaz\s+Mehmet\s+EB-2026-0101\s+2\s+3", text)
     entry = await AuditEntry.get(action="export.downloaded", event_id=reception.id)
     assert (entry.user_id, entry.detail) == (me.id, {"format": "pdf", "layout": "reception_door", "guests": 2})
-
-
-async def wait_for_job(client, progress_url: str):
-    for _ in range(600):
-        page = await client.get(progress_url)
-        assert page.status_code == 200
-        if 'http-equiv="refresh"' not in page.text:
-            return page
-        await asyncio.sleep(0.1)
-    raise AssertionError("the letters job did not finish")
 
 
 async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, settings, tmp_path, monkeypatch):
