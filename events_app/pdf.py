@@ -32,11 +32,11 @@ PROGRESS_INTERVAL = 0.5
 
 
 def _note(progress_file: str | None, step: str, done: int, total: int) -> None:
-    """Tell the server how far the layout is (read by `_watched`)."""
+    """Tell the server how far a step is (read by `_watched`); one file per step, so none is missed."""
     if progress_file:
-        partial = Path(f"{progress_file}.tmp")
-        partial.write_text(f"{step} {done} {total}")
-        partial.replace(progress_file)
+        partial = Path(f"{progress_file}.{step}.tmp")
+        partial.write_text(f"{done} {total}")
+        partial.replace(f"{progress_file}.{step}")
 
 
 def _lay_out(htmls: list[str], base_url: str | None, progress_file: str | None) -> list:
@@ -115,17 +115,19 @@ Progress = Callable[[int, int], None]
 
 
 async def _watched(function, htmls: list[str], base_url: str | None, reports: dict[str, Progress | None]):
-    """Run `function(htmls, base_url, progress_file)` in the render process, passing what it notes in
-    the file to `reports[step](done, total)` about every PROGRESS_INTERVAL."""
+    """Run `function(htmls, base_url, progress_file)` in the render process, passing what it notes to
+    `reports[step](done, total)` about every PROGRESS_INTERVAL: each change once, the steps in order."""
     with tempfile.TemporaryDirectory(prefix="events-pdf-") as folder:
         progress_file = Path(folder) / "progress"
         job = asyncio.ensure_future(_in_render_process(function, htmls, base_url, str(progress_file)))
+        told: dict[str, str] = {}
         while not job.done():
             await asyncio.wait({job}, timeout=PROGRESS_INTERVAL)
-            if progress_file.exists():
-                step, done, total = progress_file.read_text().split()
-                if reports.get(step):
-                    reports[step](int(done), int(total))
+            for step, report in reports.items():
+                noted = Path(f"{progress_file}.{step}")
+                if report and noted.exists() and told.get(step) != (text := noted.read_text()):
+                    told[step] = text
+                    report(*map(int, text.split()))
         return job.result()
 
 
