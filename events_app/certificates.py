@@ -38,7 +38,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup
 from tortoise.transactions import in_transaction
 
-from events_app import attendance, audit, errors, i18n, pdf
+from events_app import attendance, audit, errors, i18n, jobs, pdf
 from events_app.errors import N_
 from events_app.config import STATIC_DIR
 from events_app.i18n import Formatter
@@ -428,27 +428,47 @@ async def render_sample(*, event_id: int, settings) -> bytes:
     return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=fonts_base_url())
 
 
+def _none_issued() -> errors.CertificateNotFound:
+    return errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
+
+
 async def _issued_pages(event_id: int, settings) -> list[tuple[CertificatePage, CertificateTemplate]]:
     certificates = await _valid_certificates_of(event_id)
     if not certificates:
-        raise errors.CertificateNotFound(N_("Nobody at this event has a certificate yet."))
+        raise _none_issued()
     return await pages_for(certificates, base_url=settings.base_url, timezone=settings.timezone)
 
 
-async def render_event(*, event_id: int, settings) -> bytes:
+#: Certificates per laid-out part when the progress is watched: the count moves in these steps, and
+#: each part costs about one certificate more. Without a watcher all are one document, the fastest.
+CERTIFICATES_PER_PART = 25
+#: (done, total, step): how many certificates are laid out ("layout") or written as single files ("cut").
+Progress = Callable[..., None]
+
+
+async def _html_parts(pages, *, settings, progress: Progress | None) -> tuple[list[str], int]:
+    per_part = CERTIFICATES_PER_PART if progress else len(pages)
+    return [await _html(pages[start:start + per_part], settings=settings)
+            for start in range(0, len(pages), per_part)], per_part
+
+
+async def render_event(*, event_id: int, settings, progress: Progress | None = None) -> bytes:
     """The certificates already issued for the event as one PDF, one page each. Issues nothing:
     callers that promise "all eligible" (the API) call `issue_all` first."""
     pages = await _issued_pages(event_id, settings)
-    return await pdf.render_pdf(await _html(pages, settings=settings), base_url=fonts_base_url())
+    parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
+    return await pdf.render_pdf_parts(parts, base_url=fonts_base_url(),
+                                      progress=progress and pdf.per_item(progress, per_part, len(pages)))
 
 
-async def render_event_zip(*, event_id: int, settings,
-                           progress: Callable[[int, int], None] | None = None) -> bytes:
+async def render_event_zip(*, event_id: int, settings, progress: Progress | None = None) -> bytes:
     """The certificates already issued for the event as a ZIP of single PDFs named after their serials
     (issues nothing, like `render_event`)."""
     pages = await _issued_pages(event_id, settings)
-    files = await pdf.render_pages_separately(await _html(pages, settings=settings),
-                                              base_url=fonts_base_url(), progress=progress)
+    parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
+    files = await pdf.render_pages_separately(
+        parts, base_url=fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
+        cutting=progress and (lambda done, total: progress(done, total, "cut")))
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
         raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")
     buffer = io.BytesIO()
@@ -456,3 +476,32 @@ async def render_event_zip(*, event_id: int, settings,
         for (page, _), data in zip(pages, files):
             archive.writestr(f"{page.serial}.pdf", data)
     return buffer.getvalue()
+
+
+# --- all certificates of an event as a background job (see jobs.py), with their progress shown ---
+
+JOB_KIND = "certificates"
+BULK_FORMATS = ("pdf", "zip")
+
+
+async def start_bulk_job(*, event_id: int, settings, fmt: str) -> str:
+    """Start rendering the issued certificates as one PDF or a ZIP; the organiser watches `jobs.status`."""
+    if fmt not in BULK_FORMATS:
+        raise errors.NotFound()
+    if not await Certificate.exists(registration__event_id=event_id, revoked_at=None):
+        raise _none_issued()
+    render = render_event if fmt == "pdf" else render_event_zip
+
+    async def work(job: jobs.Job) -> bytes:
+        return await render(event_id=event_id, settings=settings, progress=job.progress)
+
+    return await jobs.start(settings, kind=JOB_KIND, event_id=event_id, work=work, format=fmt)
+
+
+async def bulk_job_file(settings, *, event_id: int, job_id: str) -> tuple[bytes, str] | None:
+    """(file, format) of a finished job, or None if there is none (yet)."""
+    found = jobs.result(settings, kind=JOB_KIND, event_id=event_id, job_id=job_id)
+    if found is None:
+        return None
+    status, content = found
+    return content, status["format"]

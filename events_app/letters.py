@@ -8,24 +8,14 @@ of these personal data is written to the audit log.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import re
-import secrets
-import time
-from datetime import datetime, timedelta
-from pathlib import Path
-
 import segno
 
-from events_app import audit, events, invitations, pdf
+from events_app import audit, events, invitations, jobs, pdf
 from events_app.i18n import Formatter
 from events_app.models import Invitation, User
 from events_app.timeutil import utcnow
 from events_app.web.templating import render_string
 
-log = logging.getLogger(__name__)
 LETTER_LANGUAGE = "de"  # official letters of the city are in German
 #: Letters per laid-out part: the progress moves in these steps, and each part costs about one letter more.
 LETTERS_PER_PART = 25
@@ -115,105 +105,28 @@ async def door_list_pdf(*, event_id: int, settings, by: User, language: str = "d
     return content
 
 
-# --- letters as a background job, with its progress visible to the organiser ------------------
+# --- letters as a background job (see jobs.py), with their progress visible to the organiser ---
 
-_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_running: set[asyncio.Task] = set()
-#: Letters hold addresses: finished files are deleted after a day.
-JOB_KEEP = timedelta(days=1)
-#: A running job writes its status at least this often ...
-HEARTBEAT = timedelta(seconds=10)
-#: ... so one silent this long has lost its process (e.g. the server restarted) and is marked failed.
-STALE_AFTER = timedelta(minutes=2)
-RUNNING_STATES = ("preparing", "rendering")
-
-
-def _jobs_dir(settings) -> Path:
-    path = Path(settings.var_dir) / "letters"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _write_status(settings, job_id: str, status: dict) -> None:
-    path = _jobs_dir(settings) / f"{job_id}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(status))
-    tmp.replace(path)
-
-
-def job_status(settings, *, event_id: int, job_id: str) -> dict | None:
-    """The job's state (preparing, rendering, done, failed) with `letters` (total) and `done` (laid out so
-    far), or None for an unknown job. A running job silent for STALE_AFTER is marked failed here."""
-    if not _JOB_ID.match(job_id or ""):
-        return None
-    path = _jobs_dir(settings) / f"{job_id}.json"
-    if not path.exists():
-        return None
-    status = json.loads(path.read_text())
-    if status.get("event_id") != event_id:
-        return None
-    last_heard = datetime.fromisoformat(status.get("updated", status["started"]))
-    if status["state"] in RUNNING_STATES and last_heard < utcnow() - STALE_AFTER:
-        status.update(state="failed", interrupted=True)
-        _write_status(settings, job_id, status)
-    return status
+JOB_KIND = "letters"
 
 
 async def job_pdf(settings, *, event_id: int, job_id: str, by: User) -> bytes | None:
-    status = job_status(settings, event_id=event_id, job_id=job_id)
-    if not status or status["state"] != "done":
+    """The finished job's letters (the download is audited), or None if there are none (yet)."""
+    found = jobs.result(settings, kind=JOB_KIND, event_id=event_id, job_id=job_id)
+    if found is None:
         return None
-    content = (_jobs_dir(settings) / f"{job_id}.pdf").read_bytes()
-    await _record_download(by, event_id, "letters", everyone=status.get("everyone", False),
-                           letters=status["letters"])
+    status, content = found
+    await _record_download(by, event_id, "letters", everyone=status.get("everyone", False), letters=status["total"])
     return content
 
 
-def _purge_old_jobs(settings) -> None:
-    cutoff = time.time() - JOB_KEEP.total_seconds()
-    for path in _jobs_dir(settings).iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-
-
 async def start_letters_job(*, event_id: int, settings, everyone: bool = False) -> str:
-    """Start laying out the letters in the background; the organiser watches `job_status`."""
+    """Start laying out the letters in the background; the organiser watches `jobs.status`."""
     await events.get_event(event_id, public=False)
-    _purge_old_jobs(settings)
-    job_id = secrets.token_urlsafe(18)
-    status = {"event_id": event_id, "everyone": everyone, "state": "preparing", "letters": None, "done": 0,
-              "started": utcnow().isoformat()}
 
-    def save(**changes) -> None:
-        status.update(changes, updated=utcnow().isoformat())
-        _write_status(settings, job_id, status)
+    async def work(job: jobs.Job) -> bytes:
+        per_part = LETTERS_PER_PART
+        parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone, per_part=per_part)
+        return await pdf.render_pdf_parts(parts, progress=pdf.per_item(job.progress, per_part, count))
 
-    async def heartbeat() -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT.total_seconds())
-            save()
-
-    async def run() -> None:
-        beating = asyncio.create_task(heartbeat())
-        try:
-            per_part = LETTERS_PER_PART
-            parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone,
-                                              per_part=per_part)
-            save(state="rendering", letters=count)
-            content = await pdf.render_pdf_parts(
-                parts, progress=lambda parts_done, _: save(done=min(count, parts_done * per_part)))
-            target = _jobs_dir(settings) / f"{job_id}.pdf"
-            target.with_suffix(".part").write_bytes(content)
-            target.with_suffix(".part").replace(target)
-            save(state="done", done=count, finished=utcnow().isoformat())
-        except Exception:
-            log.exception("letters job %s failed", job_id)
-            save(state="failed")
-        finally:
-            beating.cancel()
-
-    save()
-    task = asyncio.create_task(run())
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return job_id
+    return await jobs.start(settings, kind=JOB_KIND, event_id=event_id, work=work, everyone=everyone)

@@ -9,7 +9,8 @@ Bulk output is one document of many pages: WeasyPrint's fixed cost per document 
 subset and embedded once) dominates small pages, so N pages in one document are far cheaper than
 N documents. Separate files (a ZIP of single certificates) are cut from that one layout. A long
 run that should show its progress is laid out in parts (e.g. 25 letters each) whose pages are
-written as one PDF: the render process notes each finished part in a file the server reads.
+written as one PDF (or cut into files): the render process notes each finished part, and each
+file cut, in a file the server reads.
 """
 
 from __future__ import annotations
@@ -30,17 +31,27 @@ _pool_lock = threading.Lock()
 PROGRESS_INTERVAL = 0.5
 
 
-def _render_parts(htmls: list[str], base_url: str | None, progress_file: str | None) -> bytes:
-    """Lay out each document in turn, writing how many are done to `progress_file`, then write all pages."""
+def _note(progress_file: str | None, step: str, done: int, total: int) -> None:
+    """Tell the server how far a step is (read by `_watched`); one file per step, so none is missed."""
+    if progress_file:
+        partial = Path(f"{progress_file}.{step}.tmp")
+        partial.write_text(f"{done} {total}")
+        partial.replace(f"{progress_file}.{step}")
+
+
+def _lay_out(htmls: list[str], base_url: str | None, progress_file: str | None) -> list:
     from weasyprint import HTML
 
     documents = []
     for html in htmls:
         documents.append(HTML(string=html, base_url=base_url).render())
-        if progress_file:
-            partial = Path(f"{progress_file}.tmp")
-            partial.write_text(str(len(documents)))
-            partial.replace(progress_file)
+        _note(progress_file, "layout", len(documents), len(htmls))
+    return documents
+
+
+def _render_parts(htmls: list[str], base_url: str | None, progress_file: str | None) -> bytes:
+    """Lay out each document in turn, noting how many are done, then write all pages as one PDF."""
+    documents = _lay_out(htmls, base_url, progress_file)
     return documents[0].copy([page for document in documents for page in document.pages]).write_pdf()
 
 
@@ -48,11 +59,15 @@ def _render(html: str, base_url: str | None) -> bytes:
     return _render_parts([html], base_url, None)
 
 
-def _split(html: str, base_url: str | None) -> list[bytes]:
-    from weasyprint import HTML
-
-    document = HTML(string=html, base_url=base_url).render()
-    return [document.copy([page]).write_pdf() for page in document.pages]
+def _split(htmls: list[str], base_url: str | None, progress_file: str | None) -> list[bytes]:
+    """Lay out each document in turn, then write every page as its own PDF, noting both steps."""
+    documents = _lay_out(htmls, base_url, progress_file)
+    pages = [(document, page) for document in documents for page in document.pages]
+    files = []
+    for document, page in pages:
+        files.append(document.copy([page]).write_pdf())
+        _note(progress_file, "cut", len(files), len(pages))
+    return files
 
 
 def _lower_priority() -> None:
@@ -96,33 +111,50 @@ async def render_pdf(html: str, *, base_url: str | None = None) -> bytes:
     return await _in_render_process(_render, html, base_url)
 
 
-async def render_pdf_parts(htmls: list[str], *, base_url: str | None = None,
-                           progress: Callable[[int, int], None] | None = None) -> bytes:
-    """One PDF from several HTML documents laid out in order, their pages joined.
+Progress = Callable[[int, int], None]
 
-    `progress(parts laid out, parts)` is told about every PROGRESS_INTERVAL while it runs. Each part
-    pays WeasyPrint's fixed cost per document again, so parts should hold many pages each.
-    """
+
+async def _watched(function, htmls: list[str], base_url: str | None, reports: dict[str, Progress | None]):
+    """Run `function(htmls, base_url, progress_file)` in the render process, passing what it notes to
+    `reports[step](done, total)` about every PROGRESS_INTERVAL: each change once, the steps in order."""
     with tempfile.TemporaryDirectory(prefix="events-pdf-") as folder:
-        progress_file = Path(folder) / "parts-done"
-        job = asyncio.ensure_future(_in_render_process(_render_parts, htmls, base_url, str(progress_file)))
+        progress_file = Path(folder) / "progress"
+        job = asyncio.ensure_future(_in_render_process(function, htmls, base_url, str(progress_file)))
+        told: dict[str, str] = {}
         while not job.done():
             await asyncio.wait({job}, timeout=PROGRESS_INTERVAL)
-            if progress and progress_file.exists():
-                progress(int(progress_file.read_text()), len(htmls))
+            for step, report in reports.items():
+                noted = Path(f"{progress_file}.{step}")
+                if report and noted.exists() and told.get(step) != (text := noted.read_text()):
+                    told[step] = text
+                    report(*map(int, text.split()))
         return job.result()
 
 
-async def render_pages_separately(html: str, *, base_url: str | None = None,
-                                  progress: Callable[[int, int], None] | None = None) -> list[bytes]:
-    """Lay the document out once and return each page as its own PDF file.
+async def render_pdf_parts(htmls: list[str], *, base_url: str | None = None,
+                           progress: Progress | None = None) -> bytes:
+    """One PDF from several HTML documents laid out in order, their pages joined.
 
-    The pages are cut in the render process, so `progress(done, total)` is told only at the end.
+    `progress(parts laid out, parts)` is told at the start and about every PROGRESS_INTERVAL while it
+    runs. Each part pays WeasyPrint's fixed cost per document again, so parts should hold many pages each.
     """
-    files = await _in_render_process(_split, html, base_url)
     if progress:
-        progress(len(files), len(files))
-    return files
+        progress(0, len(htmls))
+    return await _watched(_render_parts, htmls, base_url, {"layout": progress})
+
+
+async def render_pages_separately(htmls: list[str], *, base_url: str | None = None,
+                                  progress: Progress | None = None, cutting: Progress | None = None) -> list[bytes]:
+    """Lay the documents out (as `render_pdf_parts`, telling `progress`) and return each page as its own
+    PDF file, telling `cutting(files written, files)` as they are written."""
+    if progress:
+        progress(0, len(htmls))
+    return await _watched(_split, htmls, base_url, {"layout": progress, "cut": cutting})
+
+
+def per_item(progress: Callable[..., None], per_part: int, items: int) -> Progress:
+    """A progress callback for parts of `per_part` items that tells `progress(items done, items)`."""
+    return lambda parts_done, _parts: progress(min(items, parts_done * per_part), items)
 
 
 async def run_in_render_process(function, *args):

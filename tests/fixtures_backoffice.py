@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,17 @@ async def sign_in(client, role: str = "organiser", email: str | None = None) -> 
     assert response.status_code == 303, response.text
     session = await LoginSession.filter(user_id=user.id).order_by("-id").first()
     return SignedIn(user=user, csrf=session.csrf_token, api_token=token)
+
+
+async def wait_for_job(client, progress_url: str):
+    """The progress page of a background job once it no longer refreshes itself (done or failed)."""
+    for _ in range(600):
+        page = await client.get(progress_url)
+        assert page.status_code == 200
+        if 'http-equiv="refresh"' not in page.text:
+            return page
+        await asyncio.sleep(0.1)
+    raise AssertionError("the job did not finish")
 
 
 @pytest.fixture

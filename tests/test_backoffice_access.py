@@ -80,6 +80,9 @@ ROUTES = [
     ("GET", "/admin/events/{e}/certificates.pdf", ORG),
     ("POST", "/admin/events/{e}/certificates/template", ORG),
     ("GET", "/admin/events/{e}/certificates/preview.pdf", ORG),
+    ("POST", "/admin/events/{e}/certificates/jobs", ORG),
+    ("GET", "/admin/events/{e}/certificates/jobs/{j}.pdf", ORG),
+    ("GET", "/admin/events/{e}/certificates/jobs/{j}", ORG),
     ("GET", "/admin/training", ORG),
     ("GET", "/admin/training/record.csv", ORG),
     ("GET", "/admin/mail", ORG),
@@ -96,7 +99,8 @@ def test_every_admin_route_is_in_the_table():
     from events_app.web.routes import routes
 
     listed = {(m, p.replace("{e}", "{event_id:id}").replace("{r}", "{registration_id:id}")
-               .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}").replace("{f}", "{token_id:id}")
+               .replace("{u}", "{user_id:id}").replace("999", "{token_id:id}").replace("{j}", "{job_id}")
+               .replace("certificates/jobs/{job_id}.pdf", "certificates/jobs/{job_id}.{fmt:str}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
                .replace("{m}", "{name}").replace("{o}", "{message_id:id}").replace("{i}", "{invitation_id:id}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}

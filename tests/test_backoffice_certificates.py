@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from datetime import timedelta
 
 import icalendar
 import pytest
 import segno
 
-from events_app import attendance, registration
+from events_app import attendance, certificates, jobs, pdf, registration
 from events_app.events import SessionSpec
 from events_app.models import AuditEntry, Certificate, CertificateTemplate, EventSession, OutboxMessage
 from events_app.registration import Applicant
-from tests.fixtures_backoffice import sign_in
+from events_app.timeutil import utcnow
+from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.fixtures_courses import pdf_text
 from tests.helpers import in_days, make_event
 
@@ -187,3 +189,132 @@ async def test_certificate_text_form_rejections_are_form_errors_in_the_users_lan
         assert f'id="e-{field}"' in response.text and message in response.text, response.text
         assert 'value="{name}"' in response.text or "{name}</textarea>" in response.text  # the input is kept
     assert not await CertificateTemplate.exists(event_id=course.id)
+
+
+async def _course_with_certificates(people: int = 5):
+    """A course where `people` attended 3 of 4 dates, each with an issued certificate."""
+    course, _ = await _course_with_attendance()  # Amina is eligible, Olena is not
+    sessions = await EventSession.filter(event_id=course.id).order_by("starts_at")
+    for number in range(people - 1):
+        outcome = await registration.register(event_id=course.id, applicant=Applicant(
+            name=f"Teilnehmerin {number}", email=f"t{number}@example.org"))
+        for session in sessions[:3]:
+            await attendance.record(registration_id=outcome.registration.id, session_id=session.id, present=True)
+    issued = await certificates.issue_all(event_id=course.id)
+    assert len(issued) == people
+    return course, [c.serial for c in issued]
+
+
+@pytest.fixture
+def progress_seen(monkeypatch) -> list[tuple[int, int, str]]:
+    """Every progress report a background job writes to its status, in order, with small parts."""
+    seen = []
+    original = jobs.Job.progress
+
+    def recorded(job, done, total, step="layout"):
+        seen.append((done, total, step))
+        original(job, done, total, step)
+
+    monkeypatch.setattr(jobs.Job, "progress", recorded)
+    monkeypatch.setattr(certificates, "CERTIFICATES_PER_PART", 2)
+    monkeypatch.setattr(pdf, "PROGRESS_INTERVAL", 0.01)
+    return seen
+
+
+async def _start(client, course, me, fmt: str):
+    page = await client.get(f"/admin/events/{course.id}/certificates")
+    assert f'name="format" value="{fmt}"' in page.text  # the page offers the button
+    started = await client.post(f"/admin/events/{course.id}/certificates/jobs",
+                                data={"csrf_token": me.csrf, "format": fmt})
+    assert started.status_code == 303
+    return started.headers["location"]
+
+
+async def test_certificates_job_as_one_pdf_counts_up_and_offers_every_certificate(client, db, tmp_path,
+                                                                                  progress_seen):
+    course, serials = await _course_with_certificates(5)
+    me = await sign_in(client)
+    progress_url = await _start(client, course, me, "pdf")
+    page = await wait_for_job(client, progress_url)
+    assert "5 Bescheinigungen sind fertig." in page.text
+    assert progress_seen[0] == (0, 5, "layout") and progress_seen[-1] == (5, 5, "layout")
+    assert [done for done, _, _ in progress_seen] == sorted(done for done, _, _ in progress_seen)
+    download = re.search(r'href="([^"]+/jobs/[^"]+\.pdf)"', page.text).group(1)
+    response = await client.get(download)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = pdf_text(response.content, tmp_path)
+    assert all(text.count(serial) >= 1 for serial in serials) and text.count("\f") == 5
+    [entry] = await AuditEntry.filter(action="certificates.downloaded")
+    assert (entry.user_id, entry.event_id, entry.detail) == (me.user.id, course.id, {"format": "pdf"})
+    assert (await client.get(download.replace(".pdf", ".zip"))).status_code == 404  # the job made a PDF
+
+
+async def test_certificates_job_as_zip_gives_one_file_per_certificate(client, db, tmp_path, progress_seen):
+    course, serials = await _course_with_certificates(3)
+    me = await sign_in(client)
+    page = await wait_for_job(client, await _start(client, course, me, "zip"))
+    assert "3 Bescheinigungen sind fertig." in page.text
+    laid_out = [done for done, _, step in progress_seen if step == "layout"]
+    cut = [done for done, _, step in progress_seen if step == "cut"]
+    assert laid_out[-1] == 3 and cut and cut[-1] == 3 and cut == sorted(cut)
+    assert progress_seen.index((3, 3, "layout")) < progress_seen.index((cut[0], 3, "cut"))
+    download = re.search(r'href="([^"]+/jobs/[^"]+\.zip)"', page.text).group(1)
+    response = await client.get(download)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == sorted(f"{serial}.pdf" for serial in serials)
+    for serial in serials:
+        assert serial in pdf_text(archive.read(f"{serial}.pdf"), tmp_path)
+    entry = await AuditEntry.get(action="certificates.downloaded")
+    assert (entry.user_id, entry.detail) == (me.user.id, {"format": "zip"})
+
+
+async def test_certificates_job_page_words_each_step_and_offers_a_retry(client, db, settings):
+    course, _ = await _course_with_certificates(1)
+    me = await sign_in(client)
+    base = f"/admin/events/{course.id}/certificates/jobs"
+    now = utcnow()
+    running = {"event_id": course.id, "format": "zip", "state": "rendering", "step": "layout", "total": 300,
+               "done": 75, "started": now.isoformat(), "updated": now.isoformat()}
+    jobs.write_status(settings, certificates.JOB_KIND, "laying0123456789abcd", running)
+    page = await client.get(f"{base}/laying0123456789abcd")
+    assert "Schritt 2 von 3: 75 von 300 Bescheinigungen gesetzt" in page.text
+    assert '<progress max="300" value="75"' in page.text and 'http-equiv="refresh"' in page.text
+    jobs.write_status(settings, certificates.JOB_KIND, "cutting0123456789abc", {**running, "step": "cut", "done": 120})
+    page = await client.get(f"{base}/cutting0123456789abc", headers={"accept-language": "en"})
+    assert "Step 3 of 3: 120 of 300 certificates saved as single files" in page.text
+    jobs.write_status(settings, certificates.JOB_KIND, "failed0123456789abcd", {**running, "state": "failed"})
+    page = await client.get(f"{base}/failed0123456789abcd")
+    assert "konnten nicht erstellt werden" in page.text and 'http-equiv="refresh"' not in page.text
+    retry = re.search(r'<form method="post" action="([^"]+)">.*?name="format" value="zip".*?Noch einmal versuchen',
+                      page.text, re.S)
+    assert retry and retry.group(1) == base
+    assert (await client.get(f"{base}/failed0123456789abcd.zip")).status_code == 404
+    again = await client.post(base, data={"csrf_token": me.csrf, "format": "zip"})
+    assert again.status_code == 303 and "failed0123456789abcd" not in again.headers["location"]
+    assert "1 Bescheinigung ist fertig." in (await wait_for_job(client, again.headers["location"])).text
+
+
+async def test_certificates_job_refusals(client, db):
+    course, _ = await _course_with_certificates(1)
+    base = f"/admin/events/{course.id}/certificates/jobs"
+    me = await sign_in(client)
+    job_url = (await client.post(base, data={"csrf_token": me.csrf, "format": "pdf"})).headers["location"]
+    job_id = job_url.rsplit("/", 1)[1]
+    await wait_for_job(client, job_url)
+    other, _ = await _course_with_attendance()  # nobody has a certificate there
+    assert (await client.get(f"/admin/events/{other.id}/certificates/jobs/{job_id}")).status_code == 404
+    assert (await client.get(f"/admin/events/{other.id}/certificates/jobs/{job_id}.pdf")).status_code == 404
+    assert (await client.get(f"{base}/unknownjob0123456789")).status_code == 404
+    assert (await client.get(f"{base}/unknownjob0123456789.pdf")).status_code == 404
+    assert (await client.get(f"{base}/bad..id")).status_code == 404
+    assert (await client.post(f"/admin/events/{other.id}/certificates/jobs",
+                              data={"csrf_token": me.csrf, "format": "pdf"})).status_code == 404
+    assert (await client.post(base, data={"csrf_token": me.csrf, "format": "docx"})).status_code == 404
+    assert (await client.post(base, data={"format": "pdf"})).status_code == 403  # no CSRF token
+    await client.post("/admin/logout", data={"csrf_token": me.csrf})
+    door = await sign_in(client, "door")
+    assert (await client.post(base, data={"csrf_token": door.csrf, "format": "pdf"})).status_code == 403
+    assert (await client.get(job_url)).status_code == 403
+    assert (await client.get(f"{job_url}.pdf")).status_code == 403
+    assert not await AuditEntry.filter(action="certificates.downloaded").exists()

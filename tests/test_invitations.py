@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from events_app import errors, importing, invitation_import, invitations, letters, pdf
+from events_app import errors, importing, invitation_import, invitations, jobs, letters, pdf
 from events_app.invitation_import import Action
 from events_app.invitations import Reply
 from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from events_app.timeutil import utcnow
 from tests.fixtures_receptions import make_reception, sample_bytes
-from tests.fixtures_backoffice import sign_in
+from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.helpers import both_databases, make_user
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -313,16 +313,6 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     assert (entry.user_id, entry.detail) == (me.id, {"format": "pdf", "layout": "reception_door", "guests": 2})
 
 
-async def wait_for_job(client, progress_url: str):
-    for _ in range(600):
-        page = await client.get(progress_url)
-        assert page.status_code == 200
-        if 'http-equiv="refresh"' not in page.text:
-            return page
-        await asyncio.sleep(0.1)
-    raise AssertionError("the letters job did not finish")
-
-
 async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, settings, tmp_path, monkeypatch):
     await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
     monkeypatch.setattr(letters, "LETTERS_PER_PART", 2)  # the six letters in three parts
@@ -334,8 +324,8 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
     progress_url = started.headers["location"]
     page = await wait_for_job(client, progress_url)
     assert "6 Briefe sind fertig." in page.text
-    status = letters.job_status(settings, event_id=reception.id, job_id=progress_url.rsplit("/", 1)[1])
-    assert (status["state"], status["letters"], status["done"]) == ("done", 6, 6)
+    status = jobs.status(settings, kind="letters", event_id=reception.id, job_id=progress_url.rsplit("/", 1)[1])
+    assert (status["state"], status["total"], status["done"]) == ("done", 6, 6)
     download = re.search(r'href="([^"]+\.pdf)"', page.text).group(1)
     content = await client.get(download)
     assert content.status_code == 200 and content.headers["content-type"] == "application/pdf"
@@ -356,20 +346,20 @@ async def test_letters_job_page_counts_the_letters_and_a_job_that_fell_silent_fa
     me = await sign_in(client)
     base = f"/admin/events/{reception.id}/invitations/letters"
     now = utcnow()
-    running = {"event_id": reception.id, "everyone": True, "state": "rendering", "letters": 300, "done": 75,
+    running = {"event_id": reception.id, "everyone": True, "state": "rendering", "total": 300, "done": 75,
                "started": (now - timedelta(minutes=1)).isoformat(), "updated": now.isoformat()}
-    letters._write_status(settings, "running0123456789abc", running)
+    jobs.write_status(settings, "letters", "running0123456789abc", running)
     page = await client.get(f"{base}/running0123456789abc")
     assert "Schritt 2 von 2: 75 von 300 Briefen gesetzt" in page.text
     assert '<progress max="300" value="75"' in page.text and 'http-equiv="refresh"' in page.text
 
     # its server process ended (a restart) and nobody writes the status any more
-    silent = {**running, "state": "preparing", "letters": None, "done": 0,
-              "updated": (now - letters.STALE_AFTER - timedelta(seconds=1)).isoformat()}
-    letters._write_status(settings, "silent0123456789abcd", silent)
+    silent = {**running, "state": "preparing", "total": None, "done": 0,
+              "updated": (now - jobs.STALE_AFTER - timedelta(seconds=1)).isoformat()}
+    jobs.write_status(settings, "letters", "silent0123456789abcd", silent)
     page = await client.get(f"{base}/silent0123456789abcd")
     assert 'http-equiv="refresh"' not in page.text and "unterbrochen" in page.text
-    assert letters.job_status(settings, event_id=reception.id, job_id="silent0123456789abcd")["state"] == "failed"
+    assert jobs.status(settings, kind="letters", event_id=reception.id, job_id="silent0123456789abcd")["state"] == "failed"
     retry = re.search(r'<form method="post" action="([^"]+)">.*?name="everyone" value="1".*?Noch einmal versuchen',
                       page.text, re.S)
     assert retry and retry.group(1) == base
@@ -378,7 +368,7 @@ async def test_letters_job_page_counts_the_letters_and_a_job_that_fell_silent_fa
     page = await wait_for_job(client, again.headers["location"])
     assert "0 Briefe sind fertig." in page.text  # nobody is invited yet
     # a job that failed for another reason offers the retry too, without the "interrupted" note
-    letters._write_status(settings, "failed0123456789abcd", {**running, "state": "failed", "everyone": False})
+    jobs.write_status(settings, "letters", "failed0123456789abcd", {**running, "state": "failed", "everyone": False})
     page = await client.get(f"{base}/failed0123456789abcd")
     assert "konnten nicht erstellt werden" in page.text and "unterbrochen" not in page.text
     assert 'name="everyone"' not in page.text and "Noch einmal versuchen" in page.text

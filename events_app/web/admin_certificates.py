@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from events_app import audit, certificates, errors, events
 from events_app.models import CertificateTemplate, Event
 from events_app.validation import parse_whole_number
 from events_app.web.admin import back, field_messages, page
 from events_app.web.admin_auth import ORGANISERS, requires
+from events_app.web.job_pages import progress_page
 from events_app.web.requests import read_form
+
+
+MEDIA_TYPES = {"pdf": "application/pdf", "zip": "application/zip"}
 
 
 def _url(event_id: int) -> str:
@@ -113,19 +117,47 @@ async def preview(request: Request) -> Response:
         "content-disposition": f'inline; filename="muster-{event.id}.pdf"', "cache-control": "private, no-store"})
 
 
+async def _file(request: Request, event: Event, fmt: str, data: bytes) -> Response:
+    """A bulk download, written to the audit log (the certificates name people)."""
+    await audit.record("certificates.downloaded", user=request.state.user, event_id=event.id, format=fmt)
+    name = f"teilnahmebescheinigungen-{event.id}.{fmt}"
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={
+        "content-disposition": f'attachment; filename="{name}"', "cache-control": "private, no-store"})
+
+
 @requires(*ORGANISERS)
 async def download(request: Request) -> Response:
     """The certificates issued so far as one PDF (to print) or as a ZIP of single files (to mail by hand)."""
-    if request.path_params["fmt"] not in ("pdf", "zip"):
+    fmt = request.path_params["fmt"]
+    if fmt not in MEDIA_TYPES:
         raise errors.NotFound()
     event = await _event(request)
-    settings = request.app.state.settings
-    if request.path_params["fmt"] == "zip":
-        data, media = await certificates.render_event_zip(event_id=event.id, settings=settings), "application/zip"
-    else:
-        data, media = await certificates.render_event(event_id=event.id, settings=settings), "application/pdf"
-    await audit.record("certificates.downloaded", user=request.state.user, event_id=event.id,
-                       format=request.path_params["fmt"])
-    name = f"teilnahmebescheinigungen-{event.id}.{request.path_params['fmt']}"
-    return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"',
-                                                     "cache-control": "private, no-store"})
+    render = certificates.render_event if fmt == "pdf" else certificates.render_event_zip
+    return await _file(request, event, fmt, await render(event_id=event.id, settings=request.app.state.settings))
+
+
+@requires(*ORGANISERS)
+async def start_bulk(request: Request) -> Response:
+    """POST format=pdf|zip: render the issued certificates in the background and show the progress page."""
+    event = await _event(request)
+    form = await read_form(request)
+    job_id = await certificates.start_bulk_job(event_id=event.id, settings=request.app.state.settings,
+                                               fmt=str(form.get("format") or ""))
+    return RedirectResponse(f"{_url(event.id)}/jobs/{job_id}", status_code=303)
+
+
+@requires(*ORGANISERS)
+async def bulk_progress(request: Request) -> Response:
+    return progress_page(request, "admin/certificates_job.html", kind=certificates.JOB_KIND,
+                         event=await _event(request))
+
+
+@requires(*ORGANISERS)
+async def bulk_file(request: Request) -> Response:
+    event = await _event(request)
+    found = await certificates.bulk_job_file(request.app.state.settings, event_id=event.id,
+                                             job_id=request.path_params["job_id"])
+    if found is None or found[1] != request.path_params["fmt"]:
+        raise errors.NotFound()
+    data, fmt = found
+    return await _file(request, event, fmt, data)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from datetime import datetime
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -26,9 +25,9 @@ from events_app.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
 from events_app.web.requests import read_form
 from events_app.web.rsvp import invitation_json
-from events_app.timeutil import utcnow
 from events_app.web.admin import page
 from events_app.web.admin_auth import requires
+from events_app.web.job_pages import progress_page
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -280,16 +279,8 @@ async def start_letters(request: Request) -> Response:
 @requires(Role.ADMIN, Role.ORGANISER)
 async def letters_progress(request: Request) -> Response:
     await require_staff(request)
-    event_id = request.path_params["event_id"]
-    status = letters.job_status(request.app.state.settings, event_id=event_id, job_id=request.path_params["job_id"])
-    if status is None:
-        raise errors.NotFound()
-    event = await events.get_event(event_id, public=False)
-    started = datetime.fromisoformat(status["started"])
-    return page(request, "admin/letters_job.html", {
-        "event": event, "status": status, "job_id": request.path_params["job_id"],
-        "elapsed": int((utcnow() - started).total_seconds()),
-    })
+    event = await events.get_event(request.path_params["event_id"], public=False)
+    return progress_page(request, "admin/letters_job.html", kind=letters.JOB_KIND, event=event)
 
 
 @requires(Role.ADMIN, Role.ORGANISER)

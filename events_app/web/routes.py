@@ -154,6 +154,9 @@ routes = [
     Route("/admin/events/{event_id:id}/certificates/template", admin_certificates.save_template, methods=["POST"]),
     Route("/admin/events/{event_id:id}/certificates/preview.pdf", admin_certificates.preview),
     Route("/admin/events/{event_id:id}/certificates.{fmt:str}", admin_certificates.download),
+    Route("/admin/events/{event_id:id}/certificates/jobs", admin_certificates.start_bulk, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/certificates/jobs/{job_id}.{fmt:str}", admin_certificates.bulk_file),
+    Route("/admin/events/{event_id:id}/certificates/jobs/{job_id}", admin_certificates.bulk_progress),
     # --- back office: training record ---
     Route("/admin/training", admin_training.training_page),
     Route("/admin/training/record.{fmt:str}", admin_training.training_download),
