@@ -33,12 +33,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Callable
 
-import segno
 from babel.numbers import format_decimal
 from markupsafe import Markup
 from tortoise.transactions import in_transaction
 
-from events_app import attendance, audit, errors, i18n, jobs, pdf
+from events_app import attendance, audit, errors, i18n, jobs, pdf, qr
 from events_app.errors import N_
 from events_app.config import STATIC_DIR
 from events_app.i18n import Formatter
@@ -263,15 +262,9 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 
 def qr_markup(url: str) -> Markup:
-    """The verification URL as a QR code: a 1-pixel-per-module PNG, scaled up without smoothing.
-
-    An inline SVG is the same code drawn as vector paths, but WeasyPrint parses and draws each
-    path in Python, which made bulk rendering about twice as slow (see benchmarks/certificates.py).
-    The mask is fixed (pattern 0, the checkerboard): every reader decodes any mask, and choosing
-    the best of eight costs segno 5 ms per code, as much as WeasyPrint needs for a whole page.
-    """
-    qr = segno.make(url, error="m", mask=0)
-    return Markup('<img class="qr" src="{}" alt="">').format(qr.png_data_uri(scale=1, border=0))
+    """The verification URL as a QR code image. Not inline SVG: WeasyPrint draws each of its paths
+    in Python, which made bulk rendering about twice as slow (see benchmarks/certificates.py)."""
+    return Markup('<img class="qr" src="{}" alt="">').format(qr.png_data_uri(url))
 
 
 def _page(certificate: Certificate, registration: Registration, event: Event, template: CertificateTemplate,

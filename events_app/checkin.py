@@ -7,14 +7,10 @@ Only confirmed registrations can be checked in.
 
 from __future__ import annotations
 
-import io
-import struct
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import segno
 from tortoise.transactions import in_transaction
 
 from events_app import attendance, audit, errors
@@ -152,32 +148,3 @@ def checkin_link(*, base_url: str, registration: Registration) -> str:
     return f"{base_url.rstrip('/')}/admin/checkin/{registration.event_id}?token={registration.checkin_token}"
 
 
-def qr_svg(data: str) -> str:
-    """A QR code as inline SVG markup (no external request, works under the strict CSP)."""
-    out = io.BytesIO()
-    segno.make(data, error="m").save(out, kind="svg", scale=4, xmldecl=False, svgns=True, border=2)
-    return out.getvalue().decode()
-
-
-def qr_png(data: str, *, scale: int = 5, border: int = 4) -> bytes:
-    """A QR code as a PNG for mail (mail programs block SVG and data: images), 8-bit grey.
-
-    Every confirmation carries one, so it must be cheap: the mask is fixed (pattern 0; choosing the
-    best of eight costs segno about 5 ms a code) and the PNG is written here from segno's matrix with
-    zlib, a third of the time segno's own PNG writer takes.
-    """
-    matrix = segno.make(data, error="m", mask=0).matrix
-    dark, light = b"\x00" * scale, b"\xff" * scale
-    quiet = light * border
-    blank_row = b"\x00" + light * (len(matrix) + 2 * border)  # each row starts with filter type 0
-    rows = [blank_row] * (border * scale)
-    for modules in matrix:
-        rows += [b"\x00" + quiet + b"".join(dark if module else light for module in modules) + quiet] * scale
-    rows += [blank_row] * (border * scale)
-    side = (len(matrix) + 2 * border) * scale
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-            + _png_chunk(b"IDAT", zlib.compress(b"".join(rows))) + _png_chunk(b"IEND", b""))
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 
-from events_app import calendar, checkin, errors, i18n, signup
+from events_app import calendar, checkin, errors, i18n, qr, signup
 from events_app.config import Settings
 from events_app.models import (
     Event,
@@ -342,7 +342,7 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
         ics = data.calendars[key]
     inline_png = None
     if context.get("checkin_url"):
-        inline_png = (context["checkin_qr_cid"], checkin.qr_png(context["checkin_url"]))
+        inline_png = (context["checkin_qr_cid"], qr.png(context["checkin_url"]))
     message_id = message_id_for(row, settings)
     headers = {
         "Subject": subject,

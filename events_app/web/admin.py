@@ -11,7 +11,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from events_app import accounts, audit, backoffice, checkin, errors, exports, feeds, registration
+from events_app import accounts, audit, backoffice, checkin, errors, exports, feeds, qr, registration
 from events_app.config import describe
 from events_app.i18n import LANGUAGES, gettext
 from events_app.models import (
@@ -337,7 +337,7 @@ async def _registration_view(request: Request, event: Event, *, form: dict | Non
         "event": event, "registration": found, "errors": errors_ or {},
         "form": form or {k: getattr(found, k) for k in ("name", "email", "phone", "language")},
         "history": history, "mails": await backoffice.registration_mails(registration_id=found.id),
-        "checkin_link": link, "checkin_qr": Markup(checkin.qr_svg(link))}, status_code=status_code)
+        "checkin_link": link, "checkin_qr": Markup(qr.svg(link))}, status_code=status_code)
 
 
 @requires(*ORGANISERS)
