@@ -65,7 +65,7 @@ messages: $(STAMP)
 	done
 
 check-messages: $(STAMP)
-	$(BIN)/python -m events_app.i18n_check
+	$(BIN)/python -m events_app.core.i18n_check
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from events_app.models import Audience, EventKind, EventStatus, InvitationState, OutboxState, RegistrationStatus, Role, SessionStatus, Visibility
+from events_app.core.models import Audience, EventKind, EventStatus, InvitationState, OutboxState, RegistrationStatus, Role, SessionStatus, Visibility
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields

@@ -37,10 +37,10 @@ import icalendar
 
 from tortoise import Tortoise  # noqa: E402
 
-from events_app import db  # noqa: E402
+from events_app.core import db  # noqa: E402
 from events_app.app import create_app  # noqa: E402
-from events_app.config import Settings, tortoise_config  # noqa: E402
-from events_app.models import Event, EventKind, EventSession, EventStatus, Visibility  # noqa: E402
+from events_app.core.settings import Settings, tortoise_config  # noqa: E402
+from events_app.core.models import Event, EventKind, EventSession, EventStatus, Visibility  # noqa: E402
 
 BASE_URL = "https://termine.giessen.de"
 

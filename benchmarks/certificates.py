@@ -38,7 +38,7 @@ NAMES = ["Ayşe Yılmaz", "فاطمة الزهراء", "Олена Ковале�
 
 def _render_pids() -> list[int]:
     """The PDF render process(es) of `pdf.py`: WeasyPrint runs there, not in this process."""
-    from events_app import pdf
+    from events_app.core import pdf
 
     pool = pdf._pool
     return list(pool._processes) if pool is not None and pool._processes else []
@@ -64,10 +64,11 @@ def _peak_mib() -> float:
 
 
 async def _prepare(database_url: str, count: int) -> int:
-    from events_app import attendance, certificates, db
-    from events_app.events import SessionSpec, create_event
-    from events_app.models import EventKind, EventSession, Registration, RegistrationStatus
-    from events_app.timeutil import utcnow
+    from events_app.courses import attendance, certificates
+    from events_app.core import db
+    from events_app.seats.events import SessionSpec, create_event
+    from events_app.core.models import EventKind, EventSession, Registration, RegistrationStatus
+    from events_app.core.timeutil import utcnow
 
     await db.migrate(database_url)
     async with db.orm(database_url):
@@ -114,8 +115,9 @@ def _text_floor_html(pages) -> str:
 
 
 async def _measure(mode: str, database_url: str, event_id: int, count: int) -> dict:
-    from events_app import certificates, db, pdf
-    from events_app.config import Settings
+    from events_app.courses import certificates
+    from events_app.core import db, pdf
+    from events_app.core.settings import Settings
 
     settings = Settings(database_url=database_url, secret_key="bench")
     async with db.orm(database_url):

@@ -20,11 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from events_app import db, events, exports  # noqa: E402
-from events_app.config import Settings  # noqa: E402
-from events_app.models import Event, EventKind, Question, Registration  # noqa: E402
-from events_app.registration import new_token  # noqa: E402
-from events_app.timeutil import utcnow  # noqa: E402
+from events_app.core import db  # noqa: E402
+from events_app.seats import events  # noqa: E402
+from events_app.backoffice import exports  # noqa: E402
+from events_app.core.settings import Settings  # noqa: E402
+from events_app.core.models import Event, EventKind, Question, Registration  # noqa: E402
+from events_app.seats.registration import new_token  # noqa: E402
+from events_app.core.timeutil import utcnow  # noqa: E402
 
 ROWS = 2000
 

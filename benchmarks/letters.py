@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from events_app import db, importing, invitation_import, letters, pdf  # noqa: E402
-from events_app.config import Settings  # noqa: E402
+from events_app.core import db, pdf  # noqa: E402
+from events_app.receptions import list_files, invitee_import, letters  # noqa: E402
+from events_app.core.settings import Settings  # noqa: E402
 from tests.helpers import in_days, make_event  # noqa: E402
 
 
@@ -57,8 +58,8 @@ async def main(count: int) -> None:
                                      capacity=count * 3, max_companions=2, registration_closes_at=in_days(20))
             lines = ["Aktenzeichen;Anrede;Vorname;Nachname;Straße;PLZ;Ort"]
             lines += [f"EB-{n:05d};Frau;Vorname{n};Nachname{n};Musterstraße {n};35390;Gießen" for n in range(count)]
-            await invitation_import.import_invitations(event_id=event.id,
-                                                 table=importing.read_table("\r\n".join(lines).encode("cp1252")))
+            await invitee_import.import_invitations(event_id=event.id,
+                                                 table=list_files.read_table("\r\n".join(lines).encode("cp1252")))
             settings = Settings(database_url=url, var_dir=Path(tmp))
             await pdf.render_pdf("<p>warm up</p>")  # start the render process, load fonts
 

@@ -38,12 +38,13 @@ import aiosmtplib  # noqa: E402
 import asyncpg  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
-from events_app import db, mail, outbox  # noqa: E402
-from events_app.config import Settings  # noqa: E402
-from events_app.events import SessionSpec, create_event  # noqa: E402
-from events_app.models import EventKind, OutboxMessage, OutboxState, Registration, RegistrationStatus  # noqa: E402
-from events_app.registration import new_token  # noqa: E402
-from events_app.timeutil import utcnow  # noqa: E402
+from events_app.core import db  # noqa: E402
+from events_app.mail import messages, outbox  # noqa: E402
+from events_app.core.settings import Settings  # noqa: E402
+from events_app.seats.events import SessionSpec, create_event  # noqa: E402
+from events_app.core.models import EventKind, OutboxMessage, OutboxState, Registration, RegistrationStatus  # noqa: E402
+from events_app.seats.registration import new_token  # noqa: E402
+from events_app.core.timeutil import utcnow  # noqa: E402
 
 
 ROUND = 100
@@ -89,13 +90,13 @@ async def queue(count: int) -> None:
                                     context={"registration_id": registration.id, "event_id": event.id})
 
 
-async def prebuilt(settings: Settings) -> list[mail.Letter]:
+async def prebuilt(settings: Settings) -> list[messages.Letter]:
     rows = await OutboxMessage.all().order_by("id")
-    data = await mail.load_data(rows)
-    return [mail.build_message(row, data, settings) for row in rows]
+    data = await messages.load_data(rows)
+    return [messages.build_message(row, data, settings) for row in rows]
 
 
-async def floor(settings: Settings, letters: list[mail.Letter], *, as_bytes: bool) -> float:
+async def floor(settings: Settings, letters: list[messages.Letter], *, as_bytes: bool) -> float:
     """Raw aiosmtplib over one connection, the messages built beforehand. Returns seconds.
 
     as_bytes=False: `send_message()` with prebuilt EmailMessage objects, the usual way to use

@@ -55,9 +55,10 @@ def summary(latencies: list[float], elapsed: float) -> dict:
 async def seed_event(database_url: str) -> int:
     from tortoise import Tortoise
 
-    from events_app import db, events
-    from events_app.events import SessionSpec
-    from events_app.models import EventKind
+    from events_app.core import db
+    from events_app.seats import events
+    from events_app.seats.events import SessionSpec
+    from events_app.core.models import EventKind
 
     await db.migrate(database_url)
     async with db.orm(database_url):

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise.contrib.starlette import RegisterTortoise
 
-from events_app import errors, i18n
-from events_app.config import Settings, load_settings, tortoise_config
+from events_app.core import errors, i18n
+from events_app.core.settings import Settings, load_settings, tortoise_config
 from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes

@@ -7,8 +7,8 @@ import asyncio
 import getpass
 import sys
 
-from events_app import db
-from events_app.config import load_settings
+from events_app.core import db
+from events_app.core.settings import load_settings
 
 
 def _read_password() -> str:
@@ -21,8 +21,9 @@ def _read_password() -> str:
 
 
 async def _user_add(settings, email: str, role: str, name: str) -> None:
-    from events_app import accounts, errors
-    from events_app.models import Role
+    from events_app.backoffice import accounts
+    from events_app.core import errors
+    from events_app.core.models import Role
 
     password = _read_password()
     async with db.orm(settings.database_url):
@@ -34,7 +35,8 @@ async def _user_add(settings, email: str, role: str, name: str) -> None:
 
 
 async def _token_create(settings, email: str, label: str) -> None:
-    from events_app import accounts, errors
+    from events_app.backoffice import accounts
+    from events_app.core import errors
 
     async with db.orm(settings.database_url):
         try:
@@ -65,15 +67,16 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
     """Print what importing the list would do; store it only when asked (--yes)."""
     from pathlib import Path
 
-    from events_app import errors, i18n, importing, invitation_import
+    from events_app.core import errors, i18n
+    from events_app.receptions import list_files, invitee_import
 
     def say(message: str, **params) -> str:
         return i18n.gettext(i18n.DEFAULT_LANGUAGE, message, **params)
 
     async with db.orm(settings.database_url):
         try:
-            table = importing.read_table(Path(path).read_bytes(), path)
-            preview = await invitation_import.build_preview(event_id=event_id, table=table)
+            table = list_files.read_table(Path(path).read_bytes(), path)
+            preview = await invitee_import.build_preview(event_id=event_id, table=table)
         except (OSError, errors.DomainError) as exc:
             print(say(getattr(exc, "title", "")) if isinstance(exc, errors.DomainError) else exc, file=sys.stderr)
             return 1
@@ -89,7 +92,7 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
             print("Nothing stored. Run again with --yes to import the rows marked create.")
             return 0
         try:
-            result = await invitation_import.import_invitations(event_id=event_id, table=table, source=f"cli:{path}")
+            result = await invitee_import.import_invitations(event_id=event_id, table=table, source=f"cli:{path}")
         except errors.DomainError as exc:
             print(say(exc.title), file=sys.stderr)
             return 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from events_app import events
-from events_app.events import SessionSpec
-from events_app.models import Audience, Event, EventKind, Question
+from events_app.seats import events
+from events_app.seats.events import SessionSpec
+from events_app.core.models import Audience, Event, EventKind, Question
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -12,8 +12,10 @@ import logging
 import os
 import socket
 
-from events_app import digest, outbox, registration, reminders
-from events_app.config import Settings
+from events_app.backoffice import digest
+from events_app.mail import outbox
+from events_app.seats import registration, reminders
+from events_app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0

@@ -18,8 +18,8 @@ import pytest
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from events_app import db as database
-from events_app.config import Settings, tortoise_config
+from events_app.core import db as database
+from events_app.core.settings import Settings, tortoise_config
 
 # Fixture modules of each area; add yours here.
 pytest_plugins = ["tests.fixtures_browser", "tests.fixtures_i18n", "tests.fixtures_receptions", "tests.fixtures_mail",

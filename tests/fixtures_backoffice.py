@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from events_app.models import LoginSession, User
+from events_app.core.models import LoginSession, User
 from tests.helpers import make_user
 
 PASSWORD = "correct horse battery"

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from events_app import attendance, registration
-from events_app.events import SessionSpec
-from events_app.models import EventSession
-from events_app.registration import Applicant
+from events_app.courses import attendance
+from events_app.seats import registration
+from events_app.seats.events import SessionSpec
+from events_app.core.models import EventSession
+from events_app.seats.registration import Applicant
 from tests.helpers import in_days, make_event
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from events_app import importing, invitation_import
-from events_app.models import Invitation
+from events_app.receptions import list_files, invitee_import
+from events_app.core.models import Invitation
 from tests.helpers import in_days, make_event
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "einbuergerungen-2026-h1.csv"
@@ -33,8 +33,8 @@ async def invite(event, count: int, *, with_email: bool = True) -> list[Invitati
     for n in range(count):
         mail = f"gast{n}@example.org" if with_email else ""
         lines.append(f"EB-{n:04d};Gast;Nummer{n:03d};Weg {n};35390;Gießen;{mail}")
-    table = importing.read_table("\r\n".join(lines).encode("cp1252"))
-    await invitation_import.import_invitations(event_id=event.id, table=table)
+    table = list_files.read_table("\r\n".join(lines).encode("cp1252"))
+    await invitee_import.import_invitations(event_id=event.id, table=table)
     return await Invitation.filter(event_id=event.id).order_by("file_number")
 
 

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from events_app import accounts, events
-from events_app.events import SessionSpec
-from events_app.models import Role
+from events_app.backoffice import accounts
+from events_app.seats import events
+from events_app.seats.events import SessionSpec
+from events_app.core.models import Role
 
 #: Run a test on SQLite and on PostgreSQL.
 both_databases = pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
@@ -24,7 +25,7 @@ async def make_event(**overrides):
               "waitlist": True}
     values.update(overrides)
     sessions = values.pop("sessions", None) or [SessionSpec(in_days(10), in_days(10) + timedelta(hours=2))]
-    from events_app.models import Audience, EventKind, Visibility
+    from events_app.core.models import Audience, EventKind, Visibility
 
     for name, enum in (("kind", EventKind), ("audience", Audience), ("visibility", Visibility)):
         if name in values and isinstance(values[name], str):

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from tortoise import Tortoise, connections
 from tortoise.transactions import in_transaction
 
-from events_app import checkin, errors, registration
-from events_app.config import tortoise_config
-from events_app.models import CheckIn, Event, Registration, RegistrationStatus as S, User
-from events_app.registration import Applicant
+from events_app.courses import checkin
+from events_app.core import errors
+from events_app.seats import registration
+from events_app.core.settings import tortoise_config
+from events_app.core.models import CheckIn, Event, Registration, RegistrationStatus as S, User
+from events_app.seats.registration import Applicant
 
 
 @contextlib.asynccontextmanager

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from events_app import attendance, certificates, errors, events, registration
-from events_app.events import SessionSpec
-from events_app.models import Attendance, DoorAssignment, RegistrationStatus
-from events_app.registration import Applicant
+from events_app.courses import attendance, certificates
+from events_app.core import errors
+from events_app.seats import events, registration
+from events_app.seats.events import SessionSpec
+from events_app.core.models import Attendance, DoorAssignment, RegistrationStatus
+from events_app.seats.registration import Applicant
 from tests.fixtures_courses import attend, confirmed, make_course
 from tests.helpers import make_user
 

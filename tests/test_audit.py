@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from events_app.models import AuditEntry
+from events_app.core.models import AuditEntry
 from tests.fixtures_backoffice import sign_in
 from tests.fixtures_receptions import invite, make_reception
 from tests.helpers import in_days, make_user

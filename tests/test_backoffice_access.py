@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from events_app import mail, outbox
-from events_app.models import DoorAssignment, OutboxMessage
-from events_app.registration import Applicant, register
+from events_app.mail import messages, outbox
+from events_app.core.models import DoorAssignment, OutboxMessage
+from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import make_event, make_user
 
@@ -114,7 +114,7 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     await DoorAssignment.create(user_id=door_user_id, event_id=event.id)
     outcome = await register(event_id=event.id, applicant=Applicant(name="Amina", email="amina@example.org"))
     await outbox.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
-    [mail_file] = mail.mail_files(settings)
+    [mail_file] = messages.mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
     return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
             "m": mail_file.name, "o": sent.id, "i": 999999}
@@ -195,7 +195,7 @@ async def test_exports_are_described_in_openapi(client, db):
 async def test_every_form_refuses_a_missing_or_foreign_csrf_token(client, db, settings):
     me = await sign_in(client, A)
     ids = await _fixtures(me.user.id, settings)
-    from events_app.models import AuditEntry
+    from events_app.core.models import AuditEntry
 
     before = await AuditEntry.all().count()
     for method, template, allowed in ROUTES:

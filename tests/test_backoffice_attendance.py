@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from events_app import checkin, events
-from events_app.events import SessionSpec
-from events_app.models import Attendance, AuditEntry, DoorAssignment
+from events_app.courses import checkin
+from events_app.seats import events
+from events_app.seats.events import SessionSpec
+from events_app.core.models import Attendance, AuditEntry, DoorAssignment
 from tests.fixtures_backoffice import sign_in
 from tests.fixtures_courses import confirmed, make_course
 from tests.helpers import both_databases, make_user

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import httpx
 
-from events_app import accounts
-from events_app.models import AuditEntry, Event, LoginSession, User
-from events_app.timeutil import utcnow
+from events_app.backoffice import accounts
+from events_app.core.models import AuditEntry, Event, LoginSession, User
+from events_app.core.timeutil import utcnow
 from events_app.web.admin_auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle
 from tests.fixtures_backoffice import PASSWORD, login_form_token, sign_in
 from tests.helpers import both_databases, make_user
@@ -188,7 +188,7 @@ async def test_api_tokens_are_listed_and_revocable(client, db):
     assert (await accounts.user_for_token(token)).id == me.user.id
     listing = await client.get("/admin/tokens")
     assert "Export-Skript" in listing.text
-    from events_app.models import ApiToken
+    from events_app.core.models import ApiToken
 
     record = await ApiToken.get(label="Export-Skript")
     assert (await client.post(f"/admin/tokens/{record.id}/revoke", data={"csrf_token": me.csrf})).status_code == 303

@@ -11,11 +11,13 @@ import icalendar
 import pytest
 import segno
 
-from events_app import attendance, certificates, jobs, pdf, registration
-from events_app.events import SessionSpec
-from events_app.models import AuditEntry, Certificate, CertificateTemplate, EventSession, OutboxMessage
-from events_app.registration import Applicant
-from events_app.timeutil import utcnow
+from events_app.courses import attendance, certificates
+from events_app.core import jobs, pdf
+from events_app.seats import registration
+from events_app.seats.events import SessionSpec
+from events_app.core.models import AuditEntry, Certificate, CertificateTemplate, EventSession, OutboxMessage
+from events_app.seats.registration import Applicant
+from events_app.core.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.fixtures_courses import pdf_text
 from tests.helpers import in_days, make_event

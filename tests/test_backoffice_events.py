@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from events_app.models import (
-    AuditEntry,
-    DoorAssignment,
-    Event,
-    EventSession,
-    OutboxMessage,
-    OutboxState,
-    Question,
-    Registration,
-    RegistrationStatus as S,
-    SessionStatus,
-    Visibility,
-)
-from events_app.registration import Applicant, register
-from events_app.timeutil import utcnow
+from events_app.core.models import AuditEntry, DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus as S, SessionStatus, Visibility
+from events_app.seats.registration import Applicant, register
+from events_app.core.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event, make_user
 

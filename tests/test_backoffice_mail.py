@@ -11,12 +11,13 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from events_app import errors, mail, outbox
+from events_app.core import errors
+from events_app.mail import messages, outbox
 from events_app.app import create_app
-from events_app.i18n import Formatter
-from events_app.models import AuditEntry, OutboxMessage, OutboxState
-from events_app.registration import Applicant, register
-from events_app.timeutil import utcnow
+from events_app.core.i18n import Formatter
+from events_app.core.models import AuditEntry, OutboxMessage, OutboxState
+from events_app.seats.registration import Applicant, register
+from events_app.core.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event
 
@@ -33,7 +34,7 @@ async def test_mail_files_are_listed_newest_first_shown_and_downloaded(client, d
     await outbox.deliver_due(settings)
     await _person(event, "Berat", language="en")
     await outbox.deliver_due(settings)
-    newest, oldest = mail.mail_files(settings)
+    newest, oldest = messages.mail_files(settings)
 
     dashboard = await client.get("/admin")
     assert '<a href="/admin/mail">E-Mail-Dateien</a>' in dashboard.text
@@ -64,7 +65,7 @@ async def test_mail_file_names_are_never_paths(client, db, settings):
     event = await make_event()
     await _person(event, "Anna")
     await outbox.deliver_due(settings)
-    [written] = mail.mail_files(settings)
+    [written] = messages.mail_files(settings)
     folder = written.parent
     secret = folder.parent / "20260101T000000-1-confirmed.eml"  # a valid name, but outside the mail folder
     secret.write_bytes(b"Subject: secret\n\nnot for the back office\n")
@@ -82,7 +83,7 @@ async def test_mail_file_names_are_never_paths(client, db, settings):
     for name in ("..", "../20260101T000000-1-confirmed.eml", "/etc/passwd", "20260101T000000-2-confirmed.eml",
                  f"../mail/{written.name}"):
         with pytest.raises(errors.MailNotFound):
-            mail.mail_file(settings, name)
+            messages.mail_file(settings, name)
     listing = await client.get("/admin/mail")
     assert "secret" not in listing.text and "notes.txt" not in listing.text
     assert (await client.get(f"/admin/mail/files/{written.name}")).status_code == 200

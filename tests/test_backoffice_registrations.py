@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from events_app import outbox
-from events_app.models import (
-    AuditEntry,
-    Event,
-    OutboxMessage,
-    Question,
-    Registration,
-    RegistrationStatus as S,
-)
-from events_app.registration import Applicant, register, seat_counts
+from events_app.mail import outbox
+from events_app.core.models import AuditEntry, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
+from events_app.seats.registration import Applicant, register, seat_counts
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event
 
@@ -229,8 +222,8 @@ async def test_message_all_confirmed_or_all_waiting(client, db):
 async def test_long_lists_are_paged_and_keep_the_filters(client, db):
     await sign_in(client, "organiser")
     event = await make_event(capacity=500)
-    from events_app.registration import new_token
-    from events_app.timeutil import utcnow
+    from events_app.seats.registration import new_token
+    from events_app.core.timeutil import utcnow
 
     await Registration.bulk_create([
         Registration(event_id=event.id, name=f"Person {i:03d}", email=f"p{i}@example.org", status=S.CONFIRMED,
@@ -251,7 +244,8 @@ async def test_two_organisers_promoting_into_one_seat_get_one_seat(db):
     """Two hand promotions at once for the last seat: the lock lets exactly one through."""
     import asyncio
 
-    from events_app import backoffice, errors
+    from events_app.backoffice import changes
+    from events_app.core import errors
     from tests.helpers import make_user
 
     user, _ = await make_user("organiser")
@@ -259,8 +253,8 @@ async def test_two_organisers_promoting_into_one_seat_get_one_seat(db):
     anna, berat, chiara = await _people(event, "Anna", "Berat", "Chiara")
     await Event.filter(id=event.id).update(capacity=2)  # one seat free, nobody promoted yet
     results = await asyncio.gather(
-        backoffice.promote(event_id=event.id, registration_id=berat.id, by=user),
-        backoffice.promote(event_id=event.id, registration_id=chiara.id, by=user),
+        changes.promote(event_id=event.id, registration_id=berat.id, by=user),
+        changes.promote(event_id=event.id, registration_id=chiara.id, by=user),
         return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["NotEnoughSeats", "Registration"]
     assert isinstance([r for r in results if isinstance(r, Exception)][0], errors.NotEnoughSeats)

@@ -8,7 +8,7 @@ from dataclasses import fields
 import httpx
 
 from events_app.app import create_app
-from events_app.config import Settings, describe, load_settings
+from events_app.core.settings import Settings, describe, load_settings
 from tests.fixtures_backoffice import sign_in
 
 

@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from events_app import calendar, errors, events, feeds, registration
-from events_app.events import SessionSpec
-from events_app.i18n import LANGUAGES
-from events_app.models import EventKind, Registration, RegistrationStatus, Role, User
-from events_app.registration import Applicant
+from events_app.calendar import ical, feeds
+from events_app.core import errors
+from events_app.seats import events, registration
+from events_app.seats.events import SessionSpec
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import EventKind, Registration, RegistrationStatus, Role, User
+from events_app.seats.registration import Applicant
 from tests.helpers import both_databases, in_days, make_event
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -228,7 +230,7 @@ def sequence_and_stamps(cal: icalendar.Calendar) -> tuple[int, str, datetime, da
 @both_databases
 async def test_personal_feed_sequence_rises_with_every_change_of_status(client, db):
     """Waiting, offered, confirmed, cancelled by the organisers: each is a new version for calendar clients."""
-    from events_app import backoffice
+    from events_app.backoffice import changes
 
     course = await make_event(capacity=1, offer_hours=48)
     first = (await register(course.id, "A", email="a@example.org")).registration
@@ -249,7 +251,7 @@ async def test_personal_feed_sequence_rises_with_every_change_of_status(client, 
     await look()  # offered
     await registration.accept_offer(token=person.manage_token, now=now + timedelta(minutes=2))
     await look()  # confirmed
-    await backoffice.cancel_registration(event_id=course.id, registration_id=person.id, by=organiser,
+    await changes.cancel_registration(event_id=course.id, registration_id=person.id, by=organiser,
                                          now=now + timedelta(minutes=3))
     await look()  # cancelled
 
@@ -295,8 +297,8 @@ async def test_conditional_get_answers_304_without_building_the_calendar(client,
     first = await client.get(url)
     etag, last_modified = first.headers["etag"], first.headers["last-modified"]
     builds = []
-    real_build = calendar.build_calendar
-    monkeypatch.setattr(calendar, "build_calendar", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    real_build = ical.build_calendar
+    monkeypatch.setattr(ical, "build_calendar", lambda *a, **k: builds.append(1) or real_build(*a, **k))
     by_etag = await client.get(url, headers={"If-None-Match": etag})
     by_date = await client.get(url, headers={"If-Modified-Since": last_modified})
     assert (by_etag.status_code, by_date.status_code) == (304, 304)
@@ -366,7 +368,7 @@ async def test_pages_offer_webcal_and_download_links(client, db):
     home = (await client.get("/")).text
     assert 'href="webcal://127.0.0.1:8000/calendar.ics"' in home and 'href="/calendar.ics"' in home
     kinds = set(re.findall(r'href="/calendar/(\w+)\.ics"', home))
-    assert kinds == set(calendar.KIND_LABELS) == {kind.value for kind in EventKind}
+    assert kinds == set(ical.KIND_LABELS) == {kind.value for kind in EventKind}
     for kind in kinds:  # every kind offered is a feed that answers
         assert (await client.get(f"/calendar/{kind}.ics")).status_code == 200
     page = (await client.get(f"/events/{event.id}?lang=en")).text
@@ -398,13 +400,13 @@ async def test_single_event_attachment_for_mail(db):
     reg = (await register(event.id, "A", email="a@example.org")).registration
     await Registration.filter(id=reg.id).update(status=RegistrationStatus.CONFIRMED)
     loaded = await events.get_event(event.id, public=False)
-    audience = calendar.Audience(show_confidential_location=True, registration_status=RegistrationStatus.CONFIRMED)
+    audience = ical.Audience(show_confidential_location=True, registration_status=RegistrationStatus.CONFIRMED)
     attachment = icalendar.Calendar.from_ical(
-        calendar.event_ics(loaded, language="de", base_url="https://termine.giessen.de", audience=audience))
+        ical.event_ics(loaded, language="de", base_url="https://termine.giessen.de", audience=audience))
     (vevent,) = vevents(attachment)
-    assert str(vevent["UID"]) == calendar.session_uid(event.id, loaded.sessions[0].id, "https://termine.giessen.de")
+    assert str(vevent["UID"]) == ical.session_uid(event.id, loaded.sessions[0].id, "https://termine.giessen.de")
     assert str(vevent["UID"]).endswith("@termine.giessen.de") and str(vevent["LOCATION"]) == "Hallenbad Ost"
-    public = icalendar.Calendar.from_ical(calendar.event_ics(loaded, language="de", base_url="https://termine.giessen.de"))
+    public = icalendar.Calendar.from_ical(ical.event_ics(loaded, language="de", base_url="https://termine.giessen.de"))
     assert "LOCATION" not in vevents(public)[0]
 
 
@@ -453,8 +455,8 @@ async def test_registrant_attachment_follows_the_registration(db):
     first = (await register(event.id, "A", email="a@example.org", language="uk")).registration
     second = (await register(event.id, "B", email="b@example.org")).registration
     loaded = await events.get_event(event.id, public=False)
-    mine = vevents(icalendar.Calendar.from_ical(calendar.registration_ics(loaded, first, base_url="https://x.de")))[0]
-    theirs = vevents(icalendar.Calendar.from_ical(calendar.registration_ics(loaded, second, base_url="https://x.de")))[0]
+    mine = vevents(icalendar.Calendar.from_ical(ical.registration_ics(loaded, first, base_url="https://x.de")))[0]
+    theirs = vevents(icalendar.Calendar.from_ical(ical.registration_ics(loaded, second, base_url="https://x.de")))[0]
     assert (str(mine["SUMMARY"]), str(mine["STATUS"]), str(mine["LOCATION"])) == (
         "Курс плавання", "CONFIRMED", "Hallenbad Ost")
     assert str(theirs["STATUS"]) == "TENTATIVE" and "LOCATION" not in theirs

@@ -10,9 +10,10 @@ import asyncio
 
 import pytest
 
-from events_app import errors, events, registration
-from events_app.models import AuditEntry, Event, OutboxMessage, Registration, RegistrationStatus as S
-from events_app.registration import Applicant
+from events_app.core import errors
+from events_app.seats import events, registration
+from events_app.core.models import AuditEntry, Event, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.seats.registration import Applicant
 from tests import race
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event, make_user

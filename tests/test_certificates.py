@@ -10,10 +10,12 @@ import zipfile
 
 import pytest
 
-from events_app import certificates, errors, registration
-from events_app.i18n import LANGUAGES
-from events_app.models import AuditEntry, Certificate, EventSession, OutboxMessage, Registration
-from events_app.registration import Applicant
+from events_app.courses import certificates
+from events_app.core import errors
+from events_app.seats import registration
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import AuditEntry, Certificate, EventSession, OutboxMessage, Registration
+from events_app.seats.registration import Applicant
 from tests.fixtures_courses import attend, confirmed, make_course, pdf_text
 from tests.helpers import make_event, make_user
 
@@ -239,7 +241,7 @@ async def test_certificate_template_api(client, db, tmp_path):
             ).status_code == 404
     assert (await client.put(url, json={"title": "x"})).status_code == 401
     certificate = await certificates.issue(registration_id=person.id)
-    from events_app.config import Settings
+    from events_app.core.settings import Settings
 
     text = pdf_text(await certificates.render_one(certificate=certificate, settings=Settings(database_url=db)), tmp_path)
     assert "Zertifikat" in text and "Amtsleitung" in text

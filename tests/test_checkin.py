@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from events_app.checkin import current_session
-from events_app.events import SessionSpec
-from events_app.models import AuditEntry, CheckIn, DoorAssignment, EventSession, SessionStatus
-from events_app.registration import Applicant, register
+from events_app.courses.checkin import current_session
+from events_app.seats.events import SessionSpec
+from events_app.core.models import AuditEntry, CheckIn, DoorAssignment, EventSession, SessionStatus
+from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, in_days, make_event
 
@@ -80,7 +80,7 @@ async def test_courses_record_attendance_per_session(client, db):
     now = datetime.now(timezone.utc).replace(microsecond=0)  # "today" in any time zone, at any hour
     sessions = [SessionSpec(now + timedelta(days=7 * w), now + timedelta(days=7 * w, hours=1)) for w in (-1, 0, 1)]
     me, event, ayse, bogdan = await _door_event(client, kind="course", sessions=sessions)
-    from events_app.models import EventSession
+    from events_app.core.models import EventSession
 
     first, second, _ = await EventSession.filter(event_id=event.id).order_by("starts_at")
     url = f"/admin/checkin/{event.id}/arrive"
@@ -107,10 +107,11 @@ async def test_door_check_in_for_a_course_date_counts_as_attendance(db):
     """Arriving at the door for a date of a course is what certificates count; undo takes it back."""
     from datetime import timedelta
 
-    from events_app import attendance, checkin, registration
-    from events_app.events import SessionSpec
-    from events_app.models import EventSession
-    from events_app.registration import Applicant
+    from events_app.courses import attendance, checkin
+    from events_app.seats import registration
+    from events_app.seats.events import SessionSpec
+    from events_app.core.models import EventSession
+    from events_app.seats.registration import Applicant
     from tests.helpers import make_user
 
     dates = [SessionSpec(in_days(7 * week + 1), in_days(7 * week + 1) + timedelta(hours=1)) for week in range(4)]
@@ -158,7 +159,7 @@ def test_the_door_page_picks_todays_date_even_after_it_ended():
 
 async def test_a_door_check_in_at_a_single_date_workshop_earns_the_certificate(client, db):
     """Workshops are mostly one date: arriving there is the attendance certificates count."""
-    from events_app import certificates
+    from events_app.courses import certificates
 
     me = await sign_in(client, "door")
     workshop = await make_event(kind="workshop", certificate_min_attendance=100)
@@ -179,7 +180,7 @@ async def test_a_door_check_in_at_a_single_date_workshop_earns_the_certificate(c
 
 
 async def test_no_check_in_when_every_date_is_cancelled(client, db):
-    from events_app import events
+    from events_app.seats import events
 
     me, event, ayse, bogdan = await _door_event(client)
     await events.update_event(event_id=event.id, values={}, sessions=[])

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from events_app import checkin, registration
-from events_app.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
-from events_app.registration import Applicant
+from events_app.courses import checkin
+from events_app.seats import registration
+from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.seats.registration import Applicant
 from tests import race
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event, make_user

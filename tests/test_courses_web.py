@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from events_app import certificates
-from events_app.events import SessionSpec
-from events_app.models import Question, Registration, RegistrationStatus as S
+from events_app.courses import certificates
+from events_app.seats.events import SessionSpec
+from events_app.core.models import Question, Registration, RegistrationStatus as S
 from tests.fixtures_courses import attend, make_course
 from tests.helpers import in_days, make_event, make_user
 
@@ -78,8 +78,8 @@ async def _staff_workshop_this_year(title: str, hour: int = 9):
 
 
 async def test_training_record_lists_people_workshops_and_certificates(client, db):
-    from events_app.models import EventSession
-    from events_app.registration import Applicant, register
+    from events_app.core.models import EventSession
+    from events_app.seats.registration import Applicant, register
 
     event, start = await _staff_workshop_this_year("Interkulturelle Kompetenz I")
     sessions = list(await EventSession.filter(event_id=event.id))
@@ -120,8 +120,8 @@ async def test_training_record_lists_people_workshops_and_certificates(client, d
 
 
 async def test_training_record_page_per_person_with_audited_downloads(client, db):
-    from events_app.models import AuditEntry, EventSession
-    from events_app.registration import Applicant, register
+    from events_app.core.models import AuditEntry, EventSession
+    from events_app.seats.registration import Applicant, register
     from tests.fixtures_backoffice import sign_in
 
     first, start = await _staff_workshop_this_year("Interkulturelle Kompetenz I", hour=8)

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from events_app.events import SessionSpec
-from events_app.exports import neutralise
-from events_app.models import AuditEntry, Question, Registration
-from events_app.registration import Applicant, register
+from events_app.seats.events import SessionSpec
+from events_app.backoffice.exports import neutralise
+from events_app.core.models import AuditEntry, Question, Registration
+from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, in_days, make_event
 
@@ -139,7 +139,7 @@ async def test_signature_list_has_a_column_per_course_date(client, db):
     response = await client.get(f"/admin/events/{event.id}/export.pdf", params={"layout": "signatures", "columns": "name"})
     assert response.headers["content-type"] == "application/pdf"
     text = pdf_text(response.content)
-    from events_app.i18n import Formatter
+    from events_app.core.i18n import Formatter
 
     fmt = Formatter("de")
     header_line = next(line for line in text.splitlines() if "Name" in line and fmt.date(sessions[0].starts_at) in line)
@@ -187,8 +187,8 @@ async def test_api_export_with_a_token(client, db):
 async def test_two_thousand_registrations_export_complete(client, db, fmt):
     await sign_in(client, "organiser")
     event = await make_event(title="Einbürgerungsempfang", capacity=2000)
-    from events_app.registration import new_token
-    from events_app.timeutil import utcnow
+    from events_app.seats.registration import new_token
+    from events_app.core.timeutil import utcnow
 
     now = utcnow()
     await Registration.bulk_create([

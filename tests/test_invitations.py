@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from events_app import errors, importing, invitation_import, invitations, jobs, letters, pdf
-from events_app.invitation_import import Action
-from events_app.invitations import Reply
-from events_app.models import AuditEntry, Invitation, InvitationState, OutboxMessage
-from events_app.timeutil import utcnow
+from events_app.core import errors, jobs, pdf
+from events_app.receptions import list_files, invitee_import, invitations, letters
+from events_app.receptions.invitee_import import Action
+from events_app.receptions.invitations import Reply
+from events_app.core.models import AuditEntry, Invitation, InvitationState, OutboxMessage
+from events_app.core.timeutil import utcnow
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.helpers import both_databases, make_user
@@ -32,7 +33,7 @@ def sample_text() -> str:
 
 def as_xlsx(text: str) -> bytes:
     """The sample as Excel would save it: dates as date cells, postcodes as numbers."""
-    table = importing.read_csv(text.encode("utf-8"))
+    table = list_files.read_csv(text.encode("utf-8"))
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(table.headers)
@@ -55,9 +56,9 @@ def pdf_text(content: bytes, tmp_path: Path) -> str:
 
 
 async def test_sample_preview_finds_problems_and_duplicates_and_stores_nothing(reception):
-    table = importing.read_table(sample_bytes(), "einbuergerungen.csv")
+    table = list_files.read_table(sample_bytes(), "einbuergerungen.csv")
     assert (table.encoding, table.delimiter, len(table.rows)) == ("cp1252", ";", 20)
-    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
+    preview = await invitee_import.build_preview(event_id=reception.id, table=table)
     rows = {row.values["file_number"]: row for row in preview.rows}
     assert rows["EB-2026-0108"].values["email"] == ""
     assert "tesfay(at)example.org" in rows["EB-2026-0108"].problems[0].params["value"]
@@ -73,8 +74,8 @@ async def test_sample_preview_finds_problems_and_duplicates_and_stores_nothing(r
 
 
 async def test_import_stores_rows_and_reimport_creates_no_duplicates(reception):
-    table = importing.read_table(sample_bytes())
-    result = await invitation_import.import_invitations(event_id=reception.id, table=table)
+    table = list_files.read_table(sample_bytes())
+    result = await invitee_import.import_invitations(event_id=reception.id, table=table)
     assert (result.created, result.skipped) == (19, 1)
     stored = {i.file_number: i for i in await Invitation.all()}
     assert len(stored) == 19 and "EB-2026-0110" not in stored
@@ -89,49 +90,49 @@ async def test_import_stores_rows_and_reimport_creates_no_duplicates(reception):
     assert len({i.token for i in stored.values()}) == 19
     assert invitations.CODE_BITS >= 50
 
-    again = await invitation_import.import_invitations(event_id=reception.id, table=table)
+    again = await invitee_import.import_invitations(event_id=reception.id, table=table)
     assert again.created == 0
     assert {row.action for row in again.preview.rows} == {Action.EXISTS}
     assert await Invitation.all().count() == 19
 
 
 async def test_utf8_bom_comma_variant_with_line_breaks_reads_like_the_original(reception):
-    original = importing.read_table(sample_bytes())
+    original = list_files.read_table(sample_bytes())
     text = sample_text().replace(";", ",").replace('"Wetzlarer Weg 1, Hinterhaus"', '"Wetzlarer Weg 1; Hinterhaus"')
     text = text.replace("Ehefrau von EB-2026-0101", '"Ehefrau von\r\nEB-2026-0101, gleiche Adresse"')
-    table = importing.read_table(b"\xef\xbb\xbf" + text.encode("utf-8"), "liste.csv")
+    table = list_files.read_table(b"\xef\xbb\xbf" + text.encode("utf-8"), "liste.csv")
     assert (table.encoding, table.delimiter, len(table.rows)) == ("utf-8-sig", ",", 20)
     assert table.headers[0] == "Aktenzeichen"  # the BOM is not part of the first header
-    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
+    preview = await invitee_import.build_preview(event_id=reception.id, table=table)
     by_file = {row.values["file_number"]: row for row in preview.rows}
     assert by_file["EB-2026-0102"].values["note"] == "Ehefrau von\nEB-2026-0101, gleiche Adresse"
     assert by_file["EB-2026-0111"].values["street"] == "Wetzlarer Weg 1; Hinterhaus"
     assert [r.values["last_name"] for r in preview.rows] == [cells[3] for _, cells in original.rows]
     assert preview.summary()["duplicate"] == 1
     # tab-separated works the same
-    tabbed = importing.read_table(sample_text().replace(";", "\t").encode("utf-8"))
+    tabbed = list_files.read_table(sample_text().replace(";", "\t").encode("utf-8"))
     assert tabbed.delimiter == "\t" and len(tabbed.rows) == 20
 
 
 async def test_xlsx_variant_imports_the_same_people(reception):
-    table = importing.read_table(as_xlsx(sample_text()), "liste.xlsx")
+    table = list_files.read_table(as_xlsx(sample_text()), "liste.xlsx")
     assert table.kind == "xlsx" and len(table.rows) == 20
-    result = await invitation_import.import_invitations(event_id=reception.id, table=table)
+    result = await invitee_import.import_invitations(event_id=reception.id, table=table)
     assert result.created == 19
     mehmet = await Invitation.get(file_number="EB-2026-0101")
     assert (mehmet.birth_date, mehmet.postcode) == (date(1979, 4, 3), "35390")
     # the CSV of the same list afterwards adds nobody
-    csv_again = await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    csv_again = await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(sample_bytes()))
     assert csv_again.created == 0
 
 
 async def test_same_person_under_a_new_file_number_is_recognised(reception):
-    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(sample_bytes()))
     text = ("Aktenzeichen;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;E-Mail\r\n"
             "EB-2026-9999;Rania;Al-Hassan;01.01.1990;Liebigstr. 5;35392;Gießen;\r\n"
             "EB-2026-0104;Oleksandr;Kovalenko;12.12.1985;Frankfurter Str. 88;35392;Gießen;\r\n"
             "EB-2026-0200;Neu;Person;01.01.2000;Weg 1;35390;Gießen;\r\n")
-    preview = await invitation_import.build_preview(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
+    preview = await invitee_import.build_preview(event_id=reception.id, table=list_files.read_table(text.encode("cp1252")))
     assert [row.action for row in preview.rows] == [Action.EXISTS, Action.EXISTS, Action.CREATE]
 
 
@@ -140,50 +141,50 @@ async def test_unreachable_and_nameless_rows_and_the_organisers_choice(reception
             "Karimi;Hamid;;;;\r\n"          # neither mail nor address
             ";Ohne;x@example.org;;;\r\n"     # no last name
             "Demir;Fatma;fatma@example.org;;;\r\n")  # mail but no address: warned, imported
-    table = importing.read_table(text.encode("utf-8"))
-    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
+    table = list_files.read_table(text.encode("utf-8"))
+    preview = await invitee_import.build_preview(event_id=reception.id, table=table)
     assert [row.action for row in preview.rows] == [Action.UNREACHABLE, Action.INVALID, Action.CREATE]
     assert preview.rows[2].problems[0].field == "street"
     # the organiser insists on the unreachable row (they will phone)
-    result = await invitation_import.import_invitations(event_id=reception.id, table=table, accept_lines={2, 4})
+    result = await invitee_import.import_invitations(event_id=reception.id, table=table, accept_lines={2, 4})
     assert result.created == 2
     assert sorted(await Invitation.all().values_list("last_name", flat=True)) == ["Demir", "Karimi"]
 
 
 async def test_broken_files_and_refused_rows_leave_nothing_behind(reception):
-    table = importing.read_table(("Nachname;Vorname\r\n" + "".join(f"Name{i};V{i}\r\n" for i in range(50))
+    table = list_files.read_table(("Nachname;Vorname\r\n" + "".join(f"Name{i};V{i}\r\n" for i in range(50))
                                   + ";ohne Nachname\r\n").encode("utf-8"))
     with pytest.raises(errors.ValidationFailed):
-        every_line = {row.line for row in invitation_import._preview(
-            table, invitation_import.guess_mapping(table.headers), ({}, {})).rows}
-        await invitation_import.import_invitations(event_id=reception.id, table=table, accept_lines=every_line)
+        every_line = {row.line for row in invitee_import._preview(
+            table, invitee_import.guess_mapping(table.headers), ({}, {})).rows}
+        await invitee_import.import_invitations(event_id=reception.id, table=table, accept_lines=every_line)
     assert await Invitation.all().count() == 0
     for broken in (b"", b"PK\x03\x04 not really a workbook", b'Nachname;Vorname\r\n"offen;nie geschlossen\r\n',
                    "Nur eine Spalte\r\nA\r\n".encode()):
         with pytest.raises(errors.UnreadableFile):
-            importing.read_table(broken)
+            list_files.read_table(broken)
     truncated = as_xlsx(sample_text())[:2000]
     with pytest.raises(errors.UnreadableFile):
-        importing.read_table(truncated, "liste.xlsx")
+        list_files.read_table(truncated, "liste.xlsx")
     # an import for an event that is not by invitation is refused
     public = await make_reception(audience="public")
     with pytest.raises(errors.ValidationFailed):
-        await invitation_import.import_invitations(event_id=public.id, table=importing.read_table(sample_bytes()))
+        await invitee_import.import_invitations(event_id=public.id, table=list_files.read_table(sample_bytes()))
     assert await Invitation.all().count() == 0
 
 
 async def test_organiser_corrects_the_column_mapping(reception):
     text = "Familienname;Rufname;Wohnanschrift;Postleitzahl;Ort\r\nYilmaz;Mehmet;Marburger Str. 12;35390;Gießen\r\n"
-    table = importing.read_table(text.encode("cp1252"))
-    guessed = invitation_import.guess_mapping(table.headers)
+    table = list_files.read_table(text.encode("cp1252"))
+    guessed = invitee_import.guess_mapping(table.headers)
     assert guessed["first_name"] is None and guessed["street"] is None
-    mapping = invitation_import.mapping_from_choices(table.headers, {"first_name": "1", "street": "2"})
-    result = await invitation_import.import_invitations(event_id=reception.id, table=table, mapping=mapping)
+    mapping = invitee_import.mapping_from_choices(table.headers, {"first_name": "1", "street": "2"})
+    result = await invitee_import.import_invitations(event_id=reception.id, table=table, mapping=mapping)
     stored = await Invitation.get()
     assert result.created == 1 and (stored.first_name, stored.street) == ("Mehmet", "Marburger Str. 12")
-    no_name = invitation_import.mapping_from_choices(table.headers, {"last_name": ""})
+    no_name = invitee_import.mapping_from_choices(table.headers, {"last_name": ""})
     with pytest.raises(errors.ValidationFailed):
-        await invitation_import.import_invitations(event_id=reception.id, table=table, mapping=no_name)
+        await invitee_import.import_invitations(event_id=reception.id, table=table, mapping=no_name)
 
 
 async def test_cli_previews_without_yes_and_stores_with_it(reception, db, tmp_path):
@@ -239,7 +240,7 @@ async def test_back_office_upload_preview_and_import(client, reception):
 
 async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, settings, tmp_path):
     me, _ = await make_user()
-    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(sample_bytes()))
     await invitations.save_letter(event_id=reception.id, sender="Universitätsstadt Gießen · Berliner Platz 1",
                                   subject="Einladung zum Einbürgerungsempfang",
                                   body="Wir laden Sie ein: {event_title}.\n\nBitte antworten Sie bis {deadline}.",
@@ -267,7 +268,7 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
 
 async def test_letters_laid_out_in_parts_are_one_pdf_in_order_and_tell_their_progress(reception, tmp_path,
                                                                                         settings, monkeypatch):
-    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(sample_bytes()))
     parts, count = await letters.letters_html(event_id=reception.id, settings=settings, everyone=True, per_part=5)
     assert (len(parts), count) == (4, 19)
     monkeypatch.setattr(pdf, "PROGRESS_INTERVAL", 0.01)
@@ -285,7 +286,7 @@ async def test_letters_laid_out_in_parts_are_one_pdf_in_order_and_tell_their_pro
 
 
 async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_path):
-    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(sample_bytes()))
     assert await invitations.send_invitation_mails(event_id=reception.id) == 13
     assert await invitations.send_invitation_mails(event_id=reception.id) == 0  # not twice
     mails = await OutboxMessage.filter(template="invitation")
@@ -314,7 +315,7 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
 
 
 async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception, settings, tmp_path, monkeypatch):
-    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(sample_bytes()))
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(sample_bytes()))
     monkeypatch.setattr(letters, "LETTERS_PER_PART", 2)  # the six letters in three parts
     base = f"/admin/events/{reception.id}/invitations/letters"
     assert (await client.post(base)).headers["location"].startswith("/admin/login")
@@ -384,27 +385,27 @@ async def test_title_row_excel_sep_hint_and_lost_leading_zeros(reception):
     sheet.append(["Schmidt", "Anna", "Prager Straße 1", 1067, "Dresden", datetime(1990, 5, 17)])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    table = importing.read_table(buffer.getvalue(), "liste.xlsx")
-    preview = await invitation_import.build_preview(event_id=reception.id, table=table)
+    table = list_files.read_table(buffer.getvalue(), "liste.xlsx")
+    preview = await invitee_import.build_preview(event_id=reception.id, table=table)
     row = preview.rows[0]
     assert (row.line, row.values["postcode"], row.values["birth_date"]) == (4, "01067", date(1990, 5, 17))
     assert row.action == Action.CREATE
-    hinted = importing.read_table(b"sep=,\r\nNachname,Vorname\r\nSchmidt,Anna\r\n")
+    hinted = list_files.read_table(b"sep=,\r\nNachname,Vorname\r\nSchmidt,Anna\r\n")
     assert (hinted.delimiter, hinted.headers, hinted.rows[0][1]) == (",", ["Nachname", "Vorname"], ["Schmidt", "Anna"])
 
 
 @both_databases
 async def test_two_imports_of_the_same_list_at_once_invite_each_person_once(db):
     event = await make_reception()
-    table = importing.read_table(sample_bytes())
-    results = await asyncio.gather(*(invitation_import.import_invitations(event_id=event.id, table=table) for _ in range(3)))
+    table = list_files.read_table(sample_bytes())
+    results = await asyncio.gather(*(invitee_import.import_invitations(event_id=event.id, table=table) for _ in range(3)))
     assert sorted(r.created for r in results) == [0, 0, 19]
     assert await Invitation.filter(event_id=event.id).count() == 19
 
 
 async def test_lists_sort_the_german_way(reception):
     text = "Nachname;Vorname;E-Mail\r\nZimmer;Uwe;u@example.org\r\nÖztürk;Ali;a@example.org\r\nober;Eva;e@example.org\r\n"
-    await invitation_import.import_invitations(event_id=reception.id, table=importing.read_table(text.encode("cp1252")))
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(text.encode("cp1252")))
     assert [i.last_name for i in await invitations.list_invitations(reception.id)] == ["ober", "Öztürk", "Zimmer"]
 
 

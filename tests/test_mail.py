@@ -19,11 +19,13 @@ import pytest
 import segno
 from tortoise.transactions import in_transaction
 
-from events_app import events, outbox, registration, reminders, worker
-from events_app.events import SessionSpec
-from events_app.models import DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Registration
-from events_app.registration import Applicant
-from events_app.timeutil import utcnow
+from events_app.seats import events, registration, reminders
+from events_app.mail import outbox
+from events_app import worker
+from events_app.seats.events import SessionSpec
+from events_app.core.models import DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Registration
+from events_app.seats.registration import Applicant
+from events_app.core.timeutil import utcnow
 from tests.fixtures_mail import SmtpSink, free_port
 from tests.helpers import both_databases, make_event
 
@@ -220,7 +222,7 @@ async def test_changed_time_sends_updated_calendar_with_raised_sequence(db, smtp
 
 async def test_promoted_mail_calendar_supersedes_the_earlier_one(client, db, smtp_settings, smtp_server):
     """Confirmed, moved back to the waiting list, promoted again: the new .ics must win in the calendar."""
-    from events_app import backoffice
+    from events_app.backoffice import changes
     from tests.helpers import make_user
 
     organiser, _ = await make_user("organiser")
@@ -229,7 +231,7 @@ async def test_promoted_mail_calendar_supersedes_the_earlier_one(client, db, smt
     await outbox.deliver_due(smtp_settings)
     person_two = (await registration.register(event_id=event.id, applicant=person(2))).registration
     now = utcnow().replace(microsecond=0)
-    await backoffice.move_to_waitlist(event_id=event.id, registration_id=person_one.id, by=organiser,
+    await changes.move_to_waitlist(event_id=event.id, registration_id=person_one.id, by=organiser,
                                       now=now + timedelta(minutes=1))  # person 2 gets the seat
     await registration.cancel(token=person_two.manage_token, now=now + timedelta(minutes=2))  # and gives it back
     await outbox.deliver_due(smtp_settings)
@@ -340,9 +342,9 @@ async def test_without_smtp_host_mail_is_written_to_eml_files(db, settings):
     await registration.register(event_id=event.id, applicant=person(1))
     report = await outbox.deliver_due(settings)
     assert report.sent == 1
-    from events_app import mail
+    from events_app.mail import messages
 
-    [path] = mail.mail_files(settings)
+    [path] = messages.mail_files(settings)
     assert path.parent == settings.var_dir / "mail" and path.suffix == ".eml"
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "p1@example.org" and message["Subject"].startswith("Anmeldung bestätigt")
@@ -533,12 +535,13 @@ async def test_two_worker_processes_on_postgres_send_each_message_once(db, setti
 
 
 async def test_every_kind_renders_in_every_language(db, smtp_settings):
-    from events_app import i18n, mail
+    from events_app.core import i18n
+    from events_app.mail import messages
 
     event = await course(offer_hours=24)
     outcome = await registration.register(event_id=event.id, applicant=person(1))
     confirmation = await OutboxMessage.get(registration_id=outcome.registration.id)
-    kinds = [kind for kind in mail.KINDS if kind != "digest" and kind not in mail.INVITATION_KINDS]
+    kinds = [kind for kind in messages.KINDS if kind != "digest" and kind not in messages.INVITATION_KINDS]
     async with in_transaction() as conn:
         for kind in kinds:
             for language in i18n.LANGUAGES:
@@ -549,9 +552,9 @@ async def test_every_kind_renders_in_every_language(db, smtp_settings):
                                                  "subject": "Schwimmkurs: neuer Treffpunkt", "body": "Bitte"})
     rows = await OutboxMessage.exclude(id=confirmation.id)
     assert len(rows) == len(kinds) * len(i18n.LANGUAGES)
-    data = await mail.load_data(rows)
+    data = await messages.load_data(rows)
     for row in rows:
-        parsed = email.message_from_bytes(mail.build_message(row, data, smtp_settings).data,
+        parsed = email.message_from_bytes(messages.build_message(row, data, smtp_settings).data,
                                           policy=email.policy.default)
         text, html = parts(parsed)
         assert parsed["Subject"] and "Schwimmkurs" in parsed["Subject"], (row.template, row.language)
@@ -561,7 +564,7 @@ async def test_every_kind_renders_in_every_language(db, smtp_settings):
 
 
 async def test_daily_digest_for_organisers_once_a_day_with_failed_mail(db, smtp_settings, smtp_server):
-    from events_app import digest
+    from events_app.backoffice import digest
     from tests.helpers import make_user
 
     await make_user("organiser")
@@ -595,7 +598,7 @@ async def test_daily_digest_for_organisers_once_a_day_with_failed_mail(db, smtp_
 @both_databases
 async def test_daily_digest_once_a_day_across_midnight_in_berlin(db, smtp_settings):
     """At 00:30 in Berlin the UTC date is still yesterday's: the digest must not go out twice."""
-    from events_app import digest
+    from events_app.backoffice import digest
     from tests.helpers import make_user
 
     await make_user("organiser")

@@ -7,9 +7,13 @@ import re
 
 import pytest
 
-from events_app import attendance, backoffice, certificates, importing, invitation_import, invitations, outbox, signup
-from events_app.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
-from events_app.registration import Applicant
+from events_app.courses import attendance, certificates
+from events_app.backoffice import changes
+from events_app.receptions import list_files, invitee_import, invitations
+from events_app.mail import outbox
+from events_app.seats import signup
+from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
+from events_app.seats.registration import Applicant
 from tests.fixtures_mail import SmtpSink
 from tests.helpers import make_event, make_user
 
@@ -47,12 +51,12 @@ async def test_staff_signup_mail_carries_a_working_verification_link(client, smt
 
 
 async def test_organiser_message_reaches_the_confirmed(smtp_settings, smtp_server: SmtpSink):
-    from events_app import registration
+    from events_app.seats import registration
 
     event = await make_event(title="Global Village")
     await registration.register(event_id=event.id, applicant=Applicant(name="Verein A", email="a@example.org"))
     user, _ = await make_user("organiser")
-    sent = await backoffice.message_group(event_id=event.id, group="confirmed", subject="Aufbau ab 10 Uhr",
+    sent = await changes.message_group(event_id=event.id, group="confirmed", subject="Aufbau ab 10 Uhr",
                                           body="Bitte bringen Sie Verlängerungskabel mit.", by=user)
     assert sent == 1
     await deliver_all(smtp_settings)
@@ -61,11 +65,11 @@ async def test_organiser_message_reaches_the_confirmed(smtp_settings, smtp_serve
 
 
 async def test_certificate_mail_links_to_the_pdf(client, smtp_settings, smtp_server: SmtpSink):
-    from events_app import registration
+    from events_app.seats import registration
 
     event = await make_event(title="Workshop Vielfalt")
     outcome = await registration.register(event_id=event.id, applicant=Applicant(name="Ali Demir", email="ali@example.org"))
-    from events_app.models import EventSession
+    from events_app.core.models import EventSession
 
     session = await EventSession.get(event_id=event.id)
     await attendance.record(registration_id=outcome.registration.id, session_id=session.id, present=True)
@@ -79,9 +83,9 @@ async def test_certificate_mail_links_to_the_pdf(client, smtp_settings, smtp_ser
 
 async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: SmtpSink):
     event = await make_event(audience="invitation", title="Einbürgerungsempfang", max_companions=2)
-    table = importing.read_table("Vorname;Nachname;E-Mail;Straße;PLZ;Ort\r\nRania;Al-Hassan;rania@example.org;"
+    table = list_files.read_table("Vorname;Nachname;E-Mail;Straße;PLZ;Ort\r\nRania;Al-Hassan;rania@example.org;"
                                  "Liebigstraße 5;35392;Gießen\r\n".encode("utf-8"))
-    await invitation_import.import_invitations(event_id=event.id, table=table)
+    await invitee_import.import_invitations(event_id=event.id, table=table)
     assert await invitations.send_invitation_mails(event_id=event.id) == 1
     await deliver_all(smtp_settings)
     [mail] = smtp_server.to("rania@example.org")

@@ -8,10 +8,12 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from events_app import backoffice, invitations, outbox
-from events_app.invitations import Reply
-from events_app.models import AuditEntry, Invitation, OutboxMessage, Registration, RegistrationStatus as S
-from events_app.timeutil import utcnow
+from events_app.backoffice import changes
+from events_app.receptions import invitations
+from events_app.mail import outbox
+from events_app.receptions.invitations import Reply
+from events_app.core.models import AuditEntry, Invitation, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.core.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
 from tests.fixtures_receptions import invite, make_reception
 
@@ -120,7 +122,7 @@ async def test_an_offer_and_its_expiry_reach_the_call_list_with_the_deadline(cli
     await invitations.answer(invitation_id=first.id, reply=Reply(accept=True))
     await invitations.answer(invitation_id=second.id, reply=Reply(accept=True))
     me = await sign_in(client)
-    await backoffice.cancel_registration(event_id=event.id, registration_id=(await _registration(first)).id,
+    await changes.cancel_registration(event_id=event.id, registration_id=(await _registration(first)).id,
                                          by=me.user)
     calls = await invitations.call_list(event.id)
     assert {(c.invitation.id, c.news) for c in calls} == {(first.id, "cancelled"), (second.id, "offered")}

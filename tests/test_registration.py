@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from events_app import errors, registration
-from events_app.models import Event, OutboxMessage, Registration, RegistrationStatus as S
-from events_app.registration import Applicant
-from events_app.timeutil import utcnow
+from events_app.core import errors
+from events_app.seats import registration
+from events_app.core.models import Event, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.seats.registration import Applicant
+from events_app.core.timeutil import utcnow
 from tests.helpers import both_databases, make_event
 
 
@@ -140,7 +141,7 @@ async def test_registration_window_and_cancelled_event(db):
     late = await make_event(registration_closes_at=now - timedelta(minutes=1))
     with pytest.raises(errors.RegistrationClosed):
         await registration.register(event_id=late.id, applicant=person(1))
-    from events_app import events
+    from events_app.seats import events
 
     gone = await make_event()
     await events.cancel_event(event_id=gone.id)

@@ -8,18 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from events_app import errors, invitations, registration
-from events_app.invitations import Reply
-from events_app.models import (
-    Event,
-    Invitation,
-    InvitationState,
-    OutboxMessage,
-    Registration,
-    RegistrationStatus as S,
-    RsvpAttempt,
-)
-from events_app.timeutil import utcnow
+from events_app.core import errors
+from events_app.receptions import invitations
+from events_app.seats import registration
+from events_app.receptions.invitations import Reply
+from events_app.core.models import Event, Invitation, InvitationState, OutboxMessage, Registration, RegistrationStatus as S, RsvpAttempt
+from events_app.core.timeutil import utcnow
 from tests.fixtures_receptions import invite, make_reception
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise import Tortoise
 
-from events_app.models import CertificateTemplate, ReceptionLetter, RsvpAttempt
+from events_app.core.models import CertificateTemplate, ReceptionLetter, RsvpAttempt
 from tests.helpers import both_databases
 
 

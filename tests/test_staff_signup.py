@@ -7,9 +7,10 @@ import re
 import pytest
 from tortoise.transactions import in_transaction
 
-from events_app import errors, events, registration, signup
-from events_app.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
-from events_app.registration import Applicant
+from events_app.core import errors
+from events_app.seats import events, registration, signup
+from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
+from events_app.seats.registration import Applicant
 from tests.helpers import both_databases, make_event
 
 DOMAINS = ("giessen.de", "stadt-giessen.de")

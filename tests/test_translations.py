@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from events_app import i18n, i18n_check
-from events_app.i18n import LANGUAGES
+from events_app.core import i18n, i18n_check
+from events_app.core.i18n import LANGUAGES
 
 
 @pytest.fixture(scope="module")

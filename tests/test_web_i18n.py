@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from events_app.events import SessionSpec
-from events_app.i18n import LANGUAGES
-from events_app.models import Registration
+from events_app.seats.events import SessionSpec
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import Registration
 from tests.helpers import make_event
 
 
@@ -53,7 +53,7 @@ async def test_switcher_names_each_language_in_itself_and_keeps_the_page(client,
 
 
 async def test_form_errors_all_at_once_translated_and_switcher_points_to_the_event(client, db):
-    from events_app.models import Question
+    from events_app.core.models import Question
 
     event = await make_event()
     await Question.create(event=event, position=0, key="organisation", label="Organisation", kind="text", required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from events_app.models import Registration, RegistrationStatus as S
+from events_app.core.models import Registration, RegistrationStatus as S
 from tests.helpers import in_days, make_event, make_user
 
 

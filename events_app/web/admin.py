@@ -11,34 +11,16 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from events_app import accounts, audit, backoffice, checkin, errors, exports, feeds, qr, registration
-from events_app.config import describe
-from events_app.i18n import LANGUAGES, gettext
-from events_app.models import (
-    Audience,
-    DoorAssignment,
-    Event,
-    EventKind,
-    Registration,
-    RegistrationStatus,
-    Role,
-    User,
-    Visibility,
-)
+from events_app.backoffice import accounts, changes, exports
+from events_app.core import audit, errors, qr
+from events_app.courses import checkin
+from events_app.calendar import feeds
+from events_app.seats import registration
+from events_app.core.settings import describe
+from events_app.core.i18n import LANGUAGES, gettext
+from events_app.core.models import Audience, DoorAssignment, Event, EventKind, Registration, RegistrationStatus, Role, User, Visibility
 from events_app.web import admin_forms
-from events_app.web.admin_auth import (
-    ADMINS,
-    EVERYONE,
-    LOGIN_CSRF_COOKIE,
-    ORGANISERS,
-    SESSION_COOKIE,
-    client_key,
-    cookie_options,
-    new_login_csrf,
-    requires,
-    same_token,
-    throttle,
-)
+from events_app.web.admin_auth import ADMINS, EVERYONE, LOGIN_CSRF_COOKIE, ORGANISERS, SESSION_COOKIE, client_key, cookie_options, new_login_csrf, requires, same_token, throttle
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
@@ -175,14 +157,14 @@ async def change_password(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def dashboard(request: Request) -> Response:
-    return page(request, "admin/dashboard.html", {"upcoming": await backoffice.upcoming(),
-                                                   **await backoffice.attention()})
+    return page(request, "admin/dashboard.html", {"upcoming": await changes.upcoming(),
+                                                   **await changes.attention()})
 
 
 @requires(*ORGANISERS)
 async def event_list(request: Request) -> Response:
     listed = await Event.all().prefetch_related("sessions").order_by("-id")
-    return page(request, "admin/events.html", {"summaries": [await backoffice.summarise(e) for e in listed]})
+    return page(request, "admin/events.html", {"summaries": [await changes.summarise(e) for e in listed]})
 
 
 async def _event_form(request: Request, form: dict, *, event: Event | None = None, errors_: dict | None = None,
@@ -191,7 +173,7 @@ async def _event_form(request: Request, form: dict, *, event: Event | None = Non
     return page(request, "admin/event_form.html", {
         "event": event, "form": form, "errors": errors_ or {}, "door_staff": door_staff,
         "kinds": list(EventKind), "audiences": list(Audience), "visibilities": list(Visibility),
-        "question_kinds": backoffice.QUESTION_KINDS,
+        "question_kinds": changes.QUESTION_KINDS,
     }, status_code=status_code)
 
 
@@ -205,7 +187,7 @@ async def event_create(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
-        event = await backoffice.create_event(values=values, sessions=sessions, questions=questions,
+        event = await changes.create_event(values=values, sessions=sessions, questions=questions,
                                               door_user_ids=door, by=request.state.user)
     except errors.ValidationFailed as exc:
         return await _event_form(request, admin_forms.grow_rows(data), errors_=field_messages(request, exc),
@@ -227,7 +209,7 @@ async def event_update(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
-        await backoffice.update_event(event_id=event.id, values=values, sessions=sessions, questions=questions,
+        await changes.update_event(event_id=event.id, values=values, sessions=sessions, questions=questions,
                                       door_user_ids=door, by=request.state.user)
     except errors.ValidationFailed as exc:
         return await _event_form(request, admin_forms.grow_rows(data), event=event,
@@ -245,7 +227,7 @@ async def event_duplicate(request: Request) -> Response:
         raise errors.ValidationFailed(fields={"shift_weeks": errors.N_("Please enter a whole number.")}) from None
     if not -520 <= weeks <= 520:
         raise errors.ValidationFailed(fields={"shift_weeks": errors.N_("Please enter a whole number.")})
-    copy = await backoffice.duplicate_event(event_id=event.id, shift_days=7 * weeks, by=request.state.user)
+    copy = await changes.duplicate_event(event_id=event.id, shift_days=7 * weeks, by=request.state.user)
     return back(f"/admin/events/{copy.id}/edit", "duplicated")
 
 
@@ -255,14 +237,14 @@ async def event_cancel(request: Request) -> Response:
     form = await read_form(request)
     if form.get("confirm") != "yes":
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm that the event is cancelled.")})
-    await backoffice.cancel_event(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    await changes.cancel_event(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
     return back(f"/admin/events/{event.id}", "event_cancelled")
 
 
 @requires(*ORGANISERS)
 async def event_delete(request: Request) -> Response:
     event = await load_event(request)
-    await backoffice.delete_draft(event_id=event.id, by=request.state.user)
+    await changes.delete_draft(event_id=event.id, by=request.state.user)
     return back("/admin/events", "deleted")
 
 
@@ -275,7 +257,7 @@ async def event_detail(request: Request) -> Response:
     status = q.get("status", "") if q.get("status", "") in {s.value for s in S} else ""
     language = q.get("language", "") if q.get("language", "") in LANGUAGES else ""
     answer_key = q.get("answer_key", "") if q.get("answer_key", "") in {x.key for x in event.questions} else ""
-    found = await backoffice.find_registrations(event_id=event.id, status=status, language=language,
+    found = await changes.find_registrations(event_id=event.id, status=status, language=language,
                                                 search=q.get("q", "")[:100], answer_key=answer_key,
                                                 answer_value=q.get("answer_value", "")[:100])
     per_page = 100
@@ -290,7 +272,7 @@ async def event_detail(request: Request) -> Response:
     waiting = sorted((r for r in await Registration.filter(event_id=event.id, status=S.WAITLISTED)),
                      key=lambda r: positions.get(r.id, 0))
     return page(request, "admin/event_detail.html", {
-        "event": event, "summary": await backoffice.summarise(event), "registrations": shown, "found": len(found),
+        "event": event, "summary": await changes.summarise(event), "registrations": shown, "found": len(found),
         "page_number": page_number, "pages": pages,
         "positions": positions, "waiting": waiting, "statuses": list(S),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
@@ -316,7 +298,7 @@ async def registration_add(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         applicant = applicant_from(data, event)
-        outcome = await backoffice.add_by_hand(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
+        outcome = await changes.add_by_hand(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
                                                by=request.state.user)
     except errors.ValidationFailed as exc:
         return page(request, "admin/registration_new.html", {"event": event, "form": data,
@@ -336,7 +318,7 @@ async def _registration_view(request: Request, event: Event, *, form: dict | Non
     return page(request, "admin/registration.html", {
         "event": event, "registration": found, "errors": errors_ or {},
         "form": form or {k: getattr(found, k) for k in ("name", "email", "phone", "language")},
-        "history": history, "mails": await backoffice.registration_mails(registration_id=found.id),
+        "history": history, "mails": await changes.registration_mails(registration_id=found.id),
         "checkin_link": link, "checkin_qr": Markup(qr.svg(link))}, status_code=status_code)
 
 
@@ -350,7 +332,7 @@ async def registration_contact(request: Request) -> Response:
     event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
-        await backoffice.update_contact(event_id=event.id, registration_id=_registration_id(request),
+        await changes.update_contact(event_id=event.id, registration_id=_registration_id(request),
                                         name=data.get("name", ""), email=data.get("email", ""),
                                         phone=data.get("phone", ""), language=data.get("language", ""),
                                         languages=tuple(LANGUAGES), by=request.state.user)
@@ -366,7 +348,7 @@ async def registration_cancel(request: Request) -> Response:
     form = await read_form(request)
     if form.get("confirm") != "yes":  # cancelling cannot be undone: the seat may go to someone else at once
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm the cancellation.")})
-    await backoffice.cancel_registration(event_id=event.id, registration_id=_registration_id(request),
+    await changes.cancel_registration(event_id=event.id, registration_id=_registration_id(request),
                                          reason=str(form.get("reason") or ""), by=request.state.user)
     return back(f"/admin/events/{event.id}", "cancelled")
 
@@ -377,7 +359,7 @@ async def registration_promote(request: Request) -> Response:
     form = await read_form(request)
     beyond = form.get("beyond_capacity") == "yes"
     try:
-        await backoffice.promote(event_id=event.id, registration_id=_registration_id(request), by=request.state.user,
+        await changes.promote(event_id=event.id, registration_id=_registration_id(request), by=request.state.user,
                                  beyond_capacity=beyond)
     except errors.NotEnoughSeats:
         return back(f"/admin/events/{event.id}?confirm_promote={_registration_id(request)}#confirm-promote")
@@ -387,7 +369,7 @@ async def registration_promote(request: Request) -> Response:
 @requires(*ORGANISERS)
 async def registration_waitlist(request: Request) -> Response:
     event = await load_event(request)
-    outcome = await backoffice.move_to_waitlist(event_id=event.id, registration_id=_registration_id(request),
+    outcome = await changes.move_to_waitlist(event_id=event.id, registration_id=_registration_id(request),
                                                 by=request.state.user)
     return back(f"/admin/events/{event.id}", "moved_back" if outcome.waitlist_position else "moved_back_promoted")
 
@@ -395,7 +377,7 @@ async def registration_waitlist(request: Request) -> Response:
 @requires(*ORGANISERS)
 async def registration_resend(request: Request) -> Response:
     event = await load_event(request)
-    message = await backoffice.resend_mail(event_id=event.id, registration_id=_registration_id(request),
+    message = await changes.resend_mail(event_id=event.id, registration_id=_registration_id(request),
                                            by=request.state.user)
     return back(f"/admin/events/{event.id}", "resent" if message else "no_email")
 
@@ -414,7 +396,7 @@ async def message_send(request: Request) -> Response:
     event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
-        queued = await backoffice.message_group(event_id=event.id, group=data.get("group", ""),
+        queued = await changes.message_group(event_id=event.id, group=data.get("group", ""),
                                                 subject=data.get("subject", ""), body=data.get("body", ""),
                                                 by=request.state.user)
     except errors.ValidationFailed as exc:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from events_app import attendance, certificates, checkin, errors
-from events_app.models import SessionStatus
-from events_app.validation import parse_whole_number
+from events_app.courses import attendance, certificates, checkin
+from events_app.core import errors
+from events_app.core.models import SessionStatus
+from events_app.core.validation import parse_whole_number
 from events_app.web.admin import back, page
 from events_app.web.admin_auth import EVERYONE, MAX_FORM_FIELDS, requires
 from events_app.web.admin_checkin import door_event

@@ -14,8 +14,9 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import accounts, errors
-from events_app.models import Role
+from events_app.backoffice import accounts
+from events_app.core import errors
+from events_app.core.models import Role
 from events_app.web.requests import read_form
 
 SESSION_COOKIE = "bo_session"

@@ -11,9 +11,11 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import audit, certificates, errors, events
-from events_app.models import CertificateTemplate, Event
-from events_app.validation import parse_whole_number
+from events_app.core import audit, errors
+from events_app.courses import certificates
+from events_app.seats import events
+from events_app.core.models import CertificateTemplate, Event
+from events_app.core.validation import parse_whole_number
 from events_app.web.admin import back, field_messages, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.job_pages import progress_page

@@ -7,8 +7,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import checkin, errors, exports
-from events_app.models import Event, Registration, RegistrationStatus as S
+from events_app.courses import checkin
+from events_app.core import errors
+from events_app.backoffice import exports
+from events_app.core.models import Event, Registration, RegistrationStatus as S
 from events_app.web.admin import back, load_event, page
 from events_app.web.admin_auth import EVERYONE, requires
 from events_app.web.requests import read_form

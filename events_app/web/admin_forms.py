@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 
-from events_app import errors
-from events_app.backoffice import QuestionSpec
-from events_app.errors import N_
-from events_app.events import SessionSpec
-from events_app.i18n import LANGUAGES
-from events_app.models import Audience, Event, EventKind, Visibility
+from events_app.core import errors
+from events_app.backoffice.changes import QuestionSpec
+from events_app.core.errors import N_
+from events_app.seats.events import SessionSpec
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import Audience, Event, EventKind, Visibility
 from events_app.web.forms import whole_number
 
 #: Languages besides German in which an event's title and description can be given.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from events_app import backoffice, mail
+from events_app.backoffice import changes
+from events_app.mail import messages
 from events_app.web.admin import back, page, safe_next
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.requests import read_form
@@ -13,19 +14,19 @@ from events_app.web.requests import read_form
 
 @requires(*ORGANISERS)
 async def mail_files_page(request: Request) -> Response:
-    files, total = await mail.list_mail_files(request.app.state.settings)
+    files, total = await messages.list_mail_files(request.app.state.settings)
     return page(request, "admin/mail_files.html", {"files": files, "total": total})
 
 
 @requires(*ORGANISERS)
 async def mail_file_page(request: Request) -> Response:
-    shown = await mail.read_mail_file(request.app.state.settings, request.path_params["name"])
+    shown = await messages.read_mail_file(request.app.state.settings, request.path_params["name"])
     return page(request, "admin/mail_file.html", {"mail": shown})
 
 
 @requires(*ORGANISERS)
 async def mail_file_download(request: Request) -> Response:
-    path = mail.mail_file(request.app.state.settings, request.path_params["name"])
+    path = messages.mail_file(request.app.state.settings, request.path_params["name"])
     return FileResponse(path, media_type="message/rfc822", filename=path.name, headers={"cache-control": "no-store"})
 
 
@@ -33,5 +34,5 @@ async def mail_file_download(request: Request) -> Response:
 async def mail_requeue(request: Request) -> Response:
     """Send a failed mail again; back to the page the button was on (the dashboard or a registration)."""
     form = await read_form(request)
-    await backoffice.requeue_mail(message_id=request.path_params["message_id"], by=request.state.user)
+    await changes.requeue_mail(message_id=request.path_params["message_id"], by=request.state.user)
     return back(safe_next(str(form.get("next") or "")) or "/admin", "requeued")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from events_app import audit, events, registration, signup
-from events_app.i18n import LANGUAGES
-from events_app.models import Event, EventSession, Registration
+from events_app.core import audit
+from events_app.seats import events, registration, signup
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import Event, EventSession, Registration
 from events_app.web.auth import api_user
 from events_app.web.forms import applicant_from, event_fields_from
 from events_app.web.openapi import OPENAPI
@@ -159,7 +160,7 @@ async def export_event(request: Request) -> Response:
     user = await api_user(request)
     event = await Event.get_or_none(id=request.path_params["event_id"]).prefetch_related("sessions", "questions")
     if event is None:
-        from events_app import errors
+        from events_app.core import errors
 
         raise errors.EventNotFound()
     return await export_response(request, event, request.path_params["fmt"], user)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from events_app import accounts, errors
-from events_app.models import Role, User
+from events_app.backoffice import accounts
+from events_app.core import errors
+from events_app.core.models import Role, User
 
 ORGANISERS = (Role.ADMIN, Role.ORGANISER)
 DOOR_STAFF = (Role.ADMIN, Role.ORGANISER, Role.DOOR)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import (attendance, audit, certificates, checkin, errors, events, registration, signup, training,
-                        training_export)
-from events_app.errors import N_
-from events_app.models import Registration
+from events_app.courses import attendance, certificates, checkin, training, training_export
+from events_app.core import audit, errors
+from events_app.seats import events, registration, signup
+from events_app.core.errors import N_
+from events_app.core.models import Registration
 from events_app.web.auth import DOOR_STAFF, api_user
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render

@@ -12,9 +12,10 @@ from email.utils import format_datetime, parsedate_to_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from events_app import feeds, i18n
-from events_app.feeds import Feed, FeedState
-from events_app.timeutil import utcnow
+from events_app.calendar import feeds
+from events_app.core import i18n
+from events_app.calendar.feeds import Feed, FeedState
+from events_app.core.timeutil import utcnow
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from events_app import errors
-from events_app.errors import N_
-from events_app.events import SessionSpec
-from events_app.i18n import LANGUAGES
-from events_app.models import Audience, Event, EventKind, Question, Visibility
-from events_app.registration import Applicant
-from events_app.timeutil import parse_iso
-from events_app.validation import parse_whole_number
+from events_app.core import errors
+from events_app.core.errors import N_
+from events_app.seats.events import SessionSpec
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import Audience, Event, EventKind, Question, Visibility
+from events_app.seats.registration import Applicant
+from events_app.core.timeutil import parse_iso
+from events_app.core.validation import parse_whole_number
 
 
 def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> int:

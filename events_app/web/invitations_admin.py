@@ -18,10 +18,12 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import audit, errors, events, importing, invitation_import, invitations, letters
-from events_app.errors import N_
-from events_app.i18n import gettext
-from events_app.models import Role, User
+from events_app.core import audit, errors
+from events_app.seats import events
+from events_app.receptions import list_files, invitee_import, invitations, letters
+from events_app.core.errors import N_
+from events_app.core.i18n import gettext
+from events_app.core.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
 from events_app.web.requests import read_form
 from events_app.web.rsvp import invitation_json
@@ -116,13 +118,13 @@ def _field_messages(request: Request, exc: errors.DomainError) -> dict[str, str]
     return {name: gettext(language, message, **exc.params) for name, message in fields.items()}
 
 
-async def _preview_page(request: Request, event_id: int, upload_id: str, table: importing.Table,
+async def _preview_page(request: Request, event_id: int, upload_id: str, table: list_files.Table,
                         mapping: dict, accepted: set[int] | None = None, field_errors=None,
                         status_code: int = 200) -> Response:
-    preview = await invitation_import.build_preview(event_id=event_id, table=table, mapping=mapping)
+    preview = await invitee_import.build_preview(event_id=event_id, table=table, mapping=mapping)
     event = await events.get_event(event_id, public=False)
     return page(request, "admin/invitations_preview.html", {
-        "event": event, "preview": preview, "upload_id": upload_id, "fields": invitation_import.FIELDS,
+        "event": event, "preview": preview, "upload_id": upload_id, "fields": invitee_import.FIELDS,
         "accepted": preview.default_lines if accepted is None else accepted, "summary": preview.summary(),
         "errors": field_errors or {}, "form": {},
     }, status_code=status_code)
@@ -138,14 +140,14 @@ async def preview_upload(request: Request) -> Response:
     try:
         if isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read()
-            table = importing.read_table(data, upload.filename)
+            table = list_files.read_table(data, upload.filename)
             upload_id = _keep_upload(request, data, upload.filename)
-            mapping = invitation_import.guess_mapping(table.headers)
+            mapping = invitee_import.guess_mapping(table.headers)
         else:
             upload_id = str(form.get("upload_id") or "")
             data, filename = _load_upload(request, upload_id)
-            table = importing.read_table(data, filename)
-            mapping = invitation_import.mapping_from_choices(table.headers, _mapping_choices(form))
+            table = list_files.read_table(data, filename)
+            mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     except (errors.UnreadableFile, errors.ValidationFailed) as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
     accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()} if "upload_id" in form else None
@@ -153,7 +155,7 @@ async def preview_upload(request: Request) -> Response:
 
 
 def _mapping_choices(form) -> dict[str, str]:
-    return {name: str(form.get(f"map_{name}")) for name in invitation_import.FIELDS if f"map_{name}" in form}
+    return {name: str(form.get(f"map_{name}")) for name in invitee_import.FIELDS if f"map_{name}" in form}
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
@@ -167,11 +169,11 @@ async def import_upload(request: Request) -> Response:
         data, filename = _load_upload(request, upload_id)
     except errors.ValidationFailed as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    table = importing.read_table(data, filename)
-    mapping = invitation_import.mapping_from_choices(table.headers, _mapping_choices(form))
+    table = list_files.read_table(data, filename)
+    mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
     try:
-        result = await invitation_import.import_invitations(event_id=event_id, table=table, mapping=mapping,
+        result = await invitee_import.import_invitations(event_id=event_id, table=table, mapping=mapping,
                                                       accept_lines=accepted, by_user_id=user.id, source=filename)
     except errors.ValidationFailed as exc:
         return await _preview_page(request, event_id, upload_id, table, mapping, accepted,

@@ -8,9 +8,9 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from events_app import errors, jobs
-from events_app.models import Event
-from events_app.timeutil import utcnow
+from events_app.core import errors, jobs
+from events_app.core.models import Event
+from events_app.core.timeutil import utcnow
 from events_app.web.admin import page
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from events_app import certificates, errors, events, legal, registration, signup
-from events_app.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
-from events_app.models import Audience, EventStatus
-from events_app.registration import Applicant
+from events_app.courses import certificates
+from events_app.core import errors, legal
+from events_app.seats import events, registration, signup
+from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
+from events_app.core.models import Audience, EventStatus
+from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render

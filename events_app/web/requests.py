@@ -7,8 +7,8 @@ import json
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from events_app import errors
-from events_app.errors import N_
+from events_app.core import errors
+from events_app.core.errors import N_
 
 
 async def read_body(request: Request) -> bytes:

@@ -7,21 +7,8 @@ from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from events_app.config import STATIC_DIR
-from events_app.web import (
-    admin,
-    admin_attendance,
-    admin_certificates,
-    admin_checkin,
-    admin_mail,
-    admin_training,
-    api,
-    courses,
-    feeds,
-    invitations_admin,
-    pages,
-    rsvp,
-)
+from events_app.core.settings import STATIC_DIR
+from events_app.web import admin, admin_attendance, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""

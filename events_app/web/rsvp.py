@@ -7,11 +7,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app import errors, events, invitations, registration as engine
-from events_app.errors import N_
-from events_app.i18n import LANGUAGES, gettext
-from events_app.models import Invitation
-from events_app.timeutil import utcnow
+from events_app.core import errors
+from events_app.seats import events, registration as engine
+from events_app.receptions import invitations
+from events_app.core.errors import N_
+from events_app.core.i18n import LANGUAGES, gettext
+from events_app.core.models import Invitation
+from events_app.core.timeutil import utcnow
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
 

@@ -1,0 +1,427 @@
+"""What organisers do to events and registrations by hand, each step audited.
+
+Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
+steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
+audit entry is written in the same transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from events_app.core import audit, errors
+from events_app.seats import events, registration as engine
+from events_app.core.errors import N_
+from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
+from events_app.mail.outbox import queue_mail
+from events_app.seats.signup import add_standard_questions
+from events_app.core.timeutil import utcnow
+from events_app.core.validation import clean_text, normalise_email, normalise_phone
+
+S = RegistrationStatus
+QUESTION_KINDS = ("text", "choice", "yesno", "number")
+#: Mail template for a free-text message from the organisers; context: event_id, registration_id, subject, body.
+ORGANISER_MESSAGE_TEMPLATE = "organiser_message"
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    key: str
+    label: str
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+def check_questions(specs: list[QuestionSpec]) -> None:
+    problems: dict[str, str] = {}
+    seen: set[str] = set()
+    for spec in specs:
+        if not spec.key or not spec.key.replace("_", "").isalnum() or not spec.key.isascii():
+            problems["questions"] = N_("Question keys may use only letters, digits and underscores.")
+        elif spec.key in seen:
+            problems["questions"] = N_("Each question needs its own key.")
+        elif not spec.label.strip():
+            problems["questions"] = N_("Each question needs a label.")
+        elif spec.kind not in QUESTION_KINDS:
+            problems["questions"] = N_("This value is not one of the allowed options.")
+        elif spec.kind == "choice" and not spec.choices:
+            problems["questions"] = N_("A choice question needs at least one option.")
+        seen.add(spec.key)
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+
+
+async def _write_questions(conn, event: Event, specs: list[QuestionSpec]) -> None:
+    """Replace the event's questions, keeping its audience's standard ones (see `signup`). Answers
+    already given stay stored with the registrations."""
+    await Question.filter(event_id=event.id).using_db(conn).delete()
+    for position, spec in enumerate(specs):
+        await Question.create(event_id=event.id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
+                              choices=list(spec.choices), required=spec.required, position=position, using_db=conn)
+    await add_standard_questions(conn, event)
+
+
+async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> None:
+    await DoorAssignment.filter(event_id=event_id).using_db(conn).delete()
+    valid = await User.filter(id__in=door_user_ids, role=Role.DOOR).using_db(conn).values_list("id", flat=True)
+    for user_id in valid:
+        await DoorAssignment.create(event_id=event_id, user_id=user_id, using_db=conn)
+
+
+async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
+                       door_user_ids: list[int] | None = None, by: User) -> Event:
+    check_questions(questions)
+    event = await events.create_event(values=values, sessions=sessions, by=by)
+    async with in_transaction() as conn:
+        await _write_questions(conn, event, questions)
+        await _write_door_staff(conn, event.id, door_user_ids or [])
+    return event
+
+
+async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
+                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
+    check_questions(questions)
+    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
+    async with in_transaction() as conn:
+        await _write_questions(conn, event, questions)
+        await _write_door_staff(conn, event_id, door_user_ids or [])
+    return event
+
+
+async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Event:
+    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`."""
+    source = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
+    if source is None:
+        raise errors.EventNotFound()
+    values = {name: getattr(source, name) for name in events.EDITABLE_FIELDS}
+    values["visibility"] = Visibility.DRAFT
+    shift = timedelta(days=shift_days)
+    for name in ("registration_opens_at", "registration_closes_at"):
+        if values[name]:
+            values[name] += shift
+    sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
+                for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
+        events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
+    copy = await events.create_event(values=values, sessions=sessions, by=by)
+    async with in_transaction() as conn:
+        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
+                                               for q in source.questions])
+        await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
+                           shift_days=shift_days)
+    return copy
+
+
+async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
+    return await events.cancel_event(event_id=event_id, reason=clean_text(reason, max_length=1000), by=by)
+
+
+async def delete_draft(*, event_id: int, by: User) -> None:
+    """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
+    async with engine.event_lock(event_id) as (conn, event):
+        has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
+        if event.visibility != Visibility.DRAFT or has_people:
+            raise errors.EventNotDeletable()
+        await audit.record("event.deleted", user=by, conn=conn, deleted_event_id=event_id, title=event.title)
+        await event.delete(using_db=conn)
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+@dataclass
+class EventSummary:
+    event: Event
+    starts_at: datetime | None
+    taken: int
+    waiting: int
+    waiting_seats: int
+    percent: int
+
+
+async def summarise(event: Event) -> EventSummary:
+    counts = await engine.seat_counts(event.id)
+    taken = counts["confirmed"] + counts["offered"]
+    percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
+    return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
+                        percent)
+
+
+async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
+    """Every event (drafts too) with a date still to come, soonest first."""
+    now = now or utcnow()
+    ids = await EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
+    listed = await Event.filter(id__in=set(ids)).prefetch_related("sessions")
+    summaries = [await summarise(event) for event in listed]
+    summaries.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))
+    return summaries
+
+
+async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
+    """What needs an organiser: seat offers expiring soon, mails that failed or wait for another try."""
+    now = now or utcnow()
+    expiring = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
+                                         ).order_by("offer_expires_at").prefetch_related("event")
+    failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("-created_at").limit(100).prefetch_related(
+        "event")
+    retrying = await OutboxMessage.filter(state=OutboxState.RETRY).order_by("next_attempt_at").limit(
+        100).prefetch_related("event")
+    return {"expiring_offers": expiring, "failed_mails": failed, "retrying_mails": retrying}
+
+
+# ---------------------------------------------------------------- registrations
+
+
+async def find_registrations(*, event_id: int, status: str = "", language: str = "", search: str = "",
+                             answer_key: str = "", answer_value: str = "") -> list[Registration]:
+    query = Registration.filter(event_id=event_id)
+    if status:
+        query = query.filter(status=status)
+    if language:
+        query = query.filter(language=language)
+    search = search.strip()
+    if search:
+        query = query.filter(Q(name__icontains=search) | Q(email__icontains=search) | Q(phone__icontains=search))
+    found = await query.order_by("created_at", "id")
+    if answer_key:
+        wanted = answer_value.strip().lower()
+        found = [r for r in found if answer_key in (r.answers or {})
+                 and (not wanted or str(r.answers[answer_key]).lower() == wanted
+                      or (wanted in ("yes", "ja", "true") and r.answers[answer_key] is True)
+                      or (wanted in ("no", "nein", "false") and r.answers[answer_key] is False))]
+    return found
+
+
+async def _registration_in_event(conn, registration_id: int, event_id: int) -> Registration:
+    found = await Registration.get_or_none(id=registration_id, event_id=event_id).using_db(conn)
+    if found is None:
+        raise errors.RegistrationNotFound()
+    return found
+
+
+async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: tuple[str, ...], by: User,
+                      now: datetime | None = None) -> engine.Outcome:
+    """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
+    registration window and to invitation-only events."""
+    now = now or utcnow()
+    async with engine.event_lock(event_id) as (conn, event):
+        if event.status == EventStatus.CANCELLED:
+            raise errors.EventCancelled()
+        person = engine.check_applicant(event, applicant, languages=languages)
+        await engine.expire_event_offers(conn, event, now)
+        registration = Registration(
+            event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
+            companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
+            manage_token=engine.new_token(), checkin_token=engine.new_token())
+        await engine.place_registration(conn, event, registration, now)
+        position = await engine.waitlist_position(conn, registration)
+        await engine.tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await audit.record("registration.added", user=by, event_id=event_id, conn=conn,
+                           registration_id=registration.id, status=registration.status.value)
+        return engine.Outcome(registration, position)
+
+
+async def cancel_registration(*, event_id: int, registration_id: int, by: User, reason: str = "",
+                              now: datetime | None = None) -> Registration:
+    """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
+    now = now or utcnow()
+    async with engine.event_lock(event_id) as (conn, event):
+        registration = await _registration_in_event(conn, registration_id, event_id)
+        if registration.status in (S.CANCELLED, S.EXPIRED):
+            raise errors.AlreadyCancelled()
+        await engine.release_seats(conn, event, registration, S.CANCELLED, now)
+        await engine.tell(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
+        promoted = await engine.promote_waiting(conn, event, now)
+        await audit.record("registration.cancelled", user=by, event_id=event_id, conn=conn,
+                           registration_id=registration_id, promoted=[r.id for r in promoted])
+        return registration
+
+
+async def promote(*, event_id: int, registration_id: int, by: User, beyond_capacity: bool = False,
+                  now: datetime | None = None) -> Registration:
+    """Confirm someone from the waiting list now, ahead of the queue. Without free seats this
+    raises NotEnoughSeats unless the organiser has confirmed going over capacity.
+
+    Going over capacity is the one deliberate exception to "capacity is never exceeded": an
+    organiser's explicit choice, never automatic, recorded in the audit log (in the same
+    transaction) as `registration.promoted` with `beyond_capacity: true`."""
+    now = now or utcnow()
+    async with engine.event_lock(event_id) as (conn, event):
+        registration = await _registration_in_event(conn, registration_id, event_id)
+        if registration.status not in (S.WAITLISTED, S.EXPIRED, S.PENDING, S.OFFERED):
+            raise errors.RegistrationStateConflict()
+        if event.status == EventStatus.CANCELLED:
+            raise errors.EventCancelled()
+        extra = 0 if registration.status == S.OFFERED else registration.seats
+        over = event.seats_taken + extra > event.capacity
+        if over and not beyond_capacity:
+            raise errors.NotEnoughSeats()
+        event.seats_taken += extra
+        await event.save(using_db=conn, update_fields=["seats_taken"])
+        engine.set_status(registration, S.CONFIRMED, now)
+        registration.confirmed_at = now
+        registration.offer_expires_at = None
+        await registration.save(using_db=conn, update_fields=[*engine.STATUS_FIELDS, "confirmed_at",
+                                                              "offer_expires_at", "updated_at"])
+        await engine.tell(conn, registration, "promoted")
+        await audit.record("registration.promoted", user=by, event_id=event_id, conn=conn,
+                           registration_id=registration_id, beyond_capacity=over)
+        return registration
+
+
+async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
+                           now: datetime | None = None) -> engine.Outcome:
+    """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
+    now = now or utcnow()
+    async with engine.event_lock(event_id) as (conn, event):
+        registration = await _registration_in_event(conn, registration_id, event_id)
+        if registration.status not in SEAT_HOLDING:
+            raise errors.RegistrationStateConflict()
+        await engine.release_seats(conn, event, registration, S.WAITLISTED, now)
+        registration.queued_at = now
+        registration.confirmed_at = None
+        await registration.save(using_db=conn, update_fields=["queued_at", "confirmed_at", "updated_at"])
+        promoted = await engine.promote_waiting(conn, event, now)
+        await registration.refresh_from_db(using_db=conn)
+        position = await engine.waitlist_position(conn, registration)
+        if position:
+            await engine.tell(conn, registration, "waitlisted", position=position)
+        await audit.record("registration.moved_to_waitlist", user=by, event_id=event_id, conn=conn,
+                           registration_id=registration_id, promoted=[r.id for r in promoted])
+        return engine.Outcome(registration, position)
+
+
+#: Which mail a registration gets again, by its status.
+RESEND_TEMPLATES = {S.CONFIRMED: "confirmed", S.WAITLISTED: "waitlisted", S.OFFERED: "offered",
+                    S.CANCELLED: "cancelled", S.EXPIRED: "offer_expired"}
+#: A cancellation is told in the words of who cancelled: the person or the organisers.
+CANCELLATION_TEMPLATES = ("cancelled", "cancelled_by_organiser")
+
+
+async def resend_mail(*, event_id: int, registration_id: int, by: User) -> OutboxMessage | None:
+    async with in_transaction() as conn:
+        registration = await _registration_in_event(conn, registration_id, event_id)
+        template = RESEND_TEMPLATES.get(registration.status)
+        if template is None:
+            raise errors.RegistrationStateConflict()
+        if registration.status == S.CANCELLED:
+            told = await OutboxMessage.filter(registration_id=registration.id, template__in=CANCELLATION_TEMPLATES
+                                              ).order_by("-id").using_db(conn).first()
+            template = told.template if told else template
+        extra = {}
+        if registration.status == S.WAITLISTED:
+            extra["position"] = await engine.waitlist_position(conn, registration)
+        if registration.status == S.OFFERED and registration.offer_expires_at:
+            extra["offer_expires_at"] = registration.offer_expires_at.isoformat()
+        message = await queue_mail(conn, template=template, recipient=registration.email,
+                                   language=registration.language,
+                                   context={"registration_id": registration.id, "event_id": event_id, **extra},
+                                   registration_id=registration.id, event_id=event_id)
+        await audit.record("registration.mail_resent", user=by, event_id=event_id, conn=conn,
+                           registration_id=registration_id, template=template)
+        return message
+
+
+async def update_contact(*, event_id: int, registration_id: int, name: str, email: str, phone: str,
+                         language: str, languages: tuple[str, ...], by: User) -> Registration:
+    problems: dict[str, str] = {}
+    name = clean_text(name, max_length=200)
+    if not name:
+        problems["name"] = N_("Please enter your name.")
+    try:
+        email = normalise_email(email) if email.strip() else ""
+    except ValueError as exc:
+        problems["email"] = str(exc)
+    try:
+        phone = normalise_phone(phone) if phone.strip() else ""
+    except ValueError as exc:
+        problems["phone"] = str(exc)
+    if language not in languages:
+        problems["language"] = N_("This language is not offered.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    async with in_transaction() as conn:
+        registration = await _registration_in_event(conn, registration_id, event_id)
+        new = {"name": name, "email": email, "phone": phone, "language": language}
+        changed = sorted(k for k, v in new.items() if getattr(registration, k) != v)
+        for key, value in new.items():
+            setattr(registration, key, value)
+        await registration.save(using_db=conn, update_fields=[*new, "updated_at"])
+        await audit.record("registration.contact_changed", user=by, event_id=event_id, conn=conn,
+                           registration_id=registration_id, fields=changed)
+        return registration
+
+
+MESSAGE_GROUPS = {"confirmed": (S.CONFIRMED,), "waitlisted": (S.WAITLISTED,)}
+
+
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+    problems = {}
+    subject = clean_text(subject, max_length=200).replace("\n", " ")
+    body = clean_text(body, max_length=10_000)
+    if group not in MESSAGE_GROUPS:
+        problems["group"] = N_("This value is not one of the allowed options.")
+    if not subject:
+        problems["subject"] = N_("This field is required.")
+    if not body:
+        problems["body"] = N_("This field is required.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+    async with in_transaction() as conn:
+        if not await Event.filter(id=event_id).using_db(conn).exists():
+            raise errors.EventNotFound()
+        queued = 0
+        for registration in await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).using_db(conn):
+            message = await queue_mail(conn, template=ORGANISER_MESSAGE_TEMPLATE, recipient=registration.email,
+                                       language=registration.language,
+                                       context={"event_id": event_id, "registration_id": registration.id,
+                                                "subject": subject, "body": body},
+                                       registration_id=registration.id, event_id=event_id)
+            queued += message is not None
+        await audit.record("event.message_sent", user=by, event_id=event_id, conn=conn, group=group, mails=queued)
+        return queued
+
+
+# ---------------------------------------------------------------- mail
+
+
+async def registration_mails(*, registration_id: int) -> list[OutboxMessage]:
+    """Every mail queued for a registration, newest first, with its state and last error."""
+    return await OutboxMessage.filter(registration_id=registration_id).order_by("-id")
+
+
+async def requeue_mail(*, message_id: int, by: User, now: datetime | None = None) -> OutboxMessage:
+    """Give a mail that failed for good another try, e.g. after the organiser corrected the address.
+
+    A registration's mail goes to its current address. The retry window (outbox.GIVE_UP_AFTER) starts
+    again, so counting begins anew from now.
+    """
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        message = await OutboxMessage.select_for_update().using_db(conn).get_or_none(id=message_id)
+        if message is None:
+            raise errors.MailNotFound()
+        if message.state != OutboxState.FAILED:
+            raise errors.MailNotFailed()
+        recipient = message.recipient
+        if message.registration_id:
+            registration = await Registration.get_or_none(id=message.registration_id).using_db(conn)
+            if registration is not None:
+                recipient = registration.email
+        if not recipient:
+            raise errors.NoEmailAddress()
+        message.state, message.recipient, message.attempts = OutboxState.QUEUED, recipient, 0
+        message.next_attempt_at = message.created_at = now
+        await message.save(using_db=conn, update_fields=["state", "recipient", "attempts", "next_attempt_at",
+                                                         "created_at"])
+        await audit.record("mail.requeued", user=by, event_id=message.event_id, conn=conn,
+                           registration_id=message.registration_id, mail_id=message.id, template=message.template)
+        return message

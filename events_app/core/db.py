@@ -1,0 +1,41 @@
+"""Database set-up outside the web app: migrations and ORM start/stop for the CLI and workers."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import AsyncIterator
+
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.migrations.api import migrate as migrate_api
+
+from events_app.core.settings import MIGRATIONS_DIR, tortoise_config
+
+
+def ensure_migrations_importable() -> None:
+    """The migrations package is imported by its folder name, so the project root must be on sys.path."""
+    root = str(MIGRATIONS_DIR.parent)
+    if root not in sys.path:
+        sys.path.append(root)
+
+
+async def migrate(database_url: str) -> None:
+    """Apply all migrations in alembic-free-migrations/ (idempotent)."""
+    ensure_migrations_importable()
+    try:
+        await migrate_api(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+@contextlib.asynccontextmanager
+async def orm(database_url: str) -> AsyncIterator[None]:
+    # Tortoise caches built SQL by connection name; a process that moves to another database
+    # (benchmarks, tests) must not reuse one dialect's SQL on the other.
+    EXECUTOR_CACHE.clear()
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()

@@ -1,0 +1,189 @@
+"""Settings from environment variables, with defaults that make `make run` work on a bare machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.config import Config
+
+from events_app.core.errors import N_
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+MIGRATIONS_DIR = PROJECT_ROOT / "alembic-free-migrations"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+def _default_var_dir() -> Path:
+    return Path(os.environ.get("EVENTS_VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def _setting(env: str, meaning: str, *, secret: bool = False, **field_options):
+    """A Settings field that knows its environment variable ("" when only the code sets it) and its
+    meaning (a gettext id), so the admins' settings page lists every field without a second list."""
+    return field(metadata={"env": env, "meaning": meaning, "secret": secret}, **field_options)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _setting("EVENTS_DATABASE_URL", N_("The database: a SQLite file or a PostgreSQL server."))
+    base_url: str = _setting("EVENTS_BASE_URL", N_("Public address of the site, used in links in mails, letters "
+                                                   "and calendars."), default="http://127.0.0.1:8000")
+    secret_key: str = _setting("EVENTS_SECRET_KEY", N_("Signs sessions and links. Generated into the local state "
+                                                       "directory when not set."), secret=True, default="")
+    timezone: str = _setting("EVENTS_TIMEZONE", N_("Time zone in which dates are shown (they are stored in UTC)."),
+                             default="Europe/Berlin")
+    default_language: str = _setting("", N_("Language of pages and mails when nothing else is known."),
+                                     default="de")
+    var_dir: Path = _setting("EVENTS_VAR_DIR", N_("Local state: SQLite file, secret key, mail files in "
+                                                  "development."), default_factory=_default_var_dir)
+    smtp_host: str = _setting("EVENTS_SMTP_HOST", N_("SMTP server. When empty, mails are written as files "
+                                                     "under var/mail/."), default="")
+    smtp_port: int = _setting("EVENTS_SMTP_PORT", N_("Port of the SMTP server."), default=25)
+    smtp_username: str = _setting("EVENTS_SMTP_USERNAME", N_("User name at the SMTP server."), default="")
+    smtp_password: str = _setting("EVENTS_SMTP_PASSWORD", N_("Password at the SMTP server."), secret=True,
+                                  default="")
+    smtp_tls: str = _setting("EVENTS_SMTP_TLS", N_("Encryption to the SMTP server: none, starttls or tls."),
+                             default="none")
+    mail_from: str = _setting("EVENTS_MAIL_FROM", N_("Sender address of all mails."),
+                              default="Integrationsbüro <integration@localhost>")
+    run_worker_in_server: bool = _setting("EVENTS_RUN_WORKER", N_("Run the background jobs (mail delivery, offer "
+                                                                  "expiry, reminders) inside the web server."),
+                                          default=True)
+    staff_domains: tuple[str, ...] = _setting("EVENTS_STAFF_DOMAINS", N_("E-mail domains that may sign up for "
+                                                                         "staff workshops."), default=())
+    max_body_bytes: int = _setting("", N_("Largest request body accepted, in bytes."), default=1_000_000)
+    reminder_hours: int = _setting("EVENTS_REMINDER_HOURS", N_("Reminder mail this many hours before an event."),
+                                   default=48)
+    digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
+                                                         "mail. -1 sends none."), default=-1)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+def _secret_key(var_dir: Path, configured: str) -> str:
+    """Use the configured key; in development keep a generated one under var/ so sessions survive restarts."""
+    if configured:
+        return configured
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key_file = var_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_settings(environ: dict | None = None) -> Settings:
+    config = Config(environ=environ if environ is not None else os.environ)
+    var_dir = Path(config("EVENTS_VAR_DIR", default=str(PROJECT_ROOT / "var")))
+    database_url = config("EVENTS_DATABASE_URL", default=f"sqlite://{var_dir / 'events.sqlite3'}")
+    domains = config("EVENTS_STAFF_DOMAINS", default="giessen.de,stadt-giessen.de")
+    return Settings(
+        database_url=database_url,
+        base_url=config("EVENTS_BASE_URL", default="http://127.0.0.1:8000").rstrip("/"),
+        secret_key=_secret_key(var_dir, config("EVENTS_SECRET_KEY", default="")),
+        timezone=config("EVENTS_TIMEZONE", default="Europe/Berlin"),
+        var_dir=var_dir,
+        smtp_host=config("EVENTS_SMTP_HOST", default=""),
+        smtp_port=config("EVENTS_SMTP_PORT", cast=int, default=25),
+        smtp_username=config("EVENTS_SMTP_USERNAME", default=""),
+        smtp_password=config("EVENTS_SMTP_PASSWORD", default=""),
+        smtp_tls=config("EVENTS_SMTP_TLS", default="none"),
+        mail_from=config("EVENTS_MAIL_FROM", default="Integrationsbüro <integration@localhost>"),
+        run_worker_in_server=config("EVENTS_RUN_WORKER", cast=bool, default=True),
+        staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
+        reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
+        digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+    )
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One line of the admins' settings page. `value` is "" when unset and never shows a secret."""
+
+    name: str
+    env: str
+    meaning: str
+    value: str
+    hidden: bool
+
+
+def _shown(value) -> str:
+    """A value written the way its environment variable takes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":********@", 1)).geturl()
+
+
+def describe(settings: Settings) -> list[SettingRow]:
+    """Every setting in force, with its variable and meaning. Secrets and database passwords stay hidden."""
+    rows = []
+    for spec in fields(Settings):
+        value = getattr(settings, spec.name)
+        secret = spec.metadata["secret"]
+        shown = "" if secret else _shown(value)
+        if spec.name == "database_url":
+            shown = _without_password(shown)
+        rows.append(SettingRow(name=spec.name, env=spec.metadata["env"], meaning=spec.metadata["meaning"],
+                               value=shown, hidden=secret and bool(value)))
+    return rows
+
+
+def tortoise_config(database_url: str) -> dict:
+    """The ORM config for a database URL. SQLite uses our own client that begins transactions IMMEDIATE."""
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = {
+            "engine": "events_app.core.sqlite_backend",
+            "credentials": {"file_path": path, "busy_timeout": 30000, "synchronous": "NORMAL"},
+        }
+    else:
+        parts = urlsplit(database_url)
+        connection = {
+            "engine": "tortoise.backends.asyncpg",
+            "credentials": {
+                "host": parts.hostname or "127.0.0.1",
+                "port": parts.port or 5432,
+                "user": parts.username or "postgres",
+                "password": parts.password or "",
+                "database": parts.path.lstrip("/") or "events",
+                "minsize": 1,
+                "maxsize": 20,
+            },
+        }
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "events": {
+                "models": ["events_app.core.models"],
+                "default_connection": "default",
+                "migrations": "alembic-free-migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+TORTOISE_ORM = tortoise_config(os.environ.get("EVENTS_DATABASE_URL", f"sqlite://{PROJECT_ROOT / 'var' / 'events.sqlite3'}"))

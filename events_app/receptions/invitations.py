@@ -1,0 +1,426 @@
+"""Naturalisation receptions: invitee lists, RSVP codes, answers with companions, reminders, door list.
+
+The flow: the organiser uploads the authority's list and imports the rows they accept
+(`invitation_import.py`). Each invitation gets a code a person can type and a long link token.
+Invitees answer with either (`answer`); an acceptance becomes a Registration placed under the
+event lock exactly like a public one, so companions count against the capacity and a full hall
+means the waiting list with the usual promotion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from events_app.core import audit, errors
+from events_app.core.errors import N_
+from events_app.core.i18n import LANGUAGES
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
+from events_app.mail.outbox import queue_mail
+from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, tell, check_open, event_lock, new_token, promote_waiting
+from events_app.core.timeutil import utcnow
+from events_app.core.validation import clean_text
+
+S = RegistrationStatus
+
+# --- codes -------------------------------------------------------------------------------------
+
+#: Digits and capitals without 0/O, 1/I/L: nothing a reader can confuse in print or handwriting.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: 31 symbols: 10 characters would give 49.5 bits, so codes have 11 (54.5 bits).
+CODE_LENGTH = 11
+CODE_BITS = CODE_LENGTH * math.log2(len(CODE_ALPHABET))
+
+#: Wrong codes allowed per client before it is made to wait (guessing 2^54 codes stays hopeless).
+THROTTLE_LIMIT = 10
+THROTTLE_WINDOW = timedelta(minutes=10)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    """'ABCD-EFGH-JKM': groups of four are easier to read out on the phone and to type."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def normalise_code(typed: str) -> str:
+    """What the person typed, without spaces or hyphens, in capitals."""
+    return re.sub(r"[^0-9A-Za-z]", "", typed or "").upper()[:32]
+
+
+def check_invitation_event(event: Event) -> None:
+    if event.audience != Audience.INVITATION:
+        raise errors.ValidationFailed(N_("Invitations can only be imported for an event by invitation."),
+                                      fields={"event": N_("Invitations can only be imported for an event by invitation.")})
+
+
+async def invitation_event(event_id: int) -> Event:
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    check_invitation_event(event)
+    return event
+
+
+# --- finding an invitation: code (throttled) or link ----------------------------------------------
+
+
+def client_key(address: str) -> str:
+    return hashlib.sha256(f"rsvp:{address}".encode()).hexdigest()
+
+
+async def find_by_code(*, code: str, client: str, now: datetime | None = None) -> Invitation:
+    """The invitation for a typed code. Wrong codes are counted per client and throttled."""
+    now = now or utcnow()
+    key = client_key(client)
+    since = now - THROTTLE_WINDOW
+    if await RsvpAttempt.filter(client=key, created_at__gte=since).count() >= THROTTLE_LIMIT:
+        raise errors.TooManyAttempts()
+    normalised = normalise_code(code)
+    invitation = None
+    if len(normalised) == CODE_LENGTH:
+        invitation = await Invitation.get_or_none(code=normalised)
+    if invitation is None:
+        async with in_transaction() as conn:
+            await RsvpAttempt.filter(created_at__lt=since).using_db(conn).delete()
+            await RsvpAttempt.create(client=key, created_at=now, using_db=conn)
+        raise errors.InvitationNotFound()
+    return invitation
+
+
+async def find_by_token(token: str) -> Invitation:
+    invitation = await Invitation.get_or_none(token=token) if token else None
+    if invitation is None:
+        raise errors.InvitationNotFound()
+    return invitation
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+NEEDS = ("language_assistance", "accessibility")
+
+
+@dataclass(frozen=True)
+class Reply:
+    accept: bool
+    companions: int = 0
+    language: str = "de"
+    #: {"language_assistance": "...", "accessibility": "..."}; empty values are dropped
+    needs: dict | None = None
+
+
+def check_reply(invitation: Invitation, reply: Reply) -> Reply:
+    problems = {}
+    companions = reply.companions if reply.accept else 0
+    if companions < 0:
+        problems["companions"] = N_("The number of companions cannot be negative.")
+    elif companions > invitation.max_companions:
+        problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
+    if reply.language not in LANGUAGES:
+        problems["language"] = N_("This language is not offered.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems, max=invitation.max_companions)
+    needs = {name: clean_text(str(value), max_length=300) for name, value in (reply.needs or {}).items()
+             if name in NEEDS and value and clean_text(str(value), max_length=300)}
+    return Reply(accept=reply.accept, companions=companions, language=reply.language, needs=needs)
+
+
+async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = None) -> Invitation:
+    """Accept or decline, or change the answer, until the registration deadline.
+
+    An acceptance is a Registration placed under the event lock (confirmed if the seats for the
+    invitee and companions are free, else on the waiting list). A decline cancels it and moves
+    the waiting list. More companions on a confirmed registration are granted only if the seats
+    are free (MoreSeatsUnavailable otherwise, nothing changed); fewer free seats for others.
+    """
+    now = now or utcnow()
+    found = await Invitation.get_or_none(id=invitation_id)
+    if found is None:
+        raise errors.InvitationNotFound()
+    async with event_lock(found.event_id) as (conn, event):
+        invitation = await Invitation.get(id=invitation_id).using_db(conn)
+        check_open(event, now)
+        reply = check_reply(invitation, reply)
+        await expire_event_offers(conn, event, now)
+        current = None
+        if invitation.registration_id:
+            current = await Registration.get_or_none(id=invitation.registration_id).using_db(conn)
+            if current is not None and current.status in (S.CANCELLED, S.EXPIRED):
+                current = None
+        if not reply.accept:
+            if current is not None:
+                await release_seats(conn, event, current, S.CANCELLED, now)
+                await tell(conn, current, "cancelled")
+                await promote_waiting(conn, event, now)
+            invitation.state = InvitationState.DECLINED
+            invitation.companions = 0
+            invitation.status_told = ""
+        else:
+            if current is None:
+                current = await _register(conn, event, invitation, reply, now)
+            else:
+                await _change_companions(conn, event, current, reply.companions, now)
+                current.language = reply.language
+                current.answers = reply.needs or {}
+                await current.save(using_db=conn, update_fields=["language", "answers", "updated_at"])
+            invitation.state = InvitationState.ACCEPTED
+            invitation.companions = reply.companions
+            invitation.registration_id = current.id
+            invitation.status_told = current.status.value  # the answer page shows it
+        invitation.language = reply.language
+        invitation.needs = reply.needs or {}
+        invitation.answered_at = now
+        await invitation.save(using_db=conn)
+        return invitation
+
+
+async def accept_seat(*, invitation_id: int, now: datetime | None = None) -> Registration:
+    """The invitee takes the seat offered after waiting: the engine's `accept_offer` on their registration."""
+    invitation = await Invitation.get_or_none(id=invitation_id).prefetch_related("registration")
+    if invitation is None:
+        raise errors.InvitationNotFound()
+    if invitation.registration is None:
+        raise errors.OfferNotOpen()
+    try:
+        registration = await accept_offer(token=invitation.registration.manage_token, now=now)
+    except errors.OfferExpired:
+        await Invitation.filter(id=invitation_id).update(status_told=S.EXPIRED.value)  # the page says so
+        raise
+    await Invitation.filter(id=invitation_id).update(status_told=registration.status.value)
+    return registration
+
+
+async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitation, reply: Reply,
+                    now: datetime) -> Registration:
+    registration = Registration(
+        event_id=event.id, name=f"{invitation.first_name} {invitation.last_name}".strip(),
+        email=invitation.email, phone=invitation.phone, language=reply.language,
+        companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
+        queued_at=now, manage_token=new_token(), checkin_token=new_token(),
+    )
+    await place_registration(conn, event, registration, now)
+    waiting = registration.status == S.WAITLISTED
+    await tell(conn, registration, "waitlisted" if waiting else "confirmed")
+    return registration
+
+
+async def _change_companions(conn: BaseDBAsyncClient, event: Event, registration: Registration, companions: int,
+                             now: datetime) -> None:
+    extra = 1 + companions - registration.seats
+    if extra == 0:
+        return
+    if registration.status in SEAT_HOLDING:
+        if extra > 0 and event.seats_taken + extra > event.capacity:
+            raise errors.MoreSeatsUnavailable()
+        event.seats_taken += extra
+        await event.save(using_db=conn, update_fields=["seats_taken"])
+    registration.seats = 1 + companions
+    registration.companions = companions
+    await registration.save(using_db=conn, update_fields=["seats", "companions", "updated_at"])
+    if extra < 0 or registration.status == S.WAITLISTED:
+        await promote_waiting(conn, event, now)
+
+
+# --- mail, reminders, letter text ----------------------------------------------------------------
+
+async def send_invitation_mails(*, event_id: int, now: datetime | None = None) -> int:
+    """Queue the invitation mail for everyone with an address who has not had one yet."""
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        due = await Invitation.filter(event_id=event_id, mailed_at__isnull=True).exclude(email="").using_db(conn)
+        for invitation in due:
+            await queue_mail(conn, template="invitation", recipient=invitation.email, language=invitation.language,
+                             context={"invitation_id": invitation.id, "event_id": event_id}, event_id=event_id)
+        await Invitation.filter(id__in=[i.id for i in due]).using_db(conn).update(mailed_at=now)
+    return len(due)
+
+
+@dataclass(frozen=True)
+class Reminders:
+    mailed: int
+    #: Invitees without an e-mail address who need a phone call or a letter (see `call_list`).
+    to_contact: list[Call]
+
+
+async def send_reminders(*, event_id: int, now: datetime | None = None,
+                         again_after: timedelta = timedelta(days=7)) -> Reminders:
+    """Remind by mail those who have not answered (at most once a week each, never for a cancelled event)."""
+    now = now or utcnow()
+    event = await invitation_event(event_id)
+    async with in_transaction() as conn:
+        pending = await Invitation.filter(event_id=event_id, state=InvitationState.PENDING).using_db(conn)
+        due = [] if event.status == EventStatus.CANCELLED else [
+            i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
+        for invitation in due:
+            await queue_mail(conn, template="invitation_reminder", recipient=invitation.email,
+                             language=invitation.language,
+                             context={"invitation_id": invitation.id, "event_id": event_id}, event_id=event_id)
+        await Invitation.filter(id__in=[i.id for i in due]).using_db(conn).update(reminded_at=now)
+    return Reminders(mailed=len(due), to_contact=await call_list(event_id))
+
+
+DEFAULT_LETTER = {
+    "sender": "Stadt Gießen · Integrationsbüro · Berliner Platz 1 · 35390 Gießen",
+    "subject": "Einladung zum Einbürgerungsempfang",
+    "body": (
+        "wir freuen uns, dass Sie die deutsche Staatsangehörigkeit erhalten haben, und gratulieren Ihnen "
+        "herzlich. Die Universitätsstadt Gießen lädt Sie zum Einbürgerungsempfang ein:\n\n"
+        "{event_title}\n{event_date}\n{event_location}\n\n"
+        "Bitte sagen Sie uns bis {deadline}, ob Sie kommen und wie viele Begleitpersonen Sie mitbringen "
+        "(höchstens {max_companions})."
+    ),
+    "signature": "Mit freundlichen Grüßen\nIhr Integrationsbüro",
+}
+
+
+async def get_letter(event_id: int) -> ReceptionLetter:
+    letter = await ReceptionLetter.get_or_none(event_id=event_id)
+    return letter or ReceptionLetter(event_id=event_id, **DEFAULT_LETTER)
+
+
+async def save_letter(*, event_id: int, sender: str, subject: str, body: str, signature: str) -> ReceptionLetter:
+    await invitation_event(event_id)
+    values = {"sender": clean_text(sender, max_length=300), "subject": clean_text(subject, max_length=200),
+              "body": clean_text(body, max_length=5000), "signature": clean_text(signature, max_length=500)}
+    if not values["body"]:
+        raise errors.ValidationFailed(fields={"body": N_("Please write the letter text.")})
+    async with in_transaction() as conn:
+        letter = await ReceptionLetter.get_or_none(event_id=event_id).using_db(conn)
+        if letter is None:
+            letter = ReceptionLetter(event_id=event_id)
+        for name, value in values.items():
+            setattr(letter, name, value)
+        await letter.save(using_db=conn)
+    return letter
+
+
+def greeting(invitation: Invitation) -> str:
+    """The German letter greeting; without Herr/Frau it addresses the full name (diverse, unknown)."""
+    salutation = invitation.salutation.strip().lower()
+    if salutation in ("herr", "hr.", "mr", "mr."):
+        return f"Sehr geehrter Herr {invitation.last_name},"
+    if salutation in ("frau", "fr.", "mrs", "ms", "mrs.", "ms."):
+        return f"Sehr geehrte Frau {invitation.last_name},"
+    return f"Guten Tag {invitation.first_name} {invitation.last_name},".replace("  ", " ")
+
+
+# --- the organiser's view ---------------------------------------------------------------------
+
+def sort_key(text: str) -> str:
+    """German alphabetical order (DIN 5007-1): Ä as A, ß as ss, case ignored; databases sort Ö after Z."""
+    text = text.casefold()
+    for special, plain in (("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss")):
+        text = text.replace(special, plain)
+    return text
+
+
+async def list_invitations(event_id: int) -> list[Invitation]:
+    """The event's invitations in German alphabetical order of last name, first name."""
+    invitations = await Invitation.filter(event_id=event_id).prefetch_related("registration")
+    return sorted(invitations, key=lambda i: (sort_key(i.last_name), sort_key(i.first_name), i.id))
+
+
+async def counts(event_id: int) -> dict[str, int]:
+    """Invited, answered, accepted (invitations and persons incl. companions), declined, waiting, and
+    offered (a seat came free for someone waiting, not yet taken) or expired (the offer was not taken)."""
+    invitations = await list_invitations(event_id)
+    result = {"invited": len(invitations), "pending": 0, "answered": 0, "accepted": 0, "accepted_persons": 0,
+              "declined": 0, "waiting": 0, "waiting_persons": 0, "offered": 0, "offered_persons": 0,
+              "expired": 0, "without_email": 0}
+    for invitation in invitations:
+        result["without_email"] += not invitation.email
+        if invitation.state == InvitationState.PENDING:
+            result["pending"] += 1
+            continue
+        result["answered"] += 1
+        registration = invitation.registration
+        if invitation.state == InvitationState.DECLINED or registration is None or registration.status == S.CANCELLED:
+            result["declined"] += 1
+        elif registration.status == S.EXPIRED:
+            result["expired"] += 1
+        elif registration.status == S.WAITLISTED:
+            result["waiting"] += 1
+            result["waiting_persons"] += registration.seats
+        elif registration.status == S.OFFERED:
+            result["offered"] += 1
+            result["offered_persons"] += registration.seats
+        else:
+            result["accepted"] += 1
+            result["accepted_persons"] += registration.seats
+    return result
+
+
+# --- whom to phone or write to: invitees without an e-mail address ---------------------------------
+
+#: Not a registration status: the invitee has not answered yet.
+NOT_ANSWERED = "not_answered"
+#: Not a registration status: the whole event is cancelled.
+EVENT_CANCELLED = "event_cancelled"
+
+
+@dataclass(frozen=True)
+class Call:
+    invitation: Invitation
+    #: NOT_ANSWERED, EVENT_CANCELLED, or the registration's status the invitee has not learnt yet
+    #: (offered, confirmed after waiting, expired, ...)
+    news: str
+
+
+def news_for(event: Event, invitation: Invitation) -> str:
+    """What the invitee does not know yet ("" for nothing). Needs `invitation.registration` loaded."""
+    if invitation.state == InvitationState.DECLINED:
+        return ""
+    if event.status == EventStatus.CANCELLED:
+        return "" if invitation.status_told == EVENT_CANCELLED else EVENT_CANCELLED
+    if invitation.state == InvitationState.PENDING:
+        return NOT_ANSWERED
+    registration = invitation.registration
+    if registration is None or registration.status.value == invitation.status_told:
+        return ""
+    return registration.status.value
+
+
+async def call_list(event_id: int) -> list[Call]:
+    """Invitees without an e-mail address who have not answered, or whose place changed since they last
+    heard (promoted, offered a seat, offer expired, event cancelled): mail cannot reach them."""
+    event = await Event.get(id=event_id)
+    calls = []
+    for invitation in await list_invitations(event_id):
+        news = "" if invitation.email else news_for(event, invitation)
+        if news:
+            calls.append(Call(invitation, news))
+    return calls
+
+
+async def mark_told(*, event_id: int, invitation_id: int, news: str, by: User) -> Invitation:
+    """The organiser has told the invitee `news` (by phone or letter): they leave the call list until the
+    next change. A `news` that is no longer current (it changed meanwhile) is refused."""
+    async with in_transaction() as conn:
+        invitation = await Invitation.get_or_none(id=invitation_id, event_id=event_id).using_db(conn)
+        if invitation is None:
+            raise errors.InvitationNotFound()
+        event = await Event.get(id=event_id).using_db(conn)
+        await invitation.fetch_related("registration", using_db=conn)
+        if news in ("", NOT_ANSWERED) or news_for(event, invitation) != news:
+            raise errors.RegistrationStateConflict()
+        invitation.status_told = news
+        await invitation.save(using_db=conn, update_fields=["status_told", "updated_at"])
+        await audit.record("invitation.told", user=by, event_id=event_id, conn=conn, invitation_id=invitation_id,
+                           news=news)
+        return invitation
+
+
+async def door_list(event_id: int) -> list[Invitation]:
+    """Invitees holding seats, sorted by last name, with their companions (for the door)."""
+    invitations = await list_invitations(event_id)
+    return [i for i in invitations
+            if i.state == InvitationState.ACCEPTED and i.registration and i.registration.status in SEAT_HOLDING]

@@ -1,0 +1,211 @@
+"""Events and their sessions: create, change, cancel, list.
+
+A change of time, place or status raises the event's SEQUENCE (calendar clients replace their
+copy) and tells registrants through the outbox; a change of capacity moves the waiting list.
+Creating, changing and cancelling write the audit entry in the same transaction, whoever calls
+(back office, API, scripts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from events_app.core import audit, errors
+from events_app.core.errors import N_
+from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Registration, RegistrationStatus, SessionStatus, User, Visibility
+from events_app.mail.outbox import queue_mail
+from events_app.seats.registration import check_capacity, event_lock, promote_waiting
+from events_app.seats.signup import add_standard_questions
+from events_app.core.timeutil import utcnow
+
+#: Registrations that are told about changes to their event.
+ACTIVE = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)
+
+EDITABLE_FIELDS = (
+    "kind", "title", "description", "translations", "location", "location_confidential", "capacity",
+    "waitlist", "offer_hours", "max_companions", "phone_allowed", "registration_opens_at",
+    "registration_closes_at", "audience", "visibility", "certificate_min_attendance",
+)
+#: Fields whose change makes calendar clients and registrants need to know.
+NOTIFY_FIELDS = ("location", "title")
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    starts_at: datetime
+    ends_at: datetime
+    id: int | None = None
+
+
+def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, creating: bool) -> None:
+    problems: dict[str, str] = {}
+    if creating:
+        for required in ("kind", "title", "capacity"):
+            if values.get(required) in (None, ""):
+                problems[required] = N_("This field is required.")
+        if not sessions:
+            problems["sessions"] = N_("An event needs at least one date.")
+    if "title" in values and not str(values["title"] or "").strip():
+        problems["title"] = N_("This field is required.")
+    if values.get("capacity") is not None and values["capacity"] < 0:
+        problems["capacity"] = N_("The capacity cannot be negative.")
+    for number in ("offer_hours", "max_companions"):
+        if values.get(number) is not None and values[number] < 0:
+            problems[number] = N_("This number cannot be negative.")
+    percent = values.get("certificate_min_attendance")
+    if percent is not None and not 0 <= percent <= 100:
+        problems["certificate_min_attendance"] = N_("Enter a percentage from 0 to 100.")
+    for spec in sessions or []:
+        if spec.ends_at <= spec.starts_at:
+            problems["sessions"] = N_("Each date must end after it starts.")
+    opens, closes = values.get("registration_opens_at"), values.get("registration_closes_at")
+    if opens and closes and closes <= opens:
+        problems["registration_closes_at"] = N_("Registration must close after it opens.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems)
+
+
+async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None) -> Event:
+    """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
+
+    `by` is the organiser (None: a script such as the demo data)."""
+    check_event_fields(values, sessions, creating=True)
+    async with in_transaction() as conn:
+        event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
+        for spec in sessions:
+            await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
+        await add_standard_questions(conn, event)
+        await audit.record("event.created", user=by, event_id=event.id, conn=conn)
+        return event
+
+
+async def _tell_everyone(conn: BaseDBAsyncClient, event: Event, template: str, **extra) -> int:
+    registrations = await Registration.filter(event_id=event.id, status__in=ACTIVE).using_db(conn)
+    for registration in registrations:
+        await queue_mail(conn, template=template, recipient=registration.email, language=registration.language,
+                         context={"registration_id": registration.id, "event_id": event.id, **extra},
+                         registration_id=registration.id, event_id=event.id)
+    return len(registrations)
+
+
+async def _tell_unanswered_invitees(conn: BaseDBAsyncClient, event: Event, template: str, **extra) -> int:
+    """Invitees who have not answered hold no registration: the mail goes to the invitation, in its language.
+    Those without an e-mail address are on the organisers' call list (`invitations.call_list`)."""
+    pending = await Invitation.filter(event_id=event.id, state=InvitationState.PENDING).exclude(
+        email="").using_db(conn)
+    for invitation in pending:
+        await queue_mail(conn, template=template, recipient=invitation.email, language=invitation.language,
+                         context={"invitation_id": invitation.id, "event_id": event.id, **extra}, event_id=event.id)
+    return len(pending)
+
+
+async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[SessionSpec]) -> bool:
+    """Update, add and cancel sessions to match the list. Returns whether any time changed."""
+    existing = {s.id: s for s in await EventSession.filter(event_id=event.id).using_db(conn)}
+    changed = False
+    kept: set[int] = set()
+    for spec in sessions:
+        current = existing.get(spec.id) if spec.id else None
+        if current is None:
+            await EventSession.create(event_id=event.id, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
+            changed = True
+            continue
+        kept.add(current.id)
+        if (current.starts_at, current.ends_at, current.status) != (spec.starts_at, spec.ends_at, SessionStatus.SCHEDULED):
+            current.starts_at, current.ends_at = spec.starts_at, spec.ends_at
+            current.status = SessionStatus.SCHEDULED
+            current.sequence += 1
+            await current.save(using_db=conn)
+            changed = True
+    for session in existing.values():
+        if session.id not in kept and session.status != SessionStatus.CANCELLED:
+            session.status = SessionStatus.CANCELLED
+            session.sequence += 1
+            await session.save(using_db=conn)
+            changed = True
+    return changed
+
+
+async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpec] | None = None,
+                       by: User | None = None, now: datetime | None = None) -> Event:
+    """Change an event under its lock; registrants hear about new times or places.
+
+    A capacity below the seats already taken is refused under the lock, before anything changes."""
+    now = now or utcnow()
+    check_event_fields(values, sessions, creating=False)
+    async with event_lock(event_id) as (conn, event):
+        if values.get("capacity") is not None:
+            check_capacity(event, values["capacity"])
+        notify = False
+        audience = event.audience
+        changed = []
+        for name, value in values.items():
+            if name not in EDITABLE_FIELDS or getattr(event, name) == value:
+                continue
+            notify = notify or name in NOTIFY_FIELDS
+            setattr(event, name, value)
+            changed.append(name)
+        if sessions is not None and await _apply_sessions(conn, event, sessions):
+            notify = True
+            changed.append("sessions")
+        if notify:
+            event.sequence += 1
+        await event.save(using_db=conn)
+        if event.audience != audience:
+            await add_standard_questions(conn, event)
+        if notify and event.status != EventStatus.CANCELLED:
+            await _tell_everyone(conn, event, "event_changed", sequence=event.sequence)
+        await promote_waiting(conn, event, now)
+        await audit.record("event.changed", user=by, event_id=event_id, conn=conn, fields=sorted(changed))
+        return event
+
+
+async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None) -> Event:
+    """Cancel the whole event and tell everyone registered or waiting, and invitees yet to answer."""
+    async with event_lock(event_id) as (conn, event):
+        if event.status == EventStatus.CANCELLED:
+            return event
+        event.status = EventStatus.CANCELLED
+        event.sequence += 1
+        await event.save(using_db=conn)
+        await _tell_everyone(conn, event, "event_cancelled", reason=reason)
+        if event.audience == Audience.INVITATION:
+            await _tell_unanswered_invitees(conn, event, "event_cancelled", reason=reason)
+        await audit.record("event.cancelled", user=by, event_id=event_id, conn=conn)
+        return event
+
+
+async def get_event(event_id: int, *, public: bool = True) -> Event:
+    """An event with its sessions. Public callers see neither drafts nor invitation-only details."""
+    event = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
+    if event is None or (public and event.visibility == Visibility.DRAFT):
+        raise errors.EventNotFound()
+    return event
+
+
+async def list_public_events(*, now: datetime | None = None, kind: EventKind | None = None,
+                             include_past: bool = False) -> list[Event]:
+    """Public, listed events, soonest first; past events only when asked."""
+    now = now or utcnow()
+    query = Event.filter(visibility=Visibility.PUBLIC).exclude(audience=Audience.INVITATION)
+    if kind:
+        query = query.filter(kind=kind)
+    events = await query.prefetch_related("sessions")
+    listed = []
+    for event in events:
+        sessions = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED] or list(event.sessions)
+        if not sessions:
+            continue
+        if include_past or max(s.ends_at for s in sessions) >= now:
+            listed.append(event)
+    listed.sort(key=lambda e: min(s.starts_at for s in e.sessions))
+    return listed
+
+
+def first_start(event: Event) -> datetime | None:
+    sessions = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED] or list(event.sessions)
+    return min((s.starts_at for s in sessions), default=None)

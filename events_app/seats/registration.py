@@ -1,0 +1,416 @@
+"""Registering, cancelling and the waiting list: capacity is never exceeded, even in a rush.
+
+Every change of an event's seats happens inside `event_lock`: one transaction holding the
+event's write lock (a row lock on PostgreSQL; on SQLite the transaction begins IMMEDIATE and
+so holds the database's write lock). Under that lock `Event.seats_taken` is read, compared with
+the capacity and written back; without it, two registrations can both see the last seat free
+(the classic count-then-insert overbooking).
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import AsyncIterator
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from events_app.core import errors
+from events_app.core.errors import N_
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
+from events_app.mail.outbox import queue_mail
+from events_app.core.timeutil import utcnow
+from events_app.core.validation import clean_text, normalise_email, normalise_phone
+
+S = RegistrationStatus
+
+
+def new_token() -> str:
+    """A secret for links: 256 bits from the OS's generator."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """What a person tells us when registering; checked by `check_applicant`."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    language: str = "de"
+    companions: int = 0
+    answers: dict | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    registration: Registration
+    waitlist_position: int | None
+
+
+@asynccontextmanager
+async def event_lock(event_id: int) -> AsyncIterator[tuple[BaseDBAsyncClient, Event]]:
+    """Open a transaction that holds the event's write lock and yield (connection, fresh event)."""
+    async with in_transaction() as conn:
+        event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
+        if event is None:
+            raise errors.EventNotFound()
+        yield conn, event
+
+
+def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
+    """Normalise the input or raise ValidationFailed with a message per field."""
+    problems: dict[str, str] = {}
+    name = clean_text(applicant.name, max_length=200)
+    if not name:
+        problems["name"] = N_("Please enter your name.")
+    email = phone = ""
+    if applicant.email.strip():
+        try:
+            email = normalise_email(applicant.email)
+        except ValueError as exc:
+            problems["email"] = str(exc)
+    if applicant.phone.strip():
+        try:
+            phone = normalise_phone(applicant.phone)
+        except ValueError as exc:
+            problems["phone"] = str(exc)
+    if not email and "email" not in problems:
+        if not event.phone_allowed:
+            problems["email"] = N_("Please enter an e-mail address.")
+        elif not phone and "phone" not in problems:
+            problems["email"] = N_("Please enter an e-mail address or a phone number.")
+    companions = applicant.companions
+    if companions < 0:
+        problems["companions"] = N_("The number of companions cannot be negative.")
+    elif companions > event.max_companions:
+        problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
+    language = applicant.language if applicant.language in languages else languages[0]
+    if problems:
+        raise errors.ValidationFailed(fields=problems, max=event.max_companions)
+    return Applicant(name=name, email=email, phone=phone, language=language,
+                     companions=companions, answers=applicant.answers or {})
+
+
+def check_open(event: Event, now: datetime) -> None:
+    if event.status == EventStatus.CANCELLED:
+        raise errors.EventCancelled()
+    if event.registration_opens_at and now < event.registration_opens_at:
+        raise errors.RegistrationNotOpenYet()
+    if event.registration_closes_at and now >= event.registration_closes_at:
+        raise errors.RegistrationClosed()
+
+
+async def waitlist_position(conn: BaseDBAsyncClient, registration: Registration) -> int | None:
+    """1-based place on the waiting list, derived from the queue order (never stored)."""
+    if registration.status != S.WAITLISTED:
+        return None
+    ahead = await Registration.filter(
+        Q(queued_at__lt=registration.queued_at) | Q(queued_at=registration.queued_at, id__lt=registration.id),
+        event_id=registration.event_id, status=S.WAITLISTED,
+    ).using_db(conn).count()
+    return ahead + 1
+
+
+async def waitlist_positions(event_id: int) -> dict[int, int]:
+    """Positions of all waiting registrations of an event, by registration id."""
+    waiting = await Registration.filter(event_id=event_id, status=S.WAITLISTED).order_by(
+        "queued_at", "id").values_list("id", flat=True)
+    return {reg_id: index for index, reg_id in enumerate(waiting, start=1)}
+
+
+#: The columns `set_status` writes; every save after a change of status includes them.
+STATUS_FIELDS = ["status", "sequence", "status_changed_at"]
+
+
+def set_status(registration: Registration, status: S, now: datetime) -> None:
+    """The one way to change a registration's status (the caller saves STATUS_FIELDS).
+
+    A change raises the registration's sequence and notes the time, which the person's own calendar
+    adds to SEQUENCE and LAST-MODIFIED, so calendar clients replace the dates they hold.
+    """
+    if registration.status is not None and registration.status != status:
+        registration.sequence += 1
+        registration.status_changed_at = now
+    registration.status = status
+
+
+def _mail_context(registration: Registration, **extra) -> dict:
+    return {"registration_id": registration.id, "event_id": registration.event_id, **extra}
+
+
+async def tell(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
+    """Queue the mail of this kind to the person, in their language, inside the caller's transaction."""
+    await queue_mail(
+        conn,
+        template=template,
+        recipient=registration.email,
+        language=registration.language,
+        context=_mail_context(registration, **extra),
+        registration_id=registration.id,
+        event_id=registration.event_id,
+    )
+
+
+async def register(
+    *,
+    event_id: int,
+    applicant: Applicant,
+    languages: tuple[str, ...] = ("de",),
+    via_invitation: bool = False,
+    hold_seat: bool = True,
+    now: datetime | None = None,
+) -> Outcome:
+    """Register a person: confirmed if the seats are free, else on the waiting list.
+
+    `hold_seat=False` stores the registration as pending (it holds no seat until
+    `confirm_pending`), for sign-ups whose address must be verified first.
+    """
+    now = now or utcnow()
+    async with event_lock(event_id) as (conn, event):
+        if event.audience == Audience.INVITATION and not via_invitation:
+            raise errors.InvitationRequired()
+        check_open(event, now)
+        person = check_applicant(event, applicant, languages=languages)
+        if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
+            await expire_event_offers(conn, event, now)
+        seats = 1 + person.companions
+        registration = Registration(
+            event_id=event.id, name=person.name, email=person.email, phone=person.phone,
+            language=person.language, companions=person.companions, seats=seats,
+            answers=person.answers or {}, queued_at=utcnow(),
+            manage_token=new_token(), checkin_token=new_token(),
+        )
+        if not hold_seat:
+            set_status(registration, S.PENDING, now)
+            await registration.save(using_db=conn)
+            await tell(conn, registration, "verify_email")
+            return Outcome(registration, None)
+        await place_registration(conn, event, registration, now)
+        position = await waitlist_position(conn, registration)
+        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        return Outcome(registration, position)
+
+
+async def place_registration(conn: BaseDBAsyncClient, event: Event, registration: Registration,
+                             now: datetime) -> None:
+    """Give the registration its seats if they are free, else a place on the waiting list.
+
+    Call only under `event_lock`; invitations and the back office use it for their own flows."""
+    if event.seats_taken + registration.seats <= event.capacity:
+        set_status(registration, S.CONFIRMED, now)
+        registration.confirmed_at = now
+        event.seats_taken += registration.seats
+        await event.save(using_db=conn, update_fields=["seats_taken"])
+    elif event.waitlist:
+        set_status(registration, S.WAITLISTED, now)
+        # the clock read under the lock, so queue order is lock order even across processes
+        registration.queued_at = utcnow()
+    else:
+        raise errors.EventFull()
+    await registration.save(using_db=conn)
+
+
+async def confirm_pending(*, registration_id: int, now: datetime | None = None) -> Outcome:
+    """A verified pending sign-up now competes for a seat like a fresh registration."""
+    now = now or utcnow()
+    registration = await Registration.get_or_none(id=registration_id)
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    async with event_lock(registration.event_id) as (conn, event):
+        registration = await Registration.get(id=registration_id).using_db(conn)
+        if registration.status != S.PENDING:
+            return Outcome(registration, await waitlist_position(conn, registration))
+        check_open(event, now)
+        await expire_event_offers(conn, event, now)
+        await place_registration(conn, event, registration, now)
+        position = await waitlist_position(conn, registration)
+        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        return Outcome(registration, position)
+
+
+async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) -> list[Registration]:
+    """Fill free seats from the waiting list, oldest first. Call only under `event_lock`.
+
+    A request for more seats than are free is skipped but keeps its place; with `offer_hours`
+    the seats are held as an offer that the person must accept before it expires.
+    """
+    if event.status == EventStatus.CANCELLED:
+        return []
+    free = event.capacity - event.seats_taken
+    promoted: list[Registration] = []
+    if free <= 0:
+        return promoted
+    waiting = await Registration.filter(event_id=event.id, status=S.WAITLISTED).order_by(
+        "queued_at", "id").using_db(conn)
+    for registration in waiting:
+        if free <= 0:
+            break
+        if registration.seats > free:
+            continue
+        if event.offer_hours > 0:
+            set_status(registration, S.OFFERED, now)
+            registration.offer_expires_at = now + timedelta(hours=event.offer_hours)
+            template = "offered"
+        else:
+            set_status(registration, S.CONFIRMED, now)
+            registration.confirmed_at = now
+            template = "promoted"
+        await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "confirmed_at",
+                                                              "updated_at"])
+        await tell(conn, registration, template,
+                    offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
+        free -= registration.seats
+        event.seats_taken += registration.seats
+        promoted.append(registration)
+    await event.save(using_db=conn, update_fields=["seats_taken"])
+    return promoted
+
+
+async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: S,
+                        now: datetime) -> None:
+    """Give back the seats a registration held and set its new status. Call only under `event_lock`."""
+    if registration.status in SEAT_HOLDING:
+        event.seats_taken -= registration.seats
+        await event.save(using_db=conn, update_fields=["seats_taken"])
+    set_status(registration, status, now)
+    registration.offer_expires_at = None
+    if status == S.CANCELLED:
+        registration.cancelled_at = now
+    await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "cancelled_at",
+                                                          "updated_at"])
+
+
+async def _offers_due(event_id: int, now: datetime) -> bool:
+    """Checked before taking the lock, so a page view takes the lock only when there is work to do."""
+    return await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists()
+
+
+async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
+    """Expire this event's offers past their deadline and pass the seats on. Call only under `event_lock`."""
+    due = await Registration.filter(event_id=event.id, status=S.OFFERED, offer_expires_at__lte=now).using_db(conn)
+    for registration in due:
+        await release_seats(conn, event, registration, S.EXPIRED, now)
+        await tell(conn, registration, "offer_expired")
+    if due:
+        await promote_waiting(conn, event, now)
+    return len(due)
+
+
+async def expire_due_offers(*, now: datetime | None = None) -> int:
+    """Worker job: expire every offer past its deadline, event by event, each under its lock."""
+    now = now or utcnow()
+    event_ids = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now).distinct().values_list(
+        "event_id", flat=True)
+    expired = 0
+    for event_id in set(event_ids):
+        async with event_lock(event_id) as (conn, event):
+            expired += await expire_event_offers(conn, event, now)
+    return expired
+
+
+async def _locked_registration(conn: BaseDBAsyncClient, token: str) -> Registration:
+    registration = await Registration.get_or_none(manage_token=token).using_db(conn)
+    if registration is None:
+        raise errors.RegistrationNotFound()
+    return registration
+
+
+async def _event_id_for_token(token: str) -> int:
+    event_id = await Registration.filter(manage_token=token).values_list("event_id", flat=True)
+    if not event_id:
+        raise errors.RegistrationNotFound()
+    return event_id[0]
+
+
+async def find_by_token(token: str, *, now: datetime | None = None) -> Outcome:
+    """The registration behind a manage link, with due offers expired first so the page is true."""
+    now = now or utcnow()
+    event_id = await _event_id_for_token(token)
+    if await _offers_due(event_id, now):
+        async with event_lock(event_id) as (conn, event):
+            await expire_event_offers(conn, event, now)
+    registration = await Registration.get(manage_token=token).prefetch_related("event")
+    return Outcome(registration, await waitlist_position(registration._meta.db, registration))
+
+
+async def cancel(*, token: str, now: datetime | None = None) -> Registration:
+    """Cancelled by the person: frees the seats and moves the waiting list."""
+    now = now or utcnow()
+    event_id = await _event_id_for_token(token)
+    async with event_lock(event_id) as (conn, event):
+        registration = await _locked_registration(conn, token)
+        if registration.status in (S.CANCELLED, S.EXPIRED):
+            raise errors.AlreadyCancelled()
+        await release_seats(conn, event, registration, S.CANCELLED, now)
+        await tell(conn, registration, "cancelled")
+        await promote_waiting(conn, event, now)
+        return registration
+
+
+async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:
+    now = now or utcnow()
+    event_id = await _event_id_for_token(token)
+    async with event_lock(event_id) as (conn, event):
+        registration = await _locked_registration(conn, token)
+        if registration.status == S.OFFERED and registration.offer_expires_at <= now:
+            await expire_event_offers(conn, event, now)
+            expired = True  # committed first, reported after the transaction
+        else:
+            expired = False
+            if registration.status != S.OFFERED:
+                raise errors.OfferNotOpen()
+            await _confirm_offer(conn, registration, now)
+    if expired:
+        raise errors.OfferExpired()
+    return registration
+
+
+async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, now: datetime) -> None:
+    set_status(registration, S.CONFIRMED, now)
+    registration.confirmed_at = now
+    registration.offer_expires_at = None
+    await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at", "offer_expires_at",
+                                                          "updated_at"])
+    await tell(conn, registration, "confirmed")
+
+
+def check_capacity(event: Event, capacity: int) -> None:
+    """Refuse a new capacity below the seats already taken. Call only under `event_lock`, so no
+    registration can take a seat between this check and the write.
+
+    An unchanged capacity passes even when an organiser has promoted beyond it."""
+    if capacity != event.capacity and capacity < event.seats_taken:
+        raise errors.CapacityBelowSeatsTaken(
+            fields={"capacity": N_("The capacity cannot be lower than the seats already taken: %(taken)d.")},
+            taken=event.seats_taken)
+
+
+async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = None) -> Event:
+    """Change the capacity; a raise promotes from the waiting list. Seats already given stay given."""
+    now = now or utcnow()
+    async with event_lock(event_id) as (conn, event):
+        check_capacity(event, capacity)
+        event.capacity = capacity
+        await event.save(using_db=conn, update_fields=["capacity", "updated_at"])
+        await promote_waiting(conn, event, now)
+        return event
+
+
+async def seat_counts(event_id: int) -> dict[str, int]:
+    """Seats taken (confirmed + offered), seats waiting, registrations waiting: recounted from rows."""
+    counts = {"confirmed": 0, "offered": 0, "waitlisted_seats": 0, "waitlisted": 0}
+    rows = await Registration.filter(event_id=event_id, status__in=[S.CONFIRMED, S.OFFERED, S.WAITLISTED]).values_list(
+        "status", "seats")
+    for status, seats in rows:
+        status = S(status)
+        if status == S.WAITLISTED:
+            counts["waitlisted"] += 1
+            counts["waitlisted_seats"] += seats
+        else:
+            counts[status.value] += seats
+    return counts

@@ -1,0 +1,169 @@
+"""The public sign-up: rules that depend on an event's audience, in front of the registration engine.
+
+Staff workshops take only addresses of the city's domains (setting EVENTS_STAFF_DOMAINS), and the
+seat counts only once the person opened the link sent to that address. Until then the sign-up is
+PENDING and holds no seat, so a mistyped or someone else's address never blocks a seat, and there
+is no hold to expire. The link is valid for `VERIFY_MAX_AGE`; after that the person signs up again.
+
+Domain matching is exact and case-insensitive on the IDNA (ASCII) form of the domain:
+`giessen.de` accepts `name@giessen.de` but neither `name@amt.giessen.de`, `giessen.de.evil.org` nor
+`evilgiessen.de`. Sub-domains are accepted only when listed as `*.giessen.de` (that entry does not
+accept the bare domain; list both when both are wanted), because a sub-domain may be run by someone
+other than the city.
+
+Women's courses ask the person to confirm that the offer is for women. Department and supervisor
+(staff) and childcare and language assistance (women's courses) are ordinary questions, so their
+answers sit in `Registration.answers` with the other custom answers. `events.create_event` adds
+them (API, back office and duplicates alike), and so do a change of audience and the back office's
+question editor: organisers may reword them but not remove them, as HR's training record needs the
+department.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+from email_validator import EmailNotValidError, validate_email
+from itsdangerous import BadData, URLSafeTimedSerializer
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from events_app.core import errors, i18n
+from events_app.seats import registration
+from events_app.core.errors import N_
+from events_app.core.models import Audience, Event, Question, Registration, RegistrationStatus
+from events_app.seats.registration import Applicant, Outcome
+
+#: How long the link in the verification mail works (seconds).
+VERIFY_MAX_AGE = 7 * 24 * 3600
+_VERIFY_SALT = "verify-email"
+
+#: Questions every event of an audience gets: (key, label msgid, kind, required).
+STANDARD_QUESTIONS: dict[Audience, tuple[tuple[str, str, str, bool], ...]] = {
+    Audience.STAFF: (
+        ("department", N_("Department or office"), "text", True),
+        ("supervisor", N_("Supervisor (optional)"), "text", False),
+    ),
+    Audience.WOMEN: (
+        ("childcare", N_("I need childcare during the course."), "yesno", False),
+        ("language_assistance", N_("Language assistance: which language would help you?"), "text", False),
+    ),
+}
+_STANDARD_LABELS = {key: label for questions in STANDARD_QUESTIONS.values() for key, label, _, _ in questions}
+
+
+def email_domain(email: str) -> str | None:
+    """The ASCII (IDNA 2008) form of the address's domain, lower case; None if the address is invalid."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).ascii_domain.lower()
+    except (EmailNotValidError, UnicodeError, AttributeError):
+        return None
+
+
+def staff_address_allowed(email: str, domains: Iterable[str]) -> bool:
+    """Whether the address belongs to one of the staff domains (see the module docstring for the rule)."""
+    domain = email_domain(email)
+    if not domain:
+        return False
+    for entry in domains:
+        entry = entry.strip().lower()
+        if entry.startswith("*."):
+            if domain.endswith(entry[1:]):
+                return True
+        elif entry and domain == entry:
+            return True
+    return False
+
+
+def question_label(question: Question, language: str) -> str:
+    """A standard question's label in the reader's language; the organiser's own labels as written."""
+    if _STANDARD_LABELS.get(question.key) == question.label:
+        return i18n.gettext(language, question.label)
+    return question.label
+
+
+async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[Question]:
+    """Add the audience's standard questions the event does not have yet (by key), inside the caller's
+    transaction. Called wherever events are created or their questions written, so every path has them."""
+    existing = set(await Question.filter(event_id=event.id).using_db(conn).values_list("key", flat=True))
+    last = await Question.filter(event_id=event.id).using_db(conn).order_by("-position").first()
+    position = (last.position + 1) if last else 0
+    added = []
+    for key, label, kind, required in STANDARD_QUESTIONS.get(event.audience, ()):
+        if key in existing:
+            continue
+        added.append(await Question.create(event_id=event.id, key=key, label=label, kind=kind,
+                                            required=required, position=position, using_db=conn))
+        position += 1
+    return added
+
+
+def _audience_problems(event: Event, applicant: Applicant, *, staff_domains: tuple[str, ...],
+                       women_confirmed: bool) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if event.audience == Audience.STAFF:
+        if not applicant.email.strip():
+            problems["email"] = N_("Please enter your work e-mail address.")
+        elif not staff_address_allowed(applicant.email, staff_domains):
+            problems["email"] = N_("Please use your work e-mail address (%(domains)s).")
+    if event.audience == Audience.WOMEN and not women_confirmed:
+        problems["women_only"] = N_("Please confirm that you are a woman: this course is for women only.")
+    return problems
+
+
+async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[str, ...],
+                  women_confirmed: bool = False, languages: tuple[str, ...] = ("de",),
+                  now: datetime | None = None, event: Event | None = None) -> Outcome:
+    """Register through the public form or API, applying the audience's rules.
+
+    Staff sign-ups come back PENDING (no seat yet) with a `verify_email` mail queued. A handler
+    that has loaded the event already passes it (`event`) to spare a query.
+    """
+    if event is None or event.id != event_id:
+        event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    problems = _audience_problems(event, applicant, staff_domains=staff_domains, women_confirmed=women_confirmed)
+    params: dict = {"domains": ", ".join(d for d in staff_domains)}
+    if problems:
+        try:
+            registration.check_applicant(event, applicant, languages=languages)
+        except errors.ValidationFailed as exc:
+            params.update(exc.params)
+            problems = {**exc.fields, **problems}
+        raise errors.ValidationFailed(fields=problems, **params)
+    staff = event.audience == Audience.STAFF
+    return await registration.register(event_id=event_id, applicant=applicant, languages=languages,
+                                       hold_seat=not staff, now=now)
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_VERIFY_SALT)
+
+
+def verification_code(*, registration_id: int, email: str, secret_key: str) -> str:
+    """A signed code bound to the registration and its address; it is only ever sent by mail."""
+    return _serializer(secret_key).dumps([registration_id, email])
+
+
+def verification_url(*, registration: Registration, base_url: str, secret_key: str) -> str:
+    """The link for the `verify_email` mail. The manage link alone cannot verify: it is shown on screen."""
+    code = verification_code(registration_id=registration.id, email=registration.email, secret_key=secret_key)
+    return f"{base_url}/r/{registration.manage_token}/verify?code={code}"
+
+
+async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,
+                       now: datetime | None = None) -> Outcome:
+    """The person opened the mailed link: the pending sign-up now competes for a seat (idempotent)."""
+    found = await Registration.get_or_none(manage_token=token)
+    if found is None:
+        raise errors.RegistrationNotFound()
+    try:
+        registration_id, email = _serializer(secret_key).loads(code, max_age=max_age)
+    except (BadData, ValueError, TypeError):
+        raise errors.VerificationLinkInvalid() from None
+    if registration_id != found.id or email != found.email:
+        raise errors.VerificationLinkInvalid()
+    if found.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
+        raise errors.AlreadyCancelled()
+    return await registration.confirm_pending(registration_id=found.id, now=now)
