@@ -39,9 +39,14 @@ def problem_response(request: Request, error: errors.DomainError) -> Response:
         body = {"type": f"/problems/{error.slug}", "title": title, "status": error.status, "detail": detail}
         if fields:
             body["errors"] = fields
-        return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
-    return render(request, "error.html", {"title": title, "detail": detail, "fields": fields,
-                                          "status": error.status}, status_code=error.status)
+        response = JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+    else:
+        response = render(request, "error.html", {"title": title, "detail": detail, "fields": fields,
+                                                  "status": error.status}, status_code=error.status)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:

@@ -1,9 +1,11 @@
 """Registration rushes on SQLite and PostgreSQL, in one process and in several, and the same person
 checked in from several phones at once.
 
-Each race test has a negative control: the same rush without the guard (the event lock replaced by an
-unlocked read-decide-write, or the check-in's unique pair dropped) must break an invariant, which shows
-the test can see the bug.
+Each race test has a negative control: the same rush without the guard (the seat primitive's lock,
+`seating.event_lock`, replaced by an unlocked read-decide-write, or the check-in's unique pair dropped)
+must break an invariant, which shows the test can see the bug. The controls do not rely on timing: a
+gate (`race.Gate`) makes racing workers meet after reading and before writing, so the lost update
+happens on every run, however busy the machine; processes start together through a gate as well.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from events_app.courses import checkin
-from events_app.seats import registration
+from events_app.seats import registration, seating
 from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
 from tests import race
@@ -41,11 +43,13 @@ async def test_200_at_once_for_20_seats(db):
 
 
 @both_databases
-async def test_negative_control_without_the_lock_overbooks(db, monkeypatch):
-    monkeypatch.setattr(registration, "event_lock", race.unlocked_event_lock)
+async def test_negative_control_without_the_lock_overbooks(db, monkeypatch, tmp_path):
+    """Two registrations read the same free seats before either writes, so one update of the seat
+    counter is lost; as every later change only adds seats, the counter trails the seats held for good."""
+    monkeypatch.setattr(seating, "event_lock", race.unlocked_event_lock(race.Gate(tmp_path, 2)))
     event = await make_event(capacity=20)
     await race.rush(event.id, 200)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="overbooked|seat counter"):
         await race.check_invariants(event.id, expected_total=200)
 
 
@@ -66,23 +70,30 @@ async def test_concurrent_cancellations_and_promotions_never_exceed_capacity(db)
 
 
 @both_databases
-async def test_negative_control_churn_without_the_lock_breaks_the_counter(db, monkeypatch):
+async def test_negative_control_churn_without_the_lock_breaks_the_counter(db, monkeypatch, tmp_path):
+    """Everyone reads the full event; the capacity raise then fills its five new seats and commits
+    first; the cancellations write the counter from what they read before it (full at 20). So either
+    the counter says 20 while more seats are held, or 20 are held while five seats of 25 stay free with
+    people waiting who fit: an invariant breaks on every run."""
     event = await make_event(capacity=20)
     await race.rush(event.id, 60)
     confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).values_list("manage_token", flat=True)
-    monkeypatch.setattr(registration, "event_lock", race.unlocked_event_lock)
-    with pytest.raises(AssertionError):
-        await _churn(event.id, list(confirmed[:15]))
+    gate = race.Gate(tmp_path, 30 + 15 + 1, first="raise")  # every registration, cancellation and the raise
+    monkeypatch.setattr(seating, "event_lock", race.unlocked_event_lock(gate))
+    await race.churn(event.id, 30, cancel_tokens=list(confirmed[:15]), prefix="late", raise_capacity_to=25, gate=gate)
+    with pytest.raises(AssertionError, match="seat counter|free seats left"):
         await race.check_invariants(event.id, expected_total=90)
 
 
-def _rush_in_processes(database_url: str, event_id: int, *, processes: int, each: int, unlocked: bool,
-                       plans: list[list[str]] | None = None) -> list[dict]:
-    """Start `processes` copies of tests/race.py at the same moment; plans[n] adds arguments for process n."""
-    start_at = time.time() + 2.5  # all processes imported and connected before the start
+def _rush_in_processes(database_url: str, event_id: int, *, processes: int, each: int, start: Path,
+                       gate: race.Gate | None = None, plans: list[list[str]] | None = None) -> list[dict]:
+    """Start `processes` copies of tests/race.py; they begin together once all are connected (the start
+    gate in `start`). With `gate` they run without the lock and meet there; plans[n] adds arguments for
+    process n."""
     plans = plans or [[] for _ in range(processes)]
-    commands = [[sys.executable, "-m", "tests.race", database_url, str(event_id), str(each), str(start_at),
-                 "--prefix", f"proc{n}-", *plans[n]] + (["--unlocked"] if unlocked else []) for n in range(processes)]
+    unlocked = ["--unlocked", *gate.to_args()] if gate else []
+    commands = [[sys.executable, "-m", "tests.race", database_url, str(event_id), str(each), f"--start={start}",
+                 f"--processes={processes}", "--prefix", f"proc{n}-", *plans[n], *unlocked] for n in range(processes)]
     running = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)}) for c in commands]
     results = []
@@ -95,9 +106,9 @@ def _rush_in_processes(database_url: str, event_id: int, *, processes: int, each
 
 @pytest.mark.multiprocess
 @both_databases
-async def test_200_in_four_processes_for_20_seats(db):
+async def test_200_in_four_processes_for_20_seats(db, tmp_path):
     event = await make_event(capacity=20)
-    results = await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=50, unlocked=False)
+    results = await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=50, start=tmp_path)
     assert [r["errors"] for r in results] == [[], [], [], []]
     statuses = [s for r in results for s in r["statuses"]]
     assert statuses.count("confirmed") == 20 and statuses.count("waitlisted") == 180
@@ -106,12 +117,18 @@ async def test_200_in_four_processes_for_20_seats(db):
 
 @pytest.mark.multiprocess
 @both_databases
-async def test_negative_control_four_processes_without_the_lock_fail(db):
-    """SQLite without BEGIN IMMEDIATE loses registrations to 'database is locked';
-    PostgreSQL without FOR UPDATE overbooks."""
+async def test_negative_control_four_processes_without_the_lock_fail(db, tmp_path):
+    """The first four registrations to read the event meet at the gate before any of them writes.
+    SQLite without BEGIN IMMEDIATE: they come from four processes (one transaction at a time per
+    process), only one can write, the other three are lost to 'database is locked'. PostgreSQL without
+    FOR UPDATE: all four read no seat taken and each writes the counter as 1, so it trails the seats
+    held for good (later changes only add)."""
     event = await make_event(capacity=20)
-    await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=50, unlocked=True)
-    with pytest.raises(AssertionError):
+    gate = race.Gate(tmp_path / "gate", 4)
+    await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=50, start=tmp_path / "start",
+                            gate=gate)
+    failure = "registrations lost" if db.startswith("sqlite") else "overbooked|seat counter"
+    with pytest.raises(AssertionError, match=failure):
         await race.check_invariants(event.id, expected_total=200)
 
 
@@ -141,13 +158,13 @@ async def _all_cancelled(tokens: list[str]) -> None:
 
 @pytest.mark.multiprocess
 @both_databases
-async def test_cancellations_registrations_and_promotions_in_four_processes(db):
+async def test_cancellations_registrations_and_promotions_in_four_processes(db, tmp_path):
     """Four processes cancel (which promotes), register and raise the capacity at once. Afterwards
     the seats held fit the capacity and match the counter, the waiting positions run 1..N, no freed
     seat went past an older waiting request that fits it, nobody was lost."""
     event = await make_event(capacity=20, max_companions=2)
     plans, tokens = await _churn_plans(event.id)
-    results = await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, unlocked=False,
+    results = await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, start=tmp_path,
                                       plans=plans)
     assert [r["errors"] for r in results] == [[], [], [], []]
     assert sum(len(r["statuses"]) for r in results) == 60
@@ -160,13 +177,22 @@ async def test_cancellations_registrations_and_promotions_in_four_processes(db):
 
 @pytest.mark.multiprocess
 @both_databases
-async def test_negative_control_churn_in_four_processes_without_the_lock_fails(db):
-    """SQLite without BEGIN IMMEDIATE loses cancellations and registrations to 'database is locked';
-    PostgreSQL without FOR UPDATE loses seat-counter updates."""
+async def test_negative_control_churn_in_four_processes_without_the_lock_fails(db, tmp_path):
+    """SQLite without BEGIN IMMEDIATE: the first change of each process reads, the four meet at the
+    gate, one writes and three are lost to 'database is locked' (at most one of them the raise).
+    PostgreSQL without FOR UPDATE: the sixteen cancellations and the raise all read the full event; the
+    raise fills its four new seats and commits first; the cancellations then write the counter from
+    what they read (full at 20), so it says 20 or less while 24 seats are held."""
     event = await make_event(capacity=20, max_companions=2)
     plans, tokens = await _churn_plans(event.id)
-    await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, unlocked=True, plans=plans)
-    with pytest.raises(AssertionError):
+    if db.startswith("sqlite"):
+        gate, failure = race.Gate(tmp_path / "gate", 4), "lost"
+    else:
+        gate = race.Gate(tmp_path / "gate", len(tokens) + 1, roles=("cancel", "raise"), first="raise")
+        failure = "seat counter|overbooked|free seats left"
+    await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, start=tmp_path / "start",
+                            gate=gate, plans=plans)
+    with pytest.raises(AssertionError, match=failure):
         await _all_cancelled(tokens)
         await race.check_invariants(event.id, expected_total=120)
 

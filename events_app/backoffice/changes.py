@@ -1,6 +1,6 @@
 """What organisers do to events and registrations by hand, each step audited.
 
-Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
+Every action that touches seats runs under `seating.event_lock` and reuses the engine's own
 steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
 audit entry is written in the same transaction as the change it records.
 """
@@ -14,7 +14,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors
-from events_app.seats import events, registration as engine
+from events_app.seats import events, registration as engine, seating
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
@@ -125,7 +125,7 @@ async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
 
 async def delete_draft(*, event_id: int, by: User) -> None:
     """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
         if event.visibility != Visibility.DRAFT or has_people:
             raise errors.EventNotDeletable()
@@ -211,7 +211,7 @@ async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: 
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         person = engine.check_applicant(event, applicant, languages=languages)
@@ -232,7 +232,7 @@ async def cancel_registration(*, event_id: int, registration_id: int, by: User, 
                               now: datetime | None = None) -> Registration:
     """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status in (S.CANCELLED, S.EXPIRED):
             raise errors.AlreadyCancelled()
@@ -253,18 +253,17 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
     organiser's explicit choice, never automatic, recorded in the audit log (in the same
     transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in (S.WAITLISTED, S.EXPIRED, S.PENDING, S.OFFERED):
             raise errors.RegistrationStateConflict()
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         extra = 0 if registration.status == S.OFFERED else registration.seats
-        over = event.seats_taken + extra > event.capacity
+        over = not seating.has_room(event, extra)
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
+        await seating.take_seats(conn, event, extra, beyond_capacity=over)
         engine.set_status(registration, S.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
@@ -280,7 +279,7 @@ async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
                            now: datetime | None = None) -> engine.Outcome:
     """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()

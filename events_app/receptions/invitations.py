@@ -24,7 +24,8 @@ from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
 from events_app.mail.outbox import queue_mail
-from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, tell, check_open, event_lock, new_token, promote_waiting
+from events_app.seats import seating
+from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, tell, check_open, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
 
@@ -146,7 +147,7 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
     found = await Invitation.get_or_none(id=invitation_id)
     if found is None:
         raise errors.InvitationNotFound()
-    async with event_lock(found.event_id) as (conn, event):
+    async with seating.event_lock(found.event_id) as (conn, event):
         invitation = await Invitation.get(id=invitation_id).using_db(conn)
         check_open(event, now)
         reply = check_reply(invitation, reply)
@@ -219,10 +220,10 @@ async def _change_companions(conn: BaseDBAsyncClient, event: Event, registration
     if extra == 0:
         return
     if registration.status in SEAT_HOLDING:
-        if extra > 0 and event.seats_taken + extra > event.capacity:
+        if extra < 0:
+            await seating.give_back_seats(conn, event, -extra)
+        elif not await seating.take_seats(conn, event, extra):
             raise errors.MoreSeatsUnavailable()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
     registration.seats = 1 + companions
     registration.companions = companions
     await registration.save(using_db=conn, update_fields=["seats", "companions", "updated_at"])

@@ -18,7 +18,8 @@ from events_app.core import audit, errors
 from events_app.core.errors import N_
 from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Registration, RegistrationStatus, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
-from events_app.seats.registration import check_capacity, event_lock, promote_waiting
+from events_app.seats import seating
+from events_app.seats.registration import check_capacity, promote_waiting
 from events_app.seats.signup import add_standard_questions
 from events_app.core.timeutil import utcnow
 
@@ -137,7 +138,7 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
     A capacity below the seats already taken is refused under the lock, before anything changes."""
     now = now or utcnow()
     check_event_fields(values, sessions, creating=False)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if values.get("capacity") is not None:
             check_capacity(event, values["capacity"])
         notify = False
@@ -166,7 +167,7 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
 
 async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None) -> Event:
     """Cancel the whole event and tell everyone registered or waiting, and invitees yet to answer."""
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             return event
         event.status = EventStatus.CANCELLED
