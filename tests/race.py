@@ -150,16 +150,17 @@ async def checkin_pair_not_unique():
 
 
 @contextlib.contextmanager
-def gap_between_read_and_insert():
-    """Get-or-create reads, then inserts: a loaded server runs other requests in between. Make that gap
-    certain (10 ms) so a control without the unique pair fails on every run, not only on a busy machine."""
+def gate_between_read_and_insert(gate: Gate):
+    """Get-or-create reads, then inserts: a loaded server runs other requests in between. Make that
+    certain: check-ins that found no row meet at `gate` before inserting, so a control without the
+    unique pair inserts twice on every run."""
     original = CheckIn._create_or_get.__func__
 
-    async def slow(cls, *args, **kwargs):
-        await asyncio.sleep(0.01)
+    async def gated(cls, *args, **kwargs):
+        await gate.pass_through(ROLE.get())
         return await original(cls, *args, **kwargs)
 
-    CheckIn._create_or_get = classmethod(slow)
+    CheckIn._create_or_get = classmethod(gated)
     try:
         yield
     finally:

@@ -20,12 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from events_app.backoffice import changes
+from events_app.core import errors
 from events_app.courses import checkin
+from events_app.receptions import invitations
+from events_app.receptions.invitations import Reply
 from events_app.seats import registration, seating
 from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
 from tests import race
 from tests.fixtures_backoffice import sign_in
+from tests.fixtures_receptions import invite, make_reception
 from tests.helpers import both_databases, make_event, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,11 +212,13 @@ async def _door_scene():
 
 
 @both_databases
-async def test_the_same_person_checked_in_from_20_phones_at_once_gets_one_row(db):
+async def test_the_same_person_checked_in_from_20_phones_at_once_gets_one_row(db, tmp_path):
     """On PostgreSQL the check-ins run on separate pooled connections; the unique (registration, session)
-    pair lets one insert win and the others find its row."""
+    pair lets one insert win and the others find its row. On SQLite a process runs its transactions one
+    after another, so there nobody can meet at the gate: it lets each pass alone."""
     event, person, session, door = await _door_scene()
-    with race.gap_between_read_and_insert():  # as in the negative control below: only the unique pair differs
+    gate = race.Gate(tmp_path, 1 if db.startswith("sqlite") else 2)
+    with race.gate_between_read_and_insert(gate):  # as in the negative control below: only the unique pair differs
         failures = await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id,
                                             by=door, count=20)
     assert failures == []
@@ -231,7 +238,7 @@ async def test_the_door_form_sent_from_ten_phones_at_once_gets_one_row(client, d
 
 
 @both_databases
-async def test_negative_control_without_the_unique_pair_the_rush_checks_in_twice(db, monkeypatch):
+async def test_negative_control_without_the_unique_pair_the_rush_checks_in_twice(db, monkeypatch, tmp_path):
     """The old path: arrivals at single-date events stored no date, so the unique pair never applied.
     On PostgreSQL the check-in's own transactions then let two inserts through. On SQLite they run one
     after another in a process (and BEGIN IMMEDIATE across processes), so the old path could not double
@@ -240,7 +247,71 @@ async def test_negative_control_without_the_unique_pair_the_rush_checks_in_twice
     if db.startswith("sqlite"):
         monkeypatch.setattr(checkin, "in_transaction", race.no_transaction)
     async with race.checkin_pair_not_unique():
-        with race.gap_between_read_and_insert():
+        with race.gate_between_read_and_insert(race.Gate(tmp_path, 2)):  # two found no row, then both insert
             await race.check_in_rush(event_id=event.id, registration_id=person.id, session_id=session.id, by=door,
                                      count=20)
         assert await CheckIn.filter(registration_id=person.id).count() > 1
+
+
+# ---- the other paths through the seat primitive: RSVP with companions, the back office adding by hand
+
+
+async def _accepted_reception() -> tuple[int, list]:
+    """A reception for 16 whose ten invitees have accepted alone: 6 seats free."""
+    event = await make_reception(capacity=16)
+    people = await invite(event, 10)
+    for person in people:
+        await invitations.answer(invitation_id=person.id, reply=Reply(accept=True))
+    return event.id, people
+
+
+async def _more_companions_at_once(people) -> list[BaseException]:
+    outcomes = await asyncio.gather(*(invitations.answer(invitation_id=p.id, reply=Reply(accept=True, companions=2))
+                                      for p in people), return_exceptions=True)
+    return [o for o in outcomes if isinstance(o, BaseException)]
+
+
+@both_databases
+async def test_ten_invitees_asking_for_two_companions_at_once_get_the_six_free_seats(db):
+    event_id, people = await _accepted_reception()
+    refused = await _more_companions_at_once(people)
+    assert [type(e) for e in refused] == [errors.MoreSeatsUnavailable] * 7  # three times two seats fit
+    assert await race.check_invariants(event_id, expected_total=10) == {"held": 16, "waiting": 0, "total": 10}
+
+
+@both_databases
+async def test_negative_control_companions_without_the_lock_break_the_counter(db, monkeypatch, tmp_path):
+    """Two invitees read the same six free seats before either writes; each writes the counter as
+    10 + 2, so one change is lost and the counter trails the seats held for good."""
+    event_id, people = await _accepted_reception()
+    monkeypatch.setattr(seating, "event_lock", race.unlocked_event_lock(race.Gate(tmp_path, 2)))
+    await _more_companions_at_once(people)
+    with pytest.raises(AssertionError, match="overbooked|seat counter"):
+        await race.check_invariants(event_id, expected_total=10)
+
+
+async def _added_by_hand_at_once(event_id: int, organiser, count: int) -> list:
+    return await asyncio.gather(*(changes.add_by_hand(
+        event_id=event_id, applicant=Applicant(name=f"Telefon {n}", phone=f"+49 641 {n:04d}"), languages=("de",),
+        by=organiser) for n in range(count)), return_exceptions=True)
+
+
+@both_databases
+async def test_thirty_added_by_hand_at_once_for_ten_seats(db):
+    event = await make_event(capacity=10, phone_allowed=True)
+    organiser, _ = await make_user("organiser", "rush@stadt-giessen.de")
+    outcomes = await _added_by_hand_at_once(event.id, organiser, 30)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    assert sorted(o.registration.status.value for o in outcomes).count("confirmed") == 10
+    assert await race.check_invariants(event.id, expected_total=30) == {"held": 10, "waiting": 20, "total": 30}
+    assert await AuditEntry.filter(action="registration.added").count() == 30
+
+
+@both_databases
+async def test_negative_control_adding_by_hand_without_the_lock_breaks_the_counter(db, monkeypatch, tmp_path):
+    event = await make_event(capacity=10, phone_allowed=True)
+    organiser, _ = await make_user("organiser", "rush@stadt-giessen.de")
+    monkeypatch.setattr(seating, "event_lock", race.unlocked_event_lock(race.Gate(tmp_path, 2)))
+    await _added_by_hand_at_once(event.id, organiser, 30)
+    with pytest.raises(AssertionError, match="overbooked|seat counter"):
+        await race.check_invariants(event.id, expected_total=30)
