@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from events_app.core import errors, i18n
 from events_app.core.settings import Settings, load_settings, tortoise_config
+from events_app.seats import seating
 from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
@@ -72,6 +73,7 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The application. Tests that set up the ORM themselves pass manage_orm=False."""
     settings = settings or load_settings()
+    seating.set_lock_timeout(settings.lock_timeout_ms)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

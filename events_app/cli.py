@@ -9,6 +9,7 @@ import sys
 
 from events_app.core import db
 from events_app.core.settings import load_settings
+from events_app.seats import seating
 
 
 def _read_password() -> str:
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     settings = load_settings()
+    seating.set_lock_timeout(settings.lock_timeout_ms)
     if args.command == "serve":
         import uvicorn
 

@@ -62,6 +62,10 @@ class Settings:
                                    default=48)
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
+    lock_timeout_ms: int = _setting("EVENTS_LOCK_TIMEOUT_MS", N_("How long a change of seats waits for the "
+                                                                 "event's lock (PostgreSQL) before it asks the "
+                                                                 "person to try again, in milliseconds."),
+                                    default=5000)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -104,6 +108,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        lock_timeout_ms=config("EVENTS_LOCK_TIMEOUT_MS", cast=int, default=5000),
     )
 
 
