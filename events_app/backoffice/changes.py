@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
+from events_app.core import audit, db, errors
 from events_app.seats import events, registration as engine, seating
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
@@ -77,27 +78,33 @@ async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> No
 
 
 async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
-                       door_user_ids: list[int] | None = None, by: User) -> Event:
+                       door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The event, its dates, questions and door staff, committed at once (or not at all)."""
     check_questions(questions)
-    event = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
-    return event
+        return event
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
+                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The change, the questions and the door staff in one transaction under the event lock."""
     check_questions(questions)
-    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event_id, door_user_ids or [])
-    return event
+        return event
 
 
-async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Event:
-    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`."""
+async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User,
+                          conn: BaseDBAsyncClient | None = None) -> Event:
+    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`; the copy,
+    its questions and the audit entry commit together."""
     source = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
     if source is None:
         raise errors.EventNotFound()
@@ -110,13 +117,13 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
     sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
                 for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
-    copy = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        copy = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)
-    return copy
+        return copy
 
 
 async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:

@@ -18,9 +18,8 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
-from events_app.core import errors
+from events_app.core import db, errors
 from events_app.core.models import Event
 
 #: How long a change waits for an event's lock on PostgreSQL before it gives up with SeatsBusy.
@@ -71,10 +70,7 @@ async def event_lock(event_id: int, *, conn: BaseDBAsyncClient | None = None
     """Yield (connection, fresh event) holding the event's write lock until the transaction ends.
 
     With `conn` the lock is taken inside the caller's transaction (a composite change commits once)."""
-    if conn is not None:
-        yield conn, await lock_event(conn, event_id)
-        return
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
         yield conn, await lock_event(conn, event_id)
 
 
