@@ -30,7 +30,7 @@ from events_app.courses import checkin
 from events_app.core import errors
 from events_app.seats import registration, seating
 from events_app.core.settings import tortoise_config
-from events_app.core.models import CheckIn, Event, Registration, RegistrationStatus as S, User
+from events_app.core.models import Certificate, CheckIn, Event, Registration, RegistrationStatus as S, User
 from events_app.seats.registration import Applicant
 
 
@@ -165,6 +165,41 @@ def gate_between_read_and_insert(gate: Gate):
         yield
     finally:
         CheckIn._create_or_get = classmethod(original)
+
+
+#: The partial unique index of migration 0002: one valid certificate per registration.
+CERTIFICATE_INDEX = ("CREATE UNIQUE INDEX certificate_one_valid_per_registration "
+                     "ON certificate (registration_id) WHERE revoked_at IS NULL")
+
+
+@contextlib.asynccontextmanager
+async def certificate_index_dropped():
+    """The certificate table as it was before migration 0002: nothing stops a second valid certificate.
+    Drops the index for the test and puts it back afterwards (with the duplicates removed)."""
+    conn = connections.get("default")
+    await conn.execute_script("DROP INDEX certificate_one_valid_per_registration")
+    try:
+        yield
+    finally:
+        await conn.execute_script("DELETE FROM certificate")
+        await conn.execute_script(CERTIFICATE_INDEX)
+
+
+@contextlib.contextmanager
+def gate_before_certificate_insert(gate: Gate):
+    """Issuing reads whether a valid certificate exists, then inserts one: make the issues that found
+    none meet at `gate` before inserting, so without the index two are inserted on every run."""
+    original = Certificate.create.__func__
+
+    async def gated(cls, *args, **kwargs):
+        await gate.pass_through(ROLE.get())
+        return await original(cls, *args, **kwargs)
+
+    Certificate.create = classmethod(gated)
+    try:
+        yield
+    finally:
+        Certificate.create = classmethod(original)
 
 
 async def check_in_rush(*, event_id: int, registration_id: int, session_id: int, by: User, count: int) -> list[str]:

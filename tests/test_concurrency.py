@@ -19,17 +19,19 @@ import time
 from pathlib import Path
 
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from events_app.backoffice import changes
 from events_app.core import errors
-from events_app.courses import checkin
+from events_app.courses import certificates, checkin
 from events_app.receptions import invitations
 from events_app.receptions.invitations import Reply
 from events_app.seats import registration, seating
-from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.core.models import Attendance, AuditEntry, Certificate, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
 from tests import race
 from tests.fixtures_backoffice import sign_in
+from tests.fixtures_courses import attend, confirmed, make_course
 from tests.fixtures_receptions import invite, make_reception
 from tests.helpers import both_databases, make_event, make_user
 
@@ -315,3 +317,61 @@ async def test_negative_control_adding_by_hand_without_the_lock_breaks_the_count
     await _added_by_hand_at_once(event.id, organiser, 30)
     with pytest.raises(AssertionError, match="overbooked|seat counter"):
         await race.check_invariants(event.id, expected_total=30)
+
+
+# ---- certificates: at most one valid certificate per registration, enforced by the database
+
+
+async def _eligible_person():
+    event, sessions = await make_course(dates=1, kind="workshop", title="Interkulturelle Kompetenz",
+                                        certificate_min_attendance=100)
+    person = await confirmed(event, "Ayşe Yılmaz")
+    await attend(person, sessions, 1)
+    return event, person
+
+
+async def _issue_at_once(event_id: int, person_id: int) -> list:
+    """Eight single issues and two "issue all" at once, as two organisers clicking twice would."""
+    jobs = [certificates.issue(registration_id=person_id, event_id=event_id) for _ in range(8)]
+    jobs += [certificates.issue_all(event_id=event_id) for _ in range(2)]
+    return await asyncio.gather(*jobs, return_exceptions=True)
+
+
+@both_databases
+async def test_ten_concurrent_issues_give_one_valid_certificate(db, tmp_path):
+    """On PostgreSQL the issues run on separate connections: two that found none meet at the gate and
+    both insert; the partial unique index lets one commit and the other returns that certificate. On
+    SQLite a process runs its transactions one after another, so the gate lets each pass alone."""
+    event, person = await _eligible_person()
+    with race.gate_before_certificate_insert(race.Gate(tmp_path, 1 if db.startswith("sqlite") else 2)):
+        outcomes = await _issue_at_once(event.id, person.id)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
+    serials = {o.serial for o in outcomes[:8]} | {c.serial for o in outcomes[8:] for c in o}
+    assert len(serials) == 1
+    assert await Certificate.filter(registration_id=person.id, revoked_at=None).count() == 1
+    assert await Certificate.filter(registration_id=person.id).count() == 1
+
+
+@both_databases
+async def test_negative_control_without_the_index_two_valid_certificates(db, monkeypatch, tmp_path):
+    """Without the partial unique index (and, on SQLite, without the transaction that runs issues one
+    after another in a process) the two issues that meet at the gate both insert."""
+    event, person = await _eligible_person()
+    if db.startswith("sqlite"):
+        monkeypatch.setattr(certificates, "in_transaction", race.no_transaction)
+    async with race.certificate_index_dropped():
+        with race.gate_before_certificate_insert(race.Gate(tmp_path, 2)):
+            await _issue_at_once(event.id, person.id)
+        assert await Certificate.filter(registration_id=person.id, revoked_at=None).count() > 1
+
+
+@both_databases
+async def test_a_revoked_certificate_does_not_block_a_new_one(db):
+    event, person = await _eligible_person()
+    first = await certificates.issue(registration_id=person.id)
+    await certificates.revoke(serial=first.serial, reason="Name falsch geschrieben")
+    second = await certificates.issue(registration_id=person.id)
+    assert second.serial != first.serial
+    assert await Certificate.filter(registration_id=person.id).count() == 2
+    with pytest.raises(IntegrityError):  # the database itself refuses a second valid one
+        await Certificate.create(registration_id=person.id, serial="TB-2026-TEST-0001", issued_at=second.issued_at)
