@@ -7,7 +7,7 @@ from starlette.responses import FileResponse, Response
 
 from events_app.backoffice import changes
 from events_app.mail import messages
-from events_app.web.admin import back, page, safe_next
+from events_app.web.admin_common import back, page, safe_next
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.requests import read_form
 
