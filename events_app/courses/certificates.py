@@ -38,7 +38,7 @@ from markupsafe import Markup
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
-from events_app.core import audit, errors, i18n, jobs, pdf, qr
+from events_app.core import audit, errors, i18n, jobs, pdf, qr, urls
 from events_app.core.errors import N_
 from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
@@ -271,7 +271,7 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     seconds = sum((s.ends_at - s.starts_at).total_seconds() for s in attended)
     hours = format_decimal(round(seconds / 3600, 1), locale=language)
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
-    url = f"{base_url}/certificates/{certificate.serial}"
+    url = urls.certificate_check(base_url, certificate.serial)
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
                            _fill(template.body, values), url)
 
