@@ -42,6 +42,7 @@ from events_app.core import audit, errors, i18n, jobs, pdf, qr, urls
 from events_app.core.errors import N_
 from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
+from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Certificate, CertificateTemplate, Event, EventSession, Registration, RegistrationStatus, SessionStatus, User
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
@@ -373,8 +374,6 @@ def fonts_base_url() -> str:
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
                      language: str = "de") -> str:
     """The HTML of the certificates, QR codes included. CPU-bound: call it off the event loop."""
-    from events_app.core.rendering import render_string  # Jinja environment shared with pages and mails
-
     return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages, qr=qr_markup)
 
 
