@@ -200,7 +200,7 @@ async def test_negative_control_churn_in_four_processes_without_the_lock_fails(d
         gate, failure = race.Gate(tmp_path / "gate", 4), "lost"
     else:
         gate = race.Gate(tmp_path / "gate", len(tokens) + 1, roles=("cancel", "raise"), first="raise")
-        failure = "seat counter|overbooked|free seats left"
+        failure = "lost|seat counter|overbooked|free seats left"
     await asyncio.to_thread(_rush_in_processes, db, event.id, processes=4, each=15, start=tmp_path / "start",
                             gate=gate, plans=plans)
     with pytest.raises(AssertionError, match=failure):
