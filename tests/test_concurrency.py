@@ -193,7 +193,8 @@ async def test_negative_control_churn_in_four_processes_without_the_lock_fails(d
     gate, one writes and three are lost to 'database is locked' (at most one of them the raise).
     PostgreSQL without FOR UPDATE: the sixteen cancellations and the raise all read the full event; the
     raise fills its four new seats and commits first; the cancellations then write the counter from
-    what they read (full at 20), so it says 20 or less while 24 seats are held."""
+    what they read (full at 20), so it says 20 or less while 24 seats are held. (A promotion that read
+    someone as waiting may also overwrite their cancellation: then "a cancellation was lost" fires first.)"""
     event = await make_event(capacity=20, max_companions=2)
     plans, tokens = await _churn_plans(event.id)
     if db.startswith("sqlite"):
