@@ -16,8 +16,9 @@ from tortoise.transactions import in_transaction
 
 from events_app.core import audit, db, errors
 from events_app.seats import events, seating
+from events_app.seats.applicants import AnswerCheck, check_applicant
 from events_app.seats.registration import (
-    Applicant, Outcome, STATUS_FIELDS, check_applicant, expire_event_offers, new_token,
+    Applicant, Outcome, STATUS_FIELDS, expire_event_offers, new_token,
     place_registration, promote_waiting, queue_registration_mail, release_seats, seat_counts, set_status,
     waitlist_position,
 )
@@ -219,14 +220,14 @@ async def _registration_in_event(conn, registration_id: int, event_id: int) -> R
 
 
 async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[str, ...], by: User,
-                      now: datetime | None = None) -> Outcome:
+                      answers: AnswerCheck | None = None, now: datetime | None = None) -> Outcome:
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
     async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        person = check_applicant(event, applicant, languages=languages)
+        person = check_applicant(event, applicant, languages=languages, answers=answers)  # no audience rules
         await expire_event_offers(conn, event, now)
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,

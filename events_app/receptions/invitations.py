@@ -25,6 +25,7 @@ from events_app.core.i18n import LANGUAGES
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
 from events_app.mail.outbox import queue_mail
 from events_app.seats import seating
+from events_app.seats.applicants import check_companions
 from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, queue_registration_mail, check_open, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
@@ -115,11 +116,7 @@ class Reply:
 
 def check_reply(invitation: Invitation, reply: Reply) -> Reply:
     problems = {}
-    companions = reply.companions if reply.accept else 0
-    if companions < 0:
-        problems["companions"] = N_("The number of companions cannot be negative.")
-    elif companions > invitation.max_companions:
-        problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
+    companions = check_companions(reply.companions, invitation.max_companions, problems) if reply.accept else 0
     if reply.language not in LANGUAGES:
         problems["language"] = N_("This language is not offered.")
     if problems:

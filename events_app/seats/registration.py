@@ -18,9 +18,10 @@ from events_app.core import errors
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
+from events_app.core.i18n import LANGUAGES
 from events_app.seats import seating
+from events_app.seats.applicants import AnswerCheck, Applicant, AudienceRules, check_applicant
 from events_app.core.timeutil import utcnow
-from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
 
 def new_token() -> str:
@@ -29,55 +30,9 @@ def new_token() -> str:
 
 
 @dataclass(frozen=True)
-class Applicant:
-    """What a person tells us when registering; checked by `check_applicant`."""
-
-    name: str
-    email: str = ""
-    phone: str = ""
-    language: str = "de"
-    companions: int = 0
-    answers: dict | None = None
-
-
-@dataclass(frozen=True)
 class Outcome:
     registration: Registration
     waitlist_position: int | None
-
-
-def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
-    """Normalise the input or raise ValidationFailed with a message per field."""
-    problems: dict[str, str] = {}
-    name = clean_text(applicant.name, max_length=200)
-    if not name:
-        problems["name"] = N_("Please enter your name.")
-    email = phone = ""
-    if applicant.email.strip():
-        try:
-            email = normalise_email(applicant.email)
-        except ValueError as exc:
-            problems["email"] = str(exc)
-    if applicant.phone.strip():
-        try:
-            phone = normalise_phone(applicant.phone)
-        except ValueError as exc:
-            problems["phone"] = str(exc)
-    if not email and "email" not in problems:
-        if not event.phone_allowed:
-            problems["email"] = N_("Please enter an e-mail address.")
-        elif not phone and "phone" not in problems:
-            problems["email"] = N_("Please enter an e-mail address or a phone number.")
-    companions = applicant.companions
-    if companions < 0:
-        problems["companions"] = N_("The number of companions cannot be negative.")
-    elif companions > event.max_companions:
-        problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
-    language = applicant.language if applicant.language in languages else languages[0]
-    if problems:
-        raise errors.ValidationFailed(fields=problems, max=event.max_companions)
-    return Applicant(name=name, email=email, phone=phone, language=language,
-                     companions=companions, answers=applicant.answers or {})
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -144,22 +99,26 @@ async def register(
     *,
     event_id: int,
     applicant: Applicant,
-    languages: tuple[str, ...] = ("de",),
+    languages: tuple[str, ...] = tuple(LANGUAGES),
+    answers: AnswerCheck | None = None,
+    rules: AudienceRules | None = None,
     via_invitation: bool = False,
     hold_seat: bool = True,
     now: datetime | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
-    `hold_seat=False` stores the registration as pending (it holds no seat until
-    `confirm_pending`), for sign-ups whose address must be verified first.
+    The input is checked once, here under the lock, with every field's problem reported at once
+    (`applicants.check_applicant`; `answers` and `rules` as the channel asks). `hold_seat=False`
+    stores the registration as pending (it holds no seat until `confirm_pending`), for sign-ups whose
+    address must be verified first.
     """
     now = now or utcnow()
     async with seating.event_lock(event_id) as (conn, event):
+        person = check_applicant(event, applicant, languages=languages, answers=answers, rules=rules)
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
-        person = check_applicant(event, applicant, languages=languages)
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
             await expire_event_offers(conn, event, now)
         seats = 1 + person.companions

@@ -15,7 +15,7 @@ from events_app.seats import registration
 from events_app.web import admin_forms
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
-from events_app.web.forms import applicant_from
+from events_app.web.forms import answer_check, applicant_from
 from events_app.web.requests import read_form
 
 
@@ -66,9 +66,9 @@ async def registration_add(request: Request) -> Response:
     event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
-        applicant = applicant_from(data, event)
-        outcome = await changes.add_by_hand(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
-                                               by=request.state.user)
+        outcome = await changes.add_by_hand(event_id=event.id, applicant=applicant_from(data),
+                                            answers=answer_check(event, form=True), languages=tuple(LANGUAGES),
+                                            by=request.state.user)
     except errors.ValidationFailed as exc:
         return page(request, "admin/registration_new.html", {"event": event, "form": data,
                                                              "errors": field_messages(request, exc)}, status_code=422)

@@ -11,7 +11,7 @@ from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Event, EventSession, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
-from events_app.web.forms import applicant_from, event_fields_from
+from events_app.web.forms import answer_check, applicant_from, event_fields_from
 from events_app.web.openapi import OPENAPI
 from events_app.web.requests import read_json
 
@@ -123,8 +123,8 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
 async def create_registration(request: Request) -> Response:
     event = await events.get_event(request.path_params["event_id"])
     data = await read_json(request)
-    applicant = applicant_from(data, event, answers_key="answers")
-    outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
+    outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant_from(data, answers_key="answers"),
+                                   answers=answer_check(event, form=False), languages=tuple(LANGUAGES),
                                    staff_domains=request.app.state.settings.staff_domains,
                                    women_confirmed=data.get("women_only") is True)
     return JSONResponse(registration_json(outcome.registration, outcome.waitlist_position,

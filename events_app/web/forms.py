@@ -9,9 +9,12 @@ from events_app.core.errors import N_
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Question, Visibility
-from events_app.seats.registration import Applicant
+from events_app.seats.applicants import AnswerCheck, Applicant
 from events_app.core.timeutil import parse_iso
 from events_app.core.validation import parse_whole_number
+
+#: Form fields that answer the event's questions are named q_<question key>.
+ANSWER_PREFIX = "q_"
 
 
 def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> int:
@@ -34,56 +37,20 @@ def _str(value: Any, field: str, problems: dict) -> str:
     return str(value)
 
 
-def answers_from(data: Mapping[str, Any], questions: list[Question], problems: dict, *, prefix: str = "") -> dict:
-    """Answers to an event's custom questions, checked against their kind and `required`."""
-    answers: dict[str, Any] = {}
-    for question in questions:
-        raw = data.get(prefix + question.key)
-        field = prefix + question.key
-        text = raw.strip() if isinstance(raw, str) else raw
-        if text in (None, ""):
-            if question.required:
-                problems[field] = N_("Please answer this question.")
-            continue
-        if question.kind == "number":
-            answers[question.key] = whole_number(text, field, problems)
-        elif question.kind == "yesno":
-            answers[question.key] = str(text).lower() in ("1", "yes", "true", "on", "ja")
-        elif question.kind == "choice":
-            if text not in question.choices:
-                problems[field] = N_("Please choose one of the options.")
-            else:
-                answers[question.key] = text
-        else:
-            answers[question.key] = _str(text, field, problems)[:2000]
-    return answers
-
-
-def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | None = None) -> Applicant:
-    """Form fields or a JSON object -> Applicant. JSON carries answers under "answers"."""
-    problems: dict[str, str] = {}
-    questions = list(event.questions) if hasattr(event, "questions") else []
+def applicant_from(data: Mapping[str, Any], *, answers_key: str | None = None) -> Applicant:
+    """Form fields or a JSON object -> the Applicant as sent; the registration engine checks it in one
+    pass (`applicants.check_applicant`). JSON carries answers under "answers", a form as q_<key> fields."""
     if answers_key:
-        raw_answers = data.get(answers_key) or {}
-        if not isinstance(raw_answers, dict):
-            problems["answers"] = N_("Answers must be an object of question keys and values.")
-            raw_answers = {}
-        answers = answers_from(raw_answers, questions, problems)
+        answers = data.get(answers_key) or {}
     else:
-        answers = answers_from(data, questions, problems, prefix="q_")
-    applicant = Applicant(
-        name=_str(data.get("name"), "name", problems),
-        email=_str(data.get("email"), "email", problems),
-        phone=_str(data.get("phone"), "phone", problems),
-        language=_str(data.get("language"), "language", problems) or "de",
-        companions=whole_number(data.get("companions"), "companions", problems),
-        answers=answers,
-    )
-    if applicant.language not in LANGUAGES:
-        problems["language"] = N_("This language is not offered.")
-    if problems:
-        raise errors.ValidationFailed(fields=problems)
-    return applicant
+        answers = {key[len(ANSWER_PREFIX):]: value for key, value in data.items() if key.startswith(ANSWER_PREFIX)}
+    return Applicant(name=data.get("name"), email=data.get("email"), phone=data.get("phone"),
+                     language=data.get("language"), companions=data.get("companions"), answers=answers)
+
+
+def answer_check(event: Event, *, form: bool) -> AnswerCheck:
+    """Check answers against the event's questions (prefetched); a form's fields are named q_<key>."""
+    return AnswerCheck(tuple(event.questions), ANSWER_PREFIX if form else "")
 
 
 def _time(value: Any, field: str, problems: dict):

@@ -10,8 +10,7 @@ from events_app.core import errors, legal, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
-from events_app.seats.registration import Applicant
-from events_app.web.forms import applicant_from
+from events_app.web.forms import answer_check, applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
 
@@ -57,42 +56,17 @@ async def register_form(request: Request) -> Response:
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
     data.setdefault("language", request.state.language)
-    if data.get("language") not in LANGUAGES:
-        data["language"] = request.state.language
     try:
-        applicant = applicant_from(data, event)
-        outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
+        outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant_from(data),
+                                       answers=answer_check(event, form=True), languages=tuple(LANGUAGES),
                                        staff_domains=request.app.state.settings.staff_domains,
                                        women_confirmed=bool(data.get("women_only")))
     except errors.ValidationFailed as exc:
         lang = request.state.language
-        fields, params = _every_problem(data, event, exc)
-        messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
+        messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
                                  page_path=urls.event_page("", event.id))
     return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
-
-
-def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[dict, dict]:
-    """All field problems at once, in form order: a bad answer must not hide a missing name.
-
-    The form layer stops at the answers; the contact fields are checked by the registration
-    engine. When the answers failed, the contact fields are checked here too.
-    """
-    fields, params = dict(first.fields), dict(first.params)
-    try:
-        companions = int(str(data.get("companions") or 0).strip())
-    except ValueError:
-        companions = 0
-    contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),
-                        phone=str(data.get("phone") or ""), language=str(data.get("language") or ""),
-                        companions=companions)
-    try:
-        registration.check_applicant(event, contact, languages=tuple(LANGUAGES))
-    except errors.ValidationFailed as contact_problems:
-        fields = {**contact_problems.fields, **fields}
-        params = {**contact_problems.params, **params}
-    return fields, params
 
 
 async def manage_page(request: Request) -> Response:
