@@ -22,7 +22,7 @@ from events_app.receptions.list_files import Table
 from events_app.receptions.invitations import check_invitation_event, invitation_event, new_code
 from events_app.core.models import AuditEntry, Invitation
 from events_app.seats.registration import event_lock, new_token
-from events_app.core.validation import clean_text, normalise_email
+from events_app.core.validation import clean_text, normalise_email, parse_id
 
 
 # --- mapping and preview ------------------------------------------------------------------------------------
@@ -70,7 +70,8 @@ def mapping_from_choices(headers: list[str], choices: dict[str, str]) -> dict[st
     for name in FIELDS:
         if name in choices:
             value = (choices[name] or "").strip()
-            mapping[name] = int(value) if value.isdigit() and int(value) < len(headers) else None
+            column = parse_id(value)
+            mapping[name] = column if column is not None and column < len(headers) else None
     return mapping
 
 

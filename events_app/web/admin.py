@@ -24,6 +24,7 @@ from events_app.web.admin_auth import ADMINS, EVERYONE, LOGIN_CSRF_COOKIE, ORGAN
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
+from events_app.core.validation import parse_id, parse_whole_number
 
 S = RegistrationStatus
 
@@ -222,7 +223,7 @@ async def event_duplicate(request: Request) -> Response:
     event = await load_event(request)
     form = await read_form(request)
     try:
-        weeks = int(str(form.get("shift_weeks") or "0"))
+        weeks = parse_whole_number(form.get("shift_weeks") or "0")
     except ValueError:
         raise errors.ValidationFailed(fields={"shift_weeks": errors.N_("Please enter a whole number.")}) from None
     if not -520 <= weeks <= 520:
@@ -261,10 +262,7 @@ async def event_detail(request: Request) -> Response:
                                                 search=q.get("q", "")[:100], answer_key=answer_key,
                                                 answer_value=q.get("answer_value", "")[:100])
     per_page = 100
-    try:
-        page_number = max(1, int(q.get("page", "1")))
-    except ValueError:
-        page_number = 1
+    page_number = max(1, parse_id(q.get("page", "1")) or 1)
     pages = max(1, -(-len(found) // per_page))
     page_number = min(page_number, pages)
     shown = found[(page_number - 1) * per_page:page_number * per_page]

@@ -25,11 +25,12 @@ from events_app.core.errors import N_
 from events_app.core.i18n import gettext
 from events_app.core.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
-from events_app.web.requests import read_form
+from events_app.web.requests import check_form, read_form
 from events_app.web.rsvp import invitation_json
 from events_app.web.admin import page
 from events_app.web.admin_auth import requires
 from events_app.web.job_pages import progress_page
+from events_app.core.validation import parse_id
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -54,7 +55,9 @@ async def _read_list_form(request: Request):
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
-    return await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+    form = await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+    check_form(form)
+    return form
 
 
 def _uploads_dir(request: Request) -> Path:
@@ -150,7 +153,7 @@ async def preview_upload(request: Request) -> Response:
             mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     except (errors.UnreadableFile, errors.ValidationFailed) as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()} if "upload_id" in form else None
+    accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None} if "upload_id" in form else None
     return await _preview_page(request, event_id, upload_id, table, mapping, accepted)
 
 
@@ -171,7 +174,7 @@ async def import_upload(request: Request) -> Response:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
     table = list_files.read_table(data, filename)
     mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
-    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
+    accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None}
     try:
         result = await invitee_import.import_invitations(event_id=event_id, table=table, mapping=mapping,
                                                       accept_lines=accepted, by_user_id=user.id, source=filename)

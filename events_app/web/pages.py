@@ -14,6 +14,7 @@ from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
+from events_app.core.validation import parse_whole_number
 
 
 def localized(event, language: str) -> dict:
@@ -81,7 +82,7 @@ def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[d
     """
     fields, params = dict(first.fields), dict(first.params)
     try:
-        companions = int(str(data.get("companions") or 0).strip())
+        companions = parse_whole_number(data.get("companions") or 0)
     except ValueError:
         companions = 0
     contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),

@@ -9,6 +9,10 @@ from starlette.requests import Request
 
 from events_app.core import errors
 from events_app.core.errors import N_
+from events_app.core.validation import check_text
+
+#: Deeper JSON is refused before anything walks it (no request of ours nests more than three levels).
+MAX_JSON_DEPTH = 20
 
 
 async def read_body(request: Request) -> bytes:
@@ -24,14 +28,64 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
+def _nesting_depth(raw: bytes) -> int:
+    """How deep brackets nest, counted on the bytes before parsing (strings skipped), so a body of
+    100,000 '[' is refused without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _shown_name(path: str) -> str:
+    """The field's name as the 422 may repeat it: a name that is itself broken is replaced, never echoed."""
+    return "".join(ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF else "?" for ch in path)[:100] or "body"
+
+
+def check_tree(value, path: str = "") -> None:
+    """Every text in decoded input (keys included) passes `check_text`; the 422 names the field."""
+    if isinstance(value, str):
+        try:
+            check_text(value)
+        except ValueError as exc:
+            raise errors.ValidationFailed(fields={_shown_name(path): str(exc)}) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_tree(key, f"{path}.{key}" if path else key)
+            check_tree(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_tree(item, f"{path}[{index}]")
+
+
 async def read_json(request: Request) -> dict:
     raw = await read_body(request)
+    if _nesting_depth(raw) > MAX_JSON_DEPTH:
+        raise errors.MalformedRequest(N_("The JSON in the request is nested too deeply."))
     try:
         data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.MalformedRequest() from None
     if not isinstance(data, dict):
         raise errors.MalformedRequest(N_("The request body must be a JSON object."))
+    check_tree(data)
     return data
 
 
@@ -40,7 +94,17 @@ async def read_form(request: Request, *, max_fields: int = 200) -> FormData:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
-    return await request.form(max_files=10, max_fields=max_fields)
+    form = await request.form(max_files=10, max_fields=max_fields)
+    check_form(form)
+    return form
+
+
+def check_form(form: FormData) -> None:
+    """Form fields pass the same text boundary as JSON (file uploads are read by their own readers)."""
+    for key, value in form.multi_items():
+        check_tree(key, key)
+        if isinstance(value, str):
+            check_tree(value, key)
 
 
 def wants_json(request: Request) -> bool:

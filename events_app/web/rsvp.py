@@ -16,6 +16,7 @@ from events_app.core.models import Invitation
 from events_app.core.timeutil import utcnow
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
+from events_app.core.validation import parse_whole_number
 
 
 def client_address(request: Request) -> str:
@@ -31,7 +32,7 @@ def reply_from(data, problems: dict) -> invitations.Reply:
     companions = 0
     if raw not in (None, ""):
         try:
-            companions = int(str(raw).strip()) if not isinstance(raw, bool) else -1
+            companions = parse_whole_number(raw)
         except ValueError:
             problems["companions"] = N_("Please enter a whole number.")
     language = str(data.get("language") or "de")
