@@ -91,3 +91,11 @@ def parse_id(value) -> int | None:
     None for anything else ('²' and '٣' count as digits to str.isdigit but are no ids here)."""
     text = str(value if value is not None else "").strip()
     return int(text) if _ID.fullmatch(text) else None
+
+
+MAX_ID = 999_999_999
+
+
+def is_id(value) -> bool:
+    """Whether a JSON value can be a database id: a whole number (not true/false) within every id column."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
