@@ -143,6 +143,12 @@ class UnreadableFile(DomainError):
     slug = "unreadable-file"
 
 
+class ListTooLarge(UnreadableFile):
+    title = N_("This list is too large: at most %(rows)d rows, %(columns)d columns and %(cell)d characters "
+               "per cell. Please split it into several files.")
+    slug = "list-too-large"
+
+
 class InvitationNotFound(NotFound):
     title = N_("We could not find an invitation with this code. Please check the code in your letter.")
     slug = "invitation-not-found"

@@ -40,7 +40,7 @@ def normalise_phone(value: str) -> str:
 #: API answer showing the text would fail).
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 UNSAFE_TEXT = N_("This text contains characters that are not allowed (e.g. a NUL byte or broken Unicode).")
-TOO_LONG = N_("This text is too long: at most %(max_length)d characters.")
+TOO_LONG = N_("This text is too long.")
 
 
 def check_text(value: str) -> str:

@@ -30,7 +30,7 @@ from events_app.web.rsvp import invitation_json
 from events_app.web.admin import page
 from events_app.web.admin_auth import requires
 from events_app.web.job_pages import progress_page
-from events_app.core.validation import parse_id
+from events_app.core.validation import clean_text, parse_id
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -78,7 +78,7 @@ def _keep_upload(request: Request, data: bytes, filename: str) -> str:
             old.unlink(missing_ok=True)
     upload_id = secrets.token_urlsafe(24)
     (_uploads_dir(request) / f"{upload_id}.bin").write_bytes(data)
-    (_uploads_dir(request) / f"{upload_id}.name").write_text(filename[:200])
+    (_uploads_dir(request) / f"{upload_id}.name").write_text(clean_text(filename, max_length=200))
     return upload_id
 
 
@@ -143,13 +143,13 @@ async def preview_upload(request: Request) -> Response:
     try:
         if isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read()
-            table = list_files.read_table(data, upload.filename)
+            table = await list_files.read_upload(data, upload.filename)
             upload_id = _keep_upload(request, data, upload.filename)
             mapping = invitee_import.guess_mapping(table.headers)
         else:
             upload_id = str(form.get("upload_id") or "")
             data, filename = _load_upload(request, upload_id)
-            table = list_files.read_table(data, filename)
+            table = await list_files.read_upload(data, filename)
             mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     except (errors.UnreadableFile, errors.ValidationFailed) as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
@@ -172,7 +172,7 @@ async def import_upload(request: Request) -> Response:
         data, filename = _load_upload(request, upload_id)
     except errors.ValidationFailed as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    table = list_files.read_table(data, filename)
+    table = await list_files.read_upload(data, filename)
     mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None}
     try:
