@@ -16,6 +16,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from events_app.core import errors, i18n
 from events_app.core.settings import Settings, load_settings, tortoise_config
+from events_app.security.throttle import Throttle
 from events_app.web.middleware import (InputBoundaryMiddleware, LanguageMiddleware, SecurityHeadersMiddleware,
                                       security_headers)
 from events_app.web.requests import wants_json
@@ -119,4 +120,5 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.throttle = Throttle(settings)
     return app

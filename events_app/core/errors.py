@@ -105,6 +105,13 @@ class OfferExpired(OfferNotOpen):
     slug = "offer-expired"
 
 
+class AlreadyRegistered(DomainError):
+    status = 409
+    title = N_("This e-mail address is already registered for this event. The mail we sent you has the link "
+               "to see or change the registration.")
+    slug = "already-registered"
+
+
 class AlreadyCancelled(DomainError):
     status = 409
     title = N_("This registration is already cancelled.")

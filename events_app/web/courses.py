@@ -12,7 +12,7 @@ from events_app.seats import events, registration, signup
 from events_app.core.errors import N_
 from events_app.core.models import Registration
 from events_app.web.auth import DOOR_STAFF, api_user
-from events_app.web.requests import read_form, read_json
+from events_app.web.requests import client_address, read_form, read_json, throttle
 from events_app.web.templating import render
 from events_app.core.validation import is_id
 
@@ -55,8 +55,14 @@ async def my_certificate(request: Request) -> Response:
 
 
 async def verification_page(request: Request) -> Response:
+    """Public check of a serial; unknown serials count against the client address, so serials cannot be
+    tried in bulk."""
+    limits, address = throttle(request), client_address(request)
+    await limits.hit("certificate_address", address)
     result = await certificates.verify(serial=request.path_params["serial"])
     status = 404 if result.validity == certificates.Validity.UNKNOWN else 200
+    if status == 200:
+        await limits.give_back("certificate_address", address)
     return render(request, "certificate_verify.html", {
         "result": result, "serial": certificates.normalise_serial(request.path_params["serial"]),
     }, status_code=status, headers={"cache-control": "no-store", "x-robots-tag": "noindex"})

@@ -12,7 +12,7 @@ from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
 from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
-from events_app.web.requests import read_form
+from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
 from events_app.core.validation import parse_whole_number
 
@@ -62,6 +62,7 @@ async def register_form(request: Request) -> Response:
         data["language"] = request.state.language
     try:
         applicant = applicant_from(data, event)
+        await throttle_registration(request, applicant.email)
         outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                        staff_domains=request.app.state.settings.staff_domains,
                                        women_confirmed=bool(data.get("women_only")))
@@ -70,6 +71,10 @@ async def register_form(request: Request) -> Response:
         fields, params = _every_problem(data, event, exc)
         messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
+                                 page_path=f"/events/{event.id}")
+    except errors.AlreadyRegistered as exc:
+        messages = {"email": gettext(request.state.language, exc.title)}
+        return await _event_page(request, event, form=data, field_errors=messages, status_code=exc.status,
                                  page_path=f"/events/{event.id}")
     return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
 

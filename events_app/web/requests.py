@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from starlette.datastructures import FormData
@@ -105,6 +106,56 @@ def check_form(form: FormData) -> None:
         check_tree(key, key)
         if isinstance(value, str):
             check_tree(value, key)
+
+
+def _networks(entries: tuple[str, ...]) -> list:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue
+    return networks
+
+
+def _trusted(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request) -> str:
+    """The address throttles count: the peer, unless the peer is a proxy listed in EVENTS_TRUSTED_PROXIES;
+    then the nearest X-Forwarded-For entry that is not itself a trusted proxy. A header from anyone else
+    is ignored, so no client can choose its own address."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(request.app.state.settings.trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    chain = [part.strip() for header in request.headers.getlist("x-forwarded-for") for part in header.split(",")]
+    for address in reversed([a for a in chain if a]):
+        if not _trusted(address, networks):
+            try:
+                return str(ipaddress.ip_address(address))
+            except ValueError:
+                return peer  # garbage from the far side of the proxy: count it as the proxy's
+    return peer
+
+
+def throttle(request: Request):
+    """The application's throttles (events_app/security/throttle.py)."""
+    return request.app.state.throttle
+
+
+async def throttle_registration(request: Request, email: str) -> None:
+    """Public registrations per client address (generous: a shelter's shared Wi-Fi is one address) and
+    per e-mail address (so nobody fills a stranger's inbox)."""
+    limits = throttle(request)
+    await limits.hit("registration_address", client_address(request))
+    if email.strip():
+        await limits.hit("registration_email", email)
 
 
 def wants_json(request: Request) -> bool:
