@@ -209,11 +209,6 @@ class LoginFailed(DomainError):
     slug = "login-failed"
 
 
-class AccountLocked(TooManyAttempts):
-    title = N_("Too many failed sign-ins. This account is locked for a few minutes.")
-    slug = "account-locked"
-
-
 class CsrfFailed(DomainError):
     status = 403
     title = N_("This form has expired. Please go back, reload the page and try again.")
