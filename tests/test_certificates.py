@@ -45,7 +45,7 @@ async def _workshop_with(names, *, attended=True, **overrides):
 async def test_certificate_pdf_shows_name_event_and_serial(db, settings, tmp_path):
     event, (person,) = await _workshop_with(["Ayşe Yılmaz"])
     certificate = await certificates.issue(registration_id=person.id)
-    assert re.fullmatch(r"TB-\d{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", certificate.serial)
+    assert re.fullmatch(r"TB-\d{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}", certificate.serial)  # 80 random bits
     text = _squash(pdf_text(await certificates.render_one(certificate=certificate, settings=settings), tmp_path))
     assert "Ayşe Yılmaz" in text and "Interkulturelle Kompetenz" in text and certificate.serial in text
     assert f"/certificates/{certificate.serial}" in text

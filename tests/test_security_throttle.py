@@ -176,3 +176,33 @@ def test_rate_limits_setting():
                          ).trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
     with pytest.raises(ValueError):
         Throttle(load_settings({"EVENTS_LIMIT_RSVP_ADDRESS": "lots", "EVENTS_SECRET_KEY": "x"}))
+
+
+async def test_an_admin_password_reset_ends_sessions_and_revokes_tokens(client, db):
+    """A reset by an admin ends every session and revokes API tokens and calendar addresses; the user's own
+    password change keeps them (documented in the README), each revocable by the owner."""
+    from events_app.backoffice import accounts
+    from events_app.calendar import feeds
+    from events_app.core.models import ApiToken, CalendarFeedToken
+    from tests.fixtures_backoffice import sign_in
+
+    organiser, token = await make_user("organiser", email="orga@stadt-giessen.de")
+    feed = await feeds.create_feed_token(user_id=organiser.id)
+    await accounts.start_session(user=organiser)
+    api = await client.get("/api/v1/events/1/registrations", headers={"authorization": f"Bearer {token}"})
+    assert api.status_code == 404  # the token works (no such event)
+    assert (await client.get(feed.path())).status_code == 200
+    admin = await sign_in(client, "admin")
+    short = await client.post(f"/admin/users/{organiser.id}/password", data={"csrf_token": admin.csrf,
+                                                                            "password": "short"})
+    assert short.status_code == 422 and await LoginSession.filter(user_id=organiser.id).exists()
+    reset = await client.post(f"/admin/users/{organiser.id}/password",
+                              data={"csrf_token": admin.csrf, "password": "a brand new password"})
+    assert reset.status_code == 303
+    assert not await LoginSession.filter(user_id=organiser.id).exists()
+    assert not await ApiToken.filter(user_id=organiser.id, revoked_at=None).exists()
+    assert not await CalendarFeedToken.filter(user_id=organiser.id, revoked_at=None).exists()
+    refused = await client.get("/api/v1/events/1/registrations", headers={"authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+    assert (await client.get(feed.path())).status_code == 404
+    assert await accounts.authenticate(email=organiser.email, password="a brand new password")

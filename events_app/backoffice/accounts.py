@@ -8,9 +8,11 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tortoise.transactions import in_transaction
+
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import ApiToken, Role, User
+from events_app.core.models import ApiToken, CalendarFeedToken, Role, User
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import normalise_email
 
@@ -101,6 +103,27 @@ async def change_password(*, user_id: int, current: str, new: str) -> None:
                                       min=MIN_PASSWORD_LENGTH)
     user.password_hash = hash_password(new)
     await user.save(update_fields=["password_hash"])
+
+
+async def reset_password(*, user_id: int, new: str) -> User:
+    """An admin sets a new password for someone (forgotten, or the account may be in other hands): every
+    session of the user ends and every API token and private calendar address is revoked, since any of
+    them may be what leaked. (A user changing their own password ends only their other sessions; tokens
+    and calendar addresses stay, each listed and revocable by the owner.)"""
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise errors.NotFound()
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise errors.ValidationFailed(fields={"password": N_("The password must have at least %(min)d characters.")},
+                                      min=MIN_PASSWORD_LENGTH)
+    now = utcnow()
+    async with in_transaction() as conn:
+        await User.filter(id=user_id).using_db(conn).update(password_hash=hash_password(new), failed_logins=0,
+                                                            locked_until=None)
+        await LoginSession.filter(user_id=user_id).using_db(conn).delete()
+        await ApiToken.filter(user_id=user_id, revoked_at=None).using_db(conn).update(revoked_at=now)
+        await CalendarFeedToken.filter(user_id=user_id, revoked_at=None).using_db(conn).update(revoked_at=now)
+    return user
 
 
 async def unlock(*, user_id: int) -> None:

@@ -137,6 +137,7 @@ routes = [
     Route("/admin/events/{event_id:id}/attendance", admin_attendance.attendance_save, methods=["POST"]),
     Route("/admin/users", admin_users.users_page, methods=["GET"]),
     Route("/admin/users", admin_users.user_create, methods=["POST"]),
+    Route("/admin/users/{user_id:id}/password", admin_users.user_password, methods=["POST"]),
     Route("/admin/users/{user_id:id}/unlock", admin_users.user_unlock, methods=["POST"]),
     Route("/admin/users/{user_id:id}/active", admin_users.user_active, methods=["POST"]),
     Route("/admin/users/{user_id:id}/role", admin_users.user_role, methods=["POST"]),
