@@ -11,12 +11,15 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from tortoise.contrib.starlette import RegisterTortoise
 
 from events_app.core import errors, i18n
 from events_app.core.settings import Settings, load_settings, tortoise_config
 from events_app.seats import seating
-from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
+from events_app.security.throttle import Throttle
+from events_app.web.middleware import (InputBoundaryMiddleware, LanguageMiddleware, SecurityHeadersMiddleware,
+                                      security_headers)
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
 from events_app.web.templating import render
@@ -55,19 +58,39 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (one path may be served by several routes)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "OPTIONS-PROBE"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error_class = _HTTP_ERRORS.get(exc.status_code, errors.DomainError)
     error = error_class()
     error.status = exc.status_code
-    return problem_response(request, error)
+    response = problem_response(request, error)
+    if exc.status_code == 405:
+        response.headers["allow"] = ", ".join(allowed_methods(request))
+    return response
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     error = errors.DomainError(errors.N_("Something went wrong on our side. Please try again later."))
     error.status = 500
-    return problem_response(request, error)
+    try:
+        response = problem_response(request, error)
+    except Exception:  # the error page itself failed: a plain answer, still with the headers
+        response = Response("Internal Server Error", status_code=500, media_type="text/plain")
+    https = request.app.state.settings.base_url.startswith("https://")
+    for name, value in security_headers(https=https).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
@@ -94,7 +117,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(LanguageMiddleware)],
+        middleware=[Middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")),
+                    Middleware(InputBoundaryMiddleware), Middleware(LanguageMiddleware)],
         exception_handlers={
             errors.DomainError: domain_error_handler,
             HTTPException: http_error_handler,
@@ -103,4 +127,5 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.throttle = Throttle(settings)
     return app

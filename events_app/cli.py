@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> None:
             print("Several processes need PostgreSQL; serving with one.", file=sys.stderr)
             args.workers = 1
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, log_level="info")
+                    # X-Forwarded-For is read by the application, and only from EVENTS_TRUSTED_PROXIES
+                    # (web/requests.client_address); uvicorn itself trusts no forwarded header
+                    proxy_headers=False, forwarded_allow_ips="", log_level="info")
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")

@@ -105,6 +105,13 @@ class OfferExpired(OfferNotOpen):
     slug = "offer-expired"
 
 
+class AlreadyRegistered(DomainError):
+    status = 409
+    title = N_("This e-mail address is already registered for this event. The mail we sent you has the link "
+               "to see or change the registration.")
+    slug = "already-registered"
+
+
 class AlreadyCancelled(DomainError):
     status = 409
     title = N_("This registration is already cancelled.")
@@ -141,6 +148,12 @@ class UnreadableFile(DomainError):
     status = 422
     title = N_("This file could not be read. Please upload a CSV or Excel (.xlsx) file with a header row.")
     slug = "unreadable-file"
+
+
+class ListTooLarge(UnreadableFile):
+    title = N_("This list is too large: at most %(rows)d rows, %(columns)d columns and %(cell)d characters "
+               "per cell. Please split it into several files.")
+    slug = "list-too-large"
 
 
 class InvitationNotFound(NotFound):
@@ -194,11 +207,6 @@ class LoginFailed(DomainError):
     status = 401
     title = N_("The e-mail address or the password is wrong.")
     slug = "login-failed"
-
-
-class AccountLocked(TooManyAttempts):
-    title = N_("Too many failed sign-ins. This account is locked for a few minutes.")
-    slug = "account-locked"
 
 
 class CsrfFailed(DomainError):

@@ -388,16 +388,17 @@ class CertificateTemplate(Model):
         table = "certificate_template"
 
 
-class RsvpAttempt(Model):
-    """A wrong RSVP code typed from one client, kept briefly to throttle guessing."""
+class ThrottleCounter(Model):
+    """One throttle's count in its current window (events_app/security/throttle.py), in the database so
+    that every server process counts in the same place. The bucket is a hash: no address or e-mail in it."""
 
-    id = fields.IntField(primary_key=True)
-    #: SHA-256 of the client address: the throttle needs no readable IP address.
-    client = fields.CharField(max_length=64, index=True)
-    created_at = fields.DatetimeField(index=True)
+    bucket = fields.CharField(max_length=128, primary_key=True)
+    hits = fields.IntField()
+    #: Seconds since the epoch (UTC) when the window ends and the count starts again.
+    expires_at = fields.FloatField(index=True)
 
     class Meta:
-        table = "rsvp_attempt"
+        table = "throttle_counter"
 
 
 # --- backoffice ---

@@ -25,7 +25,6 @@ the organiser's texts stay as written. Bulk PDFs for the organisers are German.
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import re
 import secrets
@@ -50,6 +49,7 @@ from events_app.core.models import Audience, Certificate, CertificateTemplate, E
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
+from events_app.core import images
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
@@ -61,9 +61,14 @@ def is_eligible(*, attended: int, countable: int, min_percent: int) -> bool:
     return countable > 0 and attended > 0 and attended * 100 >= min_percent * countable
 
 
+#: Random characters in a serial: 16 of 32 symbols are 80 bits, so the public verification page cannot be
+#: walked even without its throttle (serials issued before carry 8, i.e. 40 bits, and stay valid).
+SERIAL_CHARS = 16
+
+
 def new_serial(year: int) -> str:
-    digits = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"TB-{year}-{digits[:4]}-{digits[4:]}"
+    digits = "".join(secrets.choice(_ALPHABET) for _ in range(SERIAL_CHARS))
+    return f"TB-{year}-" + "-".join(digits[i:i + 4] for i in range(0, SERIAL_CHARS, 4))
 
 
 def normalise_serial(serial: str) -> str:
@@ -301,7 +306,8 @@ async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[
     event = await Event.get(id=event_id)
     template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
     for image in IMAGE_FIELDS:
-        if not _is_image_data(getattr(template, image)):
+        # stored before images were checked (an SVG may reference URLs): left out, the fetcher refuses them too
+        if not getattr(template, image).startswith(tuple(f"data:{m};base64," for m in images.ALLOWED_MEDIA)):
             setattr(template, image, "")
     return event, template, await _countable_sessions(event.id)
 
@@ -325,27 +331,11 @@ async def pages_for(certificates: list[Certificate], *, base_url: str, timezone:
     return pages
 
 
-def _is_image_data(value: str) -> bool:
-    return value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/svg+xml;base64,"))
-
-
 #: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
 TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
 IMAGE_FIELDS = ("logo", "signature")
 #: Uploaded logo and signature images; each is embedded in every certificate page.
-MAX_IMAGE_BYTES = 300_000
-_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def _image_data_uri(data: bytes) -> str:
-    """An uploaded PNG or JPEG file as a data: URI, recognised by its content, not its name; ValueError
-    with a message id otherwise."""
-    media = next((media for magic, media in _IMAGE_SIGNATURES.items() if data.startswith(magic)), None)
-    if media is None:
-        raise ValueError(N_("Please choose a PNG or JPEG image."))
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(N_("The image is too large: at most %(kilobytes)d KB."))
-    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 
 
 async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes] | None = None,
@@ -360,18 +350,22 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
     for name in IMAGE_FIELDS:
         if uploads and uploads.get(name):
             try:
-                values[name] = _image_data_uri(uploads[name])
+                values[name] = images.image_data_uri(uploads[name])
             except ValueError as exc:
                 problems[name] = str(exc)
-        elif values.get(name) and not _is_image_data(str(values[name])):
-            problems[name] = N_("Please give a PNG, JPEG or SVG image as a data: URI.")
+        elif values.get(name):
+            try:
+                values[name] = images.checked_data_uri(str(values[name]))
+            except ValueError as exc:
+                problems[name] = str(exc)
     if "title" in values and not str(values["title"]).strip():
         problems["title"] = N_("This field is required.")
     for name, longest in TEXT_FIELDS.items():
         if len(str(values.get(name) or "")) > longest:
             problems[name] = N_("This text is too long.")
     if problems:
-        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000)
+        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000,
+                                      side=images.MAX_IMAGE_SIDE)
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()
     async with in_transaction() as conn:

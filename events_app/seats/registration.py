@@ -147,12 +147,15 @@ async def register(
     languages: tuple[str, ...] = ("de",),
     via_invitation: bool = False,
     hold_seat: bool = True,
+    once_per_email: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
     `hold_seat=False` stores the registration as pending (it holds no seat until
-    `confirm_pending`), for sign-ups whose address must be verified first.
+    `confirm_pending`), for sign-ups whose address must be verified first. `once_per_email` refuses
+    a second live registration of the same address for the event (public sign-up: no seats taken and
+    no mail sent again and again to an address the caller chose).
     """
     now = now or utcnow()
     async with seating.event_lock(event_id) as (conn, event):
@@ -160,6 +163,11 @@ async def register(
             raise errors.InvitationRequired()
         check_open(event, now)
         person = check_applicant(event, applicant, languages=languages)
+        if once_per_email and person.email and await Registration.filter(
+                event_id=event.id, email__iexact=person.email,
+                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+            # checked under the event lock, so two identical sign-ups at once cannot both pass
+            raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
             await expire_event_offers(conn, event, now)
         seats = 1 + person.companions

@@ -14,6 +14,7 @@ from events_app.web import admin_forms
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.requests import read_form
+from events_app.core.validation import parse_whole_number
 
 
 def _tz(request: Request) -> ZoneInfo:
@@ -87,7 +88,7 @@ async def event_duplicate(request: Request) -> Response:
     event = await load_event(request)
     form = await read_form(request)
     try:
-        weeks = int(str(form.get("shift_weeks") or "0"))
+        weeks = parse_whole_number(form.get("shift_weeks") or "0")
     except ValueError:
         raise errors.ValidationFailed(fields={"shift_weeks": errors.N_("Please enter a whole number.")}) from None
     if not -520 <= weeks <= 520:

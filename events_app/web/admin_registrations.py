@@ -17,6 +17,7 @@ from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
+from events_app.core.validation import parse_id
 
 
 @requires(*ORGANISERS)
@@ -30,10 +31,7 @@ async def event_detail(request: Request) -> Response:
                                                 search=q.get("q", "")[:100], answer_key=answer_key,
                                                 answer_value=q.get("answer_value", "")[:100])
     per_page = 100
-    try:
-        page_number = max(1, int(q.get("page", "1")))
-    except ValueError:
-        page_number = 1
+    page_number = max(1, parse_id(q.get("page", "1")) or 1)
     pages = max(1, -(-len(found) // per_page))
     page_number = min(page_number, pages)
     shown = found[(page_number - 1) * per_page:page_number * per_page]

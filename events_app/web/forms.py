@@ -11,7 +11,7 @@ from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Question, Visibility
 from events_app.seats.registration import Applicant
 from events_app.core.timeutil import parse_iso
-from events_app.core.validation import parse_whole_number
+from events_app.core.validation import bounded_text, parse_whole_number
 
 
 def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> int:
@@ -25,13 +25,24 @@ def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> in
         return default
 
 
-def _str(value: Any, field: str, problems: dict) -> str:
+#: Longest text accepted per field; longer is a 422 naming the field, never a silent cut.
+MAX_LENGTHS = {"name": 200, "email": 254, "phone": 40, "language": 10, "title": 200, "description": 10_000,
+               "location": 300, "answer": 2000, "reason": 1000}
+
+
+def _str(value: Any, field: str, problems: dict, *, max_length: int | None = None) -> str:
+    """Text through the one input boundary: valid Unicode, no control characters, within its length."""
     if value is None:
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         problems[field] = N_("Please enter text.")
         return ""
-    return str(value)
+    limit = max_length or MAX_LENGTHS.get(field, 2000)
+    try:
+        return bounded_text(str(value), max_length=limit)
+    except ValueError as exc:
+        problems[field] = str(exc)
+        return ""
 
 
 def answers_from(data: Mapping[str, Any], questions: list[Question], problems: dict, *, prefix: str = "") -> dict:
@@ -50,12 +61,12 @@ def answers_from(data: Mapping[str, Any], questions: list[Question], problems: d
         elif question.kind == "yesno":
             answers[question.key] = str(text).lower() in ("1", "yes", "true", "on", "ja")
         elif question.kind == "choice":
-            if text not in question.choices:
+            if not isinstance(text, str) or text not in question.choices:
                 problems[field] = N_("Please choose one of the options.")
             else:
                 answers[question.key] = text
         else:
-            answers[question.key] = _str(text, field, problems)[:2000]
+            answers[question.key] = _str(text, field, problems, max_length=MAX_LENGTHS["answer"])
     return answers
 
 
@@ -117,7 +128,7 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
     values: dict[str, Any] = {}
     for name in ("title", "description", "location"):
         if name in data:
-            values[name] = _str(data[name], name, problems).strip()
+            values[name] = _str(data[name], name, problems)
     for name in ("capacity", "offer_hours", "max_companions", "certificate_min_attendance"):
         if name in data:
             values[name] = whole_number(data[name], name, problems)
@@ -136,9 +147,10 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
         if not isinstance(data["translations"], dict):
             problems["translations"] = N_("Translations must be an object keyed by language.")
         else:
-            values["translations"] = {lang: {k: str(v) for k, v in texts.items() if k in ("title", "description")}
-                                      for lang, texts in data["translations"].items()
-                                      if lang in LANGUAGES and isinstance(texts, dict)}
+            values["translations"] = {
+                lang: {k: _str(v, k, problems, max_length=MAX_LENGTHS[k]) for k, v in texts.items()
+                       if k in ("title", "description")}
+                for lang, texts in data["translations"].items() if lang in LANGUAGES and isinstance(texts, dict)}
     sessions: list[SessionSpec] | None = None
     if "sessions" in data:
         if not isinstance(data["sessions"], list):

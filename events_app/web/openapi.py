@@ -136,8 +136,8 @@ OPENAPI["components"]["schemas"].update({
         "title": {"type": "string"},
         "body": {"type": "string", "description": "placeholders {name} {event} {dates} {hours}"},
         "content_summary": {"type": "string"}, "signer_name": {"type": "string"}, "signer_role": {"type": "string"},
-        "logo": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."},
-        "signature": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."}}},
+        "logo": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"},
+        "signature": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"}}},
 })
 _REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 OPENAPI["paths"].update({

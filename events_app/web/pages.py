@@ -12,8 +12,9 @@ from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
 from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
-from events_app.web.requests import read_form
+from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
+from events_app.core.validation import parse_whole_number
 
 
 def localized(event, language: str) -> dict:
@@ -61,6 +62,7 @@ async def register_form(request: Request) -> Response:
         data["language"] = request.state.language
     try:
         applicant = applicant_from(data, event)
+        await throttle_registration(request, applicant.email)
         outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                        staff_domains=request.app.state.settings.staff_domains,
                                        women_confirmed=bool(data.get("women_only")))
@@ -69,6 +71,10 @@ async def register_form(request: Request) -> Response:
         fields, params = _every_problem(data, event, exc)
         messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
+                                 page_path=urls.event_page("", event.id))
+    except errors.AlreadyRegistered as exc:
+        messages = {"email": gettext(request.state.language, exc.title)}
+        return await _event_page(request, event, form=data, field_errors=messages, status_code=exc.status,
                                  page_path=urls.event_page("", event.id))
     return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
 
@@ -81,7 +87,7 @@ def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[d
     """
     fields, params = dict(first.fields), dict(first.params)
     try:
-        companions = int(str(data.get("companions") or 0).strip())
+        companions = parse_whole_number(data.get("companions") or 0)
     except ValueError:
         companions = 0
     contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.convertors import IntegerConvertor, register_url_convertor
+from starlette.convertors import IntegerConvertor, StringConvertor, register_url_convertor
 
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -20,16 +20,24 @@ class IdConvertor(IntegerConvertor):
     regex = "[0-9]{1,9}"
 
 
+class TokenConvertor(StringConvertor):
+    """A secret from a link or a letter (manage and RSVP tokens, codes, certificate serials): letters,
+    digits, '-' and '_', at most 64. Anything else, or longer than any column, is a plain 404."""
+
+    regex = "[A-Za-z0-9_-]{1,64}"
+
+
 register_url_convertor("id", IdConvertor())
+register_url_convertor("token", TokenConvertor())
 
 routes = [
     Route("/", pages.home),
     Route("/health", pages.health),
     Route("/events/{event_id:id}", pages.event_page),
     Route("/events/{event_id:id}/register", pages.register_form, methods=["POST"]),
-    Route("/r/{token}", pages.manage_page),
-    Route("/r/{token}/cancel", pages.manage_cancel, methods=["POST"]),
-    Route("/r/{token}/accept", pages.manage_accept, methods=["POST"]),
+    Route("/r/{token:token}", pages.manage_page),
+    Route("/r/{token:token}/cancel", pages.manage_cancel, methods=["POST"]),
+    Route("/r/{token:token}/accept", pages.manage_accept, methods=["POST"]),
     # --- i18n: accessibility statement and privacy notice ---
     Route("/accessibility", pages.accessibility_statement),
     Route("/privacy", pages.privacy_notice),
@@ -41,21 +49,21 @@ routes = [
     Route("/api/v1/events/{event_id:id}/cancel", api.cancel_event, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/registrations", api.create_registration, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/registrations", api.list_registrations, methods=["GET"]),
-    Route("/api/v1/registrations/{token}/cancel", api.cancel_registration, methods=["POST"]),
-    Route("/api/v1/registrations/{token}/accept", api.accept_offer, methods=["POST"]),
+    Route("/api/v1/registrations/{token:token}/cancel", api.cancel_registration, methods=["POST"]),
+    Route("/api/v1/registrations/{token:token}/accept", api.accept_offer, methods=["POST"]),
     # --- calendar ---
     Route("/events/{event_id:id}.ics", feeds.event_calendar),
     Route("/calendar.ics", feeds.public_calendar),
     Route("/calendar/{kind}.ics", feeds.kind_calendar),
-    Route("/r/{token}/calendar.ics", feeds.registration_calendar),
-    Route("/feeds/{token}.ics", feeds.staff_calendar),
+    Route("/r/{token:token}/calendar.ics", feeds.registration_calendar),
+    Route("/feeds/{token:token}.ics", feeds.staff_calendar),
     # --- end calendar ---
     # --- receptions ---
     Route("/rsvp", rsvp.code_form, methods=["GET"]),
     Route("/rsvp", rsvp.code_submit, methods=["POST"]),
-    Route("/rsvp/{token}", rsvp.invitation_page, methods=["GET"]),
-    Route("/rsvp/{token}", rsvp.invitation_answer, methods=["POST"]),
-    Route("/rsvp/{token}/accept-seat", rsvp.accept_seat, methods=["POST"]),
+    Route("/rsvp/{token:token}", rsvp.invitation_page, methods=["GET"]),
+    Route("/rsvp/{token:token}", rsvp.invitation_answer, methods=["POST"]),
+    Route("/rsvp/{token:token}/accept-seat", rsvp.accept_seat, methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations", invitations_admin.overview),
     Route("/admin/events/{event_id:id}/invitations/preview", invitations_admin.preview_upload, methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations/import", invitations_admin.import_upload, methods=["POST"]),
@@ -71,20 +79,20 @@ routes = [
     Route("/admin/events/{event_id:id}/invitations/door-list.pdf", invitations_admin.door_list_pdf),
     Route("/api/v1/events/{event_id:id}/invitations", invitations_admin.api_list, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/letters.pdf", invitations_admin.api_letters_pdf, methods=["GET"]),
-    Route("/api/v1/invitations/{code}/rsvp", rsvp.api_rsvp, methods=["POST"]),
+    Route("/api/v1/invitations/{code:token}/rsvp", rsvp.api_rsvp, methods=["POST"]),
     # --- end receptions ---
     # --- courses: staff sign-up verification, attendance, certificates, training record ---
-    Route("/r/{token}/verify", courses.verify_page, methods=["GET"]),
-    Route("/r/{token}/verify", courses.verify_submit, methods=["POST"]),
-    Route("/r/{token}/certificate.pdf", courses.my_certificate, methods=["GET"]),
-    Route("/certificates/{serial}", courses.verification_page, methods=["GET"]),
+    Route("/r/{token:token}/verify", courses.verify_page, methods=["GET"]),
+    Route("/r/{token:token}/verify", courses.verify_submit, methods=["POST"]),
+    Route("/r/{token:token}/certificate.pdf", courses.my_certificate, methods=["GET"]),
+    Route("/certificates/{serial:token}", courses.verification_page, methods=["GET"]),
     Route("/api/v1/registrations/{registration_id:id}/attendance", courses.record_attendance, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/certificates", courses.certificate_list, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/certificates", courses.issue_certificates, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/certificates.pdf", courses.event_certificates_pdf, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/certificates.zip", courses.event_certificates_zip, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/certificate-template", courses.certificate_template, methods=["PUT"]),
-    Route("/api/v1/certificates/{serial}/revoke", courses.revoke_certificate, methods=["POST"]),
+    Route("/api/v1/certificates/{serial:token}/revoke", courses.revoke_certificate, methods=["POST"]),
     Route("/api/v1/training-record.{format:str}", courses.training_record, methods=["GET"]),
     # --- backoffice ---
     Route("/api/v1/events/{event_id:id}/export.{fmt}", api.export_event, methods=["GET"]),
@@ -129,6 +137,7 @@ routes = [
     Route("/admin/events/{event_id:id}/attendance", admin_attendance.attendance_save, methods=["POST"]),
     Route("/admin/users", admin_users.users_page, methods=["GET"]),
     Route("/admin/users", admin_users.user_create, methods=["POST"]),
+    Route("/admin/users/{user_id:id}/password", admin_users.user_password, methods=["POST"]),
     Route("/admin/users/{user_id:id}/unlock", admin_users.user_unlock, methods=["POST"]),
     Route("/admin/users/{user_id:id}/active", admin_users.user_active, methods=["POST"]),
     Route("/admin/users/{user_id:id}/role", admin_users.user_role, methods=["POST"]),
