@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 
 from events_app.core import db
@@ -57,7 +58,7 @@ async def _worker(settings) -> None:
     from events_app import worker
 
     async with db.orm(settings.database_url):
-        await worker.run_forever(settings)
+        await worker.run_until_signalled(settings)
 
 
 # --- receptions ---
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     # --- end receptions ---
 
     args = parser.parse_args(argv)
+    if args.command in ("serve", "worker"):  # the worker's line per round, and warnings, on stderr
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     if args.command == "serve":
         import uvicorn

@@ -2,15 +2,20 @@
 
 It runs as `events-app worker`, and inside `events-app serve` for the single-machine set-up.
 Each job is safe to run in several processes at once: offers under the event lock, reminders by
-a conditional update, mail by claiming rows (FOR UPDATE SKIP LOCKED on PostgreSQL).
+a conditional update, mail by claiming rows (FOR UPDATE SKIP LOCKED on PostgreSQL) under a lease.
+A stop (SIGTERM, SIGINT, the server shutting down) lets the message in flight finish, writes every
+result and hands the mails not yet tried back to the outbox, so another worker takes them at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
+import time
 
 from events_app.backoffice import digest
 from events_app.mail import outbox
@@ -22,22 +27,48 @@ POLL_SECONDS = 5.0
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def run_once(settings: Settings) -> dict[str, int]:
-    """One round of every job; returns what each did."""
+async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> dict[str, int]:
+    """One round of every job; returns what each did and logs it in one line."""
+    began = time.monotonic()
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
             "digests_queued": await digest.queue_daily_digest(settings)}
-    delivery = await outbox.deliver_due(settings, worker_id=WORKER_ID)
-    done.update(mail_sent=delivery.sent, mail_retried=delivery.retried, mail_failed=delivery.failed)
+    delivery = await outbox.deliver_due(settings, worker_id=WORKER_ID, stop=stop)
+    done.update(mail_sent=delivery.sent, mail_retried=delivery.retried, mail_failed=delivery.failed,
+                mail_released=delivery.released)
+    busy = any(done.values()) or delivery.reconnects
+    log.log(logging.INFO if busy else logging.DEBUG,
+            "worker %s round: %d sent, %d to retry, %d failed, %d released, %d reconnects; "
+            "%d offers expired, %d reminders and %d digests queued; %.2f s",
+            WORKER_ID, delivery.sent, delivery.retried, delivery.failed, delivery.released, delivery.reconnects,
+            done["offers_expired"], done["reminders_queued"], done["digests_queued"], time.monotonic() - began)
     return done
 
 
-async def run_forever(settings: Settings, *, poll_seconds: float = POLL_SECONDS) -> None:
-    while True:
+async def run_forever(settings: Settings, *, poll_seconds: float = POLL_SECONDS,
+                      stop: asyncio.Event | None = None) -> None:
+    """Rounds until `stop` is set; a round in progress ends cleanly (see module docstring)."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
-            await run_once(settings)
+            await run_once(settings, stop=stop)
         except asyncio.CancelledError:
             raise
         except Exception:  # keep the loop alive; the next round retries
             log.exception("worker round failed")
-        await asyncio.sleep(poll_seconds)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+    log.info("worker %s stopped", WORKER_ID)
+
+
+async def run_until_signalled(settings: Settings) -> None:
+    """`events-app worker`: SIGTERM or SIGINT ends it cleanly (exit status 0)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await run_forever(settings, stop=stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)

@@ -63,6 +63,11 @@ class Settings:
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
 
+    mail_lease_seconds: int = _setting("EVENTS_MAIL_LEASE_SECONDS", N_("Seconds a mail worker's claim on the mails it "
+                                                                      "took lasts unless renewed; the mails of a "
+                                                                      "worker that died go to another after this."),
+                                       default=120)
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
@@ -104,6 +109,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),
     )
 
 

@@ -408,8 +408,13 @@ class SmtpTransport:
             raise classify(exc) if isinstance(exc, aiosmtplib.SMTPException) else TransientFailure(
                 f"{type(exc).__name__}: {exc}") from exc
 
+    @property
+    def connected(self) -> bool:
+        """False once the server closed the connection (or it broke): the next message needs a new one."""
+        return self.smtp.is_connected
+
     async def send(self, letter: Letter) -> None:
-        """Raises PermanentFailure or TransientFailure; a ConnectionError means the rest must wait."""
+        """Raises PermanentFailure, TransientFailure, or ConnectionLost when the connection broke."""
         try:
             await self.smtp.sendmail(self.sender, [letter.recipient], letter.data)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
@@ -428,7 +433,7 @@ class SmtpTransport:
 
 
 class ConnectionLost(TransientFailure):
-    """The connection broke mid-batch: this and the remaining messages wait for the next try."""
+    """The connection broke (or timed out) while this message was sent: it alone waits for another try."""
 
 
 class FileTransport:
@@ -436,6 +441,8 @@ class FileTransport:
 
     def __init__(self, settings: Settings):
         self.directory = mail_directory(settings)
+
+    connected = True
 
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
