@@ -23,7 +23,6 @@ from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 5.0
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -45,19 +44,24 @@ async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     return done
 
 
-async def run_forever(settings: Settings, *, poll_seconds: float = POLL_SECONDS,
-                      stop: asyncio.Event | None = None) -> None:
-    """Rounds until `stop` is set; a round in progress ends cleanly (see module docstring)."""
+async def run_forever(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Rounds until `stop` is set; a round in progress ends cleanly (see module docstring).
+
+    A round that had something to do is followed at once by the next; an idle one waits
+    EVENTS_WORKER_POLL_SECONDS.
+    """
     stop = stop or asyncio.Event()
     while not stop.is_set():
+        busy = False
         try:
-            await run_once(settings, stop=stop)
+            busy = any((await run_once(settings, stop=stop)).values())
         except asyncio.CancelledError:
             raise
         except Exception:  # keep the loop alive; the next round retries
             log.exception("worker round failed")
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+        if not busy:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
     log.info("worker %s stopped", WORKER_ID)
 
 

@@ -67,6 +67,9 @@ class Settings:
                                                                       "took lasts unless renewed; the mails of a "
                                                                       "worker that died go to another after this."),
                                        default=120)
+    worker_poll_seconds: float = _setting("EVENTS_WORKER_POLL_SECONDS", N_("Seconds the background worker waits "
+                                                                          "between rounds when it has nothing to "
+                                                                          "do."), default=5.0)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -110,6 +113,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
         mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),
+        worker_poll_seconds=config("EVENTS_WORKER_POLL_SECONDS", cast=float, default=5.0),
     )
 
 
