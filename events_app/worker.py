@@ -18,7 +18,7 @@ import socket
 import time
 
 from events_app.backoffice import digest
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
 
@@ -32,14 +32,14 @@ async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
             "digests_queued": await digest.queue_daily_digest(settings)}
-    delivery = await outbox.deliver_due(settings, worker_id=WORKER_ID, stop=stop)
-    done.update(mail_sent=delivery.sent, mail_retried=delivery.retried, mail_failed=delivery.failed,
-                mail_released=delivery.released)
-    busy = any(done.values()) or delivery.reconnects
+    report = await delivery.deliver_due(settings, worker_id=WORKER_ID, stop=stop)
+    done.update(mail_sent=report.sent, mail_retried=report.retried, mail_failed=report.failed,
+                mail_released=report.released)
+    busy = any(done.values()) or report.reconnects
     log.log(logging.INFO if busy else logging.DEBUG,
             "worker %s round: %d sent, %d to retry, %d failed, %d released, %d reconnects; "
             "%d offers expired, %d reminders and %d digests queued; %.2f s",
-            WORKER_ID, delivery.sent, delivery.retried, delivery.failed, delivery.released, delivery.reconnects,
+            WORKER_ID, report.sent, report.retried, report.failed, report.released, report.reconnects,
             done["offers_expired"], done["reminders_queued"], done["digests_queued"], time.monotonic() - began)
     return done
 

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from events_app.core.models import EventKind, OutboxMessage, OutboxState, Registration, RegistrationStatus
 from events_app.core.timeutil import utcnow
-from events_app.mail import outbox
+from events_app.mail import delivery, outbox
 from events_app.seats import registration
 from events_app.seats.events import SessionSpec, create_event
 from events_app.seats.registration import Applicant, new_token
@@ -71,7 +71,7 @@ async def test_a_message_that_drops_the_connection_holds_up_no_other(db, smtp_se
     smtp_server.drop_for = {"p7@example.org"}
     began = utcnow()
 
-    report = await outbox.deliver_due(smtp_settings, now=began)
+    report = await delivery.deliver_due(smtp_settings, now=began)
     # the other 19 went out in the same round, over a new connection after the drop
     assert (report.sent, report.retried, report.failed, report.reconnects) == (19, 1, 0, 1)
     assert sorted(r.recipients[0] for r in smtp_server.received) == sorted(
@@ -84,12 +84,12 @@ async def test_a_message_that_drops_the_connection_holds_up_no_other(db, smtp_se
 
     # second drop in a row; from then on it goes alone, after the others, on its own connection
     now = bad.next_attempt_at
-    await outbox.deliver_due(smtp_settings, now=now)
+    await delivery.deliver_due(smtp_settings, now=now)
     bad = await OutboxMessage.get(id=bad.id)
     assert bad.connection_breaks == 2
     for n in range(20, 25):
         await registration.register(event_id=event.id, applicant=Applicant(name=f"P {n}", email=f"p{n}@example.org"))
-    report = await outbox.deliver_due(smtp_settings, now=bad.next_attempt_at)
+    report = await delivery.deliver_due(smtp_settings, now=bad.next_attempt_at)
     assert (report.sent, report.retried, report.reconnects) == (5, 1, 0)
     late = [r for r in smtp_server.received if r.recipients[0] in {f"p{n}@example.org" for n in range(20, 25)}]
     assert len({r.peer for r in late}) == 1 and smtp_server.dropped[-1][1] not in {r.peer for r in late}
@@ -97,7 +97,7 @@ async def test_a_message_that_drops_the_connection_holds_up_no_other(db, smtp_se
     # it alone walks the back-off and fails after two days with its own error
     rounds = 3
     while (bad := await OutboxMessage.get(id=bad.id)).state == OutboxState.RETRY:
-        await outbox.deliver_due(smtp_settings, now=bad.next_attempt_at)
+        await delivery.deliver_due(smtp_settings, now=bad.next_attempt_at)
         rounds += 1
     assert bad.state == OutboxState.FAILED and "SMTPServerDisconnected" in bad.last_error
     assert bad.attempts == rounds == len(smtp_server.dropped)
@@ -112,9 +112,9 @@ async def test_a_message_that_drops_the_connection_holds_up_no_other(db, smtp_se
 async def test_reconnects_per_round_are_bounded_and_untried_messages_keep_no_error(db, smtp_settings, smtp_server):
     ids = await queue_many(20)
     smtp_server.drop_for = {f"confirmed{n}@example.org" for n in range(20)}  # the relay breaks on everything
-    report = await outbox.deliver_due(smtp_settings)
-    tried = outbox.MAX_RECONNECTS + 1
-    assert (report.retried, report.reconnects, report.released) == (tried, outbox.MAX_RECONNECTS, 20 - tried)
+    report = await delivery.deliver_due(smtp_settings)
+    tried = delivery.MAX_RECONNECTS + 1
+    assert (report.retried, report.reconnects, report.released) == (tried, delivery.MAX_RECONNECTS, 20 - tried)
     rows = await OutboxMessage.filter(id__in=ids).order_by("id")
     assert [r.attempts for r in rows] == [1] * tried + [0] * (20 - tried)
     assert all(r.state == OutboxState.QUEUED and r.last_error == "" and r.claimed_by == "" for r in rows[tried:])
@@ -133,14 +133,14 @@ def test_priority_by_kind():
 async def test_a_confirmation_queued_after_2000_bulk_mails_goes_out_before_them(db, smtp_settings, smtp_server):
     bulk = await queue_many(2000, template="reminder")
     stop = asyncio.Event()
-    delivery = asyncio.create_task(outbox.deliver_due(smtp_settings, stop=stop))
+    running = asyncio.create_task(delivery.deliver_due(smtp_settings, stop=stop))
     await smtp_server.until(lambda s: len(s.received) >= 50)
     event = await make_event(capacity=5)
     await registration.register(event_id=event.id, applicant=Applicant(name="Amal", email="amal@example.org"))
     await smtp_server.until(lambda s: bool(s.to("amal@example.org")))
     position = [r.recipients[0] for r in smtp_server.received].index("amal@example.org")
     stop.set()
-    report = await delivery
+    report = await running
     bulk_sent = await OutboxMessage.filter(id__in=bulk, state=OutboxState.SENT).count()
     print(f"\nconfirmation delivered as message {position + 1}, with {2000 - position} bulk mails still waiting")
     assert position < 300 and bulk_sent < 2000
@@ -158,12 +158,12 @@ async def _second_worker_during_a_long_batch(smtp_settings, smtp_server) -> tupl
     await queue_many(8)
     smtp_server.delay = 0.2  # 8 messages: 1.6 s, the lease is 0.8 s
     lease = timedelta(seconds=0.8)
-    first = asyncio.create_task(outbox.deliver_due(smtp_settings, worker_id="A", lease=lease))
+    first = asyncio.create_task(delivery.deliver_due(smtp_settings, worker_id="A", lease=lease))
     while await OutboxMessage.filter(state=OutboxState.SENDING).count() < 8:
         await asyncio.sleep(0.01)
     second = []
     while not first.done():
-        second.append(await outbox.deliver_due(smtp_settings, worker_id="B", lease=lease))
+        second.append(await delivery.deliver_due(smtp_settings, worker_id="B", lease=lease))
         await asyncio.sleep(0.05)
     await first
     return second, smtp_server.message_ids()
@@ -182,7 +182,7 @@ async def test_negative_control_without_renewal_the_second_worker_sends_again(db
     async def renew_nothing(ids, *, owner, until):
         return 0
 
-    monkeypatch.setattr(outbox, "renew_claims", renew_nothing)
+    monkeypatch.setattr(delivery, "renew_claims", renew_nothing)
     second, ids = await _second_worker_during_a_long_batch(smtp_settings, smtp_server)
     assert sum(r.sent for r in second) > 0 and len(ids) > len(set(ids))
 
@@ -270,7 +270,7 @@ async def test_sigkill_mid_batch_loses_nothing_the_rest_goes_after_the_lease(db,
                 await stop(process)
     duplicates, lost = figures(f"SIGKILL mid-batch, {db.split(':')[0]}", total=len(ids),
                                ids=smtp_server.message_ids(), seconds=drained)
-    assert lost == 0 and duplicates <= outbox.UNRECORDED_LIMIT
+    assert lost == 0 and duplicates <= delivery.UNRECORDED_LIMIT
     # a duplicate was sent once unrecorded, then tried once by the second worker
     assert await OutboxMessage.filter(id__in=ids, attempts=1).count() == len(ids)
 
@@ -295,3 +295,38 @@ async def test_two_workers_on_a_slow_server_with_a_long_backlog_send_each_messag
     duplicates, lost = figures(f"two workers, slow server, {db.split(':')[0]}", total=len(ids),
                                ids=smtp_server.message_ids(), seconds=drained)
     assert (duplicates, lost) == (0, 0)
+
+
+# --- /health ---------------------------------------------------------------------------------
+
+
+@both_databases
+async def test_health_reports_the_database_and_the_due_backlog(db, client):
+    assert (await client.get("/health")).json() == {"status": "ok", "database": "ok",
+                                                    "outbox": {"due": 0, "oldest_due_age_seconds": 0.0}}
+    ids = await queue_many(4)
+    now = utcnow()
+    await OutboxMessage.filter(id=ids[0]).update(next_attempt_at=now - timedelta(minutes=3))  # waiting longest
+    await OutboxMessage.filter(id=ids[1]).update(state=OutboxState.RETRY, next_attempt_at=now + timedelta(minutes=5))
+    await OutboxMessage.filter(id=ids[2]).update(state=OutboxState.SENT)
+    response = await client.get("/health")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    outbox_state = response.json()["outbox"]
+    assert outbox_state["due"] == 2  # not the one waiting for its retry, not the sent one
+    assert 180 <= outbox_state["oldest_due_age_seconds"] < 240
+
+
+async def test_health_is_503_when_the_database_is_unreachable(db, client, tmp_path):
+    from tortoise import Tortoise
+
+    connection = Tortoise.get_connection("default")
+    original = connection.filename
+    await connection.close()
+    connection.filename = str(tmp_path / "no-such-folder" / "events.sqlite3")
+    try:
+        response = await client.get("/health")
+    finally:
+        connection.filename = original
+        await connection.close()
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from events_app.courses import certificates
-from events_app.core import errors, legal
+from events_app.core import errors, legal, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
+from events_app.core.timeutil import utcnow
+from events_app.mail import delivery
 from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
 
+log = logging.getLogger(__name__)
 
 def localized(event, language: str) -> dict:
     """Title and description in the reader's language, falling back to German.
@@ -69,8 +74,8 @@ async def register_form(request: Request) -> Response:
         fields, params = _every_problem(data, event, exc)
         messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
-                                 page_path=f"/events/{event.id}")
-    return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
+                                 page_path=urls.event_page("", event.id))
+    return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
 
 
 def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[dict, dict]:
@@ -96,7 +101,7 @@ def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[d
 
 
 async def manage_page(request: Request) -> Response:
-    outcome = await registration.find_by_token(request.path_params["token"])
+    outcome = await registration.find_by_manage_token(request.path_params["token"])
     reg = outcome.registration
     event = await events.get_event(reg.event_id, public=False)
     return render(request, "manage.html", {
@@ -111,14 +116,14 @@ async def manage_cancel(request: Request) -> Response:
     token = request.path_params["token"]
     await read_form(request)
     await registration.cancel(token=token)
-    return RedirectResponse(f"/r/{token}?done=cancelled", status_code=303)
+    return RedirectResponse(urls.manage_page("", token, done="cancelled"), status_code=303)
 
 
 async def manage_accept(request: Request) -> Response:
     token = request.path_params["token"]
     await read_form(request)
     await registration.accept_offer(token=token)
-    return RedirectResponse(f"/r/{token}?done=accepted", status_code=303)
+    return RedirectResponse(urls.manage_page("", token, done="accepted"), status_code=303)
 
 
 async def accessibility_statement(request: Request) -> Response:
@@ -132,4 +137,16 @@ async def privacy_notice(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return Response("ok", media_type="text/plain")
+    """For monitoring: the database answers, and how far mail delivery is behind (one aggregate query).
+
+    503 when the database cannot be reached. `oldest_due_age_seconds` is how long the message that
+    has been due longest has waited; it grows when no worker runs or the SMTP server is down.
+    """
+    try:
+        backlog = await delivery.backlog()
+    except Exception as exc:  # whatever the driver raises, the answer is the same
+        log.warning("health check: database unreachable: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok",
+                         "outbox": {"due": backlog.due,
+                                    "oldest_due_age_seconds": round(backlog.oldest_due_seconds(utcnow()), 1)}})
