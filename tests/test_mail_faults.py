@@ -39,8 +39,8 @@ def figures(case: str, *, total: int, ids: list[str], seconds: float) -> tuple[i
     return duplicates, lost
 
 
-async def queue_many(count: int, *, template: str = "confirmed", priority=None) -> list[int]:
-    """`count` confirmed registrations of a course, each with one mail of `template` queued (one transaction)."""
+async def queue_many(count: int, *, template: str = "confirmed") -> list[int]:
+    """`count` confirmed registrations of a course, each with one mail of `template` queued (bulk inserts)."""
     now = utcnow()
     start = now + timedelta(days=20)
     event = await create_event(values={"kind": EventKind.COURSE, "title": "Schwimmkurs für Frauen",
@@ -51,13 +51,12 @@ async def queue_many(count: int, *, template: str = "confirmed", priority=None) 
                      status=RegistrationStatus.CONFIRMED, queued_at=now, confirmed_at=now,
                      manage_token=new_token(), checkin_token=new_token())
         for n in range(count)])
-    ids = []
-    async with in_transaction() as conn:
-        for person in await Registration.filter(event_id=event.id).order_by("id").using_db(conn):
-            row = await outbox.queue_mail(conn, template=template, recipient=person.email, registration_id=person.id,
-                                          event_id=event.id, priority=priority)
-            ids.append(row.id)
-    return ids
+    people = await Registration.filter(event_id=event.id).order_by("id")
+    await OutboxMessage.bulk_create([
+        OutboxMessage(template=template, recipient=person.email, registration_id=person.id, event_id=event.id,
+                      next_attempt_at=now, priority=outbox.priority_for(template))
+        for person in people])
+    return list(await OutboxMessage.filter(event_id=event.id).order_by("id").values_list("id", flat=True))
 
 
 # --- one bad message -------------------------------------------------------------------------
@@ -123,10 +122,17 @@ async def test_reconnects_per_round_are_bounded_and_untried_messages_keep_no_err
 # --- priorities ------------------------------------------------------------------------------
 
 
-def test_priority_by_kind():
+async def test_queue_mail_takes_the_priority_of_its_kind_unless_told(db):
     assert outbox.priority_for("confirmed") < outbox.priority_for("event_changed") < outbox.priority_for("reminder")
     assert outbox.priority_for("offered") == outbox.priority_for("waitlisted") == outbox.MailPriority.PERSONAL
     assert outbox.priority_for("newsletter") == outbox.priority_for("digest") == outbox.MailPriority.BULK
+    async with in_transaction() as conn:
+        offer = await outbox.queue_mail(conn, template="offered", recipient="a@example.org")
+        news = await outbox.queue_mail(conn, template="newsletter", recipient="b@example.org")
+        told = await outbox.queue_mail(conn, template="organiser_message", recipient="c@example.org",
+                                       priority=outbox.MailPriority.PERSONAL)
+    stored = {row.id: row.priority for row in await OutboxMessage.all()}
+    assert (stored[offer.id], stored[news.id], stored[told.id]) == (0, 2, 0)
 
 
 @both_databases
@@ -219,17 +225,18 @@ async def stop(process: subprocess.Popen, how: int = signal.SIGTERM) -> int:
 @pytest.mark.multiprocess
 @both_databases
 async def test_sigterm_mid_batch_hands_back_the_rest_at_once(db, settings, smtp_server, tmp_path):
-    ids = await queue_many(120)
-    smtp_server.delay = 0.02
+    ids = await queue_many(60)
+    smtp_server.delay = 0.01
     log = tmp_path / "worker.log"
     # an hour's lease: only the clean stop's hand-back lets the second worker have the rest soon
     env = worker_env(db, smtp_server, tmp_path, lease=3600)
     first = start_worker(env, log)
     second = None
     try:
-        await smtp_server.until(lambda s: len(s.received) >= 30)
+        await smtp_server.until(lambda s: len(s.received) >= 15)
         stopped = time.monotonic()
         assert await stop(first) == 0, log.read_text()
+        print(f"\nthe first worker exited {time.monotonic() - stopped:.1f} s after SIGTERM")
         left = await OutboxMessage.filter(id__in=ids).exclude(state=OutboxState.SENT)
         assert left and all(r.state == OutboxState.QUEUED and r.attempts == 0 and r.claimed_by == "" for r in left)
         # every result written: what the server received is what the outbox marked sent
@@ -250,14 +257,14 @@ async def test_sigterm_mid_batch_hands_back_the_rest_at_once(db, settings, smtp_
 @pytest.mark.multiprocess
 @both_databases
 async def test_sigkill_mid_batch_loses_nothing_the_rest_goes_after_the_lease(db, settings, smtp_server, tmp_path):
-    ids = await queue_many(120)
-    smtp_server.delay = 0.02
+    ids = await queue_many(60)
+    smtp_server.delay = 0.01
     log = tmp_path / "worker.log"
     env = worker_env(db, smtp_server, tmp_path, lease=2)
     first = start_worker(env, log)
     second = None
     try:
-        await smtp_server.until(lambda s: len(s.received) >= 30)
+        await smtp_server.until(lambda s: len(s.received) >= 15)
         assert await stop(first, signal.SIGKILL) == -signal.SIGKILL
         killed = time.monotonic()
         assert await OutboxMessage.filter(id__in=ids, state=OutboxState.SENDING).count() > 0  # its claim
@@ -279,8 +286,8 @@ async def test_sigkill_mid_batch_loses_nothing_the_rest_goes_after_the_lease(db,
 @both_databases
 async def test_two_workers_on_a_slow_server_with_a_long_backlog_send_each_message_once(db, settings, smtp_server,
                                                                                        tmp_path):
-    ids = await queue_many(300)
-    smtp_server.delay = 0.02  # a batch of 100 takes 2 s: longer than the lease
+    ids = await queue_many(150)
+    smtp_server.delay = 0.01  # a batch of 100 takes over 1 s: longer than the lease
     log = tmp_path / "worker.log"
     env = worker_env(db, smtp_server, tmp_path, lease=1)
     began = time.monotonic()

@@ -216,7 +216,7 @@ class _Round:
 
 async def deliver_due(settings: Settings, *, worker_id: str = "", batch_size: int = BATCH_SIZE,
                       now: datetime | None = None, max_batches: int = 100, stop: asyncio.Event | None = None,
-                      lease: timedelta | None = None) -> DeliveryReport:
+                      lease: timedelta | None = None, unrecorded_limit: int = UNRECORDED_LIMIT) -> DeliveryReport:
     """Send every due message; several workers may run this at once (each row goes to one of them).
 
     Stages run side by side: claiming batches (a short transaction each, a lease per claim) and
@@ -231,7 +231,7 @@ async def deliver_due(settings: Settings, *, worker_id: str = "", batch_size: in
     report = DeliveryReport()
     letters: asyncio.Queue = asyncio.Queue(maxsize=8)
     outcomes: asyncio.Queue = asyncio.Queue()
-    unrecorded = asyncio.Semaphore(UNRECORDED_LIMIT)
+    unrecorded = asyncio.Semaphore(unrecorded_limit)
 
     def halt(reason: str) -> None:
         state.halted = state.halted or reason
