@@ -26,6 +26,9 @@ from events_app.web.templating import render
 
 log = logging.getLogger(__name__)
 
+#: How long shutting down waits for the in-process worker's clean stop before cancelling it.
+WORKER_STOP_SECONDS = 40.0
+
 _HTTP_ERRORS = {
     404: errors.NotFound,
     405: errors.DomainError,
@@ -101,19 +104,24 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         background: list[asyncio.Task] = []
+        stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
             if manage_orm:
                 await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(settings.database_url)))
             if manage_orm and settings.run_worker_in_server:
                 from events_app import worker
 
-                background.append(asyncio.create_task(worker.run_forever(settings)))
+                background.append(asyncio.create_task(worker.run_forever(settings, stop=stop)))
             try:
                 yield
             finally:
-                for task in background:
-                    task.cancel()
-                await asyncio.gather(*background, return_exceptions=True)
+                # the worker finishes the mail in flight, writes its results and hands back the rest
+                stop.set()
+                if background:
+                    _, late = await asyncio.wait(background, timeout=WORKER_STOP_SECONDS)
+                    for task in late:
+                        task.cancel()
+                    await asyncio.gather(*background, return_exceptions=True)
 
     app = Starlette(
         routes=routes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 
 from events_app.core import db
@@ -58,7 +59,7 @@ async def _worker(settings) -> None:
     from events_app import worker
 
     async with db.orm(settings.database_url):
-        await worker.run_forever(settings)
+        await worker.run_until_signalled(settings)
 
 
 # --- receptions ---
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     # --- end receptions ---
 
     args = parser.parse_args(argv)
+    if args.command in ("serve", "worker"):  # the worker's line per round, and warnings, on stderr
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     seating.set_lock_timeout(settings.lock_timeout_ms)
     if args.command == "serve":

@@ -219,9 +219,15 @@ class OutboxMessage(Model):
     )
     event = fields.ForeignKeyField("events.Event", related_name="mails", null=True, on_delete=fields.SET_NULL)
     state = fields.CharEnumField(OutboxState, max_length=10, default=OutboxState.QUEUED, index=True)
-    attempts = fields.IntField(default=0)
+    #: Lower goes first: 0 a person's own registration, 1 notices about an event, 2 bulk (outbox.MailPriority).
+    priority = fields.SmallIntField(default=1, db_default=1)
+    attempts = fields.IntField(default=0, description="Times the message was actually tried.")
     next_attempt_at = fields.DatetimeField(index=True)
     claimed_until = fields.DatetimeField(null=True)
+    #: The worker round holding the claim; only it may write the result or renew the lease.
+    claimed_by = fields.CharField(max_length=100, default="", db_default="")
+    #: Tries in a row that ended with the SMTP connection lost; from 2 on the message is sent on its own.
+    connection_breaks = fields.SmallIntField(default=0, db_default=0)
     last_error = fields.TextField(default="")
     message_id = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -229,6 +235,7 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_message"
+        indexes = (("state", "priority", "next_attempt_at"),)
 
 
 class AuditEntry(Model):

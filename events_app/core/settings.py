@@ -101,6 +101,14 @@ class Settings:
     limit_certificate_address: str = _setting("EVENTS_LIMIT_CERTIFICATE_ADDRESS", N_(
         "Certificate verifications from one client address."), default="60/10 minutes")
 
+    mail_lease_seconds: int = _setting("EVENTS_MAIL_LEASE_SECONDS", N_("Seconds a mail worker's claim on the mails it "
+                                                                      "took lasts unless renewed; the mails of a "
+                                                                      "worker that died go to another after this."),
+                                       default=120)
+    worker_poll_seconds: float = _setting("EVENTS_WORKER_POLL_SECONDS", N_("Seconds the background worker waits "
+                                                                          "between rounds when it has nothing to "
+                                                                          "do."), default=5.0)
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
@@ -175,6 +183,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         repeat_mail_minutes=config("EVENTS_REPEAT_MAIL_MINUTES", cast=int, default=60),
         **{spec.name: config(spec.metadata["env"], default=spec.default)
            for spec in fields(Settings) if spec.name.startswith("limit_")},
+        mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),
+        worker_poll_seconds=config("EVENTS_WORKER_POLL_SECONDS", cast=float, default=5.0),
     )
 
 

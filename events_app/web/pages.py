@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from events_app.courses import certificates
 from events_app.core import errors, legal, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
+from events_app.core.timeutil import utcnow
+from events_app.mail import delivery
 from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
 from events_app.core.validation import parse_whole_number
 
+log = logging.getLogger(__name__)
 
 def localized(event, language: str) -> dict:
     """Title and description in the reader's language, falling back to German.
@@ -138,4 +143,16 @@ async def privacy_notice(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return Response("ok", media_type="text/plain")
+    """For monitoring: the database answers, and how far mail delivery is behind (one aggregate query).
+
+    503 when the database cannot be reached. `oldest_due_age_seconds` is how long the message that
+    has been due longest has waited; it grows when no worker runs or the SMTP server is down.
+    """
+    try:
+        backlog = await delivery.backlog()
+    except Exception as exc:  # whatever the driver raises, the answer is the same
+        log.warning("health check: database unreachable: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok",
+                         "outbox": {"due": backlog.due,
+                                    "oldest_due_age_seconds": round(backlog.oldest_due_seconds(utcnow()), 1)}})
