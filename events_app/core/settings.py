@@ -62,6 +62,12 @@ class Settings:
                                    default=48)
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
+    letter_signer_name: str = _setting("EVENTS_LETTER_SIGNER_NAME", N_("Who signs the reception letters by default "
+                                                                    "(each reception can name someone else)."),
+                                       default="")
+    letter_signer_role: str = _setting("EVENTS_LETTER_SIGNER_ROLE", N_("The signer's role under the name on "
+                                                                    "reception letters."),
+                                       default="Büro für Integration")
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -104,6 +110,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        letter_signer_name=config("EVENTS_LETTER_SIGNER_NAME", default=""),
+        letter_signer_role=config("EVENTS_LETTER_SIGNER_ROLE", default="Büro für Integration"),
     )
 
 

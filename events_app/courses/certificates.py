@@ -40,7 +40,6 @@ from tortoise.transactions import in_transaction
 from events_app.courses import attendance
 from events_app.core import audit, errors, i18n, jobs, pdf, qr
 from events_app.core.errors import N_
-from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
 from events_app.core.models import Audience, Certificate, CertificateTemplate, Event, EventSession, Registration, RegistrationStatus, SessionStatus, User
 from events_app.mail.outbox import queue_mail
@@ -365,11 +364,6 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
     return template
 
 
-def fonts_base_url() -> str:
-    """The base URL for PDF templates: fonts are referenced as fonts/<file> under static/."""
-    return STATIC_DIR.as_uri() + "/"
-
-
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
                      language: str = "de") -> str:
     """The HTML of the certificates, QR codes included. CPU-bound: call it off the event loop."""
@@ -393,7 +387,7 @@ async def render_one(*, certificate: Certificate, settings) -> bytes:
     language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone,
                             language=language)
-    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=pdf.fonts_base_url())
 
 
 #: The made-up person on the organisers' preview; the serial is one the verification page does not know.
@@ -409,7 +403,7 @@ async def render_sample(*, event_id: int, settings) -> bytes:
     fmt = Formatter(i18n.DEFAULT_LANGUAGE, settings.timezone)
     page = _page(Certificate(serial=SAMPLE_SERIAL), Registration(name=SAMPLE_NAME), event, template, sessions,
                  tuple(s.id for s in sessions), base_url=settings.base_url, fmt=fmt, language=i18n.DEFAULT_LANGUAGE)
-    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=pdf.fonts_base_url())
 
 
 def _none_issued() -> errors.CertificateNotFound:
@@ -441,7 +435,7 @@ async def render_event(*, event_id: int, settings, progress: Progress | None = N
     callers that promise "all eligible" (the API) call `issue_all` first."""
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
-    return await pdf.render_pdf_parts(parts, base_url=fonts_base_url(),
+    return await pdf.render_pdf_parts(parts, base_url=pdf.fonts_base_url(),
                                       progress=progress and pdf.per_item(progress, per_part, len(pages)))
 
 
@@ -451,7 +445,7 @@ async def render_event_zip(*, event_id: int, settings, progress: Progress | None
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
     files = await pdf.render_pages_separately(
-        parts, base_url=fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
+        parts, base_url=pdf.fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
         cutting=progress and (lambda done, total: progress(done, total, "cut")))
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
         raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
+from events_app.core import audit, errors, placeholders
 from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
@@ -269,38 +269,109 @@ async def send_reminders(*, event_id: int, now: datetime | None = None,
 
 
 DEFAULT_LETTER = {
-    "sender": "Stadt Gießen · Integrationsbüro · Berliner Platz 1 · 35390 Gießen",
+    "sender": "Universitätsstadt Gießen · Büro für Integration · Berliner Platz 1 · 35390 Gießen",
     "subject": "Einladung zum Einbürgerungsempfang",
     "body": (
-        "wir freuen uns, dass Sie die deutsche Staatsangehörigkeit erhalten haben, und gratulieren Ihnen "
-        "herzlich. Die Universitätsstadt Gießen lädt Sie zum Einbürgerungsempfang ein:\n\n"
+        "herzlichen Glückwunsch zur deutschen Staatsangehörigkeit! Die Universitätsstadt Gießen lädt Sie "
+        "herzlich zum Einbürgerungsempfang ein:\n\n"
         "{event_title}\n{event_date}\n{event_location}\n\n"
-        "Bitte sagen Sie uns bis {deadline}, ob Sie kommen und wie viele Begleitpersonen Sie mitbringen "
+        "Bitte sagen Sie uns bis zum {deadline}, ob Sie kommen und wie viele Begleitpersonen Sie mitbringen "
         "(höchstens {max_companions})."
     ),
-    "signature": "Mit freundlichen Grüßen\nIhr Integrationsbüro",
+    "closing": "Mit freundlichen Grüßen",
 }
+#: Placeholders the letter text may use (the hint on the organisers' form names them).
+LETTER_PLACEHOLDERS = ("event_title", "event_date", "event_location", "deadline", "max_companions")
+#: Days before the reception that the suggested answer deadline falls on.
+SUGGESTED_DEADLINE_DAYS = 14
 
 
-async def get_letter(event_id: int) -> ReceptionLetter:
+async def get_letter(event_id: int, *, settings=None) -> ReceptionLetter:
+    """The reception's letter texts; the signer comes from the settings until the organiser names one."""
     letter = await ReceptionLetter.get_or_none(event_id=event_id)
-    return letter or ReceptionLetter(event_id=event_id, **DEFAULT_LETTER)
+    if letter is None:
+        letter = ReceptionLetter(event_id=event_id, **DEFAULT_LETTER)
+    if settings is not None:
+        letter.signer_name = letter.signer_name or settings.letter_signer_name
+        letter.signer_role = letter.signer_role or settings.letter_signer_role
+    return letter
 
 
-async def save_letter(*, event_id: int, sender: str, subject: str, body: str, signature: str) -> ReceptionLetter:
+#: Scanned signatures: a PNG or JPEG file, embedded in every letter.
+MAX_SIGNATURE_BYTES = 300_000
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def signature_data_uri(data: bytes) -> str:
+    """An uploaded PNG/JPEG (recognised by content) as a data: URI; ValidationFailed otherwise."""
+    import base64
+
+    media = next((media for magic, media in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
+    if media is None:
+        raise errors.ValidationFailed(fields={"signature_image": N_("Please choose a PNG or JPEG image.")})
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise errors.ValidationFailed(fields={"signature_image": N_("The image is too large: at most %(kilobytes)d KB.")},
+                                      kilobytes=MAX_SIGNATURE_BYTES // 1000)
+    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+async def save_letter(*, event_id: int, sender: str, subject: str, body: str, closing: str = "",
+                      signer_name: str = "", signer_role: str = "", signature_upload: bytes | None = None,
+                      remove_signature: bool = False) -> ReceptionLetter:
+    """Store the reception's letter texts. Unknown placeholders are refused now, not when printing."""
     await invitation_event(event_id)
     values = {"sender": clean_text(sender, max_length=300), "subject": clean_text(subject, max_length=200),
-              "body": clean_text(body, max_length=5000), "signature": clean_text(signature, max_length=500)}
+              "body": clean_text(body, max_length=5000), "closing": clean_text(closing, max_length=500),
+              "signer_name": clean_text(signer_name, max_length=200),
+              "signer_role": clean_text(signer_role, max_length=200)}
     if not values["body"]:
         raise errors.ValidationFailed(fields={"body": N_("Please write the letter text.")})
+    unknown = [name for name in placeholders.PLACEHOLDER.findall(values["body"]) if name not in LETTER_PLACEHOLDERS]
+    if unknown:
+        raise placeholders.refuse(sorted(set(unknown)))
+    image = signature_data_uri(signature_upload) if signature_upload else None
     async with in_transaction() as conn:
         letter = await ReceptionLetter.get_or_none(event_id=event_id).using_db(conn)
         if letter is None:
             letter = ReceptionLetter(event_id=event_id)
         for name, value in values.items():
             setattr(letter, name, value)
+        if image is not None:
+            letter.signature_image = image
+        elif remove_signature:
+            letter.signature_image = ""
         await letter.save(using_db=conn)
     return letter
+
+
+def suggested_deadline(event: Event, timezone: str) -> datetime | None:
+    """Two weeks before the reception, end of that day (local time): what the organiser is offered."""
+    from zoneinfo import ZoneInfo
+
+    if not event.sessions:
+        return None
+    zone = ZoneInfo(timezone)
+    day = (event.sessions[0].starts_at.astimezone(zone) - timedelta(days=SUGGESTED_DEADLINE_DAYS)).date()
+    return datetime(day.year, day.month, day.day, 23, 59, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+async def set_answer_deadline(*, event_id: int, deadline: datetime, by: User, now: datetime | None = None) -> Event:
+    """The organiser confirms the answer deadline (the reception's registration end) letters will print."""
+    now = now or utcnow()
+    if deadline.tzinfo is None:
+        raise errors.ValidationFailed(fields={"deadline": N_("Please enter a valid date.")})
+    if deadline <= now:
+        raise errors.ValidationFailed(fields={"deadline": N_("The answer deadline must lie in the future.")})
+    async with in_transaction() as conn:
+        event = await Event.get_or_none(id=event_id).using_db(conn)
+        if event is None:
+            raise errors.EventNotFound()
+        check_invitation_event(event)
+        event.registration_closes_at = deadline
+        await event.save(using_db=conn, update_fields=["registration_closes_at", "updated_at"])
+        await audit.record("invitations.deadline_set", user=by, event_id=event_id, conn=conn,
+                           deadline=deadline.isoformat())
+    return event
 
 
 def greeting(invitation: Invitation) -> str:
