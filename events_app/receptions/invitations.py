@@ -227,11 +227,20 @@ async def _change_companions(conn: BaseDBAsyncClient, event: Event, registration
 
 # --- mail, reminders, letter text ----------------------------------------------------------------
 
+def _mail_due(event_id: int):
+    return Invitation.filter(event_id=event_id, mailed_at__isnull=True).exclude(email="")
+
+
+async def invitation_mails_due(*, event_id: int) -> int:
+    """How many invitation mails `send_invitation_mails` would queue now (the organiser confirms this)."""
+    return await _mail_due(event_id).count()
+
+
 async def send_invitation_mails(*, event_id: int, now: datetime | None = None) -> int:
     """Queue the invitation mail for everyone with an address who has not had one yet."""
     now = now or utcnow()
     async with in_transaction() as conn:
-        due = await Invitation.filter(event_id=event_id, mailed_at__isnull=True).exclude(email="").using_db(conn)
+        due = await _mail_due(event_id).using_db(conn)
         for invitation in due:
             await queue_mail(conn, template="invitation", recipient=invitation.email, language=invitation.language,
                              context={"invitation_id": invitation.id, "event_id": event_id}, event_id=event_id)
@@ -246,15 +255,30 @@ class Reminders:
     to_contact: list[Call]
 
 
+REMIND_AGAIN_AFTER = timedelta(days=7)
+
+
+def _reminders_due(event: Event, pending: list[Invitation], now: datetime, again_after: timedelta) -> list[Invitation]:
+    if event.status == EventStatus.CANCELLED:
+        return []
+    return [i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
+
+
+async def reminders_due(*, event_id: int, now: datetime | None = None) -> int:
+    """How many reminder mails `send_reminders` would queue now (the organiser confirms this)."""
+    event = await invitation_event(event_id)
+    pending = await Invitation.filter(event_id=event_id, state=InvitationState.PENDING)
+    return len(_reminders_due(event, pending, now or utcnow(), REMIND_AGAIN_AFTER))
+
+
 async def send_reminders(*, event_id: int, now: datetime | None = None,
-                         again_after: timedelta = timedelta(days=7)) -> Reminders:
+                         again_after: timedelta = REMIND_AGAIN_AFTER) -> Reminders:
     """Remind by mail those who have not answered (at most once a week each, never for a cancelled event)."""
     now = now or utcnow()
     event = await invitation_event(event_id)
     async with in_transaction() as conn:
         pending = await Invitation.filter(event_id=event_id, state=InvitationState.PENDING).using_db(conn)
-        due = [] if event.status == EventStatus.CANCELLED else [
-            i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
+        due = _reminders_due(event, pending, now, again_after)
         for invitation in due:
             await queue_mail(conn, template="invitation_reminder", recipient=invitation.email,
                              language=invitation.language,

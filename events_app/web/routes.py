@@ -66,6 +66,8 @@ routes = [
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations/letters.pdf", invitations_admin.letters_pdf),
     Route("/admin/events/{event_id:id}/invitations/letters", invitations_admin.start_letters, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/invitations/letters/preview.pdf", invitations_admin.letters_preview),
+    Route("/admin/events/{event_id:id}/invitations/deadline", invitations_admin.set_deadline, methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations/letters/{job_id}.pdf", invitations_admin.letters_job_pdf),
     Route("/admin/events/{event_id:id}/invitations/letters/{job_id}", invitations_admin.letters_progress),
     Route("/admin/events/{event_id:id}/invitations/door-list.pdf", invitations_admin.door_list_pdf),
