@@ -90,6 +90,19 @@ async def eligibility(*, event_id: int) -> list[Eligibility]:
             for person in people]
 
 
+async def course_over_at(event_id: int) -> datetime | None:
+    """When certificates may be issued: the end of the event's last date that is not cancelled."""
+    dates = await _countable_sessions(event_id)
+    return dates[-1].ends_at if dates else None
+
+
+async def check_course_over(event_id: int, now: datetime) -> None:
+    """A certificate says someone took part, so none before the last counted date is over."""
+    over_at = await course_over_at(event_id)
+    if over_at is not None and over_at > now:
+        raise errors.CourseNotOver()
+
+
 async def _issue(conn, registration: Registration, *, send_mail: bool, now: datetime) -> tuple[Certificate, bool]:
     existing = await Certificate.filter(registration_id=registration.id, revoked_at=None).using_db(conn).first()
     if existing:
@@ -115,6 +128,7 @@ async def issue(*, registration_id: int, event_id: int | None = None, send_mail:
         raise errors.RegistrationNotFound()
     entry = next((e for e in await eligibility(event_id=registration.event_id) if e.registration.id == registration_id),
                  None)
+    await check_course_over(registration.event_id, now)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
     async with in_transaction() as conn:
@@ -128,6 +142,7 @@ async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | 
                     now: datetime | None = None) -> list[Certificate]:
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
+    await check_course_over(event_id, now)
     entries = [e for e in await eligibility(event_id=event_id) if e.eligible]
     certificates, issued = [], []
     async with in_transaction() as conn:
