@@ -38,7 +38,7 @@ from markupsafe import Markup
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
-from events_app.core import audit, errors, i18n, jobs, pdf, qr, urls
+from events_app.core import audit, errors, i18n, jobs, legal, pdf, placeholders, qr, urls
 from events_app.core.errors import N_
 from events_app.core.i18n import Formatter
 from events_app.core.rendering import render_string
@@ -48,7 +48,6 @@ from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
 PDF_TEMPLATE = "pdf/certificate.html"
 
 
@@ -246,6 +245,9 @@ class CertificatePage:
     hours: str
     body: str
     verify_url: str
+    #: Who issues it, where and when ("Gießen, 05.12.2026"): the default design prints them above the signature.
+    issuer: str = ""
+    place_and_date: str = ""
 
 
 async def _countable_sessions(event_id: int) -> list[EventSession]:
@@ -259,12 +261,16 @@ ISOLATE, END_ISOLATE = "\u2068", "\u2069"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    """The organiser's text with known {placeholders} filled; names and titles isolated for bidi."""
-    def value(match: re.Match) -> str:
-        key = match.group(1)
-        return f"{ISOLATE}{values[key]}{END_ISOLATE}" if key in ("name", "event") else values[key]
+    """The organiser's text with its {placeholders} filled (an empty or unknown one refuses the certificate,
+    see core/placeholders.py); each value isolated for bidi (an Arabic name, or an Arabic date with its
+    right-to-left marks, keeps its own order inside German text)."""
+    return placeholders.fill(text, values, wrap=lambda key, value: f"{ISOLATE}{value}{END_ISOLATE}")
 
-    return _PLACEHOLDER.sub(value, text)
+
+def issue_place(address: str) -> str:
+    """The town of the office's address ("Berliner Platz 1, 35390 Gießen" -> "Gießen") for "Gießen, <date>"."""
+    last = address.rsplit(",", 1)[-1].strip()
+    return re.sub(r"^\d{4,5}\s+", "", last) or last
 
 
 def qr_markup(url: str) -> Markup:
@@ -287,8 +293,11 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     hours = format_decimal(round(seconds / 3600, 1), locale=language)
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
     url = urls.certificate_check(base_url, certificate.serial)
+    office = legal.current()
+    issued = fmt.date(certificate.issued_at or utcnow())
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
-                           _fill(template.body, values), url)
+                           _fill(template.body, values), url, issuer=office.operator,
+                           place_and_date=f"{issue_place(office.address)}, {ISOLATE}{issued}{END_ISOLATE}")
 
 
 async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[EventSession]]:
@@ -327,6 +336,8 @@ def _is_image_data(value: str) -> bool:
 #: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
 TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
 IMAGE_FIELDS = ("logo", "signature")
+#: What the body text may use; anything else in braces is refused when saved (and when printed).
+CERTIFICATE_PLACEHOLDERS = ("name", "event", "dates", "hours")
 #: Uploaded logo and signature images; each is embedded in every certificate page.
 MAX_IMAGE_BYTES = 300_000
 _IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -360,13 +371,18 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
                 problems[name] = str(exc)
         elif values.get(name) and not _is_image_data(str(values[name])):
             problems[name] = N_("Please give a PNG, JPEG or SVG image as a data: URI.")
+    unknown = sorted({name for name in placeholders.PLACEHOLDER.findall(str(values.get("body") or ""))
+                      if name not in CERTIFICATE_PLACEHOLDERS})
+    if unknown:
+        problems["body"] = errors.PlaceholderEmpty.title
     if "title" in values and not str(values["title"]).strip():
         problems["title"] = N_("This field is required.")
     for name, longest in TEXT_FIELDS.items():
         if len(str(values.get(name) or "")) > longest:
             problems[name] = N_("This text is too long.")
     if problems:
-        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000)
+        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000,
+                                      placeholders=", ".join("{%s}" % name for name in unknown))
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()
     async with in_transaction() as conn:
