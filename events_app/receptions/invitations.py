@@ -26,7 +26,7 @@ from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, I
 from events_app.mail.outbox import queue_mail
 from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, tell, check_open, event_lock, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
-from events_app.core.validation import clean_text
+from events_app.core.validation import clean_text, normalise_phone
 
 S = RegistrationStatus
 
@@ -111,6 +111,9 @@ class Reply:
     language: str = "de"
     #: {"language_assistance": "...", "accessibility": "..."}; empty values are dropped
     needs: dict | None = None
+    #: A phone number, asked of invitees without an e-mail address (a seat offer must reach them);
+    #: None leaves the one on file unchanged.
+    phone: str | None = None
 
 
 def check_reply(invitation: Invitation, reply: Reply) -> Reply:
@@ -122,11 +125,19 @@ def check_reply(invitation: Invitation, reply: Reply) -> Reply:
         problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
     if reply.language not in LANGUAGES:
         problems["language"] = N_("This language is not offered.")
+    phone = None
+    if reply.phone is not None:
+        phone = clean_text(reply.phone, max_length=50)
+        if phone:
+            try:
+                phone = normalise_phone(phone)
+            except ValueError as exc:
+                problems["phone"] = str(exc)
     if problems:
         raise errors.ValidationFailed(fields=problems, max=invitation.max_companions)
     needs = {name: clean_text(str(value), max_length=300) for name, value in (reply.needs or {}).items()
              if name in NEEDS and value and clean_text(str(value), max_length=300)}
-    return Reply(accept=reply.accept, companions=companions, language=reply.language, needs=needs)
+    return Reply(accept=reply.accept, companions=companions, language=reply.language, needs=needs, phone=phone)
 
 
 async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = None) -> Invitation:
@@ -166,13 +177,17 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
                 await _change_companions(conn, event, current, reply.companions, now)
                 current.language = reply.language
                 current.answers = reply.needs or {}
-                await current.save(using_db=conn, update_fields=["language", "answers", "updated_at"])
+                if reply.phone is not None:
+                    current.phone = reply.phone
+                await current.save(using_db=conn, update_fields=["language", "answers", "phone", "updated_at"])
             invitation.state = InvitationState.ACCEPTED
             invitation.companions = reply.companions
             invitation.registration_id = current.id
             invitation.status_told = current.status.value  # the answer page shows it
         invitation.language = reply.language
         invitation.needs = reply.needs or {}
+        if reply.phone is not None:
+            invitation.phone = reply.phone
         invitation.answered_at = now
         await invitation.save(using_db=conn)
         return invitation
@@ -198,7 +213,7 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
                     now: datetime) -> Registration:
     registration = Registration(
         event_id=event.id, name=f"{invitation.first_name} {invitation.last_name}".strip(),
-        email=invitation.email, phone=invitation.phone, language=reply.language,
+        email=invitation.email, phone=invitation.phone if reply.phone is None else reply.phone, language=reply.language,
         companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
         queued_at=now, manage_token=new_token(), checkin_token=new_token(),
     )

@@ -123,7 +123,7 @@ async def letters_html(*, event_id: int, settings, everyone: bool = False,
     parts = [render_string("pdf/invitation_letters.html", language=LETTER_LANGUAGE, settings=settings,
                            event=event, letter=letter, paragraphs=paragraphs, pages=pages[start:start + per_part],
                            rsvp_url=urls.rsvp_form(settings.base_url), deadline=found.deadline, today=fmt.date(utcnow()),
-                           legal=legal_info, other_languages=ANSWER_IN_YOUR_LANGUAGE)
+                           other_languages=ANSWER_IN_YOUR_LANGUAGE)
              for start in range(0, max(len(pages), 1), per_part)]
     return parts, len(pages)
 

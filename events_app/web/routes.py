@@ -28,7 +28,10 @@ routes = [
     Route("/events/{event_id:id}", pages.event_page),
     Route("/events/{event_id:id}/register", pages.register_form, methods=["POST"]),
     Route("/r/{token}", pages.manage_page),
+    Route("/r/{token}/cancel", pages.manage_cancel_ask, methods=["GET"]),
     Route("/r/{token}/cancel", pages.manage_cancel, methods=["POST"]),
+    Route("/r/{token}/change", pages.manage_change, methods=["POST"]),
+    Route("/r/{token}/undo", pages.manage_undo, methods=["POST"]),
     Route("/r/{token}/accept", pages.manage_accept, methods=["POST"]),
     # --- i18n: accessibility statement and privacy notice ---
     Route("/accessibility", pages.accessibility_statement),
