@@ -18,14 +18,13 @@ from events_app.core.models import SEAT_HOLDING, EventStatus, Invitation, Regist
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_phone
 from events_app.seats.registration import (STATUS_FIELDS, check_open, event_lock, expire_event_offers,
-                                           promote_waiting, set_status, tell)
-
-S = RegistrationStatus
+                                           promote_waiting, queue_registration_mail, set_status)
 
 #: How long after cancelling the page offers to take it back (if the seat is still free then).
 UNDO_WINDOW = timedelta(hours=24)
 #: Registrations in these states can still be changed by the person.
-CHANGEABLE = (S.CONFIRMED, S.OFFERED, S.WAITLISTED, S.PENDING)
+CHANGEABLE = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED,
+              RegistrationStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ async def change(*, token: str, changes: Changes, now: datetime | None = None) -
                 await event.save(using_db=conn, update_fields=["seats_taken"])
             registration.companions, registration.seats = companions, 1 + companions
             fields += ["companions", "seats"]
-            moved = extra < 0 or registration.status == S.WAITLISTED
+            moved = extra < 0 or registration.status == RegistrationStatus.WAITLISTED
         for name, value in values.items():
             setattr(registration, name, value)
             fields.append(name)
@@ -131,7 +130,7 @@ async def change(*, token: str, changes: Changes, now: datetime | None = None) -
 
 def can_undo(registration: Registration, now: datetime) -> bool:
     """Whether the page offers "take back my cancellation" (the seat may still have gone meanwhile)."""
-    return (registration.status == S.CANCELLED and registration.cancelled_at is not None
+    return (registration.status == RegistrationStatus.CANCELLED and registration.cancelled_at is not None
             and registration.confirmed_at is not None  # held a seat: a waiting or unverified request stays gone
             and now - registration.cancelled_at <= UNDO_WINDOW)
 
@@ -148,12 +147,12 @@ async def undo_cancel(*, token: str, now: datetime | None = None) -> Registratio
         await expire_event_offers(conn, event, now)
         if event.seats_taken + registration.seats > event.capacity:
             raise errors.UndoNotPossible()
-        set_status(registration, S.CONFIRMED, now)
+        set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.cancelled_at = None
         event.seats_taken += registration.seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
         await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at", "cancelled_at",
                                                               "updated_at"])
-        await tell(conn, registration, "confirmed")
+        await queue_registration_mail(conn, registration, "confirmed")
         return registration

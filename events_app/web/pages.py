@@ -99,7 +99,7 @@ def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[d
 async def _manage(request: Request, token: str, *, form: dict | None = None, field_errors: dict | None = None,
                   status_code: int = 200, asking_cancel: bool = False) -> Response:
     """The person's own page: status, what can be changed, the check-in code, dates and the office."""
-    outcome = await registration.find_by_token(token)
+    outcome = await registration.find_by_manage_token(token)
     reg = outcome.registration
     event = await events.get_event(reg.event_id, public=False)
     settings = request.app.state.settings
@@ -135,7 +135,7 @@ async def manage_change(request: Request) -> Response:
     token = request.path_params["token"]
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
-    outcome = await registration.find_by_token(token)
+    outcome = await registration.find_by_manage_token(token)
     event = await events.get_event(outcome.registration.event_id, public=False)
     problems: dict[str, str] = {}
     answers = answers_from(data, list(event.questions), problems, prefix="q_") if event.questions else None
