@@ -138,7 +138,7 @@ async def test_move_back_to_the_waiting_list(client, db):
     asked = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
                               data={"csrf_token": me.csrf})  # first the question, nothing moves yet
     assert asked.status_code == 200 and "1 Person" in asked.text and "Anna" in asked.text
-    assert await _status(anna) == S.CONFIRMED
+    assert await _status(anna) == RegistrationStatus.CONFIRMED
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
                                  data={"csrf_token": me.csrf, "confirm": "yes"})
     assert response.status_code == 303

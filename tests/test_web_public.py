@@ -32,7 +32,7 @@ async def test_register_by_form_then_cancel_on_manage_page(client, db):
     token = manage_url.split("/r/")[1].split("?")[0]
     asked = await client.post(f"/r/{token}/cancel")  # without the confirmation nothing happens yet
     assert asked.status_code == 200 and "Möchten Sie Ihren Platz wirklich abgeben?" in asked.text
-    assert await Registration.filter(status=S.CANCELLED).count() == 0
+    assert await Registration.filter(status=RegistrationStatus.CANCELLED).count() == 0
     cancelled = await client.post(f"/r/{token}/cancel", data={"confirm": "1"})
     assert cancelled.status_code == 303
     statuses = sorted((await Registration.all().values_list("status", flat=True)))
