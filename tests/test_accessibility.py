@@ -17,6 +17,7 @@ import pytest
 from tests.fixtures_browser import _cli
 from tests.fixtures_i18n import axe_violations
 from tests.fixtures_receptions import sample_bytes
+from events_app.core.timeutil import utcnow
 from tests.helpers import in_days
 
 pytestmark = pytest.mark.browser
@@ -292,6 +293,14 @@ async def test_the_attendance_tick_list_works_with_the_keyboard_and_passes_axe(l
         registered = api.post(f"/api/v1/events/{demo['course']}/registrations",
                               json={"name": name, "phone": "0176 1234567", "women_only": True})
         assert registered.status_code == 201 and registered.json()["status"] == "confirmed", registered.text
+        # the course's first date has begun (attendance is recorded only from a date's start)
+        course = api.get(f"/api/v1/events/{demo['course']}").json()
+        first = course["sessions"][0]
+        moved = api.patch(f"/api/v1/events/{demo['course']}", json={"sessions": [
+            {"id": first["id"], "starts_at": (utcnow() - timedelta(hours=1)).isoformat(),
+             "ends_at": (utcnow() + timedelta(minutes=30)).isoformat()},
+            *({"id": s["id"], "starts_at": s["starts_at"], "ends_at": s["ends_at"]} for s in course["sessions"][1:])]})
+        assert moved.status_code == 200, moved.text
     context = await open_context(locale="de-DE")
     page = await context.new_page()
     await page.goto(f"{live_server.url}/admin/events/{demo['course']}/attendance?lang={language}")

@@ -72,6 +72,8 @@ ROUTES = [
     ("POST", "/admin/events/{e}/invitations/remind", ORG),
     ("POST", "/admin/events/{e}/invitations/{i}/told", ORG),
     ("GET", "/admin/events/{e}/invitations/letters.pdf", ORG),
+    ("GET", "/admin/events/{e}/invitations/letters/preview.pdf", ORG),
+    ("POST", "/admin/events/{e}/invitations/deadline", ORG),
     ("POST", "/admin/events/{e}/invitations/letters", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}.pdf", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}", ORG),
@@ -147,8 +149,10 @@ async def test_role_route_matrix(client, db, settings, role):
             assert response.status_code == 403, outcomes[-1]
         else:
             assert response.status_code not in (401, 403, 500), outcomes[-1]
-            if method == "GET" and "{j}" not in template and "certificates.pdf" not in template:
-                # an unknown letters job is a 404 for anyone; no certificate issued yet is a 4xx
+            if method == "GET" and "{j}" not in template and "certificates.pdf" not in template \
+                    and "/letters" not in template:
+                # an unknown letters job is a 404 for anyone; no certificate issued yet is a 4xx;
+                # letters for an event that is no reception with an answer deadline are a 422
                 assert response.status_code == 200, outcomes[-1]
         if template == "/admin/logout" and role != "anonymous":
             break  # last row: signing out ends the session

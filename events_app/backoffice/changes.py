@@ -375,8 +375,8 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
 MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
-async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
-    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+def check_message(*, group: str, subject: str, body: str) -> tuple[str, str]:
+    """The message's subject and body as they will be sent; ValidationFailed for a missing part."""
     problems = {}
     subject = clean_text(subject, max_length=200).replace("\n", " ")
     body = clean_text(body, max_length=10_000)
@@ -388,6 +388,29 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
         problems["body"] = N_("This field is required.")
     if problems:
         raise errors.ValidationFailed(fields=problems)
+    return subject, body
+
+
+@dataclass(frozen=True)
+class MessageReach:
+    """Whom a message to a group reaches: by mail, and who has only a phone number (to call)."""
+
+    by_mail: int
+    phone_only: int
+
+
+async def message_audience(*, event_id: int, group: str) -> MessageReach:
+    """Counted before sending, so the organiser confirms how many people the message reaches."""
+    if group not in MESSAGE_GROUPS:
+        raise errors.ValidationFailed(fields={"group": N_("This value is not one of the allowed options.")})
+    emails = await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).values_list(
+        "email", flat=True)
+    return MessageReach(by_mail=sum(1 for e in emails if e), phone_only=sum(1 for e in emails if not e))
+
+
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+    subject, body = check_message(group=group, subject=subject, body=body)
     async with in_transaction() as conn:
         if not await Event.filter(id=event_id).using_db(conn).exists():
             raise errors.EventNotFound()

@@ -271,3 +271,38 @@ class SeatsBusy(DomainError):
     slug = "seats-busy"
     #: Seconds after which trying again makes sense (sent as the Retry-After header).
     retry_after = 5
+class PlaceholderEmpty(ValidationFailed):
+    """A document would go out with a gap ("Bitte antworten Sie bis ,"): nothing is produced."""
+
+    title = N_("Nothing was produced: %(placeholders)s has no value. Fill it in or change the text.")
+    slug = "placeholder-empty"
+
+
+class AnswerDeadlineMissing(ValidationFailed):
+    """Reception letters tell the invitee until when to answer, so they need the deadline first."""
+
+    title = N_("Please set the answer deadline of this reception before making letters.")
+    slug = "answer-deadline-missing"
+
+
+class DateNotBegun(ValidationFailed):
+    """Attendance is a fact about the past: a date that has not begun cannot have been attended."""
+
+    title = N_("This date has not begun yet; attendance can be recorded from its start.")
+    slug = "date-not-begun"
+
+
+class CourseNotOver(DomainError):
+    """A certificate says someone took part: it waits until the last counted date has begun."""
+
+    status = 409
+    title = N_("Certificates can be issued after the last date of the event.")
+    slug = "course-not-over"
+
+
+class UndoNotPossible(DomainError):
+    """The seat given back has gone to someone else (or the registration cannot come back)."""
+
+    status = 409
+    title = N_("Your place can no longer be restored: the seat has been given to someone else.")
+    slug = "undo-not-possible"

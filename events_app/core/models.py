@@ -334,6 +334,13 @@ class ReceptionLetter(Model):
     sender = fields.TextField(default="")
     subject = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
+    #: The closing formula above the signature, e.g. "Mit freundlichen Grüßen".
+    closing = fields.TextField(default="")
+    #: Who signs: empty means the names from EVENTS_LETTER_SIGNER_NAME / _ROLE.
+    signer_name = fields.CharField(max_length=200, default="")
+    signer_role = fields.CharField(max_length=200, default="")
+    #: An optional scanned signature as a data: URI (PNG or JPEG), so the PDF needs no file store.
+    signature_image = fields.TextField(default="")
 
     class Meta:
         table = "reception_letter"

@@ -108,6 +108,12 @@ class Settings:
     worker_poll_seconds: float = _setting("EVENTS_WORKER_POLL_SECONDS", N_("Seconds the background worker waits "
                                                                           "between rounds when it has nothing to "
                                                                           "do."), default=5.0)
+    letter_signer_name: str = _setting("EVENTS_LETTER_SIGNER_NAME", N_("Who signs the reception letters by default "
+                                                                    "(each reception can name someone else)."),
+                                       default="")
+    letter_signer_role: str = _setting("EVENTS_LETTER_SIGNER_ROLE", N_("The signer's role under the name on "
+                                                                    "reception letters."),
+                                       default="Büro für Integration")
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -185,6 +191,8 @@ def load_settings(environ: dict | None = None) -> Settings:
            for spec in fields(Settings) if spec.name.startswith("limit_")},
         mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),
         worker_poll_seconds=config("EVENTS_WORKER_POLL_SECONDS", cast=float, default=5.0),
+        letter_signer_name=config("EVENTS_LETTER_SIGNER_NAME", default=""),
+        letter_signer_role=config("EVENTS_LETTER_SIGNER_ROLE", default="Büro für Integration"),
     )
 
 

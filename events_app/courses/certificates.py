@@ -40,9 +40,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
-from events_app.core import audit, errors, i18n, jobs, pdf, qr, urls
+from events_app.core import audit, errors, i18n, jobs, legal, pdf, placeholders, qr, urls
 from events_app.core.errors import N_
-from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
 from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Certificate, CertificateTemplate, Event, EventSession, Registration, RegistrationStatus, SessionStatus, User
@@ -52,7 +51,6 @@ from events_app.core.validation import clean_text
 from events_app.core import images
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
 PDF_TEMPLATE = "pdf/certificate.html"
 
 
@@ -99,6 +97,19 @@ async def eligibility(*, event_id: int) -> list[Eligibility]:
             for person in people]
 
 
+async def course_over_at(event_id: int) -> datetime | None:
+    """When certificates may be issued: the end of the event's last date that is not cancelled."""
+    dates = await _countable_sessions(event_id)
+    return dates[-1].ends_at if dates else None
+
+
+async def check_course_over(event_id: int, now: datetime) -> None:
+    """A certificate says someone took part, so none before the last counted date is over."""
+    over_at = await course_over_at(event_id)
+    if over_at is not None and over_at > now:
+        raise errors.CourseNotOver()
+
+
 async def _issue(conn, registration: Registration, *, send_mail: bool, now: datetime) -> tuple[Certificate, bool]:
     existing = await Certificate.filter(registration_id=registration.id, revoked_at=None).using_db(conn).first()
     if existing:
@@ -124,6 +135,7 @@ async def issue(*, registration_id: int, event_id: int | None = None, send_mail:
         raise errors.RegistrationNotFound()
     entry = next((e for e in await eligibility(event_id=registration.event_id) if e.registration.id == registration_id),
                  None)
+    await check_course_over(registration.event_id, now)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
     try:
@@ -145,6 +157,7 @@ async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | 
                     now: datetime | None = None) -> list[Certificate]:
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
+    await check_course_over(event_id, now)
     try:
         return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
     except IntegrityError:  # a concurrent issue committed first; the second pass finds its certificates
@@ -256,6 +269,9 @@ class CertificatePage:
     hours: str
     body: str
     verify_url: str
+    #: Who issues it, where and when ("Gießen, 05.12.2026"): the default design prints them above the signature.
+    issuer: str = ""
+    place_and_date: str = ""
 
 
 async def _countable_sessions(event_id: int) -> list[EventSession]:
@@ -269,12 +285,16 @@ ISOLATE, END_ISOLATE = "\u2068", "\u2069"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    """The organiser's text with known {placeholders} filled; names and titles isolated for bidi."""
-    def value(match: re.Match) -> str:
-        key = match.group(1)
-        return f"{ISOLATE}{values[key]}{END_ISOLATE}" if key in ("name", "event") else values[key]
+    """The organiser's text with its {placeholders} filled (an empty or unknown one refuses the certificate,
+    see core/placeholders.py); each value isolated for bidi (an Arabic name, or an Arabic date with its
+    right-to-left marks, keeps its own order inside German text)."""
+    return placeholders.fill(text, values, wrap=lambda key, value: f"{ISOLATE}{value}{END_ISOLATE}")
 
-    return _PLACEHOLDER.sub(value, text)
+
+def issue_place(address: str) -> str:
+    """The town of the office's address ("Berliner Platz 1, 35390 Gießen" -> "Gießen") for "Gießen, <date>"."""
+    last = address.rsplit(",", 1)[-1].strip()
+    return re.sub(r"^\d{4,5}\s+", "", last) or last
 
 
 def qr_markup(url: str) -> Markup:
@@ -297,8 +317,11 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     hours = format_decimal(round(seconds / 3600, 1), locale=language)
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
     url = urls.certificate_check(base_url, certificate.serial)
+    office = legal.current()
+    issued = fmt.date(certificate.issued_at or utcnow())
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
-                           _fill(template.body, values), url)
+                           _fill(template.body, values), url, issuer=office.operator,
+                           place_and_date=f"{issue_place(office.address)}, {ISOLATE}{issued}{END_ISOLATE}")
 
 
 async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[EventSession]]:
@@ -334,6 +357,8 @@ async def pages_for(certificates: list[Certificate], *, base_url: str, timezone:
 #: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
 TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
 IMAGE_FIELDS = ("logo", "signature")
+#: What the body text may use; anything else in braces is refused when saved (and when printed).
+CERTIFICATE_PLACEHOLDERS = ("name", "event", "dates", "hours")
 #: Uploaded logo and signature images; each is embedded in every certificate page.
 MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 
@@ -358,6 +383,10 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
                 values[name] = images.checked_data_uri(str(values[name]))
             except ValueError as exc:
                 problems[name] = str(exc)
+    unknown = sorted({name for name in placeholders.PLACEHOLDER.findall(str(values.get("body") or ""))
+                      if name not in CERTIFICATE_PLACEHOLDERS})
+    if unknown:
+        problems["body"] = errors.PlaceholderEmpty.title
     if "title" in values and not str(values["title"]).strip():
         problems["title"] = N_("This field is required.")
     for name, longest in TEXT_FIELDS.items():
@@ -365,7 +394,8 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
             problems[name] = N_("This text is too long.")
     if problems:
         raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000,
-                                      side=images.MAX_IMAGE_SIDE)
+                                      side=images.MAX_IMAGE_SIDE,
+                                      placeholders=", ".join("{%s}" % name for name in unknown))
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()
     async with in_transaction() as conn:
@@ -377,11 +407,6 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
         await template.save(using_db=conn)
         await audit.record("certificate_template.saved", user=by, event_id=event_id, conn=conn, fields=changed)
     return template
-
-
-def fonts_base_url() -> str:
-    """The base URL for PDF templates: fonts are referenced as fonts/<file> under static/."""
-    return STATIC_DIR.as_uri() + "/"
 
 
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
@@ -405,7 +430,7 @@ async def render_one(*, certificate: Certificate, settings) -> bytes:
     language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone,
                             language=language)
-    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=pdf.fonts_base_url())
 
 
 #: The made-up person on the organisers' preview; the serial is one the verification page does not know.
@@ -421,7 +446,7 @@ async def render_sample(*, event_id: int, settings) -> bytes:
     fmt = Formatter(i18n.DEFAULT_LANGUAGE, settings.timezone)
     page = _page(Certificate(serial=SAMPLE_SERIAL), Registration(name=SAMPLE_NAME), event, template, sessions,
                  tuple(s.id for s in sessions), base_url=settings.base_url, fmt=fmt, language=i18n.DEFAULT_LANGUAGE)
-    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=pdf.fonts_base_url())
 
 
 def _none_issued() -> errors.CertificateNotFound:
@@ -453,7 +478,7 @@ async def render_event(*, event_id: int, settings, progress: Progress | None = N
     callers that promise "all eligible" (the API) call `issue_all` first."""
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
-    return await pdf.render_pdf_parts(parts, base_url=fonts_base_url(),
+    return await pdf.render_pdf_parts(parts, base_url=pdf.fonts_base_url(),
                                       progress=progress and pdf.per_item(progress, per_part, len(pages)))
 
 
@@ -463,7 +488,7 @@ async def render_event_zip(*, event_id: int, settings, progress: Progress | None
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
     files = await pdf.render_pages_separately(
-        parts, base_url=fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
+        parts, base_url=pdf.fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
         cutting=progress and (lambda done, total: progress(done, total, "cut")))
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
         raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")

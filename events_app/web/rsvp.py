@@ -53,8 +53,10 @@ def reply_from(data, problems: dict) -> invitations.Reply:
     language = str(data.get("language") or "de")
     needs = data.get("needs") if isinstance(data.get("needs"), dict) else {
         name: data.get(name) for name in invitations.NEEDS}
+    phone = data.get("phone")
     return invitations.Reply(accept=answer == "accept", companions=companions, language=language,
-                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v})
+                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v},
+                             phone=str(phone) if isinstance(phone, (str, int)) else None)
 
 
 async def _page(request: Request, invitation: Invitation, *, form=None, field_errors=None, status_code=200,
@@ -66,11 +68,12 @@ async def _page(request: Request, invitation: Invitation, *, form=None, field_er
         registration = (await find_by_manage_token(manage_token)).registration  # due offers expired first
     return render(request, "rsvp.html", {
         "invitation": invitation, "event": event, "registration": registration,
-        "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
+        "form": form or {"companions": invitation.companions, **(invitation.needs or {}), "phone": invitation.phone,
                          "language": invitation.language if invitation.answered_at else request.state.language},
         "errors": field_errors or {}, "message": message,
         "closed": bool(event.registration_closes_at and event.registration_closes_at <= utcnow()),
         "code": format_code(invitation.code),
+        "manage_url": urls.manage_page("", registration.manage_token) if registration else "",
     }, status_code=status_code)
 
 
