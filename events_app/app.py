@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from events_app.core import errors, i18n
 from events_app.core.settings import Settings, load_settings, tortoise_config
+from events_app.web import access_log
 from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
@@ -58,7 +59,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s", access_log.redact_path(request.url.path), exc_info=exc)
     error = errors.DomainError(errors.N_("Something went wrong on our side. Please try again later."))
     error.status = 500
     return problem_response(request, error)
@@ -67,6 +68,7 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The application. Tests that set up the ORM themselves pass manage_orm=False."""
     settings = settings or load_settings()
+    access_log.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

@@ -1,4 +1,5 @@
-"""The background loop: delivers the outbox, expires waiting-list offers, queues reminders and digests.
+"""The background loop: delivers the outbox, expires waiting-list offers, queues reminders and digests,
+and once a day runs the retention job (privacy/retention.py).
 
 It runs as `events-app worker`, and inside `events-app serve` for the single-machine set-up.
 Each job is safe to run in several processes at once: offers under the event lock, reminders by
@@ -11,8 +12,10 @@ import asyncio
 import logging
 import os
 import socket
+import time
 
 from events_app.backoffice import digest
+from events_app.privacy import retention
 from events_app.mail import outbox
 from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
@@ -20,13 +23,29 @@ from events_app.core.settings import Settings
 log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+#: The retention job runs when a worker starts and then once a day (it is idempotent, so several
+#: workers running it do no harm).
+RETENTION_EVERY_SECONDS = 24 * 3600
+_retention_last_run: float | None = None
+
+
+async def _daily_retention(settings: Settings) -> int:
+    global _retention_last_run
+    if _retention_last_run is not None and time.monotonic() - _retention_last_run < RETENTION_EVERY_SECONDS:
+        return 0
+    _retention_last_run = time.monotonic()
+    removed = await retention.purge(settings)
+    if removed:
+        log.info("retention job removed %s", removed)
+    return sum(removed.values())
 
 
 async def run_once(settings: Settings) -> dict[str, int]:
     """One round of every job; returns what each did."""
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
-            "digests_queued": await digest.queue_daily_digest(settings)}
+            "digests_queued": await digest.queue_daily_digest(settings),
+            "retention_removed": await _daily_retention(settings)}
     delivery = await outbox.deliver_due(settings, worker_id=WORKER_ID)
     done.update(mail_sent=delivery.sent, mail_retried=delivery.retried, mail_failed=delivery.failed)
     return done

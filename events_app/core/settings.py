@@ -62,6 +62,13 @@ class Settings:
                                    default=48)
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
+    retention_days: int = _setting("EVENTS_RETENTION_DAYS", N_("Days after an event's last date until its "
+                                                                "participants' personal data is anonymised (an "
+                                                                "event may set its own). The privacy notice "
+                                                                "states it."), default=90)
+    certificate_retention_days: int = _setting("EVENTS_CERTIFICATE_RETENTION_DAYS",
+                                               N_("Days after issue that a certificate's verification page "
+                                                  "still shows the name, course and dates."), default=1826)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -104,6 +111,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        retention_days=max(config("EVENTS_RETENTION_DAYS", cast=int, default=90), 0),
+        certificate_retention_days=max(config("EVENTS_CERTIFICATE_RETENTION_DAYS", cast=int, default=1826), 0),
     )
 
 

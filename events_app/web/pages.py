@@ -104,6 +104,8 @@ async def manage_page(request: Request) -> Response:
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
         "certificate": await certificates.valid_certificate_for(registration_id=reg.id),
+        "retention_days": event.retention_days if event.retention_days is not None
+        else request.app.state.settings.retention_days,
     })
 
 

@@ -8,7 +8,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.core.settings import STATIC_DIR
-from events_app.web import admin, admin_attendance, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import admin, admin_attendance, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, privacy, rsvp, statistics
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""
@@ -155,5 +155,20 @@ routes = [
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin.feed_revoke, methods=["POST"]),
+    # --- privacy: people's rights ---
+    Route("/r/{token}/delete", privacy.own_delete_page, methods=["GET"]),
+    Route("/r/{token}/delete", privacy.own_delete, methods=["POST"]),
+    Route("/api/v1/personal-data", privacy.api_personal_data, methods=["GET"]),
+    Route("/api/v1/personal-data/erase", privacy.api_erase, methods=["POST"]),
+    Route("/admin/privacy", privacy.privacy_page, methods=["GET"]),
+    Route("/admin/privacy/personal-data.{fmt:str}", privacy.privacy_download, methods=["GET"]),
+    Route("/admin/privacy/erase", privacy.privacy_erase, methods=["POST"]),
+    # --- statistics ---
+    Route("/api/v1/statistics", statistics.api_statistics, methods=["GET"]),
+    Route("/api/v1/statistics.{fmt:str}", statistics.api_statistics, methods=["GET"]),
+    Route("/admin/statistics", statistics.statistics_page, methods=["GET"]),
+    Route("/admin/statistics.{fmt:str}", statistics.statistics_download, methods=["GET"]),
+    Route("/admin/statistics/districts", statistics.districts_page, methods=["GET"]),
+    Route("/admin/statistics/districts", statistics.districts_save, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
