@@ -15,7 +15,7 @@ from events_app.core.rendering import render_string
 from events_app.core.timeutil import utcnow
 from events_app.privacy import rights
 from events_app.seats import registration
-from events_app.web.admin import field_messages, page
+from events_app.web.admin_common import field_messages, page
 from events_app.web.admin_auth import ADMINS, requires
 from events_app.web.auth import api_user
 from events_app.web.requests import read_form, read_json

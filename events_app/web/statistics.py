@@ -11,7 +11,7 @@ from events_app.core.pdf import render_pdf
 from events_app.core.rendering import render_string
 from events_app.core.timeutil import utcnow
 from events_app.statistics import districts, figures, files, report
-from events_app.web.admin import back, field_messages, page
+from events_app.web.admin_common import back, field_messages, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.auth import api_user
 from events_app.web.requests import read_form
