@@ -25,22 +25,22 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Certificate',
             name='details_deleted_at',
-            field=fields.DatetimeField(null=True, description='The details above were deleted: the verification page says only that the certificate existed.', auto_now=False, auto_now_add=False),
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
         ops.AddField(
             model_name='Certificate',
             name='holder_name',
-            field=fields.CharField(default='', max_length=200),
+            field=fields.CharField(default='', db_default='', max_length=200),
         ),
         ops.AddField(
             model_name='Event',
             name='anonymised_at',
-            field=fields.DatetimeField(null=True, description="When the retention job anonymised the event's people (only figures remain).", auto_now=False, auto_now_add=False),
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
         ops.AddField(
             model_name='Event',
             name='retention_days',
-            field=fields.IntField(null=True, description='Days after the last date until the personal data is anonymised; NULL: EVENTS_RETENTION_DAYS.'),
+            field=fields.IntField(null=True),
         ),
         ops.AddField(
             model_name='Invitation',
@@ -50,26 +50,26 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Registration',
             name='anonymised_at',
-            field=fields.DatetimeField(null=True, description='When the name, contacts, answers and tokens were removed (retention or erasure).', auto_now=False, auto_now_add=False),
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
         ops.AddField(
             model_name='Registration',
             name='district',
-            field=fields.CharField(default='', max_length=100),
+            field=fields.CharField(default='', db_default='', max_length=100),
         ),
         ops.AddField(
             model_name='Registration',
             name='postcode',
-            field=fields.CharField(default='', description='Optional, for the figures per district; the district is derived when registering and kept.', max_length=10),
+            field=fields.CharField(default='', db_default='', max_length=10),
         ),
         ops.AddField(
             model_name='Registration',
             name='returning',
-            field=fields.BooleanField(default=False, description='The person had taken part in an earlier event, decided when registering (kept after anonymisation).'),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Registration',
             name='waited',
-            field=fields.BooleanField(default=False, description='The registration was on the waiting list at some point (with confirmed_at: whether it got a seat).'),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]

@@ -90,9 +90,9 @@ class Event(Model):
     certificate_min_attendance = fields.IntField(default=100)
     #: iCalendar SEQUENCE: raised on every change of time, place or status.
     sequence = fields.IntField(default=0)
-    #: Days after the last date until the personal data is anonymised; NULL: EVENTS_RETENTION_DAYS.
+    #: Days after the last date until the personal data is anonymised (NULL: EVENTS_RETENTION_DAYS).
     retention_days = fields.IntField(null=True)
-    #: When the retention job anonymised the event's people (only figures remain).
+    #: When the retention job first anonymised the people of this event (only figures remain).
     anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -167,12 +167,12 @@ class Registration(Model):
     #: When the status last changed after registering: LAST-MODIFIED of the person's own calendar.
     status_changed_at = fields.DatetimeField(null=True)
     #: Optional, for the figures per district; the district is derived when registering and kept.
-    postcode = fields.CharField(max_length=10, default="")
-    district = fields.CharField(max_length=100, default="")
+    postcode = fields.CharField(max_length=10, default="", db_default="")
+    district = fields.CharField(max_length=100, default="", db_default="")
     #: The person had taken part in an earlier event, decided when registering (kept after anonymisation).
-    returning = fields.BooleanField(default=False)
+    returning = fields.BooleanField(default=False, db_default=False)
     #: The registration was on the waiting list at some point (with confirmed_at: whether it got a seat).
-    waited = fields.BooleanField(default=False)
+    waited = fields.BooleanField(default=False, db_default=False)
     #: When the name, contacts, answers and tokens were removed (retention or erasure).
     anonymised_at = fields.DatetimeField(null=True)
 
@@ -379,7 +379,7 @@ class Certificate(Model):
     issued_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
     revoked_reason = fields.TextField(default="")
-    holder_name = fields.CharField(max_length=200, default="")
+    holder_name = fields.CharField(max_length=200, default="", db_default="")
     #: The details above were deleted: the verification page says only that the certificate existed.
     details_deleted_at = fields.DatetimeField(null=True)
 
