@@ -187,6 +187,10 @@ async def _remove(settings: Settings, registrations: list[Registration], invitat
     async with in_transaction() as conn:
         fresh = await Registration.filter(id__in=list(registration_ids) or [0]).using_db(conn)
         await anonymise.registrations(conn, fresh, now=now, removal=removal, dry_run=False)
+        # unlike retention, a request to erase also ends what the certificate's verification page shows
+        removal.add("certificate", await Certificate.filter(
+            registration_id__in=list(registration_ids) or [0], details_deleted_at__isnull=True).using_db(conn).update(
+            holder_name="", details_deleted_at=now))
         await anonymise.invitations(conn, invitations, now=now, removal=removal, dry_run=False)
         mails = OutboxMessage.filter(registration_id__in=list(registration_ids) or [0])
         if subject_email:
