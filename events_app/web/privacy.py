@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -92,7 +93,7 @@ async def privacy_download(request: Request) -> Response:
                         headers=headers)
     settings = request.app.state.settings
     html = render_string("pdf/personal_data.html", language=request.state.language, settings=settings, data=data,
-                         generated_at=utcnow())
+                         generated_at=utcnow(), parse=datetime.fromisoformat)
     return Response(await render_pdf(html), media_type="application/pdf", headers=headers)
 
 
