@@ -12,6 +12,7 @@ keeps old row versions until VACUUM reuses their space (docs/operations.md says 
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 
@@ -25,6 +26,9 @@ from events_app.core.timeutil import utcnow
 from events_app.privacy import anonymise
 from events_app.privacy.anonymise import Removal
 
+log = logging.getLogger(__name__)
+#: Set when compacting failed, so the next run compacts even if it removes nothing.
+_compaction_due = False
 #: Wrong RSVP codes are counted for ten minutes; their hashed client addresses need not stay longer than a day.
 RSVP_ATTEMPT_KEEP = timedelta(days=1)
 #: Uploaded invitee lists are deleted a day after upload (the import page keeps them between preview and import).
@@ -115,6 +119,12 @@ async def purge(settings: Settings, *, now: datetime | None = None, dry_run: boo
     attempts = RsvpAttempt.filter(created_at__lt=now - RSVP_ATTEMPT_KEEP)
     total.add("rsvp_attempt", await attempts.count() if dry_run else await attempts.delete())
     total.add("var/imports", _old_uploads(settings, dry_run=dry_run))
-    if not dry_run and total.counts:
-        await compact(settings)
+    global _compaction_due
+    if not dry_run and (total.counts or _compaction_due):
+        try:
+            await compact(settings)
+            _compaction_due = False
+        except Exception:  # e.g. a long reader held the file: the data is gone from the tables, compact next run
+            log.exception("compacting the database after the retention job failed; the next run tries again")
+            _compaction_due = True
     return dict(sorted(total.counts.items()))
