@@ -8,8 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events_app.backoffice import changes
-from events_app.core import audit, errors, qr
-from events_app.courses import checkin
+from events_app.core import audit, errors, qr, urls
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Event, Registration, RegistrationStatus
 from events_app.seats import registration
@@ -19,14 +18,12 @@ from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 
-S = RegistrationStatus
-
 
 @requires(*ORGANISERS)
 async def event_detail(request: Request) -> Response:
     event = await load_event(request)
     q = request.query_params
-    status = q.get("status", "") if q.get("status", "") in {s.value for s in S} else ""
+    status = q.get("status", "") if q.get("status", "") in {s.value for s in RegistrationStatus} else ""
     language = q.get("language", "") if q.get("language", "") in LANGUAGES else ""
     answer_key = q.get("answer_key", "") if q.get("answer_key", "") in {x.key for x in event.questions} else ""
     found = await changes.find_registrations(event_id=event.id, status=status, language=language,
@@ -41,12 +38,12 @@ async def event_detail(request: Request) -> Response:
     page_number = min(page_number, pages)
     shown = found[(page_number - 1) * per_page:page_number * per_page]
     positions = await registration.waitlist_positions(event.id)
-    waiting = sorted((r for r in await Registration.filter(event_id=event.id, status=S.WAITLISTED)),
+    waiting = sorted((r for r in await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED)),
                      key=lambda r: positions.get(r.id, 0))
     return page(request, "admin/event_detail.html", {
         "event": event, "summary": await changes.summarise(event), "registrations": shown, "found": len(found),
         "page_number": page_number, "pages": pages,
-        "positions": positions, "waiting": waiting, "statuses": list(S),
+        "positions": positions, "waiting": waiting, "statuses": list(RegistrationStatus),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},
         "confirm_promote": q.get("confirm_promote", "") if q.get("confirm_promote", "").isdigit() else "",
@@ -86,7 +83,7 @@ async def _registration_view(request: Request, event: Event, *, form: dict | Non
         raise errors.RegistrationNotFound()
     history = await audit.recent(event_id=event.id, limit=500)
     history = [h for h in history if h.detail.get("registration_id") == found.id]
-    link = checkin.checkin_link(base_url=request.app.state.settings.base_url, registration=found)
+    link = urls.checkin_link(request.app.state.settings.base_url, found)
     return page(request, "admin/registration.html", {
         "event": event, "registration": found, "errors": errors_ or {},
         "form": form or {k: getattr(found, k) for k in ("name", "email", "phone", "language")},
@@ -158,7 +155,7 @@ async def registration_resend(request: Request) -> Response:
 async def message_page(request: Request) -> Response:
     event = await load_event(request)
     counts = await registration.seat_counts(event.id)
-    confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).count()
+    confirmed = await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED).count()
     return page(request, "admin/message.html", {"event": event, "form": {"group": "confirmed"},
                                                 "confirmed": confirmed, "waiting": counts["waitlisted"]})
 

@@ -116,7 +116,7 @@ async def privacy_erase(request: Request) -> Response:
 
 async def own_delete_page(request: Request) -> Response:
     """The confirmation step before a person deletes their registration."""
-    outcome = await registration.find_by_token(request.path_params["token"])
+    outcome = await registration.find_by_manage_token(request.path_params["token"])
     return render(request, "delete_own.html", {"registration": outcome.registration,
                                                "token": request.path_params["token"]})
 
