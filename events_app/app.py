@@ -20,6 +20,8 @@ from events_app.seats import seating
 from events_app.security.throttle import Throttle
 from events_app.web.middleware import (InputBoundaryMiddleware, LanguageMiddleware, SecurityHeadersMiddleware,
                                       security_headers)
+from events_app.web import access_log
+from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
 from events_app.web.templating import render
@@ -83,7 +85,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s", access_log.redact_path(request.url.path), exc_info=exc)
     error = errors.DomainError(errors.N_("Something went wrong on our side. Please try again later."))
     error.status = 500
     try:
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     """The application. Tests that set up the ORM themselves pass manage_orm=False."""
     settings = settings or load_settings()
     seating.set_lock_timeout(settings.lock_timeout_ms)
+    access_log.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

@@ -201,6 +201,7 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
         "course for women": f"/events/{demo['course']}",
         "event by invitation": f"/events/{demo['reception']}",
         "manage page": demo["manage"],
+        "delete my data": demo["manage"] + "/delete",
         "accessibility statement": "/accessibility",
         "privacy notice": "/privacy",
         "page not found": "/events/999999",

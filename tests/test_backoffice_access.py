@@ -95,6 +95,13 @@ ROUTES = [
     ("POST", "/admin/mail/{o}/requeue", ORG),
     ("POST", "/admin/account/feeds", ALL),
     ("POST", "/admin/account/feeds/{f}/revoke", ALL),
+    ("GET", "/admin/statistics", ORG),
+    ("GET", "/admin/statistics.csv", ORG),
+    ("GET", "/admin/statistics/districts", ORG),
+    ("POST", "/admin/statistics/districts", ORG),
+    ("GET", "/admin/privacy", {A}),
+    ("GET", "/admin/privacy/personal-data.json?email=amina@example.org", {A}),
+    ("POST", "/admin/privacy/erase", {A}),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -107,7 +114,9 @@ def test_every_admin_route_is_in_the_table():
                .replace("certificates/jobs/{job_id}.pdf", "certificates/jobs/{job_id}.{fmt:str}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
                .replace("{m}", "{name}").replace("{o}", "{message_id:id}").replace("{i}", "{invitation_id:id}")
-               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
+               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")
+               .replace("statistics.csv", "statistics.{fmt:str}")
+               .replace("personal-data.json?email=amina@example.org", "personal-data.{fmt:str}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed

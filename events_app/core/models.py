@@ -90,6 +90,10 @@ class Event(Model):
     certificate_min_attendance = fields.IntField(default=100)
     #: iCalendar SEQUENCE: raised on every change of time, place or status.
     sequence = fields.IntField(default=0)
+    #: Days after the last date until the personal data is anonymised (NULL: EVENTS_RETENTION_DAYS).
+    retention_days = fields.IntField(null=True)
+    #: When the retention job first anonymised the people of this event (only figures remain).
+    anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -162,6 +166,15 @@ class Registration(Model):
     sequence = fields.IntField(default=0)
     #: When the status last changed after registering: LAST-MODIFIED of the person's own calendar.
     status_changed_at = fields.DatetimeField(null=True)
+    #: Optional, for the figures per district; the district is derived when registering and kept.
+    postcode = fields.CharField(max_length=10, default="", db_default="")
+    district = fields.CharField(max_length=100, default="", db_default="")
+    #: The person had taken part in an earlier event, decided when registering (kept after anonymisation).
+    returning = fields.BooleanField(default=False, db_default=False)
+    #: The registration was on the waiting list at some point (with confirmed_at: whether it got a seat).
+    waited = fields.BooleanField(default=False, db_default=False)
+    #: When the name, contacts, answers and tokens were removed (retention or erasure).
+    anonymised_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "registration"
@@ -317,6 +330,7 @@ class Invitation(Model):
     reminded_at = fields.DatetimeField(null=True)
     #: What the invitee last learnt (a registration status or event_cancelled), so a change gets a phone call.
     status_told = fields.CharField(max_length=20, default="")
+    anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -367,7 +381,9 @@ class Attendance(Model):
 
 
 class Certificate(Model):
-    """A certificate of participation. The name is read from the registration, so it is not copied here."""
+    """A certificate of participation. The name is read from the registration while it exists; when the
+    registration is anonymised, the name is copied here for the verification page (the course and its
+    dates stay with the event) and kept for EVENTS_CERTIFICATE_RETENTION_DAYS after issue, then cleared."""
 
     id = fields.IntField(primary_key=True)
     registration = fields.ForeignKeyField("events.Registration", related_name="certificates",
@@ -377,6 +393,9 @@ class Certificate(Model):
     issued_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
     revoked_reason = fields.TextField(default="")
+    holder_name = fields.CharField(max_length=200, default="", db_default="")
+    #: The details above were deleted: the verification page says only that the certificate existed.
+    details_deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "certificate"
@@ -462,3 +481,17 @@ class CheckIn(Model):
     class Meta:
         table = "checkin"
         unique_together = (("registration", "session"),)
+
+
+# --- statistics ---
+
+
+class PostcodeDistrict(Model):
+    """Which district (Stadtteil) of the city a postcode belongs to, editable by the office."""
+
+    id = fields.IntField(primary_key=True)
+    postcode = fields.CharField(max_length=10, unique=True)
+    district = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "postcode_district"

@@ -114,6 +114,13 @@ class Settings:
     letter_signer_role: str = _setting("EVENTS_LETTER_SIGNER_ROLE", N_("The signer's role under the name on "
                                                                     "reception letters."),
                                        default="Büro für Integration")
+    retention_days: int = _setting("EVENTS_RETENTION_DAYS", N_("Days after an event's last date until its "
+                                                                "participants' personal data is anonymised (an "
+                                                                "event may set its own). The privacy notice "
+                                                                "states it."), default=90)
+    certificate_retention_days: int = _setting("EVENTS_CERTIFICATE_RETENTION_DAYS",
+                                               N_("Days after issue that a certificate's verification page "
+                                                  "still shows the name, course and dates."), default=1826)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -193,6 +200,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         worker_poll_seconds=config("EVENTS_WORKER_POLL_SECONDS", cast=float, default=5.0),
         letter_signer_name=config("EVENTS_LETTER_SIGNER_NAME", default=""),
         letter_signer_role=config("EVENTS_LETTER_SIGNER_ROLE", default="Büro für Integration"),
+        retention_days=max(config("EVENTS_RETENTION_DAYS", cast=int, default=90), 0),
+        certificate_retention_days=max(config("EVENTS_CERTIFICATE_RETENTION_DAYS", cast=int, default=1826), 0),
     )
 
 

@@ -225,6 +225,8 @@ class Verification:
     event: Event | None = None
     first_date: datetime | None = None
     last_date: datetime | None = None
+    #: Past EVENTS_CERTIFICATE_RETENTION_DAYS: the certificate existed, but its details are deleted.
+    details_deleted: bool = False
 
 
 async def verify(*, serial: str) -> Verification:
@@ -235,9 +237,12 @@ async def verify(*, serial: str) -> Verification:
         return Verification(Validity.UNKNOWN)
     registration = certificate.registration
     event = registration.event
-    dates = await _countable_sessions(event.id)
     validity = Validity.REVOKED if certificate.revoked_at else Validity.VALID
-    name = None if event.audience == Audience.WOMEN else registration.name
+    if certificate.details_deleted_at:
+        return Verification(validity, certificate, details_deleted=True)
+    dates = await _countable_sessions(event.id)
+    holder = certificate.holder_name if registration.anonymised_at else registration.name
+    name = None if event.audience == Audience.WOMEN else holder
     return Verification(validity, certificate, name, event,
                         dates[0].starts_at if dates else None, dates[-1].ends_at if dates else None)
 

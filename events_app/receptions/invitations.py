@@ -198,7 +198,7 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
         event_id=event.id, name=f"{invitation.first_name} {invitation.last_name}".strip(),
         email=invitation.email, phone=invitation.phone if reply.phone is None else reply.phone, language=reply.language,
         companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
-        queued_at=now, manage_token=new_token(), checkin_token=new_token(),
+        queued_at=now, postcode=invitation.postcode, manage_token=new_token(), checkin_token=new_token(),
     )
     await place_registration(conn, event, registration, now)
     waiting = registration.status == RegistrationStatus.WAITLISTED

@@ -28,8 +28,10 @@ ACTIVE = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, Registration
 EDITABLE_FIELDS = (
     "kind", "title", "description", "translations", "location", "location_confidential", "capacity",
     "waitlist", "offer_hours", "max_companions", "phone_allowed", "registration_opens_at",
-    "registration_closes_at", "audience", "visibility", "certificate_min_attendance",
+    "registration_closes_at", "audience", "visibility", "certificate_min_attendance", "retention_days",
 )
+#: Ten years: longer than any period the office keeps registrations for.
+MAX_RETENTION_DAYS = 3650
 #: Fields whose change makes calendar clients and registrants need to know.
 NOTIFY_FIELDS = ("location", "title")
 
@@ -56,6 +58,9 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
     for number in ("offer_hours", "max_companions"):
         if values.get(number) is not None and values[number] < 0:
             problems[number] = N_("This number cannot be negative.")
+    retention = values.get("retention_days")
+    if retention is not None and not 0 <= retention <= MAX_RETENTION_DAYS:
+        problems["retention_days"] = N_("Enter a number of days from 0 to %(max)d.")
     percent = values.get("certificate_min_attendance")
     if percent is not None and not 0 <= percent <= 100:
         problems["certificate_min_attendance"] = N_("Enter a percentage from 0 to 100.")
@@ -66,7 +71,7 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
     if opens and closes and closes <= opens:
         problems["registration_closes_at"] = N_("Registration must close after it opens.")
     if problems:
-        raise errors.ValidationFailed(fields=problems)
+        raise errors.ValidationFailed(fields=problems, max=MAX_RETENTION_DAYS)
 
 
 async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None,

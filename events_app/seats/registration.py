@@ -16,11 +16,12 @@ from tortoise.expressions import Q
 
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
 from events_app.seats import seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.seats.participation import clean_postcode, describe_newcomer
 
 
 def new_token() -> str:
@@ -38,6 +39,8 @@ class Applicant:
     language: str = "de"
     companions: int = 0
     answers: dict | None = None
+    #: Optional, only for the figures per district.
+    postcode: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
     if problems:
         raise errors.ValidationFailed(fields=problems, max=event.max_companions)
     return Applicant(name=name, email=email, phone=phone, language=language,
-                     companions=companions, answers=applicant.answers or {})
+                     companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -86,6 +89,14 @@ def check_open(event: Event, now: datetime) -> None:
     if event.registration_opens_at and now < event.registration_opens_at:
         raise errors.RegistrationNotOpenYet()
     if event.registration_closes_at and now >= event.registration_closes_at:
+        raise errors.RegistrationClosed()
+
+
+async def check_not_over(event: Event, now: datetime) -> None:
+    """An event recorded after it took place (or simply over) takes no more sign-ups from the public;
+    organisers may still add the people who came, by hand."""
+    ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
+    if ends and max(ends) <= now:
         raise errors.RegistrationClosed()
 
 
@@ -121,6 +132,8 @@ def set_status(registration: Registration, status: RegistrationStatus, now: date
         registration.sequence += 1
         registration.status_changed_at = now
     registration.status = status
+    if status == RegistrationStatus.WAITLISTED:
+        registration.waited = True
 
 
 def _mail_context(registration: Registration, **extra) -> dict:
@@ -174,10 +187,11 @@ async def register(
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(),
+            answers=person.answers or {}, queued_at=utcnow(), postcode=person.postcode,
             manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
+            await describe_newcomer(conn, registration)
             set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
             await queue_registration_mail(conn, registration, "verify_email")
@@ -193,6 +207,8 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
+    if not registration._saved_in_db:
+        await describe_newcomer(conn, registration)
     if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
@@ -337,6 +353,21 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
         await queue_registration_mail(conn, registration, "cancelled")
         await promote_waiting(conn, event, now)
         return registration
+
+
+async def release_for_erasure(*, registration_id: int, now: datetime | None = None) -> None:
+    """Give back the seats of a person whose data is to be erased, through the same steps as a
+    cancellation (the waiting list moves on), but without a mail: they asked to be forgotten."""
+    now = now or utcnow()
+    event_id = await Registration.filter(id=registration_id).values_list("event_id", flat=True)
+    if not event_id:
+        return
+    async with event_lock(event_id[0]) as (conn, event):
+        registration = await Registration.get(id=registration_id).using_db(conn)
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
+            return
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await promote_waiting(conn, event, now)
 
 
 async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:

@@ -69,6 +69,9 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
     for name, default in (("capacity", None), ("offer_hours", 0), ("max_companions", 0),
                           ("certificate_min_attendance", 100)):
         values[name] = _int(data, name, problems, default=default if default is not None else -1)
+    # empty: the default period (EVENTS_RETENTION_DAYS)
+    values["retention_days"] = _int(data, "retention_days", problems) if str(
+        data.get("retention_days") or "").strip() else None
     if values["capacity"] == -1 and "capacity" not in problems:
         problems["capacity"] = N_("This field is required.")
     for name, enum in (("kind", EventKind), ("audience", Audience), ("visibility", Visibility)):
@@ -125,6 +128,7 @@ def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int]) -> di
     """The other way round, to fill the edit form."""
     data: dict[str, Any] = {name: getattr(event, name) for name in (
         "title", "description", "location", "capacity", "offer_hours", "max_companions", "certificate_min_attendance")}
+    data["retention_days"] = "" if event.retention_days is None else event.retention_days
     data.update({"kind": event.kind.value, "audience": event.audience.value, "visibility": event.visibility.value})
     for name in ("location_confidential", "waitlist", "phone_allowed"):
         data[name] = "on" if getattr(event, name) else ""

@@ -9,6 +9,7 @@ from events_app.core.errors import N_
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Question, Visibility
+from events_app.seats.participation import clean_postcode
 from events_app.seats.registration import Applicant
 from events_app.core.timeutil import parse_iso
 from events_app.core.validation import bounded_text, parse_whole_number
@@ -89,7 +90,10 @@ def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | 
         language=_str(data.get("language"), "language", problems) or "de",
         companions=whole_number(data.get("companions"), "companions", problems),
         answers=answers,
+        postcode=_str(data.get("postcode"), "postcode", problems).strip(),
     )
+    if applicant.postcode and not clean_postcode(applicant.postcode):
+        problems["postcode"] = N_("Please enter a postcode of five digits, or leave the field empty.")
     if applicant.language not in LANGUAGES:
         problems["language"] = N_("This language is not offered.")
     if problems:
@@ -121,7 +125,7 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
     known = {"kind", "title", "description", "location", "location_confidential", "starts_at", "ends_at",
              "sessions", "capacity", "waitlist", "offer_hours", "max_companions", "phone_allowed",
              "registration_opens_at", "registration_closes_at", "audience", "visibility",
-             "certificate_min_attendance", "translations"}
+             "certificate_min_attendance", "translations", "retention_days"}
     for name in data:
         if name not in known:
             problems[name] = N_("Unknown field.")
@@ -132,6 +136,9 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
     for name in ("capacity", "offer_hours", "max_companions", "certificate_min_attendance"):
         if name in data:
             values[name] = whole_number(data[name], name, problems)
+    if "retention_days" in data:  # null: the default period (EVENTS_RETENTION_DAYS)
+        values["retention_days"] = None if data["retention_days"] is None else whole_number(
+            data["retention_days"], "retention_days", problems)
     for name in ("waitlist", "phone_allowed", "location_confidential"):
         if name in data:
             if not isinstance(data[name], bool):

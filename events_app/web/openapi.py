@@ -50,6 +50,10 @@ OPENAPI: dict = {
                 "audience": {"enum": ["public", "staff", "invitation", "women"]},
                 "visibility": {"enum": ["public", "unlisted", "draft"]},
                 "certificate_min_attendance": {"type": "integer", "minimum": 0, "maximum": 100},
+                "retention_days": {"type": ["integer", "null"], "minimum": 0, "maximum": 3650,
+                                   "description": "Days after the last date until the people's personal data is "
+                                                  "anonymised; null or absent: EVENTS_RETENTION_DAYS. Dates in "
+                                                  "the past are accepted (registration is then closed)."},
                 "translations": {"type": "object"}}},
             "Event": {"allOf": [{"$ref": "#/components/schemas/EventInput"}, {"type": "object", "properties": {
                 "id": {"type": "integer"}, "seats_taken": {"type": "integer"}, "seats_available": {"type": "integer"},
@@ -58,7 +62,9 @@ OPENAPI: dict = {
             "RegistrationInput": {"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
                 "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"]},
-                "companions": {"type": "integer", "minimum": 0}, "answers": {"type": "object"}}},
+                "companions": {"type": "integer", "minimum": 0}, "answers": {"type": "object"},
+                "postcode": {"type": "string", "description": "optional, five digits: only for the figures per "
+                                                              "district"}}},
             "Registration": {"type": "object", "properties": {
                 "id": {"type": "integer"},
                 "status": {"enum": ["pending", "confirmed", "waitlisted", "offered", "cancelled", "expired"]},
@@ -184,3 +190,36 @@ for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlforma
     _export = _op(f"Attendee, signature or door list as {_fmt.upper()}", secured=True, errors=("404", "422"))
     _export["responses"]["200"]["content"] = {_media: {}}
     OPENAPI["paths"][f"/api/v1/events/{{event_id}}/export.{_fmt}"] = {"parameters": _EXPORT_PARAMS, "get": _export}
+
+# --- privacy: people's rights ---
+_SUBJECT_PARAMS = [{"name": "email", "in": "query", "schema": {"type": "string"}},
+                   {"name": "phone", "in": "query", "schema": {"type": "string"}}]
+OPENAPI["components"]["schemas"]["EraseInput"] = {
+    "type": "object", "description": "exactly one of email or phone",
+    "properties": {"email": {"type": "string"}, "phone": {"type": "string"}}}
+OPENAPI["paths"].update({
+    "/api/v1/personal-data": {
+        "get": _op("Everything stored about a person (?email= or ?phone=): registrations, invitations, answers, "
+                   "attendance, certificates, mails. Admin token; audited by a hash of the address.", secured=True,
+                   errors=("403", "422"))},
+    "/api/v1/personal-data/erase": {
+        "post": _op("Erase a person: seats at events to come are given back first (the waiting list moves on), "
+                    "then everything is anonymised as the retention job does. Admin token.", secured=True,
+                    body="EraseInput", errors=("400", "403", "422"))},
+})
+
+# --- statistics ---
+_STATISTICS_PARAMS = [
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "by", "in": "query", "schema": {"enum": ["quarter", "year"], "default": "quarter"}},
+]
+OPENAPI["paths"]["/api/v1/statistics"] = {"parameters": _STATISTICS_PARAMS, "get": _op(
+    "Figures per period and kind: events, dates, registrations, confirmed_people, attended_people, "
+    "attendance_rate, waited_unserved, languages, returning_people, new_people, districts (groups under 5 "
+    "as people null, fewer_than 5). Organiser or admin token.", secured=True, errors=("422",))}
+for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                     ("pdf", "application/pdf")):
+    _statistics = _op(f"The same figures as {_fmt.upper()}", secured=True, errors=("422",))
+    _statistics["responses"]["200"]["content"] = {_media: {}}
+    OPENAPI["paths"][f"/api/v1/statistics.{_fmt}"] = {"parameters": _STATISTICS_PARAMS, "get": _statistics}

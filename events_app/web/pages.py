@@ -132,6 +132,8 @@ async def _manage(request: Request, token: str, *, form: dict | None = None, fie
         "form": form or {"companions": reg.companions, "language": reg.language, "phone": reg.phone,
                          **{f"q_{k}": v for k, v in (reg.answers or {}).items()}},
         "errors": field_errors or {},
+        "retention_days": event.retention_days if event.retention_days is not None
+        else request.app.state.settings.retention_days,
         "question_label": lambda question: signup.question_label(question, request.state.language),
     }, status_code=status_code)
 

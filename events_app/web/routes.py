@@ -11,7 +11,7 @@ from events_app.core.settings import STATIC_DIR
 from events_app.web import (
     admin_account, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
     admin_registrations, admin_signin, admin_training, admin_users, api, courses, feeds, invitations_admin, pages,
-    rsvp,
+    privacy, rsvp, statistics,
 )
 
 class IdConvertor(IntegerConvertor):
@@ -173,5 +173,20 @@ routes = [
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin_account.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin_account.feed_revoke, methods=["POST"]),
+    # --- privacy: people's rights ---
+    Route("/r/{token}/delete", privacy.own_delete_page, methods=["GET"]),
+    Route("/r/{token}/delete", privacy.own_delete, methods=["POST"]),
+    Route("/api/v1/personal-data", privacy.api_personal_data, methods=["GET"]),
+    Route("/api/v1/personal-data/erase", privacy.api_erase, methods=["POST"]),
+    Route("/admin/privacy", privacy.privacy_page, methods=["GET"]),
+    Route("/admin/privacy/personal-data.{fmt:str}", privacy.privacy_download, methods=["GET"]),
+    Route("/admin/privacy/erase", privacy.privacy_erase, methods=["POST"]),
+    # --- statistics ---
+    Route("/api/v1/statistics", statistics.api_statistics, methods=["GET"]),
+    Route("/api/v1/statistics.{fmt:str}", statistics.api_statistics, methods=["GET"]),
+    Route("/admin/statistics", statistics.statistics_page, methods=["GET"]),
+    Route("/admin/statistics.{fmt:str}", statistics.statistics_download, methods=["GET"]),
+    Route("/admin/statistics/districts", statistics.districts_page, methods=["GET"]),
+    Route("/admin/statistics/districts", statistics.districts_save, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
