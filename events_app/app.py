@@ -39,6 +39,7 @@ def problem_response(request: Request, error: errors.DomainError) -> Response:
         body = {"type": f"/problems/{error.slug}", "title": title, "status": error.status, "detail": detail}
         if fields:
             body["errors"] = fields
+        body.update(getattr(error, "extra", None) or {})
         return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
     return render(request, "error.html", {"title": title, "detail": detail, "fields": fields,
                                           "status": error.status}, status_code=error.status)

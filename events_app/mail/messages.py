@@ -34,6 +34,7 @@ from events_app.seats import signup
 from events_app.core.settings import Settings
 from events_app.core.models import Event, EventSession, EventStatus, Invitation, OutboxMessage, Registration, RegistrationStatus, SessionStatus
 from events_app.core.timeutil import utcnow
+from events_app.mail import stored
 
 #: Message kinds the engine queues, and the templates that exist for them.
 KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
@@ -188,9 +189,18 @@ def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -
 
 INVITATION_KINDS = frozenset({"invitation", "invitation_reminder"})
 
+
+def stored_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """Bookings, partner applications, interpreters: the facts are in the row (see mail/stored.py)."""
+    event = data.events.get(row.event_id) if row.event_id else None
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    return stored.context(row, event, settings)
+
+
 #: Kinds whose variables do not come from a registration: kind -> function(row, data, settings) -> context.
 OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
-                  "invitation_reminder": invitation_context}
+                  "invitation_reminder": invitation_context, **{kind: stored_context for kind in stored.KINDS}}
 
 
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
@@ -323,8 +333,8 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Let
     recipient = check_recipient(row.recipient)
     context = mail_context(row, data, settings)
     subject, text, html = _render_parts(row.template, context["language"], settings, context)
-    ics = None
-    if context["calendar_attached"]:
+    ics = context.get("ics")
+    if context["calendar_attached"] and ics is None:
         event = context["event"]
         # the person's own calendar (their SEQUENCE), with the meeting point where the mail tells it
         audience = replace(ical.registrant_audience(context["registration"]),

@@ -8,7 +8,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.core.settings import STATIC_DIR
-from events_app.web import admin, admin_attendance, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import admin, admin_attendance, consultations, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""
@@ -21,7 +21,7 @@ register_url_convertor("id", IdConvertor())
 routes = [
     Route("/", pages.home),
     Route("/health", pages.health),
-    Route("/events/{event_id:id}", pages.event_page),
+    Route("/events/{event_id:id}", consultations.event_page),
     Route("/events/{event_id:id}/register", pages.register_form, methods=["POST"]),
     Route("/r/{token}", pages.manage_page),
     Route("/r/{token}/cancel", pages.manage_cancel, methods=["POST"]),
@@ -155,5 +155,20 @@ routes = [
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin.feed_revoke, methods=["POST"]),
+    # --- consultation hours ---
+    Route("/events/{event_id:id}/book", consultations.book_form, methods=["POST"]),
+    Route("/b/{token}", consultations.booking_page, methods=["GET"]),
+    Route("/b/{token}/cancel", consultations.booking_cancel, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/slots", consultations.api_slots, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/slots", consultations.api_create_slots, methods=["POST"]),
+    Route("/api/v1/slots/{slot_id:id}/bookings", consultations.api_book, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots", consultations.slots_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/slots", consultations.slots_submit, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/desk", consultations.desk_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/slots/desk", consultations.desk_book, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/cancel", consultations.desk_cancel,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/move", consultations.desk_move,
+          methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
