@@ -8,7 +8,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.core.settings import STATIC_DIR
-from events_app.web import admin, admin_attendance, consultations, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import admin, admin_attendance, consultations, festival, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""
@@ -169,6 +169,21 @@ routes = [
     Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/cancel", consultations.desk_cancel,
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/move", consultations.desk_move,
+          methods=["POST"]),
+    # --- festival partners ---
+    Route("/events/{event_id:id}/partners", festival.apply_page, methods=["GET"]),
+    Route("/events/{event_id:id}/partners", festival.apply_submit, methods=["POST"]),
+    Route("/p/{token}", festival.partner_page, methods=["GET"]),
+    Route("/p/{token}/withdraw", festival.partner_withdraw, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/partners", festival.api_apply, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/partners", festival.api_list, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/partners.{fmt}", festival.api_partner_file, methods=["GET"]),
+    Route("/api/v1/partners/{partner_id:id}/decision", festival.api_decision, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners", festival.admin_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/partners.{fmt}", festival.admin_file, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/partners/stands", festival.admin_stands, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners/numbers", festival.admin_numbers, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners/{partner_id:id}/decision", festival.admin_decision,
           methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
