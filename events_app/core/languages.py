@@ -31,6 +31,12 @@ ASSISTANCE_LANGUAGES: dict[str, str] = {
     "en": N_("English"),
     "fr": N_("French"),
 }
+#: Each language's own name, as people often write it.
+ENDONYMS: dict[str, str] = {
+    "ar": "العربية", "fa": "فارسی", "prs": "دری", "ps": "پښتو", "tr": "Türkçe", "ku": "Kurdî", "uk": "Українська",
+    "ru": "Русский", "ti": "ትግርኛ", "so": "Soomaali", "sq": "Shqip", "ro": "Română", "bg": "Български",
+    "pl": "Polski", "en": "English", "fr": "Français",
+}
 OTHER = "other"
 MAX_LENGTH = 50
 
@@ -41,6 +47,7 @@ def _known_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for code, label in ASSISTANCE_LANGUAGES.items():
         names[code] = code
+        names[ENDONYMS[code].casefold()] = code
         names[label.casefold()] = code
         for language in i18n.LANGUAGES:
             names[i18n.gettext(language, label).casefold()] = code

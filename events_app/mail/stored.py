@@ -33,6 +33,8 @@ def context(row, event: Event, settings) -> dict:
     for key, value in list(stored.items()):
         if key.endswith("_at") and isinstance(value, str) and value:
             stored[key] = datetime.fromisoformat(value)
+    if isinstance(stored.get("times"), list):
+        stored["times"] = [(datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in stored["times"]]
     title = _localised(event, language, "title")
     values = {**stored, "kind": row.template, "language": language, "registration": None,
               "calendar_attached": False, "event": event, "title": title,

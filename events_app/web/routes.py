@@ -8,7 +8,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from events_app.core.settings import STATIC_DIR
-from events_app.web import admin, admin_attendance, consultations, festival, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
+from events_app.web import admin, admin_attendance, consultations, festival, interpreters, admin_certificates, admin_checkin, admin_mail, admin_training, api, courses, feeds, invitations_admin, pages, rsvp
 
 class IdConvertor(IntegerConvertor):
     """A database id: at most nine digits, so an absurd number is a plain 404, not an overflow."""
@@ -185,5 +185,12 @@ routes = [
     Route("/admin/events/{event_id:id}/partners/numbers", festival.admin_numbers, methods=["POST"]),
     Route("/admin/events/{event_id:id}/partners/{partner_id:id}/decision", festival.admin_decision,
           methods=["POST"]),
+    # --- interpreter pool ---
+    Route("/api/v1/events/{event_id:id}/language-needs", interpreters.api_language_needs, methods=["GET"]),
+    Route("/admin/interpreters", interpreters.pool_page, methods=["GET"]),
+    Route("/admin/interpreters", interpreters.pool_add, methods=["POST"]),
+    Route("/admin/interpreters/{interpreter_id:id}/remove", interpreters.pool_remove, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_assign, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
