@@ -72,8 +72,11 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
 async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None) -> Event:
     """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
 
-    `by` is the organiser (None: a script such as the demo data)."""
+    `by` is the organiser (None: a script such as the demo data). A tour (district tours for women)
+    always keeps its meeting point for confirmed participants, as women's courses may."""
     check_event_fields(values, sessions, creating=True)
+    if values.get("kind") == EventKind.TOUR:
+        values = {**values, "location_confidential": True}
     async with in_transaction() as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
@@ -149,6 +152,8 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
             notify = notify or name in NOTIFY_FIELDS
             setattr(event, name, value)
             changed.append(name)
+        if event.kind == EventKind.TOUR and not event.location_confidential:
+            event.location_confidential = True  # tours for women: the meeting point only to the confirmed
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
             changed.append("sessions")
