@@ -225,3 +225,25 @@ async def test_back_office_decides_assigns_stand_numbers_and_lists_them_for_the_
                           check=True).stdout.decode()
     assert "A-7" in text and "Eritreische" in text and "Ukrainischer" in text and "Partnerliste" in text
     assert (await client.get(f"/admin/events/{event.id}/partners.doc")).status_code == 404
+
+
+async def test_the_partner_form_asks_the_events_own_questions_but_not_its_own_fields_twice(client, db):
+    from events_app.core.models import Question
+
+    event = await _festival()
+    await Question.create(event_id=event.id, key="organisation", label="Organisation / Verein", required=True)
+    await Question.create(event_id=event.id, key="music", label="Bringen Sie Musik mit?", kind="choice",
+                          choices=["ja", "nein"], required=True, position=1)
+    form = await client.get(f"/events/{event.id}/partners")
+    assert form.text.count('name="organisation"') == 1 and 'name="q_organisation"' not in form.text
+    assert 'name="q_music"' in form.text
+    missing = await client.post(f"/api/v1/events/{event.id}/partners", json=_application(1))
+    assert missing.status_code == 422 and set(missing.json()["errors"]) == {"q_music"}
+    wrong = await client.post(f"/api/v1/events/{event.id}/partners", json=_application(1, answers={"music": "laut"}))
+    assert wrong.status_code == 422
+    ok = await client.post(f"/events/{event.id}/partners", data={
+        "organisation": "Chor", "contact_name": "K", "email": "chor@example.org", "q_music": "ja",
+        "need_power": "on"})
+    assert ok.status_code == 303
+    stored = await PartnerApplication.get(organisation="Chor")
+    assert stored.answers == {"music": "ja"} and stored.needs["power"] is True and stored.needs["table"] is False

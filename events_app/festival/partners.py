@@ -45,6 +45,15 @@ class PartnerForm:
     answers: dict = field(default_factory=dict)
 
 
+#: Custom questions with these keys repeat the form's own fields (a festival's visitor form may ask them).
+OWN_FIELDS = frozenset({"organisation", "contact_name", "email", "phone", "presents", "languages", *NEEDS})
+
+
+def partner_questions(event: Event) -> list[Question]:
+    """The event's custom questions the partner form asks besides its own fields."""
+    return [question for question in event.questions if question.key not in OWN_FIELDS]
+
+
 def check_form(form: PartnerForm, questions: list[Question]) -> PartnerForm:
     """The application normalised, or ValidationFailed with a message per field."""
     problems: dict[str, str] = {}
@@ -108,7 +117,7 @@ async def apply(*, event_id: int, form: PartnerForm, now: datetime | None = None
     event = await festival(event_id, public=True)
     if event.status == EventStatus.CANCELLED:
         raise errors.EventCancelled()
-    form = check_form(form, list(event.questions))
+    form = check_form(form, partner_questions(event))
     async with event_lock(event_id) as (conn, _event):
         partner = await PartnerApplication.create(
             event_id=event_id, organisation=form.organisation, contact_name=form.contact_name, email=form.email,

@@ -75,7 +75,7 @@ def partner_json(partner: PartnerApplication, *, base_url: str, private: bool, p
 
 async def _form_page(request: Request, event, *, form=None, field_errors=None, status_code=200) -> Response:
     return render(request, "partner_form.html", {
-        "event": event, "text": localized(event, request.state.language), "form": form or {},
+        "event": event, "questions": partners.partner_questions(event), "text": localized(event, request.state.language), "form": form or {},
         "errors": field_errors or {}, "needs": partners.NEEDS, "page_path": f"/events/{event.id}/partners",
     }, status_code=status_code)
 
