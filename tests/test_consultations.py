@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import subprocess
+import sys
+import time as time_module
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -19,6 +25,7 @@ from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event, make_user
 
 UTC = timezone.utc
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pattern(**overrides) -> slots.Pattern:
@@ -319,3 +326,44 @@ async def test_public_page_shows_free_slots_without_names_and_books(client, db):
                                                              "interpreter_other": "Tigrinya"})
     assert ok.status_code == 303 and ok.headers["location"].startswith("/b/")
     assert (await SlotBooking.get(name="Amina")).interpreter_language == "ti"
+
+
+def _book_in_processes(database_url: str, slot_id: int, *, processes: int, each: int) -> list[str]:
+    start_at = time_module.time() + 2.5  # all processes imported and connected before the start
+    running = [subprocess.Popen(
+        [sys.executable, "-m", "tests.race_slots", database_url, str(slot_id), str(each), str(start_at),
+         "--prefix", f"proc{n}-"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}) for n in range(processes)]
+    outcomes = []
+    for process in running:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        outcomes += json.loads(out.strip().splitlines()[-1])
+    return outcomes
+
+
+@pytest.mark.multiprocess
+@both_databases
+async def test_a_slot_is_booked_once_by_four_processes_at_once(db):
+    event = await _consultation()
+    [slot] = await _slots(event, 1)
+    outcomes = await asyncio.to_thread(_book_in_processes, db, slot.id, processes=4, each=5)
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 19
+    assert await SlotBooking.filter(slot_id=slot.id, status=BookingStatus.BOOKED).count() == 1
+
+
+@both_databases
+async def test_one_reminder_per_booking_before_its_slot(db):
+    event = await _consultation()
+    first, second, _ = await _slots(event)
+    early = await bookings.book(slot_id=first.id, timezone="Europe/Berlin",
+                                booker=bookings.Booker(name="Amina", email="amina@example.org"))
+    await bookings.book(slot_id=second.id, timezone="Europe/Berlin",
+                        booker=bookings.Booker(name="Telefon", phone="0641 99 88 77"))  # no address: phoned
+    day_before = first.starts_at - timedelta(hours=24)
+    assert await bookings.queue_due_reminders(hours=48, now=first.starts_at - timedelta(hours=72)) == 0
+    assert await bookings.queue_due_reminders(hours=48, now=day_before) == 1
+    assert await bookings.queue_due_reminders(hours=48, now=day_before) == 0
+    reminders = await OutboxMessage.filter(template="slot_reminder")
+    assert [m.recipient for m in reminders] == ["amina@example.org"]
+    assert (await SlotBooking.get(id=early.id)).reminded_at is not None
