@@ -91,6 +91,22 @@ ROUTES = [
     ("POST", "/admin/mail/{o}/requeue", ORG),
     ("POST", "/admin/account/feeds", ALL),
     ("POST", "/admin/account/feeds/{f}/revoke", ALL),
+    ("GET", "/admin/events/{e}/slots", ORG),
+    ("POST", "/admin/events/{e}/slots", ORG),
+    ("GET", "/admin/events/{e}/slots/desk", ORG),
+    ("POST", "/admin/events/{e}/slots/desk", ORG),
+    ("POST", "/admin/events/{e}/slots/bookings/{b}/cancel", ORG),
+    ("POST", "/admin/events/{e}/slots/bookings/{b}/move", ORG),
+    ("GET", "/admin/events/{fe}/partners", ORG),
+    ("GET", "/admin/events/{fe}/partners.xlsx", ORG),
+    ("POST", "/admin/events/{fe}/partners/stands", ORG),
+    ("POST", "/admin/events/{fe}/partners/numbers", ORG),
+    ("POST", "/admin/events/{fe}/partners/{p}/decision", ORG),
+    ("GET", "/admin/interpreters", ORG),
+    ("POST", "/admin/interpreters", ORG),
+    ("POST", "/admin/interpreters/{n}/remove", ORG),
+    ("GET", "/admin/events/{e}/language-needs", ORG),
+    ("POST", "/admin/events/{e}/language-needs", ORG),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -103,7 +119,9 @@ def test_every_admin_route_is_in_the_table():
                .replace("certificates/jobs/{job_id}.pdf", "certificates/jobs/{job_id}.{fmt:str}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
                .replace("{m}", "{name}").replace("{o}", "{message_id:id}").replace("{i}", "{invitation_id:id}")
-               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
+               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")
+               .replace("{fe}", "{event_id:id}").replace("{b}", "{booking_id:id}").replace("{p}", "{partner_id:id}")
+               .replace("{n}", "{interpreter_id:id}").replace("partners.xlsx", "partners.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed
@@ -116,8 +134,9 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     await outbox.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
     [mail_file] = messages.mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
+    festival = await make_event(kind="festival", title="Global Village")
     return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
-            "m": mail_file.name, "o": sent.id, "i": 999999}
+            "m": mail_file.name, "o": sent.id, "i": 999999, "fe": festival.id, "b": 999999, "p": 999999, "n": 999999}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])
