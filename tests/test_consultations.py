@@ -20,7 +20,7 @@ from tortoise import connections
 from events_app.consultations import bookings, slots
 from events_app.core import errors
 from events_app.core.models import BookingStatus, ConsultationSlot, OutboxMessage, SlotBooking
-from events_app.mail import outbox
+from events_app.mail import delivery
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event, make_user
 
@@ -253,7 +253,7 @@ async def test_cancel_by_link_frees_the_slot_at_once_and_mails_carry_the_calenda
     booked = await client.post(f"/api/v1/slots/{first.id}/bookings", json={
         "name": "Olena", "email": "olena@example.org", "language": "uk"})
     manage = booked.json()["manage_url"].split("testserver")[-1].split("giessen.de")[-1]
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     [confirmation] = smtp_server.to("olena@example.org")
     assert confirmation["Content-Language"] == "uk"
     [ics] = [part for part in confirmation.iter_attachments() if part.get_content_type() == "text/calendar"]
@@ -269,7 +269,7 @@ async def test_cancel_by_link_frees_the_slot_at_once_and_mails_carry_the_calenda
     again = await client.post(f"/api/v1/slots/{first.id}/bookings", json={"name": "Mira", "email": "mira@example.org"})
     assert again.status_code == 201
     assert (await client.post(f"{manage}/cancel")).status_code == 409
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     assert len(smtp_server.to("olena@example.org")) == 2
     [_, cancel_mail] = smtp_server.to("olena@example.org")
     [ics] = [p for p in cancel_mail.iter_attachments() if p.get_content_type() == "text/calendar"]
@@ -301,7 +301,7 @@ async def test_desk_books_by_phone_moves_and_cancels_with_mail(client, smtp_sett
     cancelled = await client.post(f"/admin/events/{event.id}/slots/bookings/{booking.id}/cancel?date={day}",
                                   data={"csrf_token": signed.csrf, "reason": "Krankheit"})
     assert cancelled.status_code == 303
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     kinds = [m.template for m in await OutboxMessage.filter(recipient="fatima@example.org").order_by("id")]
     assert kinds == ["slot_booked", "slot_moved", "slot_cancelled"]
     mails = smtp_server.to("fatima@example.org")

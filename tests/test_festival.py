@@ -15,7 +15,7 @@ from tortoise import connections
 from events_app.core import errors
 from events_app.core.models import Event, OutboxMessage, PartnerApplication, PartnerStatus as P
 from events_app.festival import partners
-from events_app.mail import outbox
+from events_app.mail import delivery
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event, make_user
 
@@ -46,7 +46,7 @@ async def test_application_via_api_is_pending_with_a_received_mail_in_the_partne
     assert set(body) == {"id", "status", "manage_url"} and body["status"] == "pending"
     stored = await PartnerApplication.get(id=body["id"])
     assert stored.needs == {"table": True, "power": True, "tent": False, "food_permit": True, "other": "2 Bänke"}
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     [mail] = smtp_server.to("verein1@example.org")
     assert mail["Content-Language"] == "tr"
     assert "/p/" + body["manage_url"].split("/p/")[1] in mail.get_body(("plain",)).get_content()
@@ -99,7 +99,7 @@ async def test_moderation_mails_each_decision_and_the_waiting_partner_gets_the_f
     assert {p["id"]: p["status"] for p in listed} == {first["id"]: "pending", second["id"]: "accepted"}
     assert (await client.get(f"/api/v1/events/{event.id}/partners")).status_code == 401
 
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     kinds = {address: [m.template for m in await OutboxMessage.filter(recipient=address).order_by("id")]
              for address in ("verein1@example.org", "verein2@example.org")}
     assert kinds == {"verein1@example.org": ["partner_received", "partner_accepted", "partner_declined",

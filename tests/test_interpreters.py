@@ -8,7 +8,7 @@ from datetime import time
 from events_app.consultations import bookings, slots
 from events_app.core.models import Interpreter, InterpreterAssignment, Invitation, InvitationState, RegistrationStatus
 from events_app.interpreters import pool
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.seats import registration
 from events_app.seats.registration import Applicant
 from tests.fixtures_backoffice import sign_in
@@ -82,7 +82,7 @@ async def test_assigning_mails_the_interpreter_date_place_language_and_names_onl
                                headers={"authorization": f"Bearer {signed.api_token}"})).json()
     assert listed[0] == {"language": "ar", "day": None, "people": 3,
                          "interpreter": {"id": samira.id, "name": "Samira Haddad"}}
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     [mail] = smtp_server.to("samira@example.org")
     text = mail.get_body(("plain",)).get_content()
     assert "Hallenbad Ost" in text and "Schwimmkurs für Frauen" in text and "Frau 0" not in text
@@ -92,7 +92,7 @@ async def test_assigning_mails_the_interpreter_date_place_language_and_names_onl
         "csrf_token": signed.csrf, "language": "ar", "day": "", "interpreter": str(samira.id), "share_names": "on"})
     assert with_names.status_code == 303
     assert await InterpreterAssignment.filter(event_id=event.id).count() == 1  # replaced, not doubled
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     second = smtp_server.to("samira@example.org")[1].get_body(("plain",)).get_content()
     assert "Frau 0" in second and "Frau 3" not in second
 

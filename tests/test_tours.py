@@ -4,7 +4,7 @@ their page; the public page, the API and the public calendar say it comes after 
 from __future__ import annotations
 
 from events_app.core.models import Event, Registration, RegistrationStatus
-from events_app.mail import outbox
+from events_app.mail import delivery
 from tests.helpers import in_days, make_user
 
 MEETING_POINT = "Treffpunkt: Brunnen am Seltersweg"
@@ -36,7 +36,7 @@ async def test_a_tour_tells_its_meeting_point_only_to_the_confirmed(client, smtp
     assert (confirmed.status, waiting.status) == (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
     assert MEETING_POINT in (await client.get(f"/r/{confirmed.manage_token}")).text
     assert MEETING_POINT not in (await client.get(f"/r/{waiting.manage_token}")).text
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     [to_confirmed] = smtp_server.to("frau0@example.org")
     [to_waiting] = smtp_server.to("frau1@example.org")
     assert MEETING_POINT in to_confirmed.get_body(("plain",)).get_content()

@@ -11,7 +11,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from events_app.core import i18n, languages
+from events_app.core import i18n, languages, urls
 from events_app.core.settings import TEMPLATES_DIR
 
 
@@ -67,6 +67,7 @@ def base_context(language: str, settings) -> dict:
         "fmt": i18n.Formatter(language, settings.timezone),
         "assistance_choices": languages.choices(language),
         "settings": settings,
+        "urls": urls,
         **gettext_callables(language),
     }
 

@@ -38,18 +38,18 @@ def context(row, event: Event, settings) -> dict:
     title = _localised(event, language, "title")
     values = {**stored, "kind": row.template, "language": language, "registration": None,
               "calendar_attached": False, "event": event, "title": title,
-              "event_url": urls.event_url(settings.base_url, event.id), "ics": None}
+              "event_url": urls.event_page(settings.base_url, event.id), "ics": None}
     if row.template in BOOKING_KINDS:
-        values["manage_url"] = urls.booking_url(settings.base_url, stored.get("token", ""))
+        values["manage_url"] = urls.booking_page(settings.base_url, stored.get("token", ""))
         values["interpreter"] = language_label(stored.get("interpreter_language", ""), language)
     if row.template in PARTNER_KINDS:
-        values["manage_url"] = urls.partner_url(settings.base_url, stored.get("token", ""))
+        values["manage_url"] = urls.partner_page(settings.base_url, stored.get("token", ""))
     if row.template in INTERPRETER_KINDS:
         values["language_name"] = language_label(stored.get("need_language", ""), language)
     if row.template in CALENDAR_KINDS and stored.get("starts_at"):
         values["calendar_attached"] = True
         values["ics"] = ical.appointment_ics(
-            uid=f"booking-{stored['booking_id']}@{ical.host_of(settings.base_url)}", title=title,
+            uid=f"booking-{stored['booking_id']}@{urls.site_host(settings.base_url)}", title=title,
             starts_at=stored["starts_at"], ends_at=stored["ends_at"], location=event.location,
             url=values["manage_url"], changed=row.created_at, sequence=row.id,
             cancelled=row.template == "slot_cancelled", timezone=settings.timezone)

@@ -17,7 +17,7 @@ from events_app.core.models import EventKind, EventStatus, Visibility
 from events_app.seats import events
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import parse_whole_number
-from events_app.web.admin import back, field_messages, load_event, page
+from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.auth import api_user
 from events_app.web import pages
@@ -160,7 +160,7 @@ async def api_book(request: Request) -> Response:
     data = await read_json(request)
     booking = await bookings.book(slot_id=request.path_params["slot_id"],
                                   booker=booker_from(data, request.state.language), timezone=_timezone(request))
-    return JSONResponse({"id": booking.id, "manage_url": urls.booking_url(_base_url(request), booking.manage_token)},
+    return JSONResponse({"id": booking.id, "manage_url": urls.booking_page(_base_url(request), booking.manage_token)},
                         status_code=201)
 
 

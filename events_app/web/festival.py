@@ -11,7 +11,7 @@ from events_app.core import audit, errors, i18n, urls
 from events_app.core.models import PartnerApplication, PartnerStatus
 from events_app.core.validation import parse_whole_number
 from events_app.festival import partners
-from events_app.web.admin import back, field_messages, page
+from events_app.web.admin_common import back, field_messages, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.auth import api_user
 from events_app.web.pages import localized
@@ -66,7 +66,7 @@ def partner_json(partner: PartnerApplication, *, base_url: str, private: bool, p
                      "answers": partner.answers, "stand_number": partner.stand_number, "reason": partner.reason,
                      "waiting_position": position, "created_at": partner.created_at.isoformat()})
     else:
-        body["manage_url"] = urls.partner_url(base_url, partner.manage_token)
+        body["manage_url"] = urls.partner_page(base_url, partner.manage_token)
     return body
 
 

@@ -9,7 +9,7 @@ from events_app.core import errors
 from events_app.core.languages import choices, language_label
 from events_app.core.validation import parse_whole_number
 from events_app.interpreters import pool
-from events_app.web.admin import back, field_messages, load_event, page
+from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.auth import api_user
 from events_app.web.requests import read_form

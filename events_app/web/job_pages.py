@@ -1,4 +1,4 @@
-"""The progress page of a background job (events_app/jobs.py), the same for every kind of job: the
+"""The progress page of a background job (events_app/core/jobs.py), the same for every kind of job: the
 template extends admin/job.html and words the steps for its kind."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from starlette.responses import Response
 from events_app.core import errors, jobs
 from events_app.core.models import Event
 from events_app.core.timeutil import utcnow
-from events_app.web.admin import page
+from events_app.web.admin_common import page
 
 
 def progress_page(request: Request, template: str, *, kind: str, event: Event) -> Response:
