@@ -120,7 +120,7 @@ async def book_form(request: Request) -> Response:
     except (errors.SlotTaken, errors.SlotPast, errors.OneSlotPerDay, errors.SlotNotFound) as exc:
         return await consultation_page(request, event, form=data, status_code=exc.status,
                                        field_errors={"slot": i18n.gettext(language, exc.title)})
-    return RedirectResponse(f"/b/{booking.manage_token}?new=1", status_code=303)
+    return RedirectResponse(urls.booking_page("", booking.manage_token, new="1"), status_code=303)
 
 
 async def booking_page(request: Request, *, cancelled_now: bool = False) -> Response:

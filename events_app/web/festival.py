@@ -76,7 +76,8 @@ def partner_json(partner: PartnerApplication, *, base_url: str, private: bool, p
 async def _form_page(request: Request, event, *, form=None, field_errors=None, status_code=200) -> Response:
     return render(request, "partner_form.html", {
         "event": event, "questions": partners.partner_questions(event), "text": localized(event, request.state.language), "form": form or {},
-        "errors": field_errors or {}, "needs": partners.NEEDS, "page_path": f"/events/{event.id}/partners",
+        "errors": field_errors or {}, "needs": partners.NEEDS,
+        "page_path": urls.partner_application_form("", event.id),
     }, status_code=status_code)
 
 
@@ -94,7 +95,7 @@ async def apply_submit(request: Request) -> Response:
     except errors.ValidationFailed as exc:
         return await _form_page(request, event, form=data, field_errors=field_messages(request, exc),
                                 status_code=422)
-    return RedirectResponse(f"/p/{partner.manage_token}?new=1", status_code=303)
+    return RedirectResponse(urls.partner_page("", partner.manage_token, new="1"), status_code=303)
 
 
 async def partner_page(request: Request, *, withdrawn_now: bool = False) -> Response:
