@@ -1,7 +1,8 @@
 """All database models.
 
-Personal data lives in few tables on purpose (Registration, Invitation, User), so that
-retention and anonymisation have few places to look. Times are stored in UTC.
+Personal data lives in few tables on purpose (Registration, Invitation, User, and for the
+office's other activities SlotBooking, PartnerApplication, Interpreter), so that retention and
+anonymisation have few places to look. Times are stored in UTC.
 """
 
 from __future__ import annotations
