@@ -77,7 +77,8 @@ def demo(live_server, tmp_path_factory) -> dict:
     with live_server.api() as api:
         free = [s for s in api.get(f"/api/v1/events/{consultation}/slots").json() if s["free"]]
         booked = api.post(f"/api/v1/slots/{free[0]['id']}/bookings", json={
-            "name": "Zahra Ahmadi", "phone": "0176 1234567", "interpreter_needed": True, "interpreter_language": "prs"})
+            "name": "Zahra Ahmadi", "phone": "0176 1234567", "interpreter_needed": True, "interpreter_language": "prs",
+            "women_only": True})
         assert booked.status_code == 201, booked.text
         applied = api.post(f"/api/v1/events/{festival}/partners", json={
             "organisation": "Afghanischer Kulturverein", "contact_name": "Zahra Ahmadi",

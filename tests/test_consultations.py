@@ -367,3 +367,17 @@ async def test_one_reminder_per_booking_before_its_slot(db):
     reminders = await OutboxMessage.filter(template="slot_reminder")
     assert [m.recipient for m in reminders] == ["amina@example.org"]
     assert (await SlotBooking.get(id=early.id)).reminded_at is not None
+
+
+async def test_consultation_hours_for_women_ask_the_confirmation(client, db):
+    event = await _consultation(audience="women")
+    first, second, _ = await _slots(event)
+    refused = await client.post(f"/api/v1/slots/{first.id}/bookings", json={"name": "A", "email": "a@example.org"})
+    assert refused.status_code == 422 and "women_only" in refused.json()["errors"]
+    form = await client.post(f"/events/{event.id}/book", data={"slot": str(first.id), "name": "A",
+                                                               "email": "a@example.org"})
+    assert form.status_code == 422 and 'id="e-women_only"' in form.text
+    assert (await client.post(f"/api/v1/slots/{first.id}/bookings", json={
+        "name": "A", "email": "a@example.org", "women_only": True})).status_code == 201
+    assert (await client.post(f"/events/{event.id}/book", data={
+        "slot": str(second.id), "name": "B", "email": "b@example.org", "women_only": "yes"})).status_code == 303

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from events_app.core import audit, errors, i18n
 from events_app.core.errors import N_
 from events_app.core.languages import language_key
-from events_app.core.models import (BookingStatus, ConsultationSlot, Event, EventKind, EventStatus, SlotBooking,
+from events_app.core.models import (Audience, BookingStatus, ConsultationSlot, Event, EventKind, EventStatus, SlotBooking,
                                     User, Visibility)
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
@@ -42,10 +42,14 @@ class Booker:
     language: str = "de"
     interpreter_language: str = ""
     note: str = ""
+    #: The person confirmed that she is a woman (consultation hours for women only).
+    women_confirmed: bool = False
 
 
-def check_booker(booker: Booker) -> Booker:
+def check_booker(booker: Booker, *, women_only: bool = False) -> Booker:
     problems: dict[str, str] = {}
+    if women_only and not booker.women_confirmed:
+        problems["women_only"] = N_("Please confirm that you are a woman: this offer is for women only.")
     name = clean_text(booker.name, max_length=200)
     if not name:
         problems["name"] = N_("Please enter your name.")
@@ -67,7 +71,7 @@ def check_booker(booker: Booker) -> Booker:
     language = booker.language if booker.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return Booker(name=name, email=email, phone=phone, language=language,
                   interpreter_language=language_key(booker.interpreter_language),
-                  note=clean_text(booker.note, max_length=2000))
+                  note=clean_text(booker.note, max_length=2000), women_confirmed=booker.women_confirmed)
 
 
 def contact_key(email: str, phone: str) -> str:
@@ -154,10 +158,11 @@ async def _slot_and_event(slot_id: int, *, public: bool) -> ConsultationSlot:
 
 async def book(*, slot_id: int, booker: Booker, timezone: str, by: User | None = None,
                now: datetime | None = None) -> SlotBooking:
-    """Book one slot for a person (`by`: the organiser booking for someone on the phone)."""
+    """Book one slot for a person (`by`: the organiser booking for someone on the phone, who asks
+    the women-only question themselves)."""
     now = now or utcnow()
-    booker = check_booker(booker)
     slot = await _slot_and_event(slot_id, public=by is None)
+    booker = check_booker(booker, women_only=by is None and slot.event.audience == Audience.WOMEN)
     contact = contact_key(booker.email, booker.phone)
     key = day_key(slot.event_id, contact, local_day(slot.starts_at, timezone))
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors, i18n
 from events_app.core.errors import N_
@@ -118,7 +119,7 @@ async def apply(*, event_id: int, form: PartnerForm, now: datetime | None = None
     if event.status == EventStatus.CANCELLED:
         raise errors.EventCancelled()
     form = check_form(form, partner_questions(event))
-    async with event_lock(event_id) as (conn, _event):
+    async with in_transaction() as conn:  # holds no stand yet: no need to wait for the event lock
         partner = await PartnerApplication.create(
             event_id=event_id, organisation=form.organisation, contact_name=form.contact_name, email=form.email,
             phone=form.phone, language=form.language, presents=form.presents, languages=list(form.languages),

@@ -68,7 +68,8 @@ def assistance_from(data: dict) -> str:
 def booker_from(data: dict, language: str) -> bookings.Booker:
     return bookings.Booker(name=str(data.get("name") or ""), email=str(data.get("email") or ""),
                            phone=str(data.get("phone") or ""), language=str(data.get("language") or language),
-                           interpreter_language=assistance_from(data), note=str(data.get("note") or ""))
+                           interpreter_language=assistance_from(data), note=str(data.get("note") or ""),
+                           women_confirmed=data.get("women_only") in (True, "yes", "on"))
 
 
 # --- public ---
