@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors, i18n
@@ -127,12 +128,12 @@ async def _check_free(conn: BaseDBAsyncClient, slot: ConsultationSlot, contact: 
     """Raise when the slot is past or held, or the person holds another slot that day; returns the day key."""
     if slot.starts_at <= now:
         raise errors.SlotPast()
-    holder = await SlotBooking.filter(held_slot=slot.id).using_db(conn).first()
-    if holder is not None and holder.id != ignore_booking:
-        raise _slot_taken(await next_free(conn, slot.event_id, after=max(now, slot.starts_at)), timezone)
     key = day_key(slot.event_id, contact, local_day(slot.starts_at, timezone))
-    same_day = await SlotBooking.filter(held_day=key).using_db(conn).first()
-    if same_day is not None and same_day.id != ignore_booking:
+    holders = await SlotBooking.filter(Q(held_slot=slot.id) | Q(held_day=key)).exclude(
+        id=ignore_booking or 0).using_db(conn)
+    if any(holder.held_slot == slot.id for holder in holders):
+        raise _slot_taken(await next_free(conn, slot.event_id, after=max(now, slot.starts_at)), timezone)
+    if holders:
         raise errors.OneSlotPerDay()
     return key
 
@@ -147,13 +148,11 @@ async def _refused_by_database(slot: ConsultationSlot, key: str, timezone: str, 
     return errors.SlotTaken(next_free=[], next_text="")
 
 
-async def _slot_and_event(slot_id: int, *, public: bool) -> ConsultationSlot:
-    slot = await ConsultationSlot.get_or_none(id=slot_id).prefetch_related("event")
-    if slot is None:
+def _check_event(event: Event, *, public: bool) -> None:
+    if event.kind != EventKind.CONSULTATION or (public and event.visibility == Visibility.DRAFT):
         raise errors.SlotNotFound()
-    if slot.event.kind != EventKind.CONSULTATION or (public and slot.event.visibility == Visibility.DRAFT):
-        raise errors.SlotNotFound()
-    return slot
+    if event.status == EventStatus.CANCELLED:
+        raise errors.EventCancelled()
 
 
 async def book(*, slot_id: int, booker: Booker, timezone: str, by: User | None = None,
@@ -161,15 +160,15 @@ async def book(*, slot_id: int, booker: Booker, timezone: str, by: User | None =
     """Book one slot for a person (`by`: the organiser booking for someone on the phone, who asks
     the women-only question themselves)."""
     now = now or utcnow()
-    slot = await _slot_and_event(slot_id, public=by is None)
-    booker = check_booker(booker, women_only=by is None and slot.event.audience == Audience.WOMEN)
-    contact = contact_key(booker.email, booker.phone)
-    key = day_key(slot.event_id, contact, local_day(slot.starts_at, timezone))
+    slot = await ConsultationSlot.get_or_none(id=slot_id)
+    if slot is None:
+        raise errors.SlotNotFound()
+    key = ""
     try:
         async with event_lock(slot.event_id) as (conn, event):
-            if event.status == EventStatus.CANCELLED:
-                raise errors.EventCancelled()
-            key = await _check_free(conn, slot, contact, timezone=timezone, now=now)
+            _check_event(event, public=by is None)
+            booker = check_booker(booker, women_only=by is None and event.audience == Audience.WOMEN)
+            key = await _check_free(conn, slot, contact_key(booker.email, booker.phone), timezone=timezone, now=now)
             booking = await SlotBooking.create(
                 slot_id=slot.id, event_id=slot.event_id, name=booker.name, email=booker.email, phone=booker.phone,
                 language=booker.language, interpreter_language=booker.interpreter_language, note=booker.note,
