@@ -381,3 +381,21 @@ async def test_consultation_hours_for_women_ask_the_confirmation(client, db):
         "name": "A", "email": "a@example.org", "women_only": True})).status_code == 201
     assert (await client.post(f"/events/{event.id}/book", data={
         "slot": str(second.id), "name": "B", "email": "b@example.org", "women_only": "yes"})).status_code == 303
+
+
+async def test_cancelling_the_consultation_hour_cancels_every_booking_with_a_mail(client, db):
+    event = await _consultation()
+    first, second, _ = await _slots(event)
+    _, token = await make_user()
+    for slot, who in ((first, "a"), (second, "b")):
+        await bookings.book(slot_id=slot.id, timezone="Europe/Berlin",
+                            booker=bookings.Booker(name=who, email=f"{who}@example.org"))
+    answer = await client.post(f"/api/v1/events/{event.id}/cancel", json={"reason": "Krankheit"},
+                               headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert await SlotBooking.filter(event_id=event.id, status=BookingStatus.BOOKED).count() == 0
+    told = await OutboxMessage.filter(template="slot_cancelled").order_by("recipient")
+    assert [(m.recipient, m.context["reason"]) for m in told] == [("a@example.org", "Krankheit"),
+                                                                  ("b@example.org", "Krankheit")]
+    refused = await client.post(f"/api/v1/slots/{first.id}/bookings", json={"name": "c", "email": "c@example.org"})
+    assert refused.status_code == 409 and refused.json()["type"] == "/problems/event-cancelled"

@@ -216,6 +216,21 @@ async def cancel(*, token: str | None = None, booking_id: int | None = None, by:
     return booking
 
 
+async def cancel_all(*, event_id: int, reason: str = "", by: User | None = None, now: datetime | None = None) -> int:
+    """The consultation hour is cancelled: every booking is, and each person gets a mail; returns how many."""
+    now = now or utcnow()
+    async with event_lock(event_id) as (conn, _event):
+        held = await SlotBooking.filter(event_id=event_id, status=BookingStatus.BOOKED).using_db(conn) \
+            .prefetch_related("slot")
+        for booking in held:
+            await _release(conn, booking, now)
+            await _tell(conn, booking, booking.slot, "slot_cancelled", by_organiser=True,
+                        reason=clean_text(reason, max_length=1000))
+        if held:
+            await audit.record("booking.cancelled_all", user=by, event_id=event_id, conn=conn, count=len(held))
+    return len(held)
+
+
 async def move(*, booking_id: int, slot_id: int, by: User, timezone: str, now: datetime | None = None
                ) -> SlotBooking:
     """An organiser moves a booking to another free slot of the same event; the person gets a mail."""

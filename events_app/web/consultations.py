@@ -26,6 +26,10 @@ from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
 
 
+#: How many coming free slots the desk offers to move a booking to or to book by phone.
+MOVE_CHOICES = 200
+
+
 def _timezone(request: Request) -> str:
     return request.app.state.settings.timezone
 
@@ -216,7 +220,7 @@ async def _desk(request: Request, *, form: dict | None = None, field_errors: dic
     event = await load_event(request)
     day = _day(request)
     booked = await bookings.day_list(event_id=event.id, day=day, timezone=_timezone(request))
-    free = [v.slot for v in await slots.list_slots(event_id=event.id, since=utcnow()) if v.free]
+    free = [v.slot for v in await slots.list_slots(event_id=event.id, since=utcnow()) if v.free][:MOVE_CHOICES]
     return page(request, "admin/slot_desk.html", {
         "event": event, "day": day, "bookings": booked, "free": free,
         "free_today": [s for s in free if s.starts_at.astimezone(ZoneInfo(_timezone(request))).date() == day],
