@@ -220,10 +220,11 @@ async def _desk(request: Request, *, form: dict | None = None, field_errors: dic
     event = await load_event(request)
     day = _day(request)
     booked = await bookings.day_list(event_id=event.id, day=day, timezone=_timezone(request))
-    free = [v.slot for v in await slots.list_slots(event_id=event.id, since=utcnow()) if v.free][:MOVE_CHOICES]
+    all_free = [v.slot for v in await slots.list_slots(event_id=event.id, since=utcnow()) if v.free]
+    zone = ZoneInfo(_timezone(request))
     return page(request, "admin/slot_desk.html", {
-        "event": event, "day": day, "bookings": booked, "free": free,
-        "free_today": [s for s in free if s.starts_at.astimezone(ZoneInfo(_timezone(request))).date() == day],
+        "event": event, "day": day, "bookings": booked, "free": all_free[:MOVE_CHOICES],
+        "free_today": [s for s in all_free if s.starts_at.astimezone(zone).date() == day],
         "language_label": lambda key: language_label(key, request.state.language),
         "assistance_choices": choices(request.state.language), "form": form or {}, "errors": field_errors or {},
         "languages": i18n.LANGUAGES,
