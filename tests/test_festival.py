@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 from tortoise import connections
 
-from events_app.core import errors
 from events_app.core.models import Event, OutboxMessage, PartnerApplication, PartnerStatus as P
 from events_app.festival import partners
 from events_app.mail import delivery

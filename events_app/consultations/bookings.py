@@ -288,10 +288,3 @@ async def queue_due_reminders(*, hours: int, now: datetime | None = None) -> int
                 await _tell(conn, booking, booking.slot, "slot_reminder")
                 queued += 1
     return queued
-
-
-async def event_for_bookings(event_id: int) -> Event:
-    event = await Event.get_or_none(id=event_id)
-    if event is None or event.kind != EventKind.CONSULTATION:
-        raise errors.EventNotFound()
-    return event

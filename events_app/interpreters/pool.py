@@ -9,7 +9,6 @@ ticks it; otherwise the mail says date, place, language and how many people.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -161,13 +160,6 @@ async def assign(*, event_id: int, language: str, day: str = "", interpreter_id:
         await audit.record("interpreter.assigned", user=by, event_id=event_id, conn=conn,
                            interpreter=interpreter.id, language=key, day=day, share_names=share_names)
     return assignment
-
-
-def need_days(needs: list[Need]) -> dict[str, list[Need]]:
-    days: dict[str, list[Need]] = defaultdict(list)
-    for need in needs:
-        days[need.day].append(need)
-    return dict(days)
 
 
 def parse_day(value: str) -> str:

@@ -208,7 +208,7 @@ async def slots_submit(request: Request) -> Response:
 
 
 def _day(request: Request) -> date:
-    raw = request.query_params.get("date") or request.path_params.get("day") or ""
+    raw = request.query_params.get("date") or ""
     try:
         return date.fromisoformat(raw) if raw else utcnow().astimezone(ZoneInfo(_timezone(request))).date()
     except ValueError:
