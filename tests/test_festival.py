@@ -246,3 +246,20 @@ async def test_the_partner_form_asks_the_events_own_questions_but_not_its_own_fi
     assert ok.status_code == 303
     stored = await PartnerApplication.get(organisation="Chor")
     assert stored.answers == {"music": "ja"} and stored.needs["power"] is True and stored.needs["table"] is False
+
+
+async def test_cancelling_the_festival_tells_the_partners_still_in_the_running(client, smtp_settings, smtp_server):
+    event = await _festival(stands=1)
+    _, token = await make_user()
+    made = [await partners.apply(event_id=event.id, form=partners.PartnerForm(
+        organisation=f"V{n}", contact_name="K", email=f"v{n}@example.org")) for n in range(4)]
+    await partners.decide(partner_id=made[0].id, decision="accept")
+    await partners.decide(partner_id=made[1].id, decision="accept")  # waits
+    await partners.decide(partner_id=made[2].id, decision="decline", reason="Kein Platz")
+    answer = await client.post(f"/api/v1/events/{event.id}/cancel", json={"reason": "Unwetter"},
+                               headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    await delivery.deliver_due(smtp_settings)
+    told = sorted(r.recipients[0] for r in smtp_server.received
+                  if "Unwetter" in r.message.get_body(("plain",)).get_content())
+    assert told == ["v0@example.org", "v1@example.org", "v3@example.org"]

@@ -233,6 +233,16 @@ async def withdraw(*, token: str, now: datetime | None = None) -> PartnerApplica
     return partner
 
 
+async def tell_event_cancelled(*, event_id: int, reason: str = "") -> int:
+    """The festival is cancelled: every partner still in the running (pending, accepted, waiting) is told."""
+    async with in_transaction() as conn:
+        told = await PartnerApplication.filter(event_id=event_id, status__in=(P.PENDING, P.ACCEPTED, P.WAITING)) \
+            .using_db(conn)
+        for partner in told:
+            await _tell(conn, partner, "partner_event_cancelled", reason=clean_text(reason, max_length=1000))
+    return len(told)
+
+
 async def set_stands(*, event_id: int, stands: int, by: User | None = None, now: datetime | None = None) -> Event:
     """How many stands the festival has; fewer than those given is refused, more go to those waiting."""
     now = now or utcnow()

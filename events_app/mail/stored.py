@@ -15,7 +15,7 @@ from events_app.core.models import Event
 
 BOOKING_KINDS = frozenset({"slot_booked", "slot_moved", "slot_reminder", "slot_cancelled"})
 PARTNER_KINDS = frozenset({"partner_received", "partner_accepted", "partner_waiting", "partner_declined",
-                           "partner_pending", "partner_withdrawn"})
+                           "partner_pending", "partner_withdrawn", "partner_event_cancelled"})
 INTERPRETER_KINDS = frozenset({"interpreter_assigned"})
 KINDS = BOOKING_KINDS | PARTNER_KINDS | INTERPRETER_KINDS
 #: Kinds that carry the booked slot as a calendar file.

@@ -9,6 +9,7 @@ from events_app.core import audit, errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
 from events_app.consultations import bookings
+from events_app.festival import partners
 from events_app.core.models import Event, EventKind, EventSession, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
@@ -102,6 +103,8 @@ async def cancel_event(request: Request) -> Response:
                                       reason=str(data.get("reason", ""))[:1000], by=user)
     if event.kind == EventKind.CONSULTATION:  # the appointments go with it, each person told
         await bookings.cancel_all(event_id=event.id, reason=str(data.get("reason", "")), by=user)
+    if event.kind == EventKind.FESTIVAL:
+        await partners.tell_event_cancelled(event_id=event.id, reason=str(data.get("reason", "")))
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)))
 
