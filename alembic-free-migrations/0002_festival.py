@@ -97,6 +97,7 @@ class Migration(migrations.Migration):
                 ('held_slot', fields.IntField(null=True, unique=True, description="The slot's id while booked, NULL once cancelled: unique, so the database refuses a second booking.")),
                 ('held_day', fields.CharField(null=True, unique=True, description='"<event>:<contact>:<local day>" while booked, NULL once cancelled: one slot per person and day.', max_length=400)),
                 ('manage_token', fields.CharField(unique=True, max_length=64)),
+                ('sequence', fields.IntField(default=0, description='iCalendar SEQUENCE of the appointment: raised when it is moved or cancelled.')),
                 ('booked_by', fields.ForeignKeyField('events.User', source_field='booked_by_id', null=True, db_constraint=True, to_field='id', related_name='slot_bookings', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('cancelled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

@@ -263,6 +263,11 @@ async def test_cancel_by_link_frees_the_slot_at_once_and_mails_carry_the_calenda
 
     page = await client.get(manage)
     assert page.status_code == 200
+    own = icalendar.Calendar.from_ical((await client.get(f"{manage}/calendar.ics")).content)
+    [own_event] = own.walk("VEVENT")
+    assert own_event["uid"].split("@")[0] == vevent["uid"].split("@")[0] == f"booking-{booked.json()['id']}"
+    assert own_event["status"] == "CONFIRMED"
+    assert "Interpreter" not in confirmation.get_body(("plain",)).get_content()  # none asked for
     cancelled = await client.post(f"{manage}/cancel")
     assert cancelled.status_code == 200
     assert [s["free"] for s in (await client.get(f"/api/v1/events/{event.id}/slots")).json()][0] is True
@@ -273,7 +278,9 @@ async def test_cancel_by_link_frees_the_slot_at_once_and_mails_carry_the_calenda
     assert len(smtp_server.to("olena@example.org")) == 2
     [_, cancel_mail] = smtp_server.to("olena@example.org")
     [ics] = [p for p in cancel_mail.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert "STATUS:CANCELLED" in ics.get_content()
+    assert "STATUS:CANCELLED" in ics.get_content() and "SEQUENCE:1" in ics.get_content()
+    after = icalendar.Calendar.from_ical((await client.get(f"{manage}/calendar.ics")).content)
+    assert [e["status"] for e in after.walk("VEVENT")] == ["CANCELLED"]
 
 
 async def test_desk_books_by_phone_moves_and_cancels_with_mail(client, smtp_settings, smtp_server):
@@ -306,6 +313,7 @@ async def test_desk_books_by_phone_moves_and_cancels_with_mail(client, smtp_sett
     assert kinds == ["slot_booked", "slot_moved", "slot_cancelled"]
     mails = smtp_server.to("fatima@example.org")
     assert len(mails) == 3 and "Krankheit" in mails[2].get_body(("plain",)).get_content()
+    assert "فارسی" in mails[0].get_body(("plain",)).get_content()  # the interpreter asked for, in her language
 
 
 async def test_public_page_shows_free_slots_without_names_and_books(client, db):

@@ -200,6 +200,11 @@ KIND_LABELS = {
 }
 
 
+def booking_uid(booking_id: int, base_url: str) -> str:
+    """The UID of a booked consultation slot: the same in every mail about it and on its page."""
+    return f"booking-{booking_id}@{urls.site_host(base_url)}"
+
+
 def appointment_ics(*, uid: str, title: str, starts_at: datetime, ends_at: datetime, location: str,
                     url: str, changed: datetime, sequence: int = 0, cancelled: bool = False,
                     timezone: str = "Europe/Berlin") -> bytes:

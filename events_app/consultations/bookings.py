@@ -114,7 +114,8 @@ def _slot_taken(slots: list[ConsultationSlot], timezone: str) -> errors.SlotTake
 
 def _mail_context(booking: SlotBooking, slot: ConsultationSlot, **extra) -> dict:
     return {"booking_id": booking.id, "name": booking.name, "starts_at": slot.starts_at.isoformat(),
-            "ends_at": slot.ends_at.isoformat(), "token": booking.manage_token, **extra}
+            "ends_at": slot.ends_at.isoformat(), "token": booking.manage_token, "sequence": booking.sequence,
+            "interpreter_language": booking.interpreter_language, **extra}
 
 
 async def _tell(conn: BaseDBAsyncClient, booking: SlotBooking, slot: ConsultationSlot, template: str,
@@ -194,7 +195,8 @@ async def _release(conn: BaseDBAsyncClient, booking: SlotBooking, now: datetime)
     booking.held_slot = None
     booking.held_day = None
     booking.cancelled_at = now
-    await booking.save(using_db=conn, update_fields=["status", "held_slot", "held_day", "cancelled_at"])
+    booking.sequence += 1
+    await booking.save(using_db=conn, update_fields=["status", "held_slot", "held_day", "cancelled_at", "sequence"])
 
 
 async def cancel(*, token: str | None = None, booking_id: int | None = None, by: User | None = None,
@@ -252,7 +254,8 @@ async def move(*, booking_id: int, slot_id: int, by: User, timezone: str, now: d
             # clear first, so the unique columns never see the old and the new value at once
             await SlotBooking.filter(id=booking.id).using_db(conn).update(held_slot=None, held_day=None)
             booking.slot_id, booking.held_slot, booking.held_day = target.id, target.id, key
-            await booking.save(using_db=conn, update_fields=["slot_id", "held_slot", "held_day"])
+            booking.sequence += 1
+            await booking.save(using_db=conn, update_fields=["slot_id", "held_slot", "held_day", "sequence"])
             await _tell(conn, booking, target, "slot_moved")
             await audit.record("booking.moved", user=by, event_id=booking.event_id, conn=conn, booking=booking.id,
                                slot=target.id)

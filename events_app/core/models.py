@@ -496,6 +496,8 @@ class SlotBooking(Model):
     #: "<event>:<contact>:<local day>" while booked, NULL once cancelled: one slot per person and day.
     held_day = fields.CharField(max_length=400, null=True, unique=True)
     manage_token = fields.CharField(max_length=64, unique=True)
+    #: iCalendar SEQUENCE of the appointment: raised when it is moved or cancelled.
+    sequence = fields.IntField(default=0)
     booked_by = fields.ForeignKeyField("events.User", related_name="slot_bookings", null=True,
                                        on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -106,6 +106,11 @@ def booking_page(base_url: str, manage_token: str, **query: str) -> str:
     return f"{_base(base_url)}/b/{manage_token}" + (f"?{urlencode(query)}" if query else "")
 
 
+def booking_calendar(base_url: str, manage_token: str) -> str:
+    """The booked appointment as a calendar file (phone-only bookings get no mail with it)."""
+    return f"{_base(base_url)}/b/{manage_token}/calendar.ics"
+
+
 def partner_page(base_url: str, manage_token: str, **query: str) -> str:
     """A festival partner's application page (status, withdraw)."""
     return f"{_base(base_url)}/p/{manage_token}" + (f"?{urlencode(query)}" if query else "")

@@ -49,8 +49,9 @@ def context(row, event: Event, settings) -> dict:
     if row.template in CALENDAR_KINDS and stored.get("starts_at"):
         values["calendar_attached"] = True
         values["ics"] = ical.appointment_ics(
-            uid=f"booking-{stored['booking_id']}@{urls.site_host(settings.base_url)}", title=title,
+            uid=ical.booking_uid(stored["booking_id"], settings.base_url), title=title,
             starts_at=stored["starts_at"], ends_at=stored["ends_at"], location=event.location,
-            url=values["manage_url"], changed=row.created_at, sequence=row.id,
+            url=values["manage_url"], changed=row.created_at, sequence=stored.get("sequence", 0),
             cancelled=row.template == "slot_cancelled", timezone=settings.timezone)
     return values
+

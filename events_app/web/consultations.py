@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from events_app.calendar import ical
 from events_app.consultations import bookings, slots
 from events_app.core import errors, i18n, urls
 from events_app.core.languages import choices, language_key, language_label
-from events_app.core.models import EventKind, EventStatus, Visibility
+from events_app.core.models import BookingStatus, EventKind, EventStatus, Visibility
 from events_app.seats import events
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import parse_whole_number
@@ -135,6 +136,20 @@ async def booking_page(request: Request, *, cancelled_now: bool = False) -> Resp
         "interpreter": language_label(booking.interpreter_language, request.state.language),
         "new": request.query_params.get("new") == "1", "cancelled_now": cancelled_now,
     }, headers={"cache-control": "no-store"})
+
+
+async def booking_calendar(request: Request) -> Response:
+    """The appointment as a calendar file, the same entry as in the mails (CANCELLED once cancelled)."""
+    booking = await bookings.find_by_token(request.path_params["token"])
+    language = booking.language if booking.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    body = ical.appointment_ics(
+        uid=ical.booking_uid(booking.id, _base_url(request)), title=localized(booking.event, language)["title"],
+        starts_at=booking.slot.starts_at, ends_at=booking.slot.ends_at, location=booking.event.location,
+        url=urls.booking_page(_base_url(request), booking.manage_token),
+        changed=booking.cancelled_at or booking.created_at, sequence=booking.sequence,
+        cancelled=booking.status == BookingStatus.CANCELLED, timezone=_timezone(request))
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        "content-disposition": 'attachment; filename="appointment.ics"', "cache-control": "no-store"})
 
 
 async def booking_cancel(request: Request) -> Response:

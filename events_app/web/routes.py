@@ -163,6 +163,7 @@ routes = [
     Route("/events/{event_id:id}/book", consultations.book_form, methods=["POST"]),
     Route("/b/{token}", consultations.booking_page, methods=["GET"]),
     Route("/b/{token}/cancel", consultations.booking_cancel, methods=["POST"]),
+    Route("/b/{token}/calendar.ics", consultations.booking_calendar, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/slots", consultations.api_slots, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/slots", consultations.api_create_slots, methods=["POST"]),
     Route("/api/v1/slots/{slot_id:id}/bookings", consultations.api_book, methods=["POST"]),
