@@ -48,6 +48,7 @@ def problem_response(request: Request, error: errors.DomainError) -> Response:
         body = {"type": f"/problems/{error.slug}", "title": title, "status": error.status, "detail": detail}
         if fields:
             body["errors"] = fields
+        body.update(getattr(error, "extra", None) or {})
         response = JSONResponse(body, status_code=error.status, media_type="application/problem+json")
     else:
         response = render(request, "error.html", {"title": title, "detail": detail, "fields": fields,

@@ -19,6 +19,7 @@ import socket
 import time
 
 from events_app.backoffice import digest
+from events_app.consultations import bookings
 from events_app.mail import delivery
 from events_app.privacy import retention
 from events_app.seats import registration, reminders
@@ -48,6 +49,7 @@ async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     began = time.monotonic()
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
+            "slot_reminders_queued": await bookings.queue_due_reminders(hours=settings.reminder_hours),
             "digests_queued": await digest.queue_daily_digest(settings),
             "retention_removed": await _daily_retention(settings)}
     report = await delivery.deliver_due(settings, worker_id=WORKER_ID, stop=stop)

@@ -102,6 +102,22 @@ ROUTES = [
     ("GET", "/admin/privacy", {A}),
     ("GET", "/admin/privacy/personal-data.json?email=amina@example.org", {A}),
     ("POST", "/admin/privacy/erase", {A}),
+    ("GET", "/admin/events/{e}/slots", ORG),
+    ("POST", "/admin/events/{e}/slots", ORG),
+    ("GET", "/admin/events/{e}/slots/desk", ORG),
+    ("POST", "/admin/events/{e}/slots/desk", ORG),
+    ("POST", "/admin/events/{e}/slots/bookings/{b}/cancel", ORG),
+    ("POST", "/admin/events/{e}/slots/bookings/{b}/move", ORG),
+    ("GET", "/admin/events/{fe}/partners", ORG),
+    ("GET", "/admin/events/{fe}/partners.xlsx", ORG),
+    ("POST", "/admin/events/{fe}/partners/stands", ORG),
+    ("POST", "/admin/events/{fe}/partners/numbers", ORG),
+    ("POST", "/admin/events/{fe}/partners/{p}/decision", ORG),
+    ("GET", "/admin/interpreters", ORG),
+    ("POST", "/admin/interpreters", ORG),
+    ("POST", "/admin/interpreters/{n}/remove", ORG),
+    ("GET", "/admin/events/{e}/language-needs", ORG),
+    ("POST", "/admin/events/{e}/language-needs", ORG),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -116,7 +132,9 @@ def test_every_admin_route_is_in_the_table():
                .replace("{m}", "{name}").replace("{o}", "{message_id:id}").replace("{i}", "{invitation_id:id}")
                .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")
                .replace("statistics.csv", "statistics.{fmt:str}")
-               .replace("personal-data.json?email=amina@example.org", "personal-data.{fmt:str}")) for m, p, _ in ROUTES}
+               .replace("personal-data.json?email=amina@example.org", "personal-data.{fmt:str}")
+               .replace("{fe}", "{event_id:id}").replace("{b}", "{booking_id:id}").replace("{p}", "{partner_id:id}")
+               .replace("{n}", "{interpreter_id:id}").replace("partners.xlsx", "partners.{fmt}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed
@@ -129,8 +147,9 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     await delivery.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
     [mail_file] = mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
+    festival = await make_event(kind="festival", title="Global Village")
     return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
-            "m": mail_file.name, "o": sent.id, "i": 999999}
+            "m": mail_file.name, "o": sent.id, "i": 999999, "fe": festival.id, "b": 999999, "p": 999999, "n": 999999}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])

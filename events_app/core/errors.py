@@ -306,3 +306,80 @@ class UndoNotPossible(DomainError):
     status = 409
     title = N_("Your place can no longer be restored: the seat has been given to someone else.")
     slug = "undo-not-possible"
+# --- consultations ---
+
+
+class NotConsultation(DomainError):
+    status = 409
+    title = N_("Slots can only be made for consultation hours.")
+    slug = "not-consultation"
+
+
+class SlotNotFound(NotFound):
+    title = N_("This slot does not exist.")
+    slug = "slot-not-found"
+
+
+class SlotTaken(DomainError):
+    """`next_free` lists the next free slots, so the person can choose another at once."""
+
+    status = 409
+    title = N_("This slot has just been booked by someone else.")
+    slug = "slot-taken"
+
+    def __init__(self, *, next_free: list[dict], next_text: str):
+        detail = (N_("Next free slots: %(slots)s") if next_text
+                  else N_("There is no free slot left. Please call the office."))
+        super().__init__(detail, slots=next_text)
+        self.extra = {"next_free_slots": next_free}
+
+
+class SlotPast(DomainError):
+    status = 409
+    title = N_("This slot is in the past.")
+    slug = "slot-past"
+
+
+class OneSlotPerDay(DomainError):
+    status = 409
+    title = N_("You already have a slot on this day. One slot per person and day.")
+    slug = "one-slot-per-day"
+
+
+class BookingNotFound(NotFound):
+    title = N_("This booking link is not valid.")
+    slug = "booking-not-found"
+
+
+class BookingCancelled(DomainError):
+    status = 409
+    title = N_("This booking is already cancelled.")
+    slug = "booking-cancelled"
+
+
+# --- festival ---
+
+
+class NotFestival(DomainError):
+    status = 409
+    title = N_("Partner stands exist only for festivals.")
+    slug = "not-festival"
+
+
+class PartnerNotFound(NotFound):
+    title = N_("This application does not exist or the link is not valid.")
+    slug = "partner-not-found"
+
+
+class PartnerStateConflict(DomainError):
+    status = 409
+    title = N_("This does not fit the application's current status.")
+    slug = "partner-state"
+
+
+# --- interpreters ---
+
+
+class InterpreterNotFound(NotFound):
+    title = N_("This interpreter is not in the pool.")
+    slug = "interpreter-not-found"

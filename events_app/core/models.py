@@ -1,7 +1,8 @@
 """All database models.
 
-Personal data lives in few tables on purpose (Registration, Invitation, User), so that
-retention and anonymisation have few places to look. Times are stored in UTC.
+Personal data lives in few tables on purpose (Registration, Invitation, User, and for the
+office's other activities SlotBooking, PartnerApplication, Interpreter), so that retention and
+anonymisation have few places to look. Times are stored in UTC.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ class Event(Model):
     retention_days = fields.IntField(null=True)
     #: When the retention job first anonymised the people of this event (only figures remain).
     anonymised_at = fields.DatetimeField(null=True)
+    #: Partner stands a festival has (kind festival). Accepted applications beyond them wait in order.
+    stands = fields.IntField(default=0)
+    #: Stands held by accepted partner applications, changed only under the event lock.
+    stands_taken = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -495,3 +500,140 @@ class PostcodeDistrict(Model):
 
     class Meta:
         table = "postcode_district"
+# --- consultations ---
+
+
+class ConsultationSlot(Model):
+    """One bookable time of a consultation hour, made from the organiser's weekly pattern."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="slots", on_delete=fields.CASCADE)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "consultation_slot"
+        unique_together = (("event", "starts_at"),)
+        ordering = ["starts_at", "id"]
+
+
+class BookingStatus(str, Enum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class SlotBooking(Model):
+    """A person's booking of one slot. Personal data (name, contact) sits here and in few other tables."""
+
+    id = fields.IntField(primary_key=True)
+    slot = fields.ForeignKeyField("events.ConsultationSlot", related_name="bookings", on_delete=fields.CASCADE)
+    event = fields.ForeignKeyField("events.Event", related_name="slot_bookings", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=50, default="")
+    language = fields.CharField(max_length=5, default="de")
+    #: The language an interpreter should speak, empty when none is needed (a code from the list or free text).
+    interpreter_language = fields.CharField(max_length=50, default="")
+    note = fields.TextField(default="")
+    status = fields.CharEnumField(BookingStatus, max_length=10, default=BookingStatus.BOOKED, index=True)
+    #: The slot's id while booked, NULL once cancelled: unique, so the database refuses a second booking.
+    held_slot = fields.IntField(null=True, unique=True)
+    #: "<event>:<contact>:<local day>" while booked, NULL once cancelled: one slot per person and day.
+    held_day = fields.CharField(max_length=400, null=True, unique=True)
+    manage_token = fields.CharField(max_length=64, unique=True)
+    #: iCalendar SEQUENCE of the appointment: raised when it is moved or cancelled.
+    sequence = fields.IntField(default=0)
+    booked_by = fields.ForeignKeyField("events.User", related_name="slot_bookings", null=True,
+                                       on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "slot_booking"
+
+
+# --- festival ---
+
+
+class PartnerStatus(str, Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # holds a stand
+    WAITING = "waiting"  # accepted, waiting in order for a stand to come free
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class PartnerApplication(Model):
+    """A local association's application for a stand at a festival."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="partners", on_delete=fields.CASCADE)
+    organisation = fields.CharField(max_length=200)
+    contact_name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254)
+    phone = fields.CharField(max_length=50, default="")
+    language = fields.CharField(max_length=5, default="de")
+    presents = fields.TextField(default="")
+    #: Languages spoken at the stand, as typed.
+    languages = fields.JSONField(default=list)
+    #: {"table": bool, "power": bool, "tent": bool, "food_permit": bool, "other": str}
+    needs = fields.JSONField(default=dict)
+    answers = fields.JSONField(default=dict)
+    status = fields.CharEnumField(PartnerStatus, max_length=10, default=PartnerStatus.PENDING, index=True)
+    #: Order among applications waiting for a stand: when they were accepted.
+    queued_at = fields.DatetimeField(null=True)
+    #: Printed on the site plan, assigned by the organisers.
+    stand_number = fields.CharField(max_length=20, default="")
+    reason = fields.TextField(default="")
+    manage_token = fields.CharField(max_length=64, unique=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "partner_application"
+        ordering = ["created_at", "id"]
+
+
+# --- interpreters ---
+
+
+class Interpreter(Model):
+    """A staff member or volunteer of the interpreter pool (Sprachbörse)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=50, default="")
+    #: Language keys (codes from the list, or free text).
+    languages = fields.JSONField(default=list)
+    note = fields.TextField(default="")
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "interpreter"
+        ordering = ["name", "id"]
+
+
+class InterpreterAssignment(Model):
+    """An interpreter assigned to one language needed at an event (or on one consultation day)."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="interpreter_assignments", on_delete=fields.CASCADE)
+    language = fields.CharField(max_length=50)
+    #: The local day (YYYY-MM-DD) for consultation hours, empty for the whole event.
+    day = fields.CharField(max_length=10, default="")
+    interpreter = fields.ForeignKeyField("events.Interpreter", related_name="assignments", on_delete=fields.CASCADE)
+    #: The organiser chose to tell the interpreter the participants' names.
+    share_names = fields.BooleanField(default=False)
+    assigned_by = fields.ForeignKeyField("events.User", related_name="interpreter_assignments", null=True,
+                                         on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "interpreter_assignment"
+        unique_together = (("event", "language", "day"),)

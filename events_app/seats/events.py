@@ -78,8 +78,11 @@ async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | 
                        conn: BaseDBAsyncClient | None = None) -> Event:
     """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
 
-    `by` is the organiser (None: a script such as the demo data); with `conn`, inside the caller's transaction."""
+    `by` is the organiser (None: a script such as the demo data); with `conn`, inside the caller's transaction.
+    A tour (district tours for women) always keeps its meeting point for confirmed participants."""
     check_event_fields(values, sessions, creating=True)
+    if values.get("kind") == EventKind.TOUR:
+        values = {**values, "location_confidential": True}
     async with db.transaction(conn) as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
@@ -156,6 +159,8 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
             notify = notify or name in NOTIFY_FIELDS
             setattr(event, name, value)
             changed.append(name)
+        if event.kind == EventKind.TOUR and not event.location_confidential:
+            event.location_confidential = True  # tours for women: the meeting point only to the confirmed
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
             changed.append("sessions")

@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events_app.backoffice import changes
+from events_app.consultations import bookings
+from events_app.festival import partners
 from events_app.core import errors
 from events_app.core.models import Audience, DoorAssignment, Event, EventKind, Role, User, Visibility
 from events_app.web import admin_forms
@@ -104,6 +106,10 @@ async def event_cancel(request: Request) -> Response:
     if form.get("confirm") != "yes":
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm that the event is cancelled.")})
     await changes.cancel_event(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    if event.kind == EventKind.CONSULTATION:  # the appointments go with it, each person told
+        await bookings.cancel_all(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    if event.kind == EventKind.FESTIVAL:
+        await partners.tell_event_cancelled(event_id=event.id, reason=str(form.get("reason") or ""))
     return back(f"/admin/events/{event.id}", "event_cancelled")
 
 

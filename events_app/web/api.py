@@ -8,7 +8,9 @@ from starlette.responses import JSONResponse, Response
 from events_app.core import audit, errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
-from events_app.core.models import Event, EventSession, Registration
+from events_app.consultations import bookings
+from events_app.festival import partners
+from events_app.core.models import Event, EventKind, EventSession, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
 from events_app.web.forms import applicant_from, event_fields_from
@@ -106,6 +108,10 @@ async def cancel_event(request: Request) -> Response:
     data = await read_json(request)
     event = await events.cancel_event(event_id=request.path_params["event_id"],
                                       reason=str(data.get("reason", ""))[:1000], by=user)
+    if event.kind == EventKind.CONSULTATION:  # the appointments go with it, each person told
+        await bookings.cancel_all(event_id=event.id, reason=str(data.get("reason", "")), by=user)
+    if event.kind == EventKind.FESTIVAL:
+        await partners.tell_event_cancelled(event_id=event.id, reason=str(data.get("reason", "")))
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await _event_json(event, request))
 

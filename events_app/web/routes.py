@@ -10,8 +10,8 @@ from starlette.staticfiles import StaticFiles
 from events_app.core.settings import STATIC_DIR
 from events_app.web import (
     admin_account, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
-    admin_registrations, admin_signin, admin_training, admin_users, api, courses, feeds, invitations_admin, pages,
-    privacy, rsvp, statistics,
+    admin_registrations, admin_signin, admin_training, admin_users, api, consultations, courses, feeds, festival,
+    interpreters, invitations_admin, pages, privacy, rsvp, statistics,
 )
 
 class IdConvertor(IntegerConvertor):
@@ -33,7 +33,7 @@ register_url_convertor("token", TokenConvertor())
 routes = [
     Route("/", pages.home),
     Route("/health", pages.health),
-    Route("/events/{event_id:id}", pages.event_page),
+    Route("/events/{event_id:id}", consultations.event_page),
     Route("/events/{event_id:id}/register", pages.register_form, methods=["POST"]),
     Route("/r/{token:token}", pages.manage_page),
     Route("/r/{token:token}/cancel", pages.manage_cancel_ask, methods=["GET"]),
@@ -188,5 +188,43 @@ routes = [
     Route("/admin/statistics.{fmt:str}", statistics.statistics_download, methods=["GET"]),
     Route("/admin/statistics/districts", statistics.districts_page, methods=["GET"]),
     Route("/admin/statistics/districts", statistics.districts_save, methods=["POST"]),
+    # --- consultation hours ---
+    Route("/events/{event_id:id}/book", consultations.book_form, methods=["POST"]),
+    Route("/b/{token}", consultations.booking_page, methods=["GET"]),
+    Route("/b/{token}/cancel", consultations.booking_cancel, methods=["POST"]),
+    Route("/b/{token}/calendar.ics", consultations.booking_calendar, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/slots", consultations.api_slots, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/slots", consultations.api_create_slots, methods=["POST"]),
+    Route("/api/v1/slots/{slot_id:id}/bookings", consultations.api_book, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots", consultations.slots_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/slots", consultations.slots_submit, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/desk", consultations.desk_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/slots/desk", consultations.desk_book, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/cancel", consultations.desk_cancel,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/move", consultations.desk_move,
+          methods=["POST"]),
+    # --- festival partners ---
+    Route("/events/{event_id:id}/partners", festival.apply_page, methods=["GET"]),
+    Route("/events/{event_id:id}/partners", festival.apply_submit, methods=["POST"]),
+    Route("/p/{token}", festival.partner_page, methods=["GET"]),
+    Route("/p/{token}/withdraw", festival.partner_withdraw, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/partners", festival.api_apply, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/partners", festival.api_list, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/partners.{fmt}", festival.api_partner_file, methods=["GET"]),
+    Route("/api/v1/partners/{partner_id:id}/decision", festival.api_decision, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners", festival.admin_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/partners.{fmt}", festival.admin_file, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/partners/stands", festival.admin_stands, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners/numbers", festival.admin_numbers, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners/{partner_id:id}/decision", festival.admin_decision,
+          methods=["POST"]),
+    # --- interpreter pool ---
+    Route("/api/v1/events/{event_id:id}/language-needs", interpreters.api_language_needs, methods=["GET"]),
+    Route("/admin/interpreters", interpreters.pool_page, methods=["GET"]),
+    Route("/admin/interpreters", interpreters.pool_add, methods=["POST"]),
+    Route("/admin/interpreters/{interpreter_id:id}/remove", interpreters.pool_remove, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_assign, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
