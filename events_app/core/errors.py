@@ -252,3 +252,20 @@ class NoDateLeft(DomainError):
     status = 409
     title = N_("This event has no date left that is not cancelled.")
     slug = "no-date-left"
+
+
+class SubscriptionNotFound(NotFound):
+    title = N_("This link is not valid (any more). Nothing was changed.")
+    slug = "subscription-not-found"
+
+
+class SubscriptionNotPossible(DomainError):
+    status = 409
+    title = N_("This registration cannot be turned into a subscription.")
+    slug = "subscription-not-possible"
+
+
+class NewsletterAlreadySent(DomainError):
+    status = 409
+    title = N_("This newsletter has already been sent.")
+    slug = "newsletter-already-sent"

@@ -48,6 +48,21 @@ async def queue_mail(
     )
 
 
+async def queue_bulk_mail(conn: BaseDBAsyncClient, *, template: str, messages: list[tuple[str, str, dict]],
+                          event_id: int | None = None) -> int:
+    """Queue one kind of mail to many people at once (announcements, newsletters) in large inserts.
+
+    `messages` holds (recipient, language, context); returns how many rows were written.
+    """
+    now = utcnow()
+    rows = [OutboxMessage(template=template, recipient=recipient, language=language, context=context,
+                          event_id=event_id, next_attempt_at=now)
+            for recipient, language, context in messages if recipient]
+    if rows:
+        await OutboxMessage.bulk_create(rows, batch_size=500, using_db=conn)
+    return len(rows)
+
+
 # --- delivery (the worker) --------------------------------------------------------------------
 
 #: Waits before the 1st, 2nd, ... retry; after the last, hourly until GIVE_UP_AFTER.
