@@ -10,7 +10,7 @@ import pytest
 from events_app.courses import attendance, certificates
 from events_app.backoffice import changes
 from events_app.receptions import list_files, invitee_import, invitations
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.seats import signup
 from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
@@ -25,7 +25,7 @@ def text_of(message) -> str:
 
 
 async def deliver_all(settings) -> None:
-    await outbox.deliver_due(settings)
+    await delivery.deliver_due(settings)
     failed = await OutboxMessage.filter(state__in=[OutboxState.FAILED, OutboxState.RETRY]).values_list(
         "template", "last_error")
     assert failed == []

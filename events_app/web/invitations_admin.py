@@ -27,7 +27,7 @@ from events_app.core.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
 from events_app.web.requests import read_form
 from events_app.web.rsvp import invitation_json
-from events_app.web.admin import page
+from events_app.web.admin_common import page
 from events_app.web.admin_auth import requires
 from events_app.web.job_pages import progress_page
 
