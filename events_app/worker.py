@@ -14,6 +14,7 @@ import socket
 
 from events_app.backoffice import digest
 from events_app.mail import delivery
+from events_app.newsletter import sending, subscriptions
 from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
 
@@ -26,6 +27,8 @@ async def run_once(settings: Settings) -> dict[str, int]:
     """One round of every job; returns what each did."""
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
+            "announcements_queued": await sending.announce_due(staff_domains=tuple(settings.staff_domains)),
+            "unconfirmed_subscriptions_deleted": await subscriptions.delete_unconfirmed(),
             "digests_queued": await digest.queue_daily_digest(settings)}
     report = await delivery.deliver_due(settings, worker_id=WORKER_ID)
     done.update(mail_sent=report.sent, mail_retried=report.retried, mail_failed=report.failed)

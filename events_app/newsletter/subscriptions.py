@@ -19,7 +19,8 @@ from tortoise.transactions import in_transaction
 from events_app.core import errors
 from events_app.core.errors import N_
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from events_app.core.models import EventKind, OutboxMessage, OutboxState, Registration, RegistrationStatus, Subscription
+from events_app.core.models import (Event, EventKind, EventStatus, OutboxMessage, OutboxState, Registration,
+                                    RegistrationStatus, SessionStatus, Subscription)
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import normalise_email
 from events_app.mail.outbox import queue_mail
@@ -168,10 +169,11 @@ async def subscribe_after_waiting(*, manage_token: str, now: datetime | None = N
     Their personal link (sent to their address) shows they own it, so this needs no second mail.
     """
     now = now or utcnow()
-    registration = await Registration.get_or_none(manage_token=manage_token).prefetch_related("event")
+    registration = (await Registration.get_or_none(manage_token=manage_token).prefetch_related("event__sessions")
+                    if manage_token and len(manage_token) <= 64 else None)
     if registration is None:
         raise errors.RegistrationNotFound()
-    if not registration.email or registration.event.kind.value not in SUBSCRIBABLE_KINDS:
+    if not waited_without_seat(registration, registration.event, now=now):
         raise errors.SubscriptionNotPossible()
     kind = registration.event.kind.value
     async with in_transaction() as conn:
@@ -196,12 +198,19 @@ async def subscribe_after_waiting(*, manage_token: str, now: datetime | None = N
     return subscription
 
 
-def waited_without_seat(registration: Registration, *, event_over: bool) -> bool:
-    """Whether the personal page offers to hear about the next date (never done automatically)."""
-    return bool(registration.email) and (
-        registration.status == RegistrationStatus.EXPIRED
-        or (event_over and registration.status in (RegistrationStatus.WAITLISTED, RegistrationStatus.CANCELLED)
-            and registration.confirmed_at is None))
+def waited_without_seat(registration: Registration, event: Event, *, now: datetime | None = None) -> bool:
+    """Whether the personal page offers to hear about the next date (never done automatically): the
+    person's offer expired, or they still waited when the event began, closed or was cancelled."""
+    if not registration.email or event.kind.value not in SUBSCRIBABLE_KINDS:
+        return False
+    if registration.status == RegistrationStatus.EXPIRED:
+        return True
+    now = now or utcnow()
+    starts = [s.starts_at for s in event.sessions if s.status == SessionStatus.SCHEDULED]
+    over = (event.status == EventStatus.CANCELLED
+            or (event.registration_closes_at is not None and event.registration_closes_at <= now)
+            or (bool(starts) and min(starts) <= now))
+    return over and registration.status == RegistrationStatus.WAITLISTED
 
 
 async def unsubscribe(*, token: str, keep_kinds: Iterable[str] = (), keep_newsletter: bool = False) -> bool:

@@ -11,6 +11,8 @@ from events_app.seats import events, registration, signup
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
 from events_app.seats.registration import Applicant
+from events_app.newsletter import subscriptions
+from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.web.templating import render
@@ -31,7 +33,8 @@ def localized(event, language: str) -> dict:
 
 async def home(request: Request) -> Response:
     listed = await events.list_public_events()
-    return render(request, "home.html", {"events": listed, "localized": localized})
+    return render(request, "home.html", {"events": listed, "localized": localized,
+                                         "subscribable_kinds": SUBSCRIBABLE_KINDS})
 
 
 async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200,
@@ -43,6 +46,7 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
         "by_invitation": event.audience == Audience.INVITATION,
         "cancelled": event.status == EventStatus.CANCELLED, "page_path": page_path,
         "question_label": lambda question: signup.question_label(question, request.state.language),
+        "subscribable_kinds": SUBSCRIBABLE_KINDS,
     }, status_code=status_code)
 
 
@@ -104,6 +108,7 @@ async def manage_page(request: Request) -> Response:
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
         "certificate": await certificates.valid_certificate_for(registration_id=reg.id),
+        "follow_up": subscriptions.waited_without_seat(reg, event),
     })
 
 

@@ -10,8 +10,8 @@ from starlette.staticfiles import StaticFiles
 from events_app.core.settings import STATIC_DIR
 from events_app.web import (
     admin_account, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
-    admin_registrations, admin_signin, admin_training, admin_users, api, courses, feeds, invitations_admin, pages,
-    rsvp,
+    admin_registrations, admin_signin, admin_training, admin_users, api, courses, feeds, invitations_admin,
+    newsletter, pages, rsvp,
 )
 
 class IdConvertor(IntegerConvertor):
@@ -159,5 +159,22 @@ routes = [
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin_account.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin_account.feed_revoke, methods=["POST"]),
+    # --- newsletter ---
+    Route("/subscribe", newsletter.subscribe_page, methods=["GET"]),
+    Route("/subscribe", newsletter.subscribe_form, methods=["POST"]),
+    Route("/api/v1/subscriptions", newsletter.api_subscribe, methods=["POST"]),
+    Route("/subscriptions/{token}/confirm", newsletter.confirm_page, methods=["GET"]),
+    Route("/subscriptions/{token}/confirm", newsletter.confirm_submit, methods=["POST"]),
+    Route("/unsubscribe/{token}", newsletter.unsubscribe_page, methods=["GET"]),
+    Route("/unsubscribe/{token}", newsletter.unsubscribe_submit, methods=["POST"]),
+    Route("/r/{token}/follow-up", newsletter.follow_up, methods=["POST"]),
+    Route("/admin/newsletter", newsletter.newsletter_overview, methods=["GET"]),
+    Route("/admin/newsletter", newsletter.newsletter_save, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}", newsletter.newsletter_detail, methods=["GET"]),
+    Route("/admin/newsletter/{newsletter_id:id}", newsletter.newsletter_save, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}/test", newsletter.newsletter_test, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}/send", newsletter.newsletter_send, methods=["POST"]),
+    Route("/admin/subscribers", newsletter.subscribers_page, methods=["GET"]),
+    Route("/admin/subscribers.csv", newsletter.subscribers_csv, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
