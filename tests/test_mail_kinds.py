@@ -14,6 +14,7 @@ from events_app.mail import delivery
 from events_app.seats import signup
 from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
+from events_app.core.wording import format_code
 from tests.fixtures_mail import SmtpSink
 from tests.helpers import make_event, make_user
 
@@ -92,4 +93,4 @@ async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: Smt
     invitation = await invitations.Invitation.get(event_id=event.id)
     body = text_of(mail)
     assert "Einbürgerungsempfang" in mail["Subject"]
-    assert invitations.format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body
+    assert format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body

@@ -14,16 +14,15 @@ from datetime import datetime
 from functools import lru_cache
 
 from events_app.calendar import ical
-from events_app.courses import checkin
-from events_app.core import i18n
+from events_app.core import i18n, urls
 from events_app.core.models import (Event, EventSession, EventStatus, Invitation, Newsletter, OutboxMessage, Registration,
                                     RegistrationStatus, SessionStatus, Subscription)
 from events_app.core.rendering import base_context, environment
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
+from events_app.core.wording import format_code, greeting
 from events_app.mail.failures import PermanentFailure
-from events_app.mail.mime import mail_host, one_line
-from events_app.seats import signup
+from events_app.mail.mime import one_line
 
 #: Message kinds the engine queues, and the templates that exist for them.
 KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
@@ -113,16 +112,14 @@ def digest_context(row: OutboxMessage, data: MailData, settings: Settings) -> di
 
 def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
     """An invitation to a reception (or its reminder): written to the invitee, not a registration."""
-    from events_app.receptions import invitations
-
     invitation = data.invitations.get((row.context or {}).get("invitation_id"))
     if invitation is None:
         raise PermanentFailure("the invitation of this message no longer exists")
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
-            "invitation": invitation, "event": invitation.event, "code": invitations.format_code(invitation.code),
-            "link": f"{settings.base_url}/rsvp/{invitation.token}", "rsvp_url": f"{settings.base_url}/rsvp",
-            "greeting": invitations.greeting(invitation)}
+            "invitation": invitation, "event": invitation.event, "code": format_code(invitation.code),
+            "link": urls.rsvp_page(settings.base_url, invitation.token), "rsvp_url": urls.rsvp_form(settings.base_url),
+            "greeting": greeting(invitation)}
 
 
 INVITATION_KINDS = frozenset({"invitation", "invitation_reminder"})
@@ -138,7 +135,7 @@ def _subscription(row: OutboxMessage, data: MailData) -> Subscription:
 def _subscriber_context(row: OutboxMessage, subscription: Subscription, settings: Settings) -> dict:
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
-            "subscription": subscription, "unsubscribe_url": f"{settings.base_url}/unsubscribe/{subscription.token}"}
+            "subscription": subscription, "unsubscribe_url": urls.unsubscribe(settings.base_url, subscription.token)}
 
 
 def subscription_confirm_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
@@ -147,7 +144,7 @@ def subscription_confirm_context(row: OutboxMessage, data: MailData, settings: S
     context = _subscriber_context(row, subscription, settings)
     asked = subscription.pending or {}
     context.update(unsubscribe_url="", kinds=asked.get("kinds", []), newsletter=bool(asked.get("newsletter")),
-                   confirm_url=f"{settings.base_url}/subscriptions/{subscription.token}/confirm")
+                   confirm_url=urls.subscription_confirmation(settings.base_url, subscription.token))
     return context
 
 
@@ -166,7 +163,7 @@ def announcement_context(row: OutboxMessage, data: MailData, settings: Settings)
     context.update(event=event, title=localised(event, language, "title"), dates=data.dates[event.id, language][0],
                    show_location=bool(event.location) and not event.location_confidential,
                    location_withheld=event.location_confidential,
-                   event_url=f"{settings.base_url}/events/{event.id}")
+                   event_url=urls.event_page(settings.base_url, event.id))
     return context
 
 
@@ -230,7 +227,7 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
     # only people holding a seat get the dates into their calendar and a check-in code
     holds_seat = (registration is not None and event.status != EventStatus.CANCELLED
                   and registration.status == RegistrationStatus.CONFIRMED)
-    checkin_url = (checkin.checkin_link(base_url=settings.base_url, registration=registration)
+    checkin_url = (urls.checkin_link(settings.base_url, registration)
                    if holds_seat and row.template in CONFIRMATION_KINDS else "")
     return {
         "kind": row.template,
@@ -245,21 +242,20 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "show_location": bool(event.location) and (not event.location_confidential
                                                    or row.template in CONFIRMATION_KINDS),
         "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
-        "manage_url": (f"{settings.base_url}/r/{registration.manage_token}" if registration
-                       else f"{settings.base_url}/rsvp/{invitation.token}"),
-        "event_url": f"{settings.base_url}/events/{event.id}",
+        "manage_url": (urls.manage_page(settings.base_url, registration.manage_token) if registration
+                       else urls.rsvp_page(settings.base_url, invitation.token)),
+        "event_url": urls.event_page(settings.base_url, event.id),
         "position": extra.get("position"),
         "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
         "reason": extra.get("reason") or "",
-        "verify_url": (signup.verification_url(registration=registration, base_url=settings.base_url,
-                                               secret_key=settings.secret_key)
+        "verify_url": (urls.verification_link(settings.base_url, registration, secret_key=settings.secret_key)
                        if registration and row.template == "verify_email" else ""),
         "message_subject": extra.get("subject") or "",
         "message_body": extra.get("body") or "",
-        "certificate_url": f"{settings.base_url}/r/{registration.manage_token}/certificate.pdf" if registration else "",
+        "certificate_url": urls.own_certificate(settings.base_url, registration.manage_token) if registration else "",
         "calendar_attached": holds_seat and row.template in CALENDAR_KINDS,
         "checkin_url": checkin_url,
-        "checkin_qr_cid": f"checkin.{row.id}@{mail_host(settings)}",
+        "checkin_qr_cid": f"checkin.{row.id}@{urls.site_host(settings.base_url)}",
     }
 
 

@@ -8,8 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events_app.backoffice import changes
-from events_app.core import audit, errors, qr
-from events_app.courses import checkin
+from events_app.core import audit, errors, qr, urls
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Event, Registration, RegistrationStatus
 from events_app.seats import registration
@@ -86,7 +85,7 @@ async def _registration_view(request: Request, event: Event, *, form: dict | Non
         raise errors.RegistrationNotFound()
     history = await audit.recent(event_id=event.id, limit=500)
     history = [h for h in history if h.detail.get("registration_id") == found.id]
-    link = checkin.checkin_link(base_url=request.app.state.settings.base_url, registration=found)
+    link = urls.checkin_link(request.app.state.settings.base_url, found)
     return page(request, "admin/registration.html", {
         "event": event, "registration": found, "errors": errors_ or {},
         "form": form or {k: getattr(found, k) for k in ("name", "email", "phone", "language")},

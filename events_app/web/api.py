@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from events_app.core import audit, errors
+from events_app.core import audit, errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Event, EventSession, Registration
@@ -50,7 +50,7 @@ async def event_json(event: Event, *, base_url: str) -> dict:
         "visibility": event.visibility.value,
         "status": event.status.value,
         "certificate_min_attendance": event.certificate_min_attendance,
-        "url": f"{base_url}/events/{event.id}",
+        "url": urls.event_page(base_url, event.id),
     }
 
 
@@ -116,7 +116,7 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
         body.update({"name": reg.name, "email": reg.email, "phone": reg.phone, "language": reg.language,
                      "answers": reg.answers, "created_at": _time(reg.created_at)})
     else:
-        body["manage_url"] = f"{base_url}/r/{reg.manage_token}"
+        body["manage_url"] = urls.manage_page(base_url, reg.manage_token)
     return body
 
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from events_app.core import errors
+from events_app.core import errors, urls
 from events_app.core.i18n import LANGUAGES, gettext
 from events_app.core.models import User
 from events_app.mail.content import render_parts
@@ -110,7 +110,7 @@ async def follow_up(request: Request) -> Response:
     await read_form(request)
     token = request.path_params["token"]
     await subscriptions.subscribe_after_waiting(manage_token=token)
-    return back(f"/r/{token}", "subscribed")
+    return back(urls.manage_page("", token), "subscribed")
 
 
 # --- back office ---------------------------------------------------------------------------------
