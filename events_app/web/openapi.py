@@ -184,3 +184,20 @@ for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlforma
     _export = _op(f"Attendee, signature or door list as {_fmt.upper()}", secured=True, errors=("404", "422"))
     _export["responses"]["200"]["content"] = {_media: {}}
     OPENAPI["paths"][f"/api/v1/events/{{event_id}}/export.{_fmt}"] = {"parameters": _EXPORT_PARAMS, "get": _export}
+
+# --- newsletter ---
+OPENAPI["components"]["schemas"].update({
+    "SubscriptionInput": {"type": "object", "required": ["email"], "properties": {
+        "email": {"type": "string", "format": "email"},
+        "kinds": {"type": "array", "items": {"enum": ["course", "workshop", "tour", "consultation", "festival"]},
+                  "description": "kinds of events to hear about when their registration opens; workshop only with "
+                                 "a staff address"},
+        "newsletter": {"type": "boolean", "default": False},
+        "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"], "default": "de"}}},
+    "SubscriptionAccepted": {"type": "object", "required": ["status", "detail"], "properties": {
+        "status": {"const": "accepted"}, "detail": {"type": "string"}}},
+})
+OPENAPI["paths"]["/api/v1/subscriptions"] = {
+    "post": _op("Ask to hear about kinds of events and/or the newsletter. Always 202, known address or not: a "
+                "confirmation mail (at most one an hour) carries the link that confirms (double opt-in).",
+                body="SubscriptionInput", ok="202", ok_schema="SubscriptionAccepted", errors=("400", "413", "422"))}
