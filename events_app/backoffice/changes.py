@@ -7,7 +7,7 @@ audit entry is written in the same transaction as the change it records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
@@ -18,7 +18,7 @@ from events_app.seats import events, registration as engine
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
-from events_app.seats.signup import add_standard_questions
+from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
@@ -38,6 +38,8 @@ class QuestionSpec:
     kind: str = "text"
     choices: tuple[str, ...] = ()
     required: bool = False
+    #: {language: {"label": ..., "choices": [...]}} besides German
+    translations: dict = field(default_factory=dict)
 
 
 def check_questions(specs: list[QuestionSpec]) -> None:
@@ -54,6 +56,9 @@ def check_questions(specs: list[QuestionSpec]) -> None:
             problems["questions"] = N_("This value is not one of the allowed options.")
         elif spec.kind == "choice" and not spec.choices:
             problems["questions"] = N_("A choice question needs at least one option.")
+        elif any(text.get("choices") and len(text["choices"]) != len(spec.choices)
+                 for text in spec.translations.values()):
+            problems["questions"] = N_("A translation of the options needs as many options as the German list.")
         seen.add(spec.key)
     if problems:
         raise errors.ValidationFailed(fields=problems)
@@ -64,8 +69,10 @@ async def _write_questions(conn, event: Event, specs: list[QuestionSpec]) -> Non
     already given stay stored with the registrations."""
     await Question.filter(event_id=event.id).using_db(conn).delete()
     for position, spec in enumerate(specs):
-        await Question.create(event_id=event.id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
-                              choices=list(spec.choices), required=spec.required, position=position, using_db=conn)
+        msgid = builtin_label(spec.key, spec.label, audience=event.audience, kind=event.kind)
+        await Question.create(event_id=event.id, key=spec.key, label=msgid or spec.label.strip()[:300],
+                              kind=spec.kind, choices=list(spec.choices), required=spec.required, position=position,
+                              builtin=msgid is not None, translations=spec.translations, using_db=conn)
     await add_standard_questions(conn, event)
 
 
@@ -86,13 +93,18 @@ async def create_event(*, values: dict, sessions: list[events.SessionSpec], ques
     return event
 
 
-async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
-    check_questions(questions)
+async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec] | None,
+                       questions: list[QuestionSpec] | None, door_user_ids: list[int] | None = None,
+                       by: User) -> Event:
+    """Change an event; questions and door staff are replaced when given, kept when None (an API PATCH)."""
+    if questions is not None:
+        check_questions(questions)
     event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
     async with in_transaction() as conn:
-        await _write_questions(conn, event, questions)
-        await _write_door_staff(conn, event_id, door_user_ids or [])
+        if questions is not None:
+            await _write_questions(conn, event, questions)
+        if door_user_ids is not None:
+            await _write_door_staff(conn, event_id, door_user_ids)
     return event
 
 
@@ -112,7 +124,8 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
     copy = await events.create_event(values=values, sessions=sessions, by=by)
     async with in_transaction() as conn:
-        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
+        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required,
+                                                         dict(q.translations or {}))
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)

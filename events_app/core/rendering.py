@@ -11,7 +11,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from events_app.core import i18n, urls
+from events_app.core import i18n, urls, wording
 from events_app.core.settings import TEMPLATES_DIR
 
 
@@ -67,6 +67,10 @@ def base_context(language: str, settings) -> dict:
         "fmt": i18n.Formatter(language, settings.timezone),
         "settings": settings,
         "urls": urls,
+        "question_label": lambda question: wording.question_label(question, language),
+        "question_label_lang": lambda question: wording.question_label_language(question, language),
+        "question_choices": lambda question: wording.question_choices(question, language),
+        "women_only_confirmation": wording.women_only_confirmation,
         **gettext_callables(language),
     }
 

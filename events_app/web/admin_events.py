@@ -64,7 +64,8 @@ async def event_create(request: Request) -> Response:
 async def event_edit(request: Request) -> Response:
     event = await load_event(request)
     door = await DoorAssignment.filter(event_id=event.id).values_list("user_id", flat=True)
-    return await _event_form(request, admin_forms.event_to_form(event, tz=_tz(request), door_user_ids=list(door)),
+    return await _event_form(request, admin_forms.event_to_form(event, tz=_tz(request), door_user_ids=list(door),
+                                                                 language=request.state.language),
                              event=event)
 
 

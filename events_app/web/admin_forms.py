@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 
-from events_app.core import errors
+from events_app.core import errors, wording
 from events_app.backoffice.changes import QuestionSpec
 from events_app.core.errors import N_
 from events_app.seats.events import SessionSpec
@@ -101,13 +101,21 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
         label = str(data.get(f"q{index}_label") or "").strip()
         if not key and not label:
             continue
-        choices = tuple(c.strip() for c in str(data.get(f"q{index}_choices") or "").split(";") if c.strip())
+        choices = _options(data.get(f"q{index}_choices"))
+        translations = {}
+        for language in OTHER_LANGUAGES:
+            text = {"label": str(data.get(f"q{index}_label_{language}") or "").strip()[:300],
+                    "choices": list(_options(data.get(f"q{index}_choices_{language}")))}
+            text = {name: value for name, value in text.items() if value}
+            if text:
+                translations[language] = text
         questions.append(QuestionSpec(key=key, label=label, kind=str(data.get(f"q{index}_kind") or "text"),
-                                      choices=choices, required=data.get(f"q{index}_required") == "on"))
+                                      choices=choices, required=data.get(f"q{index}_required") == "on",
+                                      translations=translations))
     values["translations"] = {}
     for language in OTHER_LANGUAGES:
         texts = {field: str(data.get(f"{field}_{language}") or "").strip()[:limit]
-                 for field, limit in (("title", 200), ("description", 10_000))}
+                 for field, limit in (("title", 200), ("description", 10_000), ("location", 300))}
         texts = {field: text for field, text in texts.items() if text}
         if texts:
             values["translations"][language] = texts
@@ -117,8 +125,13 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
     return values, sessions, questions, door_users
 
 
-def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int]) -> dict:
-    """The other way round, to fill the edit form."""
+def _options(value) -> tuple[str, ...]:
+    """Options typed as one line, separated by semicolons."""
+    return tuple(c.strip()[:200] for c in str(value or "").split(";") if c.strip())
+
+
+def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int], language: str) -> dict:
+    """The other way round, to fill the edit form (built-in questions in the organiser's language)."""
     data: dict[str, Any] = {name: getattr(event, name) for name in (
         "title", "description", "location", "capacity", "offer_hours", "max_companions", "certificate_min_attendance")}
     data.update({"kind": event.kind.value, "audience": event.audience.value, "visibility": event.visibility.value})
@@ -136,13 +149,18 @@ def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int]) -> di
                      f"s{index}_start": start.strftime("%H:%M"), f"s{index}_end": end.strftime("%H:%M")})
     data["session_rows"] = len(live) + BLANK_SESSION_ROWS
     for index, question in enumerate(event.questions):
-        data.update({f"q{index}_key": question.key, f"q{index}_label": question.label, f"q{index}_kind": question.kind,
+        data.update({f"q{index}_key": question.key, f"q{index}_kind": question.kind,
+                     f"q{index}_label": (wording.question_label(question, language) if question.builtin
+                                         else question.label),
                      f"q{index}_choices": "; ".join(question.choices),
                      f"q{index}_required": "on" if question.required else ""})
+        for other, text in (question.translations or {}).items():
+            data[f"q{index}_label_{other}"] = text.get("label", "")
+            data[f"q{index}_choices_{other}"] = "; ".join(text.get("choices", []))
     data["question_rows"] = len(event.questions) + BLANK_QUESTION_ROWS
     data["door_user"] = [str(i) for i in door_user_ids]
     for language, texts in (event.translations or {}).items():
-        for field in ("title", "description"):
+        for field in ("title", "description", "location"):
             if texts.get(field):
                 data[f"{field}_{language}"] = texts[field]
     return data

@@ -8,7 +8,8 @@ from starlette.responses import JSONResponse, Response
 from events_app.core import audit, errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
-from events_app.core.models import Event, EventSession, Registration
+from events_app.backoffice import changes
+from events_app.core.models import Event, EventSession, Question, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
 from events_app.web.forms import applicant_from, event_fields_from
@@ -50,8 +51,18 @@ async def event_json(event: Event, *, base_url: str) -> dict:
         "visibility": event.visibility.value,
         "status": event.status.value,
         "certificate_min_attendance": event.certificate_min_attendance,
+        "questions": [question_json(q) for q in event.questions],
         "url": urls.event_page(base_url, event.id),
     }
+
+
+def question_json(question: Question) -> dict:
+    """A question with its label and options per language (German in `label` and `choices`)."""
+    texts = question.translations or {}
+    return {"key": question.key, "label": question.label, "kind": question.kind, "choices": list(question.choices),
+            "required": question.required, "builtin": question.builtin,
+            "translations": {lang: text["label"] for lang, text in texts.items() if text.get("label")},
+            "choice_translations": {lang: text["choices"] for lang, text in texts.items() if text.get("choices")}}
 
 
 def _base_url(request: Request) -> str:
@@ -75,7 +86,8 @@ async def get_event(request: Request) -> Response:
 async def create_event(request: Request) -> Response:
     user = await api_user(request)
     values, sessions = event_fields_from(await read_json(request), creating=True)
-    event = await events.create_event(values=values, sessions=sessions or [], by=user)
+    questions = values.pop("questions", [])
+    event = await changes.create_event(values=values, sessions=sessions or [], questions=questions, by=user)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)), status_code=201)
 
@@ -85,11 +97,12 @@ async def patch_event(request: Request) -> Response:
     event = await events.get_event(request.path_params["event_id"], public=False)
     data = await read_json(request)
     values, sessions = event_fields_from(data, creating=False)
+    questions = values.pop("questions", None)
     if sessions and "sessions" not in data and len(event.sessions) == 1:
         # starts_at/ends_at on a one-date event move that date rather than adding one
         only = event.sessions[0]
         sessions = [events.SessionSpec(starts_at=sessions[0].starts_at, ends_at=sessions[0].ends_at, id=only.id)]
-    await events.update_event(event_id=event.id, values=values, sessions=sessions, by=user)
+    await changes.update_event(event_id=event.id, values=values, sessions=sessions, questions=questions, by=user)
     event = await events.get_event(event.id, public=False)
     return JSONResponse(await event_json(event, base_url=_base_url(request)))
 

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from events_app.core import errors
 from events_app.core.errors import N_
+from events_app.backoffice.changes import QuestionSpec
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Question, Visibility
@@ -104,13 +105,53 @@ def _choice(value: Any, enum, field: str, problems: dict):
         return None
 
 
+def questions_from(raw: Any, problems: dict) -> list[QuestionSpec]:
+    """API questions: [{key, label, kind, choices, required, translations: {lang: label | {label, choices}}}]."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        problems["questions"] = N_("Questions must be a list of objects with key and label.")
+        return []
+    specs = []
+    for item in raw[:50]:
+        translations: dict[str, dict] = {}
+        given = item.get("translations") or {}
+        if not isinstance(given, dict):
+            problems["questions"] = N_("Translations must be an object keyed by language.")
+            given = {}
+        for lang, text in given.items():
+            if lang not in LANGUAGES or lang == "de":
+                continue
+            if isinstance(text, str):
+                text = {"label": text}
+            if not isinstance(text, dict):
+                problems["questions"] = N_("Translations must be an object keyed by language.")
+                continue
+            entry = {"label": _str(text.get("label"), "questions", problems).strip()[:300],
+                     "choices": [str(c).strip()[:200] for c in (text.get("choices") or []) if str(c).strip()]
+                     if isinstance(text.get("choices") or [], list) else []}
+            entry = {name: value for name, value in entry.items() if value}
+            if entry:
+                translations[lang] = entry
+        choices = item.get("choices") or []
+        if not isinstance(choices, list):
+            problems["questions"] = N_("Questions must be a list of objects with key and label.")
+            choices = []
+        if not isinstance(item.get("required", False), bool):
+            problems["questions"] = N_("Please give true or false.")
+        specs.append(QuestionSpec(key=_str(item.get("key"), "questions", problems).strip(),
+                                  label=_str(item.get("label"), "questions", problems).strip(),
+                                  kind=_str(item.get("kind") or "text", "questions", problems),
+                                  choices=tuple(str(c).strip()[:200] for c in choices if str(c).strip()),
+                                  required=item.get("required") is True, translations=translations))
+    return specs
+
+
 def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict, list[SessionSpec] | None]:
     """API JSON -> (event values, sessions). Unknown fields are rejected, not ignored."""
     problems: dict[str, str] = {}
     known = {"kind", "title", "description", "location", "location_confidential", "starts_at", "ends_at",
              "sessions", "capacity", "waitlist", "offer_hours", "max_companions", "phone_allowed",
              "registration_opens_at", "registration_closes_at", "audience", "visibility",
-             "certificate_min_attendance", "translations"}
+             "certificate_min_attendance", "translations", "questions"}
     for name in data:
         if name not in known:
             problems[name] = N_("Unknown field.")
@@ -136,9 +177,12 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
         if not isinstance(data["translations"], dict):
             problems["translations"] = N_("Translations must be an object keyed by language.")
         else:
-            values["translations"] = {lang: {k: str(v) for k, v in texts.items() if k in ("title", "description")}
+            values["translations"] = {lang: {k: str(v) for k, v in texts.items()
+                                             if k in ("title", "description", "location")}
                                       for lang, texts in data["translations"].items()
                                       if lang in LANGUAGES and isinstance(texts, dict)}
+    if "questions" in data:
+        values["questions"] = questions_from(data["questions"], problems)
     sessions: list[SessionSpec] | None = None
     if "sessions" in data:
         if not isinstance(data["sessions"], list):

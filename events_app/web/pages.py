@@ -42,7 +42,6 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
         "form": form or {}, "errors": field_errors or {}, "localized": localized,
         "by_invitation": event.audience == Audience.INVITATION,
         "cancelled": event.status == EventStatus.CANCELLED, "page_path": page_path,
-        "question_label": lambda question: signup.question_label(question, request.state.language),
     }, status_code=status_code)
 
 
