@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from events_app.core import i18n
+from events_app.core import i18n, wording
 from events_app.core.errors import N_
 from events_app.core.pdf import render_pdf
 from events_app.core.rendering import render_string
@@ -59,11 +59,11 @@ SHEET_ORDER = (S.CONFIRMED, S.OFFERED, S.WAITLISTED, S.PENDING, S.CANCELLED, S.E
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def available_columns(event: Event) -> dict[str, str]:
-    """Column key -> heading (msgid for fields, the organiser's label for questions)."""
-    columns = dict(FIELD_COLUMNS)
+def available_columns(event: Event, language: str = i18n.DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Column key -> heading in `language` (fields from the catalog, questions in their translation)."""
+    columns = {key: i18n.gettext(language, msgid) for key, msgid in FIELD_COLUMNS.items()}
     for question in event.questions:
-        columns[f"q_{question.key}"] = question.label
+        columns[f"q_{question.key}"] = wording.question_label(question, language)
     return columns
 
 
@@ -115,6 +115,9 @@ class _Cells:
         self.language = language
         self.fmt = i18n.Formatter(language, timezone)
         self.kinds = {f"q_{q.key}": q.kind for q in event.questions}
+        #: a choice is stored in German and shown in the list's language
+        self.choices = {f"q_{q.key}": dict(wording.question_choices(q, language))
+                        for q in event.questions if q.kind == "choice"}
 
     def _t(self, message: str) -> str:
         return i18n.gettext(self.language, message)
@@ -126,7 +129,7 @@ class _Cells:
                 return ""
             if isinstance(answer, bool):
                 return self._t(N_("Yes")) if answer else self._t(N_("No"))
-            return str(answer)
+            return self.choices.get(column, {}).get(answer, str(answer))
         if column == "status":
             return self._t(STATUS_LABELS[registration.status])
         if column == "created_at":
@@ -140,8 +143,8 @@ class _Cells:
 
 
 def _headings(event: Event, columns: list[str], layout: str, language: str, timezone: str) -> list[str]:
-    available = available_columns(event)
-    headings = [i18n.gettext(language, available[c]) if c in FIELD_COLUMNS else available[c] for c in columns]
+    available = available_columns(event, language)
+    headings = [available[c] for c in columns]
     if layout == "signatures":
         fmt = i18n.Formatter(language, timezone)
         headings += [fmt.date(s.starts_at) for s in _live_sessions(event)] or [i18n.gettext(language, N_("Signature"))]

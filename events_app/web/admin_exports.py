@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from events_app.backoffice import exports
-from events_app.core import audit, errors
+from events_app.core import audit, errors, i18n
 from events_app.core.models import Event, User
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import load_event, page
@@ -15,9 +15,9 @@ from events_app.web.admin_common import load_event, page
 @requires(*ORGANISERS)
 async def export_page(request: Request) -> Response:
     event = await load_event(request)
-    return page(request, "admin/export.html", {"event": event, "columns": exports.available_columns(event),
-                                               "defaults": exports.default_columns(event),
-                                               "field_columns": exports.FIELD_COLUMNS})
+    return page(request, "admin/export.html", {
+        "event": event, "columns": exports.available_columns(event, request.state.language),
+        "defaults": exports.default_columns(event)})
 
 
 async def export_response(request: Request, event: Event, fmt: str, user: User) -> Response:
@@ -29,7 +29,9 @@ async def export_response(request: Request, event: Event, fmt: str, user: User) 
         raise errors.ValidationFailed(fields={"layout": errors.N_("This value is not one of the allowed options.")})
     requested = [c for value in request.query_params.getlist("columns") for c in value.split(",") if c]
     columns = exports.chosen_columns(event, requested)
-    language = request.state.language
+    language = request.query_params.get("language") or request.state.language
+    if language not in i18n.LANGUAGES:
+        raise errors.ValidationFailed(fields={"language": errors.N_("This language is not offered.")})
     settings = request.app.state.settings
     await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns)
     name = exports.filename(event, layout, fmt)
