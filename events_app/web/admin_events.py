@@ -33,10 +33,10 @@ async def event_list(request: Request) -> Response:
 
 
 async def _event_form(request: Request, form: dict, *, event: Event | None = None, errors_: dict | None = None,
-                      status_code: int = 200) -> Response:
+                      status_code: int = 200, previewed: bool = False) -> Response:
     door_staff = await User.filter(role=Role.DOOR, active=True).order_by("email")
     return page(request, "admin/event_form.html", {
-        "event": event, "form": form, "errors": errors_ or {}, "door_staff": door_staff,
+        "event": event, "form": form, "errors": errors_ or {}, "door_staff": door_staff, "previewed": previewed,
         "kinds": list(EventKind), "audiences": list(Audience), "visibilities": list(Visibility),
         "question_kinds": changes.QUESTION_KINDS,
     }, status_code=status_code)
@@ -52,6 +52,9 @@ async def event_create(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
+        if data.get("preview"):
+            return await _event_form(request, admin_forms.with_sessions(data, sessions, tz=_tz(request)),
+                                     previewed=True)
         event = await changes.create_event(values=values, sessions=sessions, questions=questions,
                                               door_user_ids=door, by=request.state.user)
     except errors.ValidationFailed as exc:
@@ -75,6 +78,9 @@ async def event_update(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
+        if data.get("preview"):
+            return await _event_form(request, admin_forms.with_sessions(data, sessions, tz=_tz(request)),
+                                     event=event, previewed=True)
         await changes.update_event(event_id=event.id, values=values, sessions=sessions, questions=questions,
                                       door_user_ids=door, by=request.state.user)
     except errors.ValidationFailed as exc:

@@ -15,7 +15,8 @@ from events_app.core.errors import N_
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Visibility
-from events_app.web.forms import whole_number
+from events_app.seats import recurrence
+from events_app.web.forms import expand_sessions, whole_number
 
 #: Languages besides German in which an event's title and description can be given.
 OTHER_LANGUAGES = tuple(code for code in LANGUAGES if code != "de")
@@ -95,6 +96,12 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
         sessions.append(SessionSpec(starts_at=starts, ends_at=ends, id=int(session_id) if session_id.isdigit() else None))
     if not sessions and "sessions" not in problems:
         problems["sessions"] = N_("An event needs at least one date.")
+    pattern = _repeat(data, problems)
+    if pattern is not None and sessions and "sessions" not in problems:
+        try:
+            sessions = expand_sessions(sessions, pattern, tz=str(tz))
+        except errors.ValidationFailed as exc:
+            problems.update(exc.fields)
     questions: list[QuestionSpec] = []
     for index in range(_rows(data, "question_rows", MAX_QUESTION_ROWS)):
         key = str(data.get(f"q{index}_key") or "").strip()
@@ -123,6 +130,41 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
     if problems:
         raise errors.ValidationFailed(fields=problems)
     return values, sessions, questions, door_users
+
+
+def _repeat(data: dict, problems: dict) -> recurrence.Weekly | None:
+    """The form's "repeat the first date weekly" fields: N times or until a day, without listed days."""
+    mode = str(data.get("repeat") or "")
+    if mode not in ("count", "until"):
+        return None
+    skip, readable = recurrence.parse_days(str(data.get("repeat_skip") or ""))
+    if not readable:
+        problems["repeat_skip"] = N_("Please give the days to leave out as dates, e.g. 24.12.2026, separated by commas.")
+    if mode == "count":
+        count = _int(data, "repeat_count", problems, default=0)
+        if not count and "repeat_count" not in problems:
+            problems["repeat_count"] = N_("This field is required.")
+        return recurrence.Weekly(count=count or 1, skip=skip)
+    try:
+        until = date.fromisoformat(str(data.get("repeat_until") or "").strip())
+    except ValueError:
+        problems["repeat_until"] = N_("Please enter a valid date.")
+        return None
+    return recurrence.Weekly(until=until, skip=skip)
+
+
+def with_sessions(data: dict, sessions: list[SessionSpec], *, tz: ZoneInfo) -> dict:
+    """The form again with these dates as its rows and the pattern fields cleared: the preview of a series."""
+    data = {key: value for key, value in data.items()
+            if not (key.startswith("s") and key[1:2].isdigit()) and not key.startswith("repeat")}
+    for index, session in enumerate(sessions):
+        start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
+        data.update({f"s{index}_date": start.date().isoformat(), f"s{index}_start": start.strftime("%H:%M"),
+                     f"s{index}_end": end.strftime("%H:%M")})
+        if session.id:
+            data[f"s{index}_id"] = session.id
+    data["session_rows"] = len(sessions) + BLANK_SESSION_ROWS
+    return data
 
 
 def _options(value) -> tuple[str, ...]:

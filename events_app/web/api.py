@@ -85,7 +85,8 @@ async def get_event(request: Request) -> Response:
 
 async def create_event(request: Request) -> Response:
     user = await api_user(request)
-    values, sessions = event_fields_from(await read_json(request), creating=True)
+    values, sessions = event_fields_from(await read_json(request), creating=True,
+                                         tz=request.app.state.settings.timezone)
     questions = values.pop("questions", [])
     event = await changes.create_event(values=values, sessions=sessions or [], questions=questions, by=user)
     event = await events.get_event(event.id, public=False)
@@ -96,9 +97,9 @@ async def patch_event(request: Request) -> Response:
     user = await api_user(request)
     event = await events.get_event(request.path_params["event_id"], public=False)
     data = await read_json(request)
-    values, sessions = event_fields_from(data, creating=False)
+    values, sessions = event_fields_from(data, creating=False, tz=request.app.state.settings.timezone)
     questions = values.pop("questions", None)
-    if sessions and "sessions" not in data and len(event.sessions) == 1:
+    if sessions and "sessions" not in data and "recurrence" not in data and len(event.sessions) == 1:
         # starts_at/ends_at on a one-date event move that date rather than adding one
         only = event.sessions[0]
         sessions = [events.SessionSpec(starts_at=sessions[0].starts_at, ends_at=sessions[0].ends_at, id=only.id)]
