@@ -23,10 +23,12 @@ def localized(event, language: str) -> dict:
     mark a German fallback with lang="de" (screen readers then switch voice).
     """
     texts = (event.translations or {}).get(language, {})
-    title, description = texts.get("title"), texts.get("description")
+    title, description, location = texts.get("title"), texts.get("description"), texts.get("location")
     return {"title": title or event.title, "description": description or event.description,
+            "location": location or event.location,
             "title_lang": language if title else DEFAULT_LANGUAGE,
-            "description_lang": language if description else DEFAULT_LANGUAGE}
+            "description_lang": language if description else DEFAULT_LANGUAGE,
+            "location_lang": language if location else DEFAULT_LANGUAGE}
 
 
 async def home(request: Request) -> Response:
