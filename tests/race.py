@@ -26,7 +26,7 @@ from events_app.courses import checkin
 from events_app.core import errors
 from events_app.seats import registration
 from events_app.core.settings import tortoise_config
-from events_app.core.models import CheckIn, Event, Registration, RegistrationStatus as S, User
+from events_app.core.models import CheckIn, Event, Registration, RegistrationStatus, User
 from events_app.seats.registration import Applicant
 
 
@@ -162,8 +162,8 @@ async def check_invariants(event_id: int, *, expected_total: int) -> dict:
     the waiting positions people see have gaps, or a seat went past an older request that fits it."""
     event = await Event.get(id=event_id)
     rows = await Registration.filter(event_id=event_id)
-    held_by = [r for r in rows if r.status in (S.CONFIRMED, S.OFFERED)]
-    waiting = sorted((r for r in rows if r.status == S.WAITLISTED), key=_queued)
+    held_by = [r for r in rows if r.status in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED)]
+    waiting = sorted((r for r in rows if r.status == RegistrationStatus.WAITLISTED), key=_queued)
     held = sum(r.seats for r in held_by)
     assert len(rows) == expected_total, f"{expected_total - len(rows)} registrations lost"
     assert held <= event.capacity, f"overbooked: {held} seats held for capacity {event.capacity}"

@@ -20,7 +20,7 @@ import pytest
 
 from events_app.courses import checkin
 from events_app.seats import registration
-from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
 from tests import race
 from tests.fixtures_backoffice import sign_in
@@ -59,7 +59,8 @@ async def _churn(event_id: int, tokens: list[str]) -> None:
 async def test_concurrent_cancellations_and_promotions_never_exceed_capacity(db):
     event = await make_event(capacity=20)
     await race.rush(event.id, 60)
-    confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).values_list("manage_token", flat=True)
+    confirmed = await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED).values_list(
+        "manage_token", flat=True)
     await _churn(event.id, list(confirmed[:15]))
     stats = await race.check_invariants(event.id, expected_total=90)
     assert stats["held"] == 25  # the long waiting list refilled every freed seat
@@ -69,7 +70,8 @@ async def test_concurrent_cancellations_and_promotions_never_exceed_capacity(db)
 async def test_negative_control_churn_without_the_lock_breaks_the_counter(db, monkeypatch):
     event = await make_event(capacity=20)
     await race.rush(event.id, 60)
-    confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).values_list("manage_token", flat=True)
+    confirmed = await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED).values_list(
+        "manage_token", flat=True)
     monkeypatch.setattr(registration, "event_lock", race.unlocked_event_lock)
     with pytest.raises(AssertionError):
         await _churn(event.id, list(confirmed[:15]))
@@ -123,8 +125,8 @@ async def _churn_plans(event_id: int) -> tuple[list[list[str]], list[str]]:
     """Per process: cancel two seat holders and two waiting people; the first process also raises the capacity."""
     await race.rush(event_id, 60, companions=MIXED_COMPANIONS)
     by_queue = Registration.filter(event_id=event_id).order_by("queued_at", "id")
-    holders = await by_queue.filter(status=S.CONFIRMED).values_list("manage_token", flat=True)
-    waiting = await by_queue.filter(status=S.WAITLISTED).values_list("manage_token", flat=True)
+    holders = await by_queue.filter(status=RegistrationStatus.CONFIRMED).values_list("manage_token", flat=True)
+    waiting = await by_queue.filter(status=RegistrationStatus.WAITLISTED).values_list("manage_token", flat=True)
     tokens = [*holders[:8], *waiting[::5][:8]]
     assert len(tokens) == 16
     companions = "--companions=" + ",".join(map(str, MIXED_COMPANIONS))
@@ -136,7 +138,7 @@ async def _churn_plans(event_id: int) -> tuple[list[list[str]], list[str]]:
 
 async def _all_cancelled(tokens: list[str]) -> None:
     statuses = await Registration.filter(manage_token__in=tokens).values_list("status", flat=True)
-    assert sorted(statuses) == [S.CANCELLED] * len(tokens), "a cancellation was lost"
+    assert sorted(statuses) == [RegistrationStatus.CANCELLED] * len(tokens), "a cancellation was lost"
 
 
 @pytest.mark.multiprocess

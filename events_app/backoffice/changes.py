@@ -14,7 +14,12 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors
-from events_app.seats import events, registration as engine
+from events_app.seats import events
+from events_app.seats.registration import (
+    Applicant, Outcome, STATUS_FIELDS, check_applicant, event_lock, expire_event_offers, new_token,
+    place_registration, promote_waiting, queue_registration_mail, release_seats, seat_counts, set_status,
+    waitlist_position,
+)
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
@@ -22,7 +27,6 @@ from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
-S = RegistrationStatus
 QUESTION_KINDS = ("text", "choice", "yesno", "number")
 #: Mail template for a free-text message from the organisers; context: event_id, registration_id, subject, body.
 ORGANISER_MESSAGE_TEMPLATE = "organiser_message"
@@ -138,7 +142,7 @@ async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
 
 async def delete_draft(*, event_id: int, by: User) -> None:
     """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
-    async with engine.event_lock(event_id) as (conn, event):
+    async with event_lock(event_id) as (conn, event):
         has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
         if event.visibility != Visibility.DRAFT or has_people:
             raise errors.EventNotDeletable()
@@ -160,7 +164,7 @@ class EventSummary:
 
 
 async def summarise(event: Event) -> EventSummary:
-    counts = await engine.seat_counts(event.id)
+    counts = await seat_counts(event.id)
     taken = counts["confirmed"] + counts["offered"]
     percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
     return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
@@ -180,8 +184,9 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
 async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
     """What needs an organiser: seat offers expiring soon, mails that failed or wait for another try."""
     now = now or utcnow()
-    expiring = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
-                                         ).order_by("offer_expires_at").prefetch_related("event")
+    expiring = await Registration.filter(
+        status=RegistrationStatus.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
+    ).order_by("offer_expires_at").prefetch_related("event")
     failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("-created_at").limit(100).prefetch_related(
         "event")
     retrying = await OutboxMessage.filter(state=OutboxState.RETRY).order_by("next_attempt_at").limit(
@@ -219,39 +224,39 @@ async def _registration_in_event(conn, registration_id: int, event_id: int) -> R
     return found
 
 
-async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: tuple[str, ...], by: User,
-                      now: datetime | None = None) -> engine.Outcome:
+async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[str, ...], by: User,
+                      now: datetime | None = None) -> Outcome:
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        person = engine.check_applicant(event, applicant, languages=languages)
-        await engine.expire_event_offers(conn, event, now)
+        person = check_applicant(event, applicant, languages=languages)
+        await expire_event_offers(conn, event, now)
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=engine.new_token(), checkin_token=engine.new_token())
-        await engine.place_registration(conn, event, registration, now)
-        position = await engine.waitlist_position(conn, registration)
-        await engine.tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+            manage_token=new_token(), checkin_token=new_token())
+        await place_registration(conn, event, registration, now)
+        position = await waitlist_position(conn, registration)
+        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
         await audit.record("registration.added", user=by, event_id=event_id, conn=conn,
                            registration_id=registration.id, status=registration.status.value)
-        return engine.Outcome(registration, position)
+        return Outcome(registration, position)
 
 
 async def cancel_registration(*, event_id: int, registration_id: int, by: User, reason: str = "",
                               now: datetime | None = None) -> Registration:
     """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
-        if registration.status in (S.CANCELLED, S.EXPIRED):
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
-        await engine.release_seats(conn, event, registration, S.CANCELLED, now)
-        await engine.tell(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
-        promoted = await engine.promote_waiting(conn, event, now)
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await queue_registration_mail(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
+        promoted = await promote_waiting(conn, event, now)
         await audit.record("registration.cancelled", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
         return registration
@@ -266,54 +271,56 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
     organiser's explicit choice, never automatic, recorded in the audit log (in the same
     transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
-        if registration.status not in (S.WAITLISTED, S.EXPIRED, S.PENDING, S.OFFERED):
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
             raise errors.RegistrationStateConflict()
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        extra = 0 if registration.status == S.OFFERED else registration.seats
+        extra = 0 if registration.status == RegistrationStatus.OFFERED else registration.seats
         over = event.seats_taken + extra > event.capacity
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
         event.seats_taken += extra
         await event.save(using_db=conn, update_fields=["seats_taken"])
-        engine.set_status(registration, S.CONFIRMED, now)
+        set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
-        await registration.save(using_db=conn, update_fields=[*engine.STATUS_FIELDS, "confirmed_at",
+        await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at",
                                                               "offer_expires_at", "updated_at"])
-        await engine.tell(conn, registration, "promoted")
+        await queue_registration_mail(conn, registration, "promoted")
         await audit.record("registration.promoted", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, beyond_capacity=over)
         return registration
 
 
 async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
-                           now: datetime | None = None) -> engine.Outcome:
+                           now: datetime | None = None) -> Outcome:
     """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()
-        await engine.release_seats(conn, event, registration, S.WAITLISTED, now)
+        await release_seats(conn, event, registration, RegistrationStatus.WAITLISTED, now)
         registration.queued_at = now
         registration.confirmed_at = None
         await registration.save(using_db=conn, update_fields=["queued_at", "confirmed_at", "updated_at"])
-        promoted = await engine.promote_waiting(conn, event, now)
+        promoted = await promote_waiting(conn, event, now)
         await registration.refresh_from_db(using_db=conn)
-        position = await engine.waitlist_position(conn, registration)
+        position = await waitlist_position(conn, registration)
         if position:
-            await engine.tell(conn, registration, "waitlisted", position=position)
+            await queue_registration_mail(conn, registration, "waitlisted", position=position)
         await audit.record("registration.moved_to_waitlist", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
-        return engine.Outcome(registration, position)
+        return Outcome(registration, position)
 
 
 #: Which mail a registration gets again, by its status.
-RESEND_TEMPLATES = {S.CONFIRMED: "confirmed", S.WAITLISTED: "waitlisted", S.OFFERED: "offered",
-                    S.CANCELLED: "cancelled", S.EXPIRED: "offer_expired"}
+RESEND_TEMPLATES = {RegistrationStatus.CONFIRMED: "confirmed", RegistrationStatus.WAITLISTED: "waitlisted",
+                    RegistrationStatus.OFFERED: "offered", RegistrationStatus.CANCELLED: "cancelled",
+                    RegistrationStatus.EXPIRED: "offer_expired"}
 #: A cancellation is told in the words of who cancelled: the person or the organisers.
 CANCELLATION_TEMPLATES = ("cancelled", "cancelled_by_organiser")
 
@@ -324,14 +331,14 @@ async def resend_mail(*, event_id: int, registration_id: int, by: User) -> Outbo
         template = RESEND_TEMPLATES.get(registration.status)
         if template is None:
             raise errors.RegistrationStateConflict()
-        if registration.status == S.CANCELLED:
+        if registration.status == RegistrationStatus.CANCELLED:
             told = await OutboxMessage.filter(registration_id=registration.id, template__in=CANCELLATION_TEMPLATES
                                               ).order_by("-id").using_db(conn).first()
             template = told.template if told else template
         extra = {}
-        if registration.status == S.WAITLISTED:
-            extra["position"] = await engine.waitlist_position(conn, registration)
-        if registration.status == S.OFFERED and registration.offer_expires_at:
+        if registration.status == RegistrationStatus.WAITLISTED:
+            extra["position"] = await waitlist_position(conn, registration)
+        if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at:
             extra["offer_expires_at"] = registration.offer_expires_at.isoformat()
         message = await queue_mail(conn, template=template, recipient=registration.email,
                                    language=registration.language,
@@ -372,7 +379,7 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
         return registration
 
 
-MESSAGE_GROUPS = {"confirmed": (S.CONFIRMED,), "waitlisted": (S.WAITLISTED,)}
+MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
 async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:

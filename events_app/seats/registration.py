@@ -26,8 +26,6 @@ from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
-S = RegistrationStatus
-
 
 def new_token() -> str:
     """A secret for links: 256 bits from the OS's generator."""
@@ -107,18 +105,18 @@ def check_open(event: Event, now: datetime) -> None:
 
 async def waitlist_position(conn: BaseDBAsyncClient, registration: Registration) -> int | None:
     """1-based place on the waiting list, derived from the queue order (never stored)."""
-    if registration.status != S.WAITLISTED:
+    if registration.status != RegistrationStatus.WAITLISTED:
         return None
     ahead = await Registration.filter(
         Q(queued_at__lt=registration.queued_at) | Q(queued_at=registration.queued_at, id__lt=registration.id),
-        event_id=registration.event_id, status=S.WAITLISTED,
+        event_id=registration.event_id, status=RegistrationStatus.WAITLISTED,
     ).using_db(conn).count()
     return ahead + 1
 
 
 async def waitlist_positions(event_id: int) -> dict[int, int]:
     """Positions of all waiting registrations of an event, by registration id."""
-    waiting = await Registration.filter(event_id=event_id, status=S.WAITLISTED).order_by(
+    waiting = await Registration.filter(event_id=event_id, status=RegistrationStatus.WAITLISTED).order_by(
         "queued_at", "id").values_list("id", flat=True)
     return {reg_id: index for index, reg_id in enumerate(waiting, start=1)}
 
@@ -127,7 +125,7 @@ async def waitlist_positions(event_id: int) -> dict[int, int]:
 STATUS_FIELDS = ["status", "sequence", "status_changed_at"]
 
 
-def set_status(registration: Registration, status: S, now: datetime) -> None:
+def set_status(registration: Registration, status: RegistrationStatus, now: datetime) -> None:
     """The one way to change a registration's status (the caller saves STATUS_FIELDS).
 
     A change raises the registration's sequence and notes the time, which the person's own calendar
@@ -143,7 +141,7 @@ def _mail_context(registration: Registration, **extra) -> dict:
     return {"registration_id": registration.id, "event_id": registration.event_id, **extra}
 
 
-async def tell(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
+async def queue_registration_mail(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
     """Queue the mail of this kind to the person, in their language, inside the caller's transaction."""
     await queue_mail(
         conn,
@@ -186,13 +184,13 @@ async def register(
             manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
-            set_status(registration, S.PENDING, now)
+            set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
-            await tell(conn, registration, "verify_email")
+            await queue_registration_mail(conn, registration, "verify_email")
             return Outcome(registration, None)
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
-        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
         return Outcome(registration, position)
 
 
@@ -202,12 +200,12 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
 
     Call only under `event_lock`; invitations and the back office use it for their own flows."""
     if event.seats_taken + registration.seats <= event.capacity:
-        set_status(registration, S.CONFIRMED, now)
+        set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         event.seats_taken += registration.seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
     elif event.waitlist:
-        set_status(registration, S.WAITLISTED, now)
+        set_status(registration, RegistrationStatus.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
         registration.queued_at = utcnow()
     else:
@@ -223,13 +221,13 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
         raise errors.RegistrationNotFound()
     async with event_lock(registration.event_id) as (conn, event):
         registration = await Registration.get(id=registration_id).using_db(conn)
-        if registration.status != S.PENDING:
+        if registration.status != RegistrationStatus.PENDING:
             return Outcome(registration, await waitlist_position(conn, registration))
         check_open(event, now)
         await expire_event_offers(conn, event, now)
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
-        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
         return Outcome(registration, position)
 
 
@@ -245,7 +243,7 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
     promoted: list[Registration] = []
     if free <= 0:
         return promoted
-    waiting = await Registration.filter(event_id=event.id, status=S.WAITLISTED).order_by(
+    waiting = await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED).order_by(
         "queued_at", "id").using_db(conn)
     for registration in waiting:
         if free <= 0:
@@ -253,16 +251,16 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
         if registration.seats > free:
             continue
         if event.offer_hours > 0:
-            set_status(registration, S.OFFERED, now)
+            set_status(registration, RegistrationStatus.OFFERED, now)
             registration.offer_expires_at = now + timedelta(hours=event.offer_hours)
             template = "offered"
         else:
-            set_status(registration, S.CONFIRMED, now)
+            set_status(registration, RegistrationStatus.CONFIRMED, now)
             registration.confirmed_at = now
             template = "promoted"
         await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "confirmed_at",
                                                               "updated_at"])
-        await tell(conn, registration, template,
+        await queue_registration_mail(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
         free -= registration.seats
         event.seats_taken += registration.seats
@@ -271,7 +269,7 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
     return promoted
 
 
-async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: S,
+async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: RegistrationStatus,
                         now: datetime) -> None:
     """Give back the seats a registration held and set its new status. Call only under `event_lock`."""
     if registration.status in SEAT_HOLDING:
@@ -279,7 +277,7 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
         await event.save(using_db=conn, update_fields=["seats_taken"])
     set_status(registration, status, now)
     registration.offer_expires_at = None
-    if status == S.CANCELLED:
+    if status == RegistrationStatus.CANCELLED:
         registration.cancelled_at = now
     await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "cancelled_at",
                                                           "updated_at"])
@@ -287,15 +285,17 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
 
 async def _offers_due(event_id: int, now: datetime) -> bool:
     """Checked before taking the lock, so a page view takes the lock only when there is work to do."""
-    return await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists()
+    return await Registration.filter(event_id=event_id, status=RegistrationStatus.OFFERED,
+                                     offer_expires_at__lte=now).exists()
 
 
 async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
     """Expire this event's offers past their deadline and pass the seats on. Call only under `event_lock`."""
-    due = await Registration.filter(event_id=event.id, status=S.OFFERED, offer_expires_at__lte=now).using_db(conn)
+    due = await Registration.filter(event_id=event.id, status=RegistrationStatus.OFFERED,
+                                    offer_expires_at__lte=now).using_db(conn)
     for registration in due:
-        await release_seats(conn, event, registration, S.EXPIRED, now)
-        await tell(conn, registration, "offer_expired")
+        await release_seats(conn, event, registration, RegistrationStatus.EXPIRED, now)
+        await queue_registration_mail(conn, registration, "offer_expired")
     if due:
         await promote_waiting(conn, event, now)
     return len(due)
@@ -304,8 +304,8 @@ async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: dateti
 async def expire_due_offers(*, now: datetime | None = None) -> int:
     """Worker job: expire every offer past its deadline, event by event, each under its lock."""
     now = now or utcnow()
-    event_ids = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now).distinct().values_list(
-        "event_id", flat=True)
+    event_ids = await Registration.filter(status=RegistrationStatus.OFFERED, offer_expires_at__lte=now
+                                          ).distinct().values_list("event_id", flat=True)
     expired = 0
     for event_id in set(event_ids):
         async with event_lock(event_id) as (conn, event):
@@ -327,7 +327,7 @@ async def _event_id_for_token(token: str) -> int:
     return event_id[0]
 
 
-async def find_by_token(token: str, *, now: datetime | None = None) -> Outcome:
+async def find_by_manage_token(token: str, *, now: datetime | None = None) -> Outcome:
     """The registration behind a manage link, with due offers expired first so the page is true."""
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
@@ -344,10 +344,10 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
     event_id = await _event_id_for_token(token)
     async with event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
-        if registration.status in (S.CANCELLED, S.EXPIRED):
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
-        await release_seats(conn, event, registration, S.CANCELLED, now)
-        await tell(conn, registration, "cancelled")
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await queue_registration_mail(conn, registration, "cancelled")
         await promote_waiting(conn, event, now)
         return registration
 
@@ -357,12 +357,12 @@ async def accept_offer(*, token: str, now: datetime | None = None) -> Registrati
     event_id = await _event_id_for_token(token)
     async with event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
-        if registration.status == S.OFFERED and registration.offer_expires_at <= now:
+        if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at <= now:
             await expire_event_offers(conn, event, now)
             expired = True  # committed first, reported after the transaction
         else:
             expired = False
-            if registration.status != S.OFFERED:
+            if registration.status != RegistrationStatus.OFFERED:
                 raise errors.OfferNotOpen()
             await _confirm_offer(conn, registration, now)
     if expired:
@@ -371,12 +371,12 @@ async def accept_offer(*, token: str, now: datetime | None = None) -> Registrati
 
 
 async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, now: datetime) -> None:
-    set_status(registration, S.CONFIRMED, now)
+    set_status(registration, RegistrationStatus.CONFIRMED, now)
     registration.confirmed_at = now
     registration.offer_expires_at = None
     await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at", "offer_expires_at",
                                                           "updated_at"])
-    await tell(conn, registration, "confirmed")
+    await queue_registration_mail(conn, registration, "confirmed")
 
 
 def check_capacity(event: Event, capacity: int) -> None:
@@ -404,11 +404,11 @@ async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = N
 async def seat_counts(event_id: int) -> dict[str, int]:
     """Seats taken (confirmed + offered), seats waiting, registrations waiting: recounted from rows."""
     counts = {"confirmed": 0, "offered": 0, "waitlisted_seats": 0, "waitlisted": 0}
-    rows = await Registration.filter(event_id=event_id, status__in=[S.CONFIRMED, S.OFFERED, S.WAITLISTED]).values_list(
-        "status", "seats")
+    held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    rows = await Registration.filter(event_id=event_id, status__in=held).values_list("status", "seats")
     for status, seats in rows:
-        status = S(status)
-        if status == S.WAITLISTED:
+        status = RegistrationStatus(status)
+        if status == RegistrationStatus.WAITLISTED:
             counts["waitlisted"] += 1
             counts["waitlisted_seats"] += seats
         else:
