@@ -71,6 +71,7 @@ def base_context(language: str, settings) -> dict:
         "question_label_lang": lambda question: wording.question_label_language(question, language),
         "question_choices": lambda question: wording.question_choices(question, language),
         "women_only_confirmation": wording.women_only_confirmation,
+        "missing_translations": wording.missing_translations,
         **gettext_callables(language),
     }
 

@@ -62,3 +62,18 @@ _WOMEN_ONLY = {
 def women_only_confirmation(kind: str) -> str:
     """The message id of the women-only confirmation for an event of this kind."""
     return _WOMEN_ONLY.get(kind, N_("This offer is for women only. I confirm that I am a woman."))
+
+
+def missing_translations(event) -> list[str]:
+    """Languages (besides German) in which the event's title, description, place or one of the
+    organiser's own questions has no text yet: the back office shows them so nothing stays German."""
+    missing = []
+    for language in i18n.LANGUAGES:
+        if language == i18n.DEFAULT_LANGUAGE:
+            continue
+        texts = (event.translations or {}).get(language) or {}
+        needed = [name for name in ("title", "description", "location") if getattr(event, name)]
+        if any(not texts.get(name) for name in needed) or any(
+                not _own(q, language).get("label") for q in event.questions if not q.builtin):
+            missing.append(language)
+    return missing
