@@ -382,12 +382,14 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
 MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
-async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
-    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User,
+                        registration_ids: list[int] | None = None) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting), or to the chosen registrations
+    (`group="selected"`). Returns the number of mails."""
     problems = {}
     subject = clean_text(subject, max_length=200).replace("\n", " ")
     body = clean_text(body, max_length=10_000)
-    if group not in MESSAGE_GROUPS:
+    if group not in MESSAGE_GROUPS and not (group == "selected" and registration_ids):
         problems["group"] = N_("This value is not one of the allowed options.")
     if not subject:
         problems["subject"] = N_("This field is required.")
@@ -399,7 +401,9 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
         if not await Event.filter(id=event_id).using_db(conn).exists():
             raise errors.EventNotFound()
         queued = 0
-        for registration in await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).using_db(conn):
+        chosen = (Registration.filter(event_id=event_id, id__in=registration_ids) if group == "selected"
+                  else Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]))
+        for registration in await chosen.using_db(conn):
             message = await queue_mail(conn, template=ORGANISER_MESSAGE_TEMPLATE, recipient=registration.email,
                                        language=registration.language,
                                        context={"event_id": event_id, "registration_id": registration.id,
@@ -408,6 +412,46 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
             queued += message is not None
         await audit.record("event.message_sent", user=by, event_id=event_id, conn=conn, group=group, mails=queued)
         return queued
+
+
+#: What can be done to many registrations at once from the list.
+BULK_ACTIONS = ("confirm", "waitlist", "message", "export")
+
+
+@dataclass
+class BulkOutcome:
+    done: int = 0
+    #: left as they were: no free seat, or not in a state the action applies to
+    skipped: int = 0
+
+
+async def confirm_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Give each chosen registration a seat while seats are free, oldest request first; the others stay."""
+    outcome = BulkOutcome()
+    chosen = await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("queued_at", "id")
+    for registration in chosen:
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        try:
+            await promote(event_id=event_id, registration_id=registration.id, by=by)
+            outcome.done += 1
+        except (errors.NotEnoughSeats, errors.RegistrationStateConflict):
+            outcome.skipped += 1
+    return outcome
+
+
+async def waitlist_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Move each chosen confirmed (or offered) registration back to the waiting list."""
+    outcome = BulkOutcome()
+    for registration in await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("id"):
+        if registration.status not in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        await move_to_waitlist(event_id=event_id, registration_id=registration.id, by=by)
+        outcome.done += 1
+    return outcome
 
 
 # ---------------------------------------------------------------- mail

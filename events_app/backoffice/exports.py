@@ -179,18 +179,21 @@ def _sort_key(registration: Registration):
     return (name_key(registration.name), registration.id)
 
 
-async def _registrations(event: Event, statuses) -> list[Registration]:
-    found = await Registration.filter(event_id=event.id, status__in=list(statuses))
+async def _registrations(event: Event, statuses, only: list[int] | None = None) -> list[Registration]:
+    query = Registration.filter(event_id=event.id, status__in=list(statuses))
+    found = await (query.filter(id__in=only) if only is not None else query)
     found.sort(key=_sort_key)
     return found
 
 
 async def build_table(event: Event, *, layout: str, columns: list[str], language: str,
-                      timezone: str = "Europe/Berlin", sheet_per_status: bool = False) -> Table:
-    """Rows for the layout; `event` must have its sessions and questions prefetched."""
+                      timezone: str = "Europe/Berlin", sheet_per_status: bool = False,
+                      only: list[int] | None = None) -> Table:
+    """Rows for the layout (of the `only` registrations, when chosen); `event` must have its sessions and
+    questions prefetched."""
     cells = _Cells(event, columns, language, timezone)
     statuses = SHEET_ORDER if sheet_per_status and layout == "attendees" else LAYOUT_STATUSES[layout]
-    registrations = await _registrations(event, statuses)
+    registrations = await _registrations(event, statuses, only)
     sheets: list[Sheet] = []
     if sheet_per_status and layout == "attendees":
         for status in SHEET_ORDER:
@@ -218,7 +221,8 @@ class GermanExcel(csv.excel):
 
 
 async def stream_csv(event: Event, *, layout: str, columns: list[str], language: str,
-                     timezone: str = "Europe/Berlin", batch: int = 500) -> AsyncIterator[bytes]:
+                     timezone: str = "Europe/Berlin", batch: int = 500,
+                     only: list[int] | None = None) -> AsyncIterator[bytes]:
     """UTF-8 with BOM, fetched and sent in batches so a large event never sits in memory whole."""
     cells = _Cells(event, columns, language, timezone)
     buffer = io.StringIO()
@@ -234,8 +238,8 @@ async def stream_csv(event: Event, *, layout: str, columns: list[str], language:
     yield b"\xef\xbb\xbf" + flush()
     # the order is decided on (id, name) pairs alone, so every format sorts alike (case- and accent-blind
     # enough for German lists), and only one batch of full rows is in memory at a time
-    pairs = await Registration.filter(event_id=event.id, status__in=list(LAYOUT_STATUSES[layout])).values_list(
-        "id", "name")
+    query = Registration.filter(event_id=event.id, status__in=list(LAYOUT_STATUSES[layout]))
+    pairs = await (query.filter(id__in=only) if only is not None else query).values_list("id", "name")
     ordered = [reg_id for reg_id, name in sorted(pairs, key=lambda pair: (name_key(pair[1]), pair[0]))]
     for start in range(0, len(ordered), batch):
         ids = ordered[start:start + batch]

@@ -29,19 +29,22 @@ async def export_response(request: Request, event: Event, fmt: str, user: User) 
         raise errors.ValidationFailed(fields={"layout": errors.N_("This value is not one of the allowed options.")})
     requested = [c for value in request.query_params.getlist("columns") for c in value.split(",") if c]
     columns = exports.chosen_columns(event, requested)
+    only = [int(v) for value in request.query_params.getlist("ids") for v in value.split(",")
+            if v.isdigit() and len(v) <= 9] or None
     language = request.query_params.get("language") or request.state.language
     if language not in i18n.LANGUAGES:
         raise errors.ValidationFailed(fields={"language": errors.N_("This language is not offered.")})
     settings = request.app.state.settings
-    await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns)
+    await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns,
+                       selected=len(only) if only else None)
     name = exports.filename(event, layout, fmt)
     disposition = {"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"}
     if fmt == "csv":
         return StreamingResponse(exports.stream_csv(event, layout=layout, columns=columns, language=language,
-                                                    timezone=settings.timezone),
+                                                    timezone=settings.timezone, only=only),
                                  media_type="text/csv; charset=utf-8", headers=disposition)
     table = await exports.build_table(event, layout=layout, columns=columns, language=language,
-                                      timezone=settings.timezone, sheet_per_status=(fmt == "xlsx"))
+                                      timezone=settings.timezone, sheet_per_status=(fmt == "xlsx"), only=only)
     if fmt == "xlsx":
         return Response(await exports.xlsx_bytes(table), headers=disposition,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
