@@ -3,11 +3,15 @@ back, message or download only the ticked people."""
 
 from __future__ import annotations
 
-from events_app.core.models import AuditEntry, Event, OutboxMessage, Registration, RegistrationStatus
+import re
+from datetime import timedelta
+
+from events_app.core.models import AuditEntry, Event, EventSession, OutboxMessage, Registration, RegistrationStatus
 from events_app.seats import registration
 from events_app.seats.registration import Applicant
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import both_databases, make_event
+from events_app.seats.events import SessionSpec
+from tests.helpers import both_databases, in_days, make_event
 
 
 async def _people(event, names):
@@ -90,3 +94,24 @@ async def test_nothing_ticked_or_no_action_changes_nothing(client, db):
         "csrf_token": me.csrf, "action": "confirm", "ids": [str(waiting.id)], "confirm": "yes"})
     assert foreign.status_code == 303  # an id of another event is not chosen here
     assert (await Registration.get(id=waiting.id)).status == RegistrationStatus.WAITLISTED
+
+
+async def test_event_list_searches_filters_and_sorts_in_the_database(client, db):
+    await sign_in(client, "organiser")
+    course = await make_event(kind="course", title="Schwimmkurs für Frauen",
+                              sessions=[SessionSpec(in_days(3), in_days(3) + timedelta(hours=1))])
+    await make_event(kind="workshop", title="Interkulturelle Kompetenz")
+    old = await make_event(kind="course", title="Schwimmkurs im Frühjahr")
+    await EventSession.filter(event_id=old.id).update(starts_at=in_days(-60), ends_at=in_days(-60) + timedelta(hours=1))
+
+    def titles(page):
+        return re.findall(r'<a href="/admin/events/\d+"><bdi>([^<]+)</bdi>', page.text)
+
+    upcoming = await client.get("/admin/events")
+    assert titles(upcoming) == ["Schwimmkurs für Frauen", "Interkulturelle Kompetenz"]  # soonest first, no past
+    assert titles(await client.get("/admin/events", params={"q": "schwimm", "when": "all", "sort": "title"})) == [
+        "Schwimmkurs für Frauen", "Schwimmkurs im Frühjahr"]
+    assert titles(await client.get("/admin/events", params={"when": "past"})) == ["Schwimmkurs im Frühjahr"]
+    assert titles(await client.get("/admin/events", params={"kind": "workshop"})) == ["Interkulturelle Kompetenz"]
+    odd = await client.get("/admin/events", params={"kind": "x", "when": "y", "sort": "z", "page": "99999999"})
+    assert odd.status_code == 200 and len(titles(odd)) == 2

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count, Min, Sum
 from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors
@@ -21,7 +22,9 @@ from events_app.seats.registration import (
     waitlist_position,
 )
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
+from events_app.core.models import (SEAT_HOLDING, DoorAssignment, Event, EventKind, EventSession, EventStatus, OutboxMessage,
+                                    OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User,
+                                    Visibility)
 from events_app.mail.outbox import queue_mail
 from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
@@ -169,6 +172,70 @@ async def summarise(event: Event) -> EventSummary:
     percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
     return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
                         percent)
+
+
+async def summaries(listed: list[Event]) -> list[EventSummary]:
+    """Summaries of many events from one grouped query (no query per event)."""
+    ids = [event.id for event in listed]
+    held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    rows = await (Registration.filter(event_id__in=ids, status__in=held).annotate(count=Count("id"), seats=Sum("seats"))
+                  .group_by("event_id", "status").values_list("event_id", "status", "count", "seats")) if ids else []
+    figures: dict[int, dict] = {}
+    for event_id, status, count, seats in rows:
+        entry = figures.setdefault(event_id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        if RegistrationStatus(status) == RegistrationStatus.WAITLISTED:
+            entry["waiting"] += count
+            entry["waiting_seats"] += seats or 0
+        else:
+            entry["taken"] += seats or 0
+    result = []
+    for event in listed:
+        entry = figures.get(event.id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        percent = min(100, round(100 * entry["taken"] / event.capacity)) if event.capacity else 100
+        result.append(EventSummary(event, events.first_start(event), entry["taken"], entry["waiting"],
+                                   entry["waiting_seats"], percent))
+    return result
+
+
+#: How the event list can be ordered.
+EVENT_SORTS = ("date", "title", "newest")
+EVENT_WHEN = ("upcoming", "past", "all")
+EVENTS_PER_PAGE = 50
+
+
+async def find_events(*, search: str = "", kind: str = "", state: str = "", when: str = "upcoming",
+                      sort: str = "date", page: int = 1, now: datetime | None = None
+                      ) -> tuple[list[EventSummary], int]:
+    """The back office's event list: searched, filtered and sorted in the database, one page at a time.
+
+    `state` is scheduled, cancelled or draft; `when` upcoming (a date still to come), past or all.
+    Returns the page's summaries and the number of events found.
+    """
+    now = now or utcnow()
+    query = Event.all()
+    if search.strip():
+        query = query.filter(title__icontains=search.strip()[:100])
+    if kind in {k.value for k in EventKind}:
+        query = query.filter(kind=kind)
+    if state == "draft":
+        query = query.filter(visibility=Visibility.DRAFT)
+    elif state in {s.value for s in EventStatus}:
+        query = query.filter(status=state)
+    coming = EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
+    if when == "upcoming":
+        query = query.filter(id__in=Subquery(coming))
+    elif when == "past":
+        query = query.exclude(id__in=Subquery(coming))
+    found = await query.count()
+    if sort == "title":
+        query = query.order_by("title", "id")
+    elif sort == "newest":
+        query = query.order_by("-created_at", "-id")
+    else:  # by first date: upcoming soonest first, past most recent first
+        query = query.annotate(first=Min("sessions__starts_at")).order_by("-first" if when == "past" else "first", "id")
+    page = max(1, min(page, -(-found // EVENTS_PER_PAGE) or 1))
+    listed = await query.offset((page - 1) * EVENTS_PER_PAGE).limit(EVENTS_PER_PAGE).prefetch_related("sessions")
+    return await summaries(listed), found
 
 
 async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:

@@ -28,8 +28,17 @@ async def dashboard(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_list(request: Request) -> Response:
-    listed = await Event.all().prefetch_related("sessions").order_by("-id")
-    return page(request, "admin/events.html", {"summaries": [await changes.summarise(e) for e in listed]})
+    q = request.query_params
+    filters = {"q": q.get("q", "")[:100], "kind": q.get("kind", ""), "state": q.get("state", ""),
+               "when": q.get("when", "upcoming") if q.get("when") in changes.EVENT_WHEN else "upcoming",
+               "sort": q.get("sort", "date") if q.get("sort") in changes.EVENT_SORTS else "date"}
+    page_number = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 6 else 1
+    listed, found = await changes.find_events(search=filters["q"], kind=filters["kind"], state=filters["state"],
+                                              when=filters["when"], sort=filters["sort"], page=page_number)
+    pages = max(1, -(-found // changes.EVENTS_PER_PAGE))
+    return page(request, "admin/events.html", {"summaries": listed, "found": found, "filters": filters,
+                                               "kinds": list(EventKind), "page_number": min(page_number, pages),
+                                               "pages": pages})
 
 
 async def _event_form(request: Request, form: dict, *, event: Event | None = None, errors_: dict | None = None,
