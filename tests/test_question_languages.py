@@ -122,3 +122,29 @@ async def test_organiser_translates_own_questions_in_the_back_office(client, db)
     detail = await client.get(f"/admin/events/{event.id}?lang=de")
     assert "Übersetzung fehlt oder ist unvollständig" in detail.text and "English" in detail.text
     assert "العربية" not in detail.text.split("Übersetzung fehlt")[1].split("</dd>")[0]
+
+
+async def test_error_summaries_name_the_field(client, db):
+    event = await make_event(kind="festival", title="Global Village")
+    await Question.create(event=event, key="organisation", label="Organisation / Verein", required=True,
+                          translations={"ar": {"label": "المنظمة / الجمعية"}})
+    page = await client.post(f"/events/{event.id}/register?lang=de", data={"name": "", "email": "kaputt"})
+    assert page.status_code == 422
+    summary = page.text.split('class="error-summary"')[1].split("</ul>")[0]
+    assert "<bdi>Name</bdi>: " in summary and "<bdi>E-Mail-Adresse</bdi>: " in summary
+    assert "<bdi>Organisation / Verein</bdi>: " in summary
+    arabic = await client.post(f"/events/{event.id}/register?lang=ar", data={"name": "", "email": ""})
+    assert "<bdi>المنظمة / الجمعية</bdi>: " in arabic.text.split('class="error-summary"')[1].split("</ul>")[0]
+
+    me = await sign_in(client, "organiser")
+    by_phone = await client.post(f"/admin/events/{event.id}/registrations/new?lang=de", data={
+        "csrf_token": me.csrf, "name": "Karim", "email": "", "phone": "", "language": "de"})
+    assert by_phone.status_code == 422
+    assert "<bdi>Organisation / Verein</bdi>: " in by_phone.text.split('class="error-summary"')[1]
+
+
+async def test_staff_hint_sits_at_the_address_field(client, db):
+    event = await make_event(kind="workshop", audience="staff")
+    page = await client.get(f"/events/{event.id}?lang=de")
+    field = page.text.split('for="f-email"')[1].split('id="f-email"')[0]
+    assert "dienstliche" in field or "Dienst" in field
