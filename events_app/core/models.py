@@ -140,6 +140,11 @@ class Question(Model):
     choices = fields.JSONField(default=list)
     required = fields.BooleanField(default=False)
     position = fields.IntField(default=0)
+    #: A built-in question (standard for the audience): its label is a message id, shown translated.
+    builtin = fields.BooleanField(default=False)
+    #: The organiser's label and choices per language, e.g. {"ar": {"label": "...", "choices": [...]}};
+    #: German is in `label` and `choices`, and answers always store the German choice.
+    translations = fields.JSONField(default=dict)
 
     class Meta:
         table = "question"

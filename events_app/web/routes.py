@@ -130,6 +130,7 @@ routes = [
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/resend", admin_registrations.registration_resend,
           methods=["POST"]),
+    Route("/admin/events/{event_id:id}/registrations/bulk", admin_registrations.registrations_bulk, methods=["POST"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_page, methods=["GET"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_send, methods=["POST"]),
     Route("/admin/events/{event_id:id}/export", admin_exports.export_page, methods=["GET"]),
