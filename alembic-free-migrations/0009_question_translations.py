@@ -5,7 +5,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('events', '0001_initial')]
+    dependencies = [('events', '0008_newsletter')]
 
     initial = False
 
