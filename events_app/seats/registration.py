@@ -16,12 +16,12 @@ from tortoise.expressions import Q
 
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
-from events_app.core.i18n import LANGUAGES
 from events_app.seats import seating
-from events_app.seats.applicants import AnswerCheck, Applicant, AudienceRules, check_applicant
 from events_app.core.timeutil import utcnow
+from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.seats.participation import clean_postcode, describe_newcomer
 
 
 def new_token() -> str:
@@ -30,9 +30,57 @@ def new_token() -> str:
 
 
 @dataclass(frozen=True)
+class Applicant:
+    """What a person tells us when registering; checked by `check_applicant`."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    language: str = "de"
+    companions: int = 0
+    answers: dict | None = None
+    #: Optional, only for the figures per district.
+    postcode: str = ""
+
+
+@dataclass(frozen=True)
 class Outcome:
     registration: Registration
     waitlist_position: int | None
+
+
+def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
+    """Normalise the input or raise ValidationFailed with a message per field."""
+    problems: dict[str, str] = {}
+    name = clean_text(applicant.name, max_length=200)
+    if not name:
+        problems["name"] = N_("Please enter your name.")
+    email = phone = ""
+    if applicant.email.strip():
+        try:
+            email = normalise_email(applicant.email)
+        except ValueError as exc:
+            problems["email"] = str(exc)
+    if applicant.phone.strip():
+        try:
+            phone = normalise_phone(applicant.phone)
+        except ValueError as exc:
+            problems["phone"] = str(exc)
+    if not email and "email" not in problems:
+        if not event.phone_allowed:
+            problems["email"] = N_("Please enter an e-mail address.")
+        elif not phone and "phone" not in problems:
+            problems["email"] = N_("Please enter an e-mail address or a phone number.")
+    companions = applicant.companions
+    if companions < 0:
+        problems["companions"] = N_("The number of companions cannot be negative.")
+    elif companions > event.max_companions:
+        problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
+    language = applicant.language if applicant.language in languages else languages[0]
+    if problems:
+        raise errors.ValidationFailed(fields=problems, max=event.max_companions)
+    return Applicant(name=name, email=email, phone=phone, language=language,
+                     companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -41,6 +89,14 @@ def check_open(event: Event, now: datetime) -> None:
     if event.registration_opens_at and now < event.registration_opens_at:
         raise errors.RegistrationNotOpenYet()
     if event.registration_closes_at and now >= event.registration_closes_at:
+        raise errors.RegistrationClosed()
+
+
+async def check_not_over(event: Event, now: datetime) -> None:
+    """An event recorded after it took place (or simply over) takes no more sign-ups from the public;
+    organisers may still add the people who came, by hand."""
+    ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
+    if ends and max(ends) <= now:
         raise errors.RegistrationClosed()
 
 
@@ -76,6 +132,8 @@ def set_status(registration: Registration, status: RegistrationStatus, now: date
         registration.sequence += 1
         registration.status_changed_at = now
     registration.status = status
+    if status == RegistrationStatus.WAITLISTED:
+        registration.waited = True
 
 
 def _mail_context(registration: Registration, **extra) -> dict:
@@ -99,36 +157,41 @@ async def register(
     *,
     event_id: int,
     applicant: Applicant,
-    languages: tuple[str, ...] = tuple(LANGUAGES),
-    answers: AnswerCheck | None = None,
-    rules: AudienceRules | None = None,
+    languages: tuple[str, ...] = ("de",),
     via_invitation: bool = False,
     hold_seat: bool = True,
+    once_per_email: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
-    The input is checked once, here under the lock, with every field's problem reported at once
-    (`applicants.check_applicant`; `answers` and `rules` as the channel asks). `hold_seat=False`
-    stores the registration as pending (it holds no seat until `confirm_pending`), for sign-ups whose
-    address must be verified first.
+    `hold_seat=False` stores the registration as pending (it holds no seat until
+    `confirm_pending`), for sign-ups whose address must be verified first. `once_per_email` refuses
+    a second live registration of the same address for the event (public sign-up: no seats taken and
+    no mail sent again and again to an address the caller chose).
     """
     now = now or utcnow()
     async with seating.event_lock(event_id) as (conn, event):
-        person = check_applicant(event, applicant, languages=languages, answers=answers, rules=rules)
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
+        person = check_applicant(event, applicant, languages=languages)
+        if once_per_email and person.email and await Registration.filter(
+                event_id=event.id, email__iexact=person.email,
+                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+            # checked under the event lock, so two identical sign-ups at once cannot both pass
+            raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
             await expire_event_offers(conn, event, now)
         seats = 1 + person.companions
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(),
+            answers=person.answers or {}, queued_at=utcnow(), postcode=person.postcode,
             manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
+            await describe_newcomer(conn, registration)
             set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
             await queue_registration_mail(conn, registration, "verify_email")
@@ -144,6 +207,8 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
+    if not registration._saved_in_db:
+        await describe_newcomer(conn, registration)
     if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
@@ -288,6 +353,21 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
         await queue_registration_mail(conn, registration, "cancelled")
         await promote_waiting(conn, event, now)
         return registration
+
+
+async def release_for_erasure(*, registration_id: int, now: datetime | None = None) -> None:
+    """Give back the seats of a person whose data is to be erased, through the same steps as a
+    cancellation (the waiting list moves on), but without a mail: they asked to be forgotten."""
+    now = now or utcnow()
+    event_id = await Registration.filter(id=registration_id).values_list("event_id", flat=True)
+    if not event_id:
+        return
+    async with event_lock(event_id[0]) as (conn, event):
+        registration = await Registration.get(id=registration_id).using_db(conn)
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
+            return
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await promote_waiting(conn, event, now)
 
 
 async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:

@@ -22,7 +22,9 @@ department.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable
 
+from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadData
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -30,32 +32,63 @@ from events_app.core import errors, i18n
 from events_app.seats import registration
 from events_app.core.errors import N_
 from events_app.core.signing import verification_serializer
-from events_app.core.models import Audience, Event, Question, Registration, RegistrationStatus
-from events_app.seats.applicants import AnswerCheck, Applicant, AudienceRules, staff_address_allowed
-from events_app.seats.registration import Outcome
+from events_app.core.models import Audience, Event, EventKind, Question, Registration, RegistrationStatus
+from events_app.seats.registration import Applicant, Outcome
+from events_app.core.timeutil import utcnow
 
 #: How long the link in the verification mail works (seconds).
 VERIFY_MAX_AGE = 7 * 24 * 3600
 
-#: Questions every event of an audience gets: (key, label msgid, kind, required).
-STANDARD_QUESTIONS: dict[Audience, tuple[tuple[str, str, str, bool], ...]] = {
-    Audience.STAFF: (
-        ("department", N_("Department or office"), "text", True),
-        ("supervisor", N_("Supervisor (optional)"), "text", False),
-    ),
-    Audience.WOMEN: (
-        ("childcare", N_("I need childcare during the course."), "yesno", False),
-        ("language_assistance", N_("Language assistance: which language would help you?"), "text", False),
-    ),
+#: Childcare is asked in the words of the kind of event (a tour does not talk about a course).
+CHILDCARE_LABELS = {
+    EventKind.COURSE: N_("I need childcare during the course."),
+    EventKind.TOUR: N_("I need childcare during the tour."),
+    EventKind.CONSULTATION: N_("I need childcare during the appointment."),
 }
-_STANDARD_LABELS = {key: label for questions in STANDARD_QUESTIONS.values() for key, label, _, _ in questions}
+CHILDCARE_OTHER = N_("I need childcare during the event.")
 
 
-def question_label(question: Question, language: str) -> str:
-    """A standard question's label in the reader's language; the organiser's own labels as written."""
-    if _STANDARD_LABELS.get(question.key) == question.label:
-        return i18n.gettext(language, question.label)
-    return question.label
+def standard_questions(audience: Audience, kind: EventKind) -> tuple[tuple[str, str, str, bool], ...]:
+    """The questions every event of this audience and kind gets: (key, label msgid, kind, required)."""
+    if audience == Audience.STAFF:
+        return (("department", N_("Department or office"), "text", True),
+                ("supervisor", N_("Supervisor (optional)"), "text", False))
+    if audience == Audience.WOMEN:
+        return (("childcare", CHILDCARE_LABELS.get(kind, CHILDCARE_OTHER), "yesno", False),
+                ("language_assistance", N_("Language assistance: which language would help you?"), "text", False))
+    return ()
+
+
+def builtin_label(key: str, label: str, *, audience: Audience, kind: EventKind) -> str | None:
+    """The message id of a standard question when `label` is its text in any language (the back office
+    shows it translated and posts it back so), else None: the organiser reworded it."""
+    for std_key, msgid, _, _ in standard_questions(audience, kind):
+        if std_key == key and label.strip() in {msgid, *(i18n.gettext(lang, msgid) for lang in i18n.LANGUAGES)}:
+            return msgid
+    return None
+
+
+def email_domain(email: str) -> str | None:
+    """The ASCII (IDNA 2008) form of the address's domain, lower case; None if the address is invalid."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).ascii_domain.lower()
+    except (EmailNotValidError, UnicodeError, AttributeError):
+        return None
+
+
+def staff_address_allowed(email: str, domains: Iterable[str]) -> bool:
+    """Whether the address belongs to one of the staff domains (see the module docstring for the rule)."""
+    domain = email_domain(email)
+    if not domain:
+        return False
+    for entry in domains:
+        entry = entry.strip().lower()
+        if entry.startswith("*."):
+            if domain.endswith(entry[1:]):
+                return True
+        elif entry and domain == entry:
+            return True
+    return False
 
 
 async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[Question]:
@@ -65,32 +98,55 @@ async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[
     last = await Question.filter(event_id=event.id).using_db(conn).order_by("-position").first()
     position = (last.position + 1) if last else 0
     added = []
-    for key, label, kind, required in STANDARD_QUESTIONS.get(event.audience, ()):
+    for key, label, kind, required in standard_questions(event.audience, event.kind):
         if key in existing:
             continue
-        added.append(await Question.create(event_id=event.id, key=key, label=label, kind=kind,
+        added.append(await Question.create(event_id=event.id, key=key, label=label, kind=kind, builtin=True,
                                             required=required, position=position, using_db=conn))
         position += 1
     return added
 
 
+def _audience_problems(event: Event, applicant: Applicant, *, staff_domains: tuple[str, ...],
+                       women_confirmed: bool) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if event.audience == Audience.STAFF:
+        if not applicant.email.strip():
+            problems["email"] = N_("Please enter your work e-mail address.")
+        elif not staff_address_allowed(applicant.email, staff_domains):
+            problems["email"] = N_("Please use your work e-mail address (%(domains)s).")
+    if event.audience == Audience.WOMEN and not women_confirmed:
+        problems["women_only"] = (N_("Please confirm that you are a woman: this course is for women only.")
+                                  if event.kind == EventKind.COURSE else
+                                  N_("Please confirm that you are a woman: this offer is for women only."))
+    return problems
+
+
 async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[str, ...],
-                  women_confirmed: bool = False, languages: tuple[str, ...] = tuple(i18n.LANGUAGES),
-                  answers: AnswerCheck | None = None, now: datetime | None = None,
-                  event: Event | None = None) -> Outcome:
+                  women_confirmed: bool = False, languages: tuple[str, ...] = ("de",),
+                  now: datetime | None = None, event: Event | None = None) -> Outcome:
     """Register through the public form or API, applying the audience's rules.
 
-    The engine checks the input once, audience rules and answers included, so every problem comes
-    back at once. Staff sign-ups come back PENDING (no seat yet) with a `verify_email` mail queued.
-    A handler that has loaded the event already passes it (`event`) to spare a query.
+    Staff sign-ups come back PENDING (no seat yet) with a `verify_email` mail queued. A handler
+    that has loaded the event already passes it (`event`) to spare a query.
     """
     if event is None or event.id != event_id:
         event = await Event.get_or_none(id=event_id)
     if event is None:
         raise errors.EventNotFound()
-    rules = AudienceRules(staff_domains=staff_domains, women_confirmed=women_confirmed)
-    return await registration.register(event_id=event_id, applicant=applicant, languages=languages, answers=answers,
-                                       rules=rules, hold_seat=event.audience != Audience.STAFF, now=now)
+    await registration.check_not_over(event, now or utcnow())
+    problems = _audience_problems(event, applicant, staff_domains=staff_domains, women_confirmed=women_confirmed)
+    params: dict = {"domains": ", ".join(d for d in staff_domains)}
+    if problems:
+        try:
+            registration.check_applicant(event, applicant, languages=languages)
+        except errors.ValidationFailed as exc:
+            params.update(exc.params)
+            problems = {**exc.fields, **problems}
+        raise errors.ValidationFailed(fields=problems, **params)
+    staff = event.audience == Audience.STAFF
+    return await registration.register(event_id=event_id, applicant=applicant, languages=languages,
+                                       hold_seat=not staff, once_per_email=True, now=now)
 
 
 async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,
