@@ -298,14 +298,14 @@ async def _registration_in_event(conn, registration_id: int, event_id: int) -> R
 
 
 async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[str, ...], by: User,
-                      now: datetime | None = None) -> Outcome:
+                      input_problems: dict[str, str] | None = None, now: datetime | None = None) -> Outcome:
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
     async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        person = check_applicant(event, applicant, languages=languages)
+        person = check_applicant(event, applicant, languages=languages, input_problems=input_problems)
         await expire_event_offers(conn, event, now)
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,

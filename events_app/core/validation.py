@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -99,3 +100,26 @@ MAX_ID = 999_999_999
 def is_id(value) -> bool:
     """Whether a JSON value can be a database id: a whole number (not true/false) within every id column."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def email_domain(email: str) -> str | None:
+    """The ASCII (IDNA 2008) form of the address's domain, lower case; None if the address is invalid."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).ascii_domain.lower()
+    except (EmailNotValidError, UnicodeError, AttributeError):
+        return None
+
+
+def staff_address_allowed(email: str, domains: Iterable[str]) -> bool:
+    """Whether the address belongs to one of the staff domains (the rule: `seats/signup.py`'s docstring)."""
+    domain = email_domain(email)
+    if not domain:
+        return False
+    for entry in domains:
+        entry = entry.strip().lower()
+        if entry.startswith("*."):
+            if domain.endswith(entry[1:]):
+                return True
+        elif entry and domain == entry:
+            return True
+    return False

@@ -19,7 +19,7 @@ from events_app.core.models import (Announcement, Audience, Event, EventSession,
 from events_app.core.timeutil import utcnow
 from events_app.mail.outbox import queue_bulk_mail, queue_mail
 from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
-from events_app.seats.signup import staff_address_allowed
+from events_app.core.validation import staff_address_allowed
 
 SUBJECT_MAX = 200
 BODY_MAX = 20_000

@@ -24,7 +24,7 @@ from events_app.core.models import (Event, EventKind, EventStatus, OutboxMessage
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import normalise_email
 from events_app.mail.outbox import queue_mail
-from events_app.seats.signup import staff_address_allowed
+from events_app.core.validation import staff_address_allowed
 
 #: Kinds of events one can hear about; receptions are by invitation and never announced.
 SUBSCRIBABLE_KINDS = (EventKind.COURSE.value, EventKind.WORKSHOP.value, EventKind.TOUR.value,

@@ -16,11 +16,12 @@ from tortoise.expressions import Q
 
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, EventStatus, Registration, RegistrationStatus
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventKind, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
+from events_app.core.i18n import LANGUAGES
 from events_app.seats import seating
 from events_app.core.timeutil import utcnow
-from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.core.validation import clean_text, normalise_email, normalise_phone, staff_address_allowed
 from events_app.seats.participation import clean_postcode, describe_newcomer
 
 
@@ -44,13 +45,26 @@ class Applicant:
 
 
 @dataclass(frozen=True)
+class AudienceRules:
+    """The public channels' rules for staff workshops and women-only offers; the back office adds by
+    hand without them."""
+
+    staff_domains: tuple[str, ...] = ()
+    women_confirmed: bool = False
+
+
+@dataclass(frozen=True)
 class Outcome:
     registration: Registration
     waitlist_position: int | None
 
 
-def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
-    """Normalise the input or raise ValidationFailed with a message per field."""
+def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...],
+                    rules: AudienceRules | None = None, input_problems: dict[str, str] | None = None) -> Applicant:
+    """The one check of a registration's input: normalised, or ValidationFailed with every field's
+    problem at once (name, contact, companions, language, audience rules, and `input_problems`: what
+    reading the form or JSON found, such as unanswered questions), so a bad answer never hides a
+    missing name. No language sent means the first of `languages`."""
     problems: dict[str, str] = {}
     name = clean_text(applicant.name, max_length=200)
     if not name:
@@ -76,11 +90,32 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
         problems["companions"] = N_("The number of companions cannot be negative.")
     elif companions > event.max_companions:
         problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
-    language = applicant.language if applicant.language in languages else languages[0]
+    language = applicant.language or languages[0]
+    if language not in languages:
+        problems["language"] = N_("This language is not offered.")
+    params: dict = {"max": event.max_companions}
+    if rules is not None:
+        problems.update(_audience_problems(event, applicant, rules))
+        params["domains"] = ", ".join(rules.staff_domains)
+    problems = {**problems, **(input_problems or {})}
     if problems:
-        raise errors.ValidationFailed(fields=problems, max=event.max_companions)
+        raise errors.ValidationFailed(fields=problems, **params)
     return Applicant(name=name, email=email, phone=phone, language=language,
                      companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
+
+
+def _audience_problems(event: Event, applicant: Applicant, rules: AudienceRules) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if event.audience == Audience.STAFF:
+        if not applicant.email.strip():
+            problems["email"] = N_("Please enter your work e-mail address.")
+        elif not staff_address_allowed(applicant.email, rules.staff_domains):
+            problems["email"] = N_("Please use your work e-mail address (%(domains)s).")
+    if event.audience == Audience.WOMEN and not rules.women_confirmed:
+        problems["women_only"] = (N_("Please confirm that you are a woman: this course is for women only.")
+                                  if event.kind == EventKind.COURSE else
+                                  N_("Please confirm that you are a woman: this offer is for women only."))
+    return problems
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -157,7 +192,9 @@ async def register(
     *,
     event_id: int,
     applicant: Applicant,
-    languages: tuple[str, ...] = ("de",),
+    languages: tuple[str, ...] = tuple(LANGUAGES),
+    rules: AudienceRules | None = None,
+    input_problems: dict[str, str] | None = None,
     via_invitation: bool = False,
     hold_seat: bool = True,
     once_per_email: bool = False,
@@ -172,13 +209,13 @@ async def register(
     """
     now = now or utcnow()
     async with seating.event_lock(event_id) as (conn, event):
+        person = check_applicant(event, applicant, languages=languages, rules=rules, input_problems=input_problems)
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
-        person = check_applicant(event, applicant, languages=languages)
         if once_per_email and person.email and await Registration.filter(
                 event_id=event.id, email__iexact=person.email,
-                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+                status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists():
             # checked under the event lock, so two identical sign-ups at once cannot both pass
             raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)

@@ -22,9 +22,7 @@ department.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable
 
-from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadData
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -35,6 +33,7 @@ from events_app.core.signing import verification_serializer
 from events_app.core.models import Audience, Event, EventKind, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant, Outcome
 from events_app.core.timeutil import utcnow
+from events_app.core.validation import staff_address_allowed  # the staff rule this module describes
 
 #: How long the link in the verification mail works (seconds).
 VERIFY_MAX_AGE = 7 * 24 * 3600
@@ -68,29 +67,6 @@ def builtin_label(key: str, label: str, *, audience: Audience, kind: EventKind) 
     return None
 
 
-def email_domain(email: str) -> str | None:
-    """The ASCII (IDNA 2008) form of the address's domain, lower case; None if the address is invalid."""
-    try:
-        return validate_email(email.strip(), check_deliverability=False).ascii_domain.lower()
-    except (EmailNotValidError, UnicodeError, AttributeError):
-        return None
-
-
-def staff_address_allowed(email: str, domains: Iterable[str]) -> bool:
-    """Whether the address belongs to one of the staff domains (see the module docstring for the rule)."""
-    domain = email_domain(email)
-    if not domain:
-        return False
-    for entry in domains:
-        entry = entry.strip().lower()
-        if entry.startswith("*."):
-            if domain.endswith(entry[1:]):
-                return True
-        elif entry and domain == entry:
-            return True
-    return False
-
-
 async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[Question]:
     """Add the audience's standard questions the event does not have yet (by key), inside the caller's
     transaction. Called wherever events are created or their questions written, so every path has them."""
@@ -107,25 +83,14 @@ async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[
     return added
 
 
-def _audience_problems(event: Event, applicant: Applicant, *, staff_domains: tuple[str, ...],
-                       women_confirmed: bool) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    if event.audience == Audience.STAFF:
-        if not applicant.email.strip():
-            problems["email"] = N_("Please enter your work e-mail address.")
-        elif not staff_address_allowed(applicant.email, staff_domains):
-            problems["email"] = N_("Please use your work e-mail address (%(domains)s).")
-    if event.audience == Audience.WOMEN and not women_confirmed:
-        problems["women_only"] = (N_("Please confirm that you are a woman: this course is for women only.")
-                                  if event.kind == EventKind.COURSE else
-                                  N_("Please confirm that you are a woman: this offer is for women only."))
-    return problems
-
-
 async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[str, ...],
                   women_confirmed: bool = False, languages: tuple[str, ...] = ("de",),
-                  now: datetime | None = None, event: Event | None = None) -> Outcome:
+                  now: datetime | None = None, event: Event | None = None,
+                  input_problems: dict[str, str] | None = None) -> Outcome:
     """Register through the public form or API, applying the audience's rules.
+
+    The engine checks the input once, audience rules and `input_problems` (what reading the form or
+    JSON found) included, so every problem comes back at once.
 
     Staff sign-ups come back PENDING (no seat yet) with a `verify_email` mail queued. A handler
     that has loaded the event already passes it (`event`) to spare a query.
@@ -135,18 +100,10 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
     if event is None:
         raise errors.EventNotFound()
     await registration.check_not_over(event, now or utcnow())
-    problems = _audience_problems(event, applicant, staff_domains=staff_domains, women_confirmed=women_confirmed)
-    params: dict = {"domains": ", ".join(d for d in staff_domains)}
-    if problems:
-        try:
-            registration.check_applicant(event, applicant, languages=languages)
-        except errors.ValidationFailed as exc:
-            params.update(exc.params)
-            problems = {**exc.fields, **problems}
-        raise errors.ValidationFailed(fields=problems, **params)
-    staff = event.audience == Audience.STAFF
-    return await registration.register(event_id=event_id, applicant=applicant, languages=languages,
-                                       hold_seat=not staff, once_per_email=True, now=now)
+    rules = registration.AudienceRules(staff_domains=staff_domains, women_confirmed=women_confirmed)
+    return await registration.register(event_id=event_id, applicant=applicant, languages=languages, rules=rules,
+                                       input_problems=input_problems, hold_seat=event.audience != Audience.STAFF,
+                                       once_per_email=True, now=now)
 
 
 async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,

@@ -15,7 +15,7 @@ from events_app.seats import registration
 from events_app.web import admin_forms
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
-from events_app.web.forms import applicant_from
+from events_app.web.forms import read_applicant
 from events_app.web.requests import read_form
 from events_app.core.validation import parse_id
 
@@ -64,9 +64,9 @@ async def registration_add(request: Request) -> Response:
     event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
     try:
-        applicant = applicant_from(data, event)
+        applicant, problems = read_applicant(data, event)
         outcome = await changes.add_by_hand(event_id=event.id, applicant=applicant, languages=tuple(LANGUAGES),
-                                               by=request.state.user)
+                                            input_problems=problems, by=request.state.user)
     except errors.ValidationFailed as exc:
         return page(request, "admin/registration_new.html", {"event": event, "form": data,
                                                              "errors": field_messages(request, exc)}, status_code=422)

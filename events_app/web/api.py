@@ -14,7 +14,7 @@ from events_app.festival import partners
 from events_app.core.models import Event, EventKind, EventSession, Question, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
-from events_app.web.forms import applicant_from, event_fields_from
+from events_app.web.forms import event_fields_from, read_applicant
 from events_app.web.openapi import OPENAPI
 from events_app.web.requests import read_json, throttle_registration
 
@@ -150,11 +150,11 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
 async def create_registration(request: Request) -> Response:
     event = await events.get_event(request.path_params["event_id"])
     data = await read_json(request)
-    applicant = applicant_from(data, event, answers_key="answers")
+    applicant, problems = read_applicant(data, event, answers_key="answers")
     await throttle_registration(request, applicant.email)
     outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                    staff_domains=request.app.state.settings.staff_domains,
-                                   women_confirmed=data.get("women_only") is True)
+                                   women_confirmed=data.get("women_only") is True, input_problems=problems)
     return JSONResponse(registration_json(outcome.registration, outcome.waitlist_position,
                                           base_url=_base_url(request), private=False), status_code=201)
 

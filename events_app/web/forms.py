@@ -74,8 +74,11 @@ def answers_from(data: Mapping[str, Any], questions: list[Question], problems: d
     return answers
 
 
-def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | None = None) -> Applicant:
-    """Form fields or a JSON object -> Applicant. JSON carries answers under "answers"."""
+def read_applicant(data: Mapping[str, Any], event: Event, *, answers_key: str | None = None
+                   ) -> tuple[Applicant, dict[str, str]]:
+    """Form fields or a JSON object -> (Applicant, problems found reading it: text, numbers, answers,
+    postcode). Nothing is refused here: the registration engine's one check reports these together
+    with its own (name, contact, companions, language, audience). JSON carries answers under "answers"."""
     problems: dict[str, str] = {}
     questions = list(event.questions) if hasattr(event, "questions") else []
     if answers_key:
@@ -90,18 +93,14 @@ def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | 
         name=_str(data.get("name"), "name", problems),
         email=_str(data.get("email"), "email", problems),
         phone=_str(data.get("phone"), "phone", problems),
-        language=_str(data.get("language"), "language", problems) or "de",
+        language=_str(data.get("language"), "language", problems),
         companions=whole_number(data.get("companions"), "companions", problems),
         answers=answers,
         postcode=_str(data.get("postcode"), "postcode", problems).strip(),
     )
     if applicant.postcode and not clean_postcode(applicant.postcode):
         problems["postcode"] = N_("Please enter a postcode of five digits, or leave the field empty.")
-    if applicant.language not in LANGUAGES:
-        problems["language"] = N_("This language is not offered.")
-    if problems:
-        raise errors.ValidationFailed(fields=problems)
-    return applicant
+    return applicant, problems
 
 
 def _time(value: Any, field: str, problems: dict):

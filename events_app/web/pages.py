@@ -14,13 +14,11 @@ from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus, Invitation, RegistrationStatus
 from events_app.core.timeutil import utcnow
 from events_app.mail import delivery
-from events_app.seats.registration import Applicant
 from events_app.newsletter import subscriptions
 from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
-from events_app.web.forms import answers_from, applicant_from, whole_number
+from events_app.web.forms import answers_from, read_applicant, whole_number
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
-from events_app.core.validation import parse_whole_number
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +66,15 @@ async def register_form(request: Request) -> Response:
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
     data.setdefault("language", request.state.language)
-    if data.get("language") not in LANGUAGES:
-        data["language"] = request.state.language
     try:
-        applicant = applicant_from(data, event)
+        applicant, problems = read_applicant(data, event)
         await throttle_registration(request, applicant.email)
         outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                        staff_domains=request.app.state.settings.staff_domains,
-                                       women_confirmed=bool(data.get("women_only")))
+                                       women_confirmed=bool(data.get("women_only")), input_problems=problems)
     except errors.ValidationFailed as exc:
         lang = request.state.language
-        fields, params = _every_problem(data, event, exc)
-        messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
+        messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
                                  page_path=urls.event_page("", event.id))
     except errors.AlreadyRegistered as exc:
@@ -87,28 +82,6 @@ async def register_form(request: Request) -> Response:
         return await _event_page(request, event, form=data, field_errors=messages, status_code=exc.status,
                                  page_path=urls.event_page("", event.id))
     return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
-
-
-def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[dict, dict]:
-    """All field problems at once, in form order: a bad answer must not hide a missing name.
-
-    The form layer stops at the answers; the contact fields are checked by the registration
-    engine. When the answers failed, the contact fields are checked here too.
-    """
-    fields, params = dict(first.fields), dict(first.params)
-    try:
-        companions = parse_whole_number(data.get("companions") or 0)
-    except ValueError:
-        companions = 0
-    contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),
-                        phone=str(data.get("phone") or ""), language=str(data.get("language") or ""),
-                        companions=companions)
-    try:
-        registration.check_applicant(event, contact, languages=tuple(LANGUAGES))
-    except errors.ValidationFailed as contact_problems:
-        fields = {**contact_problems.fields, **fields}
-        params = {**contact_problems.params, **params}
-    return fields, params
 
 
 async def _manage(request: Request, token: str, *, form: dict | None = None, field_errors: dict | None = None,
