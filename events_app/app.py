@@ -86,6 +86,9 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
+    if seating.gave_up_waiting(exc):  # any write that waited for the database's lock in vain: try again
+        log.warning("database busy on %s: %s", access_log.redact_path(request.url.path), exc)
+        return problem_response(request, errors.SeatsBusy())
     log.exception("unhandled error on %s", access_log.redact_path(request.url.path), exc_info=exc)
     error = errors.DomainError(errors.N_("Something went wrong on our side. Please try again later."))
     error.status = 500

@@ -1,12 +1,15 @@
-"""The event lock on PostgreSQL waits at most EVENTS_LOCK_TIMEOUT_MS: a change stuck behind another
+"""The event lock on PostgreSQL waits at most EVENTS_LOCK_TIMEOUT_MS (on SQLite: the busy timeout): a change stuck behind another
 gets a clear 503 "please try again" with Retry-After, as a problem or a page, never a hung request;
 nothing is written, and the same request succeeds once the lock is free."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import asyncpg
 import httpx
 import pytest
+from tortoise import Tortoise
 
 from events_app.app import create_app
 from events_app.core import errors
@@ -81,6 +84,29 @@ async def test_the_domain_raises_seats_busy_and_the_worker_paths_too(db, monkeyp
         with pytest.raises(errors.SeatsBusy):
             await registration.set_capacity(event_id=event.id, capacity=8)
     assert (await Registration.get(id=person.id)).status.value == "confirmed"
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+async def test_on_sqlite_a_write_lock_held_elsewhere_gives_503_after_the_busy_timeout(client, db):
+    """Another process holding SQLite's write lock: BEGIN IMMEDIATE gives up after busy_timeout (made
+    short here) and the request gets the same 503 "please try again", not a 500."""
+    event = await make_event(capacity=5)
+    conn = Tortoise.get_connection("default")
+    other = sqlite3.connect(db.removeprefix("sqlite://"), isolation_level=None)
+    await conn.execute_script("PRAGMA busy_timeout = 100")
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        api = await client.post(f"/api/v1/events/{event.id}/registrations?lang=en",
+                                json={"name": "Ayşe", "email": "a@example.org"})
+        with pytest.raises(errors.SeatsBusy):  # the seat primitive's own lock says so too
+            await registration.register(event_id=event.id, applicant=Applicant(name="B", email="b@example.org"))
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        await conn.execute_script("PRAGMA busy_timeout = 30000")
+    assert api.status_code == 503 and api.headers["retry-after"] == "5"
+    assert api.json()["type"] == "/problems/seats-busy"
+    assert await Registration.filter(event_id=event.id).count() == 0
 
 
 def test_the_lock_timeout_is_a_setting():

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from events_app.core import audit, errors
 from events_app.core.errors import N_
 from events_app.core.models import ConsultationSlot, Event, EventKind, SlotBooking, User
-from events_app.seats.seating import event_lock
+from events_app.seats import seating
 
 #: A pattern may span at most this many days and make at most this many slots at once.
 MAX_DAYS = 366
@@ -127,7 +127,7 @@ async def create_slots(*, event_id: int, pattern: Pattern, timezone: str, by: Us
                        ) -> list[ConsultationSlot]:
     """Store the pattern's slots under the event lock; a slot that exists already (same start) is kept as it is."""
     planned = plan(pattern, timezone=timezone)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.kind != EventKind.CONSULTATION:
             raise errors.NotConsultation()
         existing = set(await ConsultationSlot.filter(event_id=event_id).using_db(conn).values_list(

@@ -19,7 +19,8 @@ from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_phone
 from events_app.seats.registration import (STATUS_FIELDS, check_open, expire_event_offers, promote_waiting,
                                            queue_registration_mail, set_status)
-from events_app.seats.seating import event_lock, give_back_seats, take_seats
+from events_app.seats import seating
+from events_app.seats.seating import give_back_seats, take_seats
 
 #: How long after cancelling the page offers to take it back (if the seat is still free then).
 UNDO_WINDOW = timedelta(hours=24)
@@ -97,7 +98,7 @@ async def change(*, token: str, changes: Changes, now: datetime | None = None) -
     fewer give seats back and move the waiting list. On the waiting list the request just changes size.
     """
     now = now or utcnow()
-    async with event_lock(await _event_id(token)) as (conn, event):
+    async with seating.event_lock(await _event_id(token)) as (conn, event):
         registration = await _locked(conn, token)
         if registration.status not in CHANGEABLE:
             raise errors.RegistrationStateConflict()
@@ -140,7 +141,7 @@ async def undo_cancel(*, token: str, now: datetime | None = None) -> Registratio
     """Take back one's own cancellation: the seat comes back if it is still free (nobody got it meanwhile),
     within UNDO_WINDOW and while registration is open; else UndoNotPossible and nothing changes."""
     now = now or utcnow()
-    async with event_lock(await _event_id(token)) as (conn, event):
+    async with seating.event_lock(await _event_id(token)) as (conn, event):
         registration = await _locked(conn, token)
         if not can_undo(registration, now) or event.status == EventStatus.CANCELLED:
             raise errors.UndoNotPossible()

@@ -4,7 +4,7 @@
 (`SELECT ... FOR UPDATE`) on PostgreSQL, where waiting for it is bounded by `lock_timeout` so a
 request never hangs behind a stuck one (it gets `errors.SeatsBusy`, a 503 "please try again"); on
 SQLite our client begins every transaction IMMEDIATE, so the database's write lock is held from the
-start. Under that lock `take_seats` and `give_back_seats` are the only code that writes
+start (waiting for it past the connection's busy_timeout is `SeatsBusy` too). Under that lock `take_seats` and `give_back_seats` are the only code that writes
 `Event.seats_taken`: registration (place, promote, release), answers to invitations with companions
 and the back office all go through them, so the counter is compared and written in one place.
 
@@ -14,10 +14,11 @@ so the race tests' negative controls can take it away from every path at once.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import TransactionManagementError
 
 from events_app.core import db, errors
 from events_app.core.models import Event
@@ -40,10 +41,11 @@ def lock_timeout_ms() -> int:
     return _lock_timeout_ms
 
 
-def gave_up_waiting(exc: BaseException) -> bool:
-    """True when PostgreSQL stopped a statement because it waited too long for a lock or ran too long."""
+def gave_up_waiting(exc: BaseException | None) -> bool:
+    """True when the database stopped a statement because it waited too long for a lock: PostgreSQL's
+    lock_timeout (or statement_timeout), SQLite's busy_timeout ("database is locked")."""
     while exc is not None:
-        if getattr(exc, "sqlstate", None) in _GAVE_UP:
+        if getattr(exc, "sqlstate", None) in _GAVE_UP or "database is locked" in str(exc):
             return True
         exc = exc.__cause__
     return False
@@ -70,7 +72,14 @@ async def event_lock(event_id: int, *, conn: BaseDBAsyncClient | None = None
     """Yield (connection, fresh event) holding the event's write lock until the transaction ends.
 
     With `conn` the lock is taken inside the caller's transaction (a composite change commits once)."""
-    async with db.transaction(conn) as conn:
+    async with AsyncExitStack() as stack:
+        try:
+            conn = await stack.enter_async_context(db.transaction(conn))
+        except TransactionManagementError as exc:
+            # SQLite: BEGIN IMMEDIATE waited busy_timeout for another process's write lock in vain
+            if gave_up_waiting(exc):
+                raise errors.SeatsBusy() from exc
+            raise
         yield conn, await lock_event(conn, event_id)
 
 
