@@ -107,6 +107,9 @@ async def test_on_sqlite_a_write_lock_held_elsewhere_gives_503_after_the_busy_ti
     assert api.status_code == 503 and api.headers["retry-after"] == "5"
     assert api.json()["type"] == "/problems/seats-busy"
     assert await Registration.filter(event_id=event.id).count() == 0
+    # the connection is usable again: a failed BEGIN IMMEDIATE must not keep the process's lock
+    await registration.register(event_id=event.id, applicant=Applicant(name="B", email="b@example.org"))
+    assert await Registration.filter(event_id=event.id).count() == 1
 
 
 def test_the_lock_timeout_is_a_setting():
