@@ -27,7 +27,7 @@ from events_app.core.models import (Audience, BookingStatus, ConsultationSlot, E
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 from events_app.mail.outbox import queue_mail
-from events_app.seats import seating
+from events_app.seats.seating import event_lock
 
 #: How many free slots a "taken" answer suggests.
 SUGGESTIONS = 3
@@ -166,7 +166,7 @@ async def book(*, slot_id: int, booker: Booker, timezone: str, by: User | None =
         raise errors.SlotNotFound()
     key = ""
     try:
-        async with seating.event_lock(slot.event_id) as (conn, event):
+        async with event_lock(slot.event_id) as (conn, event):
             _check_event(event, public=by is None)
             booker = check_booker(booker, women_only=by is None and event.audience == Audience.WOMEN)
             key = await _check_free(conn, slot, contact_key(booker.email, booker.phone), timezone=timezone, now=now)
@@ -206,7 +206,7 @@ async def cancel(*, token: str | None = None, booking_id: int | None = None, by:
     found = await (SlotBooking.get_or_none(manage_token=token) if token else SlotBooking.get_or_none(id=booking_id))
     if found is None:
         raise errors.BookingNotFound()
-    async with seating.event_lock(found.event_id) as (conn, _event):
+    async with event_lock(found.event_id) as (conn, _event):
         booking = await SlotBooking.select_for_update().using_db(conn).get(id=found.id)
         if booking.status == BookingStatus.CANCELLED:
             raise errors.BookingCancelled()
@@ -221,7 +221,7 @@ async def cancel(*, token: str | None = None, booking_id: int | None = None, by:
 async def cancel_all(*, event_id: int, reason: str = "", by: User | None = None, now: datetime | None = None) -> int:
     """The consultation hour is cancelled: every booking is, and each person gets a mail; returns how many."""
     now = now or utcnow()
-    async with seating.event_lock(event_id) as (conn, _event):
+    async with event_lock(event_id) as (conn, _event):
         held = await SlotBooking.filter(event_id=event_id, status=BookingStatus.BOOKED).using_db(conn) \
             .prefetch_related("slot")
         for booking in held:
@@ -245,7 +245,7 @@ async def move(*, booking_id: int, slot_id: int, by: User, timezone: str, now: d
         raise errors.SlotNotFound()
     key = ""
     try:
-        async with seating.event_lock(found.event_id) as (conn, _event):
+        async with event_lock(found.event_id) as (conn, _event):
             booking = await SlotBooking.select_for_update().using_db(conn).get(id=found.id)
             if booking.status == BookingStatus.CANCELLED:
                 raise errors.BookingCancelled()

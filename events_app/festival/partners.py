@@ -23,7 +23,7 @@ from events_app.core.models import (Event, EventKind, EventStatus, PartnerApplic
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 from events_app.mail.outbox import queue_mail
-from events_app.seats import seating
+from events_app.seats.seating import event_lock
 
 P = PartnerStatus
 #: What a stand may need, asked as yes/no on the form (plus free text).
@@ -179,7 +179,7 @@ async def decide(*, partner_id: int, decision: str, reason: str = "", by: User |
     found = await PartnerApplication.get_or_none(id=partner_id)
     if found is None:
         raise errors.PartnerNotFound()
-    async with seating.event_lock(found.event_id) as (conn, event):
+    async with event_lock(found.event_id) as (conn, event):
         partner = await _locked_partner(conn, partner_id, event.id)
         if partner.status == P.WITHDRAWN:
             raise errors.PartnerStateConflict()
@@ -221,7 +221,7 @@ async def withdraw(*, token: str, now: datetime | None = None) -> PartnerApplica
     """The partner withdraws by their personal link; a freed stand goes to the next one waiting."""
     now = now or utcnow()
     found = await find_by_partner_token(token)
-    async with seating.event_lock(found.event_id) as (conn, event):
+    async with event_lock(found.event_id) as (conn, event):
         partner = await _locked_partner(conn, found.id, event.id)
         if partner.status == P.WITHDRAWN:
             raise errors.PartnerStateConflict()
@@ -246,7 +246,7 @@ async def tell_event_cancelled(*, event_id: int, reason: str = "") -> int:
 async def set_stands(*, event_id: int, stands: int, by: User | None = None, now: datetime | None = None) -> Event:
     """How many stands the festival has; fewer than those given is refused, more go to those waiting."""
     now = now or utcnow()
-    async with seating.event_lock(event_id) as (conn, event):
+    async with event_lock(event_id) as (conn, event):
         if event.kind != EventKind.FESTIVAL:
             raise errors.NotFestival()
         if stands < event.stands_taken:
@@ -262,7 +262,7 @@ async def set_stands(*, event_id: int, stands: int, by: User | None = None, now:
 async def assign_stand_numbers(*, event_id: int, numbers: dict[int, str], by: User | None = None) -> int:
     """Stand numbers for the site plan, for accepted partners only; returns how many changed."""
     changed = 0
-    async with seating.event_lock(event_id) as (conn, _event):
+    async with event_lock(event_id) as (conn, _event):
         accepted = {p.id: p for p in await PartnerApplication.filter(event_id=event_id, status=P.ACCEPTED)
                     .using_db(conn)}
         for partner_id, number in numbers.items():
