@@ -337,3 +337,27 @@ async def test_health_is_503_when_the_database_is_unreachable(db, client, tmp_pa
         await connection.close()
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+@pytest.mark.multiprocess
+@both_databases
+async def test_serve_with_the_worker_inside_stops_like_the_worker(db, settings, smtp_server, tmp_path):
+    from tests.fixtures_mail import free_port
+
+    ids = await queue_many(60)
+    smtp_server.delay = 0.01
+    log = tmp_path / "serve.log"
+    env = {**worker_env(db, smtp_server, tmp_path, lease=3600), "EVENTS_RUN_WORKER": "true"}
+    with log.open("ab") as handle:
+        server = subprocess.Popen([sys.executable, "-m", "events_app.cli", "serve", "--no-migrate",
+                                   "--port", str(free_port())], env=env, stdout=subprocess.DEVNULL, stderr=handle)
+    try:
+        await smtp_server.until(lambda s: len(s.received) >= 15)
+    finally:
+        code = await stop(server)
+    # uvicorn ends by re-raising the signal it shut down for, after the application's shutdown
+    assert code in (0, -signal.SIGTERM) and "Application shutdown complete" in log.read_text(), log.read_text()
+    assert "released" in log.read_text()
+    sent = await OutboxMessage.filter(id__in=ids, state=OutboxState.SENT).count()
+    assert sent == len(smtp_server.received) < len(ids)  # every result written, the rest not sent
+    assert await OutboxMessage.filter(id__in=ids, state=OutboxState.QUEUED, claimed_by="").count() == len(ids) - sent
