@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from events_app.consultations import slots
+from events_app.festival import partners
 from events_app.seats import events
 from events_app.seats.events import SessionSpec
 from events_app.core.models import Audience, Event, EventKind, Question
@@ -66,5 +68,12 @@ async def load(*, if_empty: bool = False) -> int:
         event = await events.create_event(values=values, sessions=sessions)
         for position, question in enumerate(questions):
             await Question.create(event=event, position=position, **question)
+        if event.kind == EventKind.FESTIVAL:
+            await partners.set_stands(event_id=event.id, stands=12)
+        if event.kind == EventKind.CONSULTATION:
+            first = sessions[0].starts_at.astimezone(BERLIN).date()
+            await slots.create_slots(event_id=event.id, timezone="Europe/Berlin", pattern=slots.Pattern(
+                weekday=first.isoweekday(), start=time(14, 0), end=time(16, 0), minutes=20, first=first,
+                last=first + timedelta(weeks=7)))
         created += 1
     return created

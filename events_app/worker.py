@@ -1,4 +1,5 @@
-"""The background loop: delivers the outbox, expires waiting-list offers, queues reminders and digests.
+"""The background loop: delivers the outbox, expires waiting-list offers, queues reminders and digests,
+and once a day runs the retention job (privacy/retention.py).
 
 It runs as `events-app worker`, and inside `events-app serve` for the single-machine set-up.
 Each job is safe to run in several processes at once: offers under the event lock, reminders by
@@ -18,12 +19,29 @@ import socket
 import time
 
 from events_app.backoffice import digest
+from events_app.consultations import bookings
 from events_app.mail import delivery
+from events_app.privacy import retention
 from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+#: The retention job runs when a worker starts and then once a day (it is idempotent, so several
+#: workers running it do no harm).
+RETENTION_EVERY_SECONDS = 24 * 3600
+_retention_last_run: float | None = None
+
+
+async def _daily_retention(settings: Settings) -> int:
+    global _retention_last_run
+    if _retention_last_run is not None and time.monotonic() - _retention_last_run < RETENTION_EVERY_SECONDS:
+        return 0
+    _retention_last_run = time.monotonic()
+    removed = await retention.purge(settings)
+    if removed:
+        log.info("retention job removed %s", removed)
+    return sum(removed.values())
 
 
 async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> dict[str, int]:
@@ -31,16 +49,19 @@ async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     began = time.monotonic()
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
-            "digests_queued": await digest.queue_daily_digest(settings)}
+            "slot_reminders_queued": await bookings.queue_due_reminders(hours=settings.reminder_hours),
+            "digests_queued": await digest.queue_daily_digest(settings),
+            "retention_removed": await _daily_retention(settings)}
     report = await delivery.deliver_due(settings, worker_id=WORKER_ID, stop=stop)
     done.update(mail_sent=report.sent, mail_retried=report.retried, mail_failed=report.failed,
                 mail_released=report.released)
     busy = any(done.values()) or report.reconnects
     log.log(logging.INFO if busy else logging.DEBUG,
             "worker %s round: %d sent, %d to retry, %d failed, %d released, %d reconnects; "
-            "%d offers expired, %d reminders and %d digests queued; %.2f s",
+            "%d offers expired, %d reminders and %d digests queued, %d personal records removed; %.2f s",
             WORKER_ID, report.sent, report.retried, report.failed, report.released, report.reconnects,
-            done["offers_expired"], done["reminders_queued"], done["digests_queued"], time.monotonic() - began)
+            done["offers_expired"], done["reminders_queued"], done["digests_queued"], done["retention_removed"],
+            time.monotonic() - began)
     return done
 
 

@@ -1,6 +1,6 @@
 """What organisers do to events and registrations by hand, each step audited.
 
-Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
+Every action that touches seats runs under `seating.event_lock` and reuses the engine's own
 steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
 audit entry is written in the same transaction as the change it records.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
-from events_app.seats import events
+from events_app.core import audit, db, errors
+from events_app.seats import events, seating
 from events_app.seats.registration import (
-    Applicant, Outcome, STATUS_FIELDS, check_applicant, event_lock, expire_event_offers, new_token,
+    Applicant, Outcome, STATUS_FIELDS, check_applicant, expire_event_offers, new_token,
     place_registration, promote_waiting, queue_registration_mail, release_seats, seat_counts, set_status,
     waitlist_position,
 )
@@ -81,27 +82,33 @@ async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> No
 
 
 async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
-                       door_user_ids: list[int] | None = None, by: User) -> Event:
+                       door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The event, its dates, questions and door staff, committed at once (or not at all)."""
     check_questions(questions)
-    event = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
-    return event
+        return event
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
+                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The change, the questions and the door staff in one transaction under the event lock."""
     check_questions(questions)
-    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event_id, door_user_ids or [])
-    return event
+        return event
 
 
-async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Event:
-    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`."""
+async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User,
+                          conn: BaseDBAsyncClient | None = None) -> Event:
+    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`; the copy,
+    its questions and the audit entry commit together."""
     source = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
     if source is None:
         raise errors.EventNotFound()
@@ -114,13 +121,13 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
     sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
                 for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
-    copy = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        copy = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)
-    return copy
+        return copy
 
 
 async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
@@ -129,7 +136,7 @@ async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
 
 async def delete_draft(*, event_id: int, by: User) -> None:
     """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
         if event.visibility != Visibility.DRAFT or has_people:
             raise errors.EventNotDeletable()
@@ -216,7 +223,7 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         person = check_applicant(event, applicant, languages=languages)
@@ -224,7 +231,7 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=new_token(), checkin_token=new_token())
+            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
         await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
@@ -237,7 +244,7 @@ async def cancel_registration(*, event_id: int, registration_id: int, by: User, 
                               now: datetime | None = None) -> Registration:
     """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
@@ -258,7 +265,7 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
     organiser's explicit choice, never automatic, recorded in the audit log (in the same
     transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
                                        RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
@@ -266,11 +273,10 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         extra = 0 if registration.status == RegistrationStatus.OFFERED else registration.seats
-        over = event.seats_taken + extra > event.capacity
+        over = not seating.has_room(event, extra)
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
+        await seating.take_seats(conn, event, extra, beyond_capacity=over)
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
@@ -286,7 +292,7 @@ async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
                            now: datetime | None = None) -> Outcome:
     """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()
@@ -369,8 +375,8 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
 MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
-async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
-    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+def check_message(*, group: str, subject: str, body: str) -> tuple[str, str]:
+    """The message's subject and body as they will be sent; ValidationFailed for a missing part."""
     problems = {}
     subject = clean_text(subject, max_length=200).replace("\n", " ")
     body = clean_text(body, max_length=10_000)
@@ -382,6 +388,29 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
         problems["body"] = N_("This field is required.")
     if problems:
         raise errors.ValidationFailed(fields=problems)
+    return subject, body
+
+
+@dataclass(frozen=True)
+class MessageReach:
+    """Whom a message to a group reaches: by mail, and who has only a phone number (to call)."""
+
+    by_mail: int
+    phone_only: int
+
+
+async def message_audience(*, event_id: int, group: str) -> MessageReach:
+    """Counted before sending, so the organiser confirms how many people the message reaches."""
+    if group not in MESSAGE_GROUPS:
+        raise errors.ValidationFailed(fields={"group": N_("This value is not one of the allowed options.")})
+    emails = await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).values_list(
+        "email", flat=True)
+    return MessageReach(by_mail=sum(1 for e in emails if e), phone_only=sum(1 for e in emails if not e))
+
+
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+    subject, body = check_message(group=group, subject=subject, body=body)
     async with in_transaction() as conn:
         if not await Event.filter(id=event_id).using_db(conn).exists():
             raise errors.EventNotFound()

@@ -47,15 +47,27 @@ STATUS_LABELS = {
     RegistrationStatus.CANCELLED: N_("Cancelled"),
     RegistrationStatus.EXPIRED: N_("Offer expired"),
 }
-#: Which registrations each layout lists.
-LAYOUT_STATUSES = {
-    "attendees": (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED),
-    "signatures": (RegistrationStatus.CONFIRMED,),
-    "door": (RegistrationStatus.CONFIRMED,),
-}
 #: XLSX of the attendee list: one sheet per status, in this order.
 SHEET_ORDER = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED,
                RegistrationStatus.PENDING, RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)
+#: Whom the attendee list includes (`include`): confirmed people only unless the organiser chooses more,
+#: so a printed list never mixes waiting people in with those who have a seat.
+INCLUDE = {
+    "confirmed": (RegistrationStatus.CONFIRMED,),
+    "waiting": (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED),
+    "all": SHEET_ORDER,
+}
+DEFAULT_INCLUDE = "confirmed"
+#: Which registrations the signature and door lists show: the people with a seat.
+LAYOUT_STATUSES = {
+    "signatures": (RegistrationStatus.CONFIRMED,),
+    "door": (RegistrationStatus.CONFIRMED,),
+}
+
+
+def statuses_for(layout: str, include: str = DEFAULT_INCLUDE) -> tuple:
+    """The statuses a list shows: the attendee list as chosen, the others confirmed people only."""
+    return INCLUDE[include] if layout == "attendees" else LAYOUT_STATUSES[layout]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -73,11 +85,15 @@ def default_columns(event: Event) -> list[str]:
     return ["name", "email", "phone", "companions", "status"]
 
 
-def chosen_columns(event: Event, requested: list[str] | None) -> list[str]:
-    """The requested columns that exist, in the order asked; the defaults when none are asked for."""
+def chosen_columns(event: Event, requested: list[str] | None, *, layout: str = "attendees",
+                   include: str = DEFAULT_INCLUDE) -> list[str]:
+    """The requested columns that exist, in the order asked; the defaults when none are asked for.
+    A list with more than confirmed people always has the status column (after the name)."""
     available = available_columns(event)
-    chosen = [key for key in dict.fromkeys(requested or []) if key in available]
-    return chosen or default_columns(event)
+    chosen = [key for key in dict.fromkeys(requested or []) if key in available] or default_columns(event)
+    if len(statuses_for(layout, include)) > 1 and "status" not in chosen:
+        chosen.insert(1 if chosen and chosen[0] == "name" else 0, "status")
+    return chosen
 
 
 def neutralise(value: str) -> str:
@@ -183,18 +199,19 @@ async def _registrations(event: Event, statuses) -> list[Registration]:
 
 
 async def build_table(event: Event, *, layout: str, columns: list[str], language: str,
-                      timezone: str = "Europe/Berlin", sheet_per_status: bool = False) -> Table:
+                      timezone: str = "Europe/Berlin", sheet_per_status: bool = False,
+                      include: str = DEFAULT_INCLUDE) -> Table:
     """Rows for the layout; `event` must have its sessions and questions prefetched."""
     cells = _Cells(event, columns, language, timezone)
-    statuses = SHEET_ORDER if sheet_per_status and layout == "attendees" else LAYOUT_STATUSES[layout]
+    statuses = statuses_for(layout, include)
     registrations = await _registrations(event, statuses)
     sheets: list[Sheet] = []
     if sheet_per_status and layout == "attendees":
-        for status in SHEET_ORDER:
+        for status in statuses:
             group = [r for r in registrations if r.status == status]
             if status == RegistrationStatus.WAITLISTED:
                 group.sort(key=lambda r: (r.queued_at, r.id))
-            if group or status in LAYOUT_STATUSES["attendees"]:
+            if group or status in INCLUDE["waiting"]:
                 sheets.append(Sheet(i18n.gettext(language, STATUS_LABELS[status])[:31],
                                     [cells.row(r) for r in group]))
     else:
@@ -215,7 +232,8 @@ class GermanExcel(csv.excel):
 
 
 async def stream_csv(event: Event, *, layout: str, columns: list[str], language: str,
-                     timezone: str = "Europe/Berlin", batch: int = 500) -> AsyncIterator[bytes]:
+                     timezone: str = "Europe/Berlin", batch: int = 500,
+                     include: str = DEFAULT_INCLUDE) -> AsyncIterator[bytes]:
     """UTF-8 with BOM, fetched and sent in batches so a large event never sits in memory whole."""
     cells = _Cells(event, columns, language, timezone)
     buffer = io.StringIO()
@@ -231,7 +249,7 @@ async def stream_csv(event: Event, *, layout: str, columns: list[str], language:
     yield b"\xef\xbb\xbf" + flush()
     # the order is decided on (id, name) pairs alone, so every format sorts alike (case- and accent-blind
     # enough for German lists), and only one batch of full rows is in memory at a time
-    pairs = await Registration.filter(event_id=event.id, status__in=list(LAYOUT_STATUSES[layout])).values_list(
+    pairs = await Registration.filter(event_id=event.id, status__in=list(statuses_for(layout, include))).values_list(
         "id", "name")
     ordered = [reg_id for reg_id, name in sorted(pairs, key=lambda pair: (name_key(pair[1]), pair[0]))]
     for start in range(0, len(ordered), batch):

@@ -21,6 +21,7 @@ from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
 from events_app.core.wording import format_code, greeting
 from events_app.mail.failures import PermanentFailure
+from events_app.mail import stored
 from events_app.mail.mime import one_line
 
 #: Message kinds the engine queues, and the templates that exist for them.
@@ -114,9 +115,17 @@ def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -
 
 INVITATION_KINDS = frozenset({"invitation", "invitation_reminder"})
 
+def stored_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """Bookings, partner applications, interpreters: the facts are in the row (see mail/stored.py)."""
+    event = data.events.get(row.event_id) if row.event_id else None
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    return stored.context(row, event, settings)
+
+
 #: Kinds whose variables do not come from a registration: kind -> function(row, data, settings) -> context.
 OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
-                  "invitation_reminder": invitation_context}
+                  "invitation_reminder": invitation_context, **{kind: stored_context for kind in stored.KINDS}}
 
 
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:

@@ -401,8 +401,8 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Mim
     recipient = check_recipient(row.recipient)
     context = mail_context(row, data, settings)
     subject, text, html = render_parts(row.template, context["language"], settings, context)
-    ics = None
-    if context["calendar_attached"]:
+    ics = context.get("ics")
+    if context["calendar_attached"] and ics is None:
         event = context["event"]
         # the person's own calendar (their SEQUENCE), with the meeting point where the mail tells it
         audience = replace(ical.registrant_audience(context["registration"]),

@@ -34,6 +34,7 @@ from events_app.core.errors import N_
 from events_app.core.signing import verification_serializer
 from events_app.core.models import Audience, Event, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant, Outcome
+from events_app.core.timeutil import utcnow
 
 #: How long the link in the verification mail works (seconds).
 VERIFY_MAX_AGE = 7 * 24 * 3600
@@ -123,6 +124,7 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
         event = await Event.get_or_none(id=event_id)
     if event is None:
         raise errors.EventNotFound()
+    await registration.check_not_over(event, now or utcnow())
     problems = _audience_problems(event, applicant, staff_domains=staff_domains, women_confirmed=women_confirmed)
     params: dict = {"domains": ", ".join(d for d in staff_domains)}
     if problems:
@@ -134,7 +136,7 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
         raise errors.ValidationFailed(fields=problems, **params)
     staff = event.audience == Audience.STAFF
     return await registration.register(event_id=event_id, applicant=applicant, languages=languages,
-                                       hold_seat=not staff, now=now)
+                                       hold_seat=not staff, once_per_email=True, now=now)
 
 
 async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,

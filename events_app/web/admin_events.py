@@ -8,12 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events_app.backoffice import changes
+from events_app.consultations import bookings
+from events_app.festival import partners
 from events_app.core import errors
 from events_app.core.models import Audience, DoorAssignment, Event, EventKind, Role, User, Visibility
 from events_app.web import admin_forms
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.requests import read_form
+from events_app.core.validation import parse_whole_number
 
 
 def _tz(request: Request) -> ZoneInfo:
@@ -87,7 +90,7 @@ async def event_duplicate(request: Request) -> Response:
     event = await load_event(request)
     form = await read_form(request)
     try:
-        weeks = int(str(form.get("shift_weeks") or "0"))
+        weeks = parse_whole_number(form.get("shift_weeks") or "0")
     except ValueError:
         raise errors.ValidationFailed(fields={"shift_weeks": errors.N_("Please enter a whole number.")}) from None
     if not -520 <= weeks <= 520:
@@ -103,6 +106,10 @@ async def event_cancel(request: Request) -> Response:
     if form.get("confirm") != "yes":
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm that the event is cancelled.")})
     await changes.cancel_event(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    if event.kind == EventKind.CONSULTATION:  # the appointments go with it, each person told
+        await bookings.cancel_all(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    if event.kind == EventKind.FESTIVAL:
+        await partners.tell_event_cancelled(event_id=event.id, reason=str(form.get("reason") or ""))
     return back(f"/admin/events/{event.id}", "event_cancelled")
 
 

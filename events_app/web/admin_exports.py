@@ -27,19 +27,24 @@ async def export_response(request: Request, event: Event, fmt: str, user: User) 
     layout = request.query_params.get("layout", "attendees")
     if layout not in exports.LAYOUTS:
         raise errors.ValidationFailed(fields={"layout": errors.N_("This value is not one of the allowed options.")})
+    include = request.query_params.get("include", exports.DEFAULT_INCLUDE)
+    if include not in exports.INCLUDE:
+        raise errors.ValidationFailed(fields={"include": errors.N_("This value is not one of the allowed options.")})
     requested = [c for value in request.query_params.getlist("columns") for c in value.split(",") if c]
-    columns = exports.chosen_columns(event, requested)
+    columns = exports.chosen_columns(event, requested, layout=layout, include=include)
     language = request.state.language
     settings = request.app.state.settings
-    await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns)
+    await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns,
+                       include=include)
     name = exports.filename(event, layout, fmt)
     disposition = {"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"}
     if fmt == "csv":
         return StreamingResponse(exports.stream_csv(event, layout=layout, columns=columns, language=language,
-                                                    timezone=settings.timezone),
+                                                    timezone=settings.timezone, include=include),
                                  media_type="text/csv; charset=utf-8", headers=disposition)
     table = await exports.build_table(event, layout=layout, columns=columns, language=language,
-                                      timezone=settings.timezone, sheet_per_status=(fmt == "xlsx"))
+                                      timezone=settings.timezone, sheet_per_status=(fmt == "xlsx"),
+                                      include=include)
     if fmt == "xlsx":
         return Response(await exports.xlsx_bytes(table), headers=disposition,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -15,6 +15,8 @@ from events_app.core.errors import N_
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Visibility
+from events_app.core.timeutil import check_year
+from events_app.core.validation import parse_id
 from events_app.web.forms import whole_number
 
 #: Languages besides German in which an event's title and description can be given.
@@ -36,8 +38,13 @@ def form_dict(form: FormData) -> dict[str, Any]:
 
 
 def local_datetime(day: str, clock: str, tz: ZoneInfo) -> datetime:
+    """A date and time typed in local time, in UTC; ValueError when unreadable or outside 2000-2100."""
     parsed = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat((clock or "00:00").strip()))
-    return parsed.replace(tzinfo=tz).astimezone(timezone.utc)
+    check_year(parsed)
+    try:
+        return check_year(parsed.replace(tzinfo=tz).astimezone(timezone.utc))
+    except OverflowError:
+        raise ValueError("year out of range") from None
 
 
 def _int(data: dict, name: str, problems: dict, default: int = 0) -> int:
@@ -45,10 +52,7 @@ def _int(data: dict, name: str, problems: dict, default: int = 0) -> int:
 
 
 def _rows(data: dict, name: str, limit: int) -> int:
-    try:
-        return max(0, min(int(str(data.get(name) or "0")), limit))
-    except ValueError:
-        return 0
+    return max(0, min(parse_id(data.get(name) or "0") or 0, limit))
 
 
 def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec], list[QuestionSpec], list[int]]:
@@ -65,6 +69,9 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
     for name, default in (("capacity", None), ("offer_hours", 0), ("max_companions", 0),
                           ("certificate_min_attendance", 100)):
         values[name] = _int(data, name, problems, default=default if default is not None else -1)
+    # empty: the default period (EVENTS_RETENTION_DAYS)
+    values["retention_days"] = _int(data, "retention_days", problems) if str(
+        data.get("retention_days") or "").strip() else None
     if values["capacity"] == -1 and "capacity" not in problems:
         problems["capacity"] = N_("This field is required.")
     for name, enum in (("kind", EventKind), ("audience", Audience), ("visibility", Visibility)):
@@ -92,7 +99,7 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
             problems["sessions"] = N_("Please enter a valid date and time.")
             continue
         session_id = str(data.get(f"s{index}_id") or "").strip()
-        sessions.append(SessionSpec(starts_at=starts, ends_at=ends, id=int(session_id) if session_id.isdigit() else None))
+        sessions.append(SessionSpec(starts_at=starts, ends_at=ends, id=parse_id(session_id)))
     if not sessions and "sessions" not in problems:
         problems["sessions"] = N_("An event needs at least one date.")
     questions: list[QuestionSpec] = []
@@ -111,7 +118,7 @@ def event_from_form(data: dict, *, tz: ZoneInfo) -> tuple[dict, list[SessionSpec
         texts = {field: text for field, text in texts.items() if text}
         if texts:
             values["translations"][language] = texts
-    door_users = [int(v) for v in data.get("door_user", []) if str(v).isdigit()]
+    door_users = [number for v in data.get("door_user", []) if (number := parse_id(v)) is not None]
     if problems:
         raise errors.ValidationFailed(fields=problems)
     return values, sessions, questions, door_users
@@ -121,6 +128,7 @@ def event_to_form(event: Event, *, tz: ZoneInfo, door_user_ids: list[int]) -> di
     """The other way round, to fill the edit form."""
     data: dict[str, Any] = {name: getattr(event, name) for name in (
         "title", "description", "location", "capacity", "offer_hours", "max_companions", "certificate_min_attendance")}
+    data["retention_days"] = "" if event.retention_days is None else event.retention_days
     data.update({"kind": event.kind.value, "audience": event.audience.value, "visibility": event.visibility.value})
     for name in ("location_confidential", "waitlist", "phone_allowed"):
         data[name] = "on" if getattr(event, name) else ""

@@ -9,9 +9,10 @@ from events_app.core.errors import N_
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Question, Visibility
+from events_app.seats.participation import clean_postcode
 from events_app.seats.registration import Applicant
 from events_app.core.timeutil import parse_iso
-from events_app.core.validation import parse_whole_number
+from events_app.core.validation import bounded_text, parse_whole_number
 
 
 def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> int:
@@ -25,13 +26,24 @@ def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> in
         return default
 
 
-def _str(value: Any, field: str, problems: dict) -> str:
+#: Longest text accepted per field; longer is a 422 naming the field, never a silent cut.
+MAX_LENGTHS = {"name": 200, "email": 254, "phone": 40, "language": 10, "title": 200, "description": 10_000,
+               "location": 300, "answer": 2000, "reason": 1000}
+
+
+def _str(value: Any, field: str, problems: dict, *, max_length: int | None = None) -> str:
+    """Text through the one input boundary: valid Unicode, no control characters, within its length."""
     if value is None:
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         problems[field] = N_("Please enter text.")
         return ""
-    return str(value)
+    limit = max_length or MAX_LENGTHS.get(field, 2000)
+    try:
+        return bounded_text(str(value), max_length=limit)
+    except ValueError as exc:
+        problems[field] = str(exc)
+        return ""
 
 
 def answers_from(data: Mapping[str, Any], questions: list[Question], problems: dict, *, prefix: str = "") -> dict:
@@ -50,12 +62,12 @@ def answers_from(data: Mapping[str, Any], questions: list[Question], problems: d
         elif question.kind == "yesno":
             answers[question.key] = str(text).lower() in ("1", "yes", "true", "on", "ja")
         elif question.kind == "choice":
-            if text not in question.choices:
+            if not isinstance(text, str) or text not in question.choices:
                 problems[field] = N_("Please choose one of the options.")
             else:
                 answers[question.key] = text
         else:
-            answers[question.key] = _str(text, field, problems)[:2000]
+            answers[question.key] = _str(text, field, problems, max_length=MAX_LENGTHS["answer"])
     return answers
 
 
@@ -78,7 +90,10 @@ def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | 
         language=_str(data.get("language"), "language", problems) or "de",
         companions=whole_number(data.get("companions"), "companions", problems),
         answers=answers,
+        postcode=_str(data.get("postcode"), "postcode", problems).strip(),
     )
+    if applicant.postcode and not clean_postcode(applicant.postcode):
+        problems["postcode"] = N_("Please enter a postcode of five digits, or leave the field empty.")
     if applicant.language not in LANGUAGES:
         problems["language"] = N_("This language is not offered.")
     if problems:
@@ -110,17 +125,20 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
     known = {"kind", "title", "description", "location", "location_confidential", "starts_at", "ends_at",
              "sessions", "capacity", "waitlist", "offer_hours", "max_companions", "phone_allowed",
              "registration_opens_at", "registration_closes_at", "audience", "visibility",
-             "certificate_min_attendance", "translations"}
+             "certificate_min_attendance", "translations", "retention_days"}
     for name in data:
         if name not in known:
             problems[name] = N_("Unknown field.")
     values: dict[str, Any] = {}
     for name in ("title", "description", "location"):
         if name in data:
-            values[name] = _str(data[name], name, problems).strip()
+            values[name] = _str(data[name], name, problems)
     for name in ("capacity", "offer_hours", "max_companions", "certificate_min_attendance"):
         if name in data:
             values[name] = whole_number(data[name], name, problems)
+    if "retention_days" in data:  # null: the default period (EVENTS_RETENTION_DAYS)
+        values["retention_days"] = None if data["retention_days"] is None else whole_number(
+            data["retention_days"], "retention_days", problems)
     for name in ("waitlist", "phone_allowed", "location_confidential"):
         if name in data:
             if not isinstance(data[name], bool):
@@ -136,9 +154,10 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
         if not isinstance(data["translations"], dict):
             problems["translations"] = N_("Translations must be an object keyed by language.")
         else:
-            values["translations"] = {lang: {k: str(v) for k, v in texts.items() if k in ("title", "description")}
-                                      for lang, texts in data["translations"].items()
-                                      if lang in LANGUAGES and isinstance(texts, dict)}
+            values["translations"] = {
+                lang: {k: _str(v, k, problems, max_length=MAX_LENGTHS[k]) for k, v in texts.items()
+                       if k in ("title", "description")}
+                for lang, texts in data["translations"].items() if lang in LANGUAGES and isinstance(texts, dict)}
     sessions: list[SessionSpec] | None = None
     if "sessions" in data:
         if not isinstance(data["sessions"], list):
