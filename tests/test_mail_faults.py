@@ -323,18 +323,19 @@ async def test_health_reports_the_database_and_the_due_backlog(db, client):
     assert 180 <= outbox_state["oldest_due_age_seconds"] < 240
 
 
-async def test_health_is_503_when_the_database_is_unreachable(db, client, tmp_path):
+async def test_health_is_503_when_the_database_is_unreachable(db, client, backends, tmp_path):
     from tortoise import Tortoise
 
-    connection = Tortoise.get_connection("default")
-    original = connection.filename
-    await connection.close()
-    connection.filename = str(tmp_path / "no-such-folder" / "events.sqlite3")
+    from events_app.core.settings import tortoise_config
+
+    await Tortoise.close_connections()
+    backends.active = None  # the next test sets its database up again
+    unreachable = tortoise_config(f"sqlite://{tmp_path / 'no-such-folder' / 'events.sqlite3'}")
+    await Tortoise.init(config=unreachable, _enable_global_fallback=True)
     try:
         response = await client.get("/health")
     finally:
-        connection.filename = original
-        await connection.close()
+        await Tortoise.close_connections()
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
 
