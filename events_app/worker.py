@@ -22,6 +22,7 @@ from events_app.backoffice import digest
 from events_app.consultations import bookings
 from events_app.mail import delivery
 from events_app.privacy import retention
+from events_app.newsletter import sending, subscriptions
 from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
 
@@ -50,6 +51,8 @@ async def run_once(settings: Settings, *, stop: asyncio.Event | None = None) -> 
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
             "slot_reminders_queued": await bookings.queue_due_reminders(hours=settings.reminder_hours),
+            "announcements_queued": await sending.announce_due(staff_domains=tuple(settings.staff_domains)),
+            "unconfirmed_subscriptions_deleted": await subscriptions.delete_unconfirmed(),
             "digests_queued": await digest.queue_daily_digest(settings),
             "retention_removed": await _daily_retention(settings)}
     report = await delivery.deliver_due(settings, worker_id=WORKER_ID, stop=stop)

@@ -10,7 +10,7 @@ import pytest
 
 from events_app.mail import delivery
 from events_app.mail.files import mail_files
-from events_app.core.models import DoorAssignment, OutboxMessage
+from events_app.core.models import DoorAssignment, Newsletter, OutboxMessage
 from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import make_event, make_user
@@ -118,6 +118,18 @@ ROUTES = [
     ("POST", "/admin/interpreters/{n}/remove", ORG),
     ("GET", "/admin/events/{e}/language-needs", ORG),
     ("POST", "/admin/events/{e}/language-needs", ORG),
+    ("GET", "/admin/newsletter", ORG),
+    ("POST", "/admin/newsletter", ORG),
+    ("GET", "/admin/newsletter/{nl}", ORG),
+    ("POST", "/admin/newsletter/{nl}", ORG),
+    ("POST", "/admin/newsletter/{nl}/test", ORG),
+    ("POST", "/admin/newsletter/{nl}/send", ORG),
+    ("GET", "/admin/subscribers", {A}),
+    ("GET", "/admin/subscribers.csv", {A}),
+    ("POST", "/admin/events/{e}/registrations/bulk", ORG),
+    ("GET", "/admin/events/{e}/mail-texts", ORG),
+    ("POST", "/admin/events/{e}/mail-texts", ORG),
+    ("GET", "/admin/events/{e}/mail-texts/preview?kind=confirmed&language=de", ORG),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -134,7 +146,8 @@ def test_every_admin_route_is_in_the_table():
                .replace("statistics.csv", "statistics.{fmt:str}")
                .replace("personal-data.json?email=amina@example.org", "personal-data.{fmt:str}")
                .replace("{fe}", "{event_id:id}").replace("{b}", "{booking_id:id}").replace("{p}", "{partner_id:id}")
-               .replace("{n}", "{interpreter_id:id}").replace("partners.xlsx", "partners.{fmt}")) for m, p, _ in ROUTES}
+               .replace("{n}", "{interpreter_id:id}").replace("partners.xlsx", "partners.{fmt}")
+               .replace("{nl}", "{newsletter_id:id}").replace("?kind=confirmed&language=de", "")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed
@@ -148,7 +161,8 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     [mail_file] = mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
     festival = await make_event(kind="festival", title="Global Village")
-    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
+    newsletter = await Newsletter.create(texts={"de": {"subject": "Neues", "body": "Text"}})
+    return {"nl": newsletter.id, "e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
             "m": mail_file.name, "o": sent.id, "i": 999999, "fe": festival.id, "b": 999999, "p": 999999, "n": 999999}
 
 

@@ -32,6 +32,8 @@ BUILT = {
     "booking_calendar": urls.booking_calendar(BASE, "book_token"),
     "partner_page": urls.partner_page(BASE, "partner_token", new="1"),
     "partner_application_form": urls.partner_application_form(BASE, 3),
+    "subscription_confirmation": urls.subscription_confirmation(BASE, "sub_token"),
+    "unsubscribe": urls.unsubscribe(BASE, "sub_token"),
 }
 
 

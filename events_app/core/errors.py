@@ -383,3 +383,18 @@ class PartnerStateConflict(DomainError):
 class InterpreterNotFound(NotFound):
     title = N_("This interpreter is not in the pool.")
     slug = "interpreter-not-found"
+class SubscriptionNotFound(NotFound):
+    title = N_("This link is not valid (any more). Nothing was changed.")
+    slug = "subscription-not-found"
+
+
+class SubscriptionNotPossible(DomainError):
+    status = 409
+    title = N_("This registration cannot be turned into a subscription.")
+    slug = "subscription-not-possible"
+
+
+class NewsletterAlreadySent(DomainError):
+    status = 409
+    title = N_("This newsletter has already been sent.")
+    slug = "newsletter-already-sent"

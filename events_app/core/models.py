@@ -99,6 +99,8 @@ class Event(Model):
     stands = fields.IntField(default=0)
     #: Stands held by accepted partner applications, changed only under the event lock.
     stands_taken = fields.IntField(default=0)
+    #: When subscribers of its kind were told that its registration is open (once per event).
+    announced_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -138,6 +140,11 @@ class Question(Model):
     choices = fields.JSONField(default=list)
     required = fields.BooleanField(default=False)
     position = fields.IntField(default=0)
+    #: A built-in question (standard for the audience): its label is a message id, shown translated.
+    builtin = fields.BooleanField(default=False)
+    #: The organiser's label and choices per language, e.g. {"ar": {"label": "...", "choices": [...]}};
+    #: German is in `label` and `choices`, and answers always store the German choice.
+    translations = fields.JSONField(default=dict)
 
     class Meta:
         table = "question"
@@ -637,3 +644,83 @@ class InterpreterAssignment(Model):
     class Meta:
         table = "interpreter_assignment"
         unique_together = (("event", "language", "day"),)
+# --- newsletter ---
+
+
+class Subscription(Model):
+    """An e-mail address that asked to hear about kinds of events and/or the newsletter.
+
+    Nothing but the confirmation mail is sent until `confirmed_at` is set (double opt-in). What a
+    request asked for waits in `pending` until its link is followed, so nobody can change another
+    person's subscription. Unsubscribing deletes the row: no address is kept as a flag.
+    """
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    language = fields.CharField(max_length=5, default="de")
+    #: Kinds of events (EventKind values) whose announcements this address receives.
+    kinds = fields.JSONField(default=list)
+    newsletter = fields.BooleanField(default=False)
+    #: The secret in the confirmation and unsubscribe links.
+    token = fields.CharField(max_length=64, unique=True)
+    #: {"kinds", "newsletter", "language"} asked for and not yet confirmed.
+    pending = fields.JSONField(default=dict)
+    confirmed_at = fields.DatetimeField(null=True, index=True)
+    #: How consent was given: {"method", "source", "asked_at", "confirmed_at"}.
+    consent = fields.JSONField(default=dict)
+    confirmation_sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, index=True)
+
+    class Meta:
+        table = "subscription"
+
+
+class Announcement(Model):
+    """One subscriber was told about one event: never twice for the same event and person."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="announcements", on_delete=fields.CASCADE)
+    subscription = fields.ForeignKeyField("events.Subscription", related_name="announcements",
+                                          on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "announcement"
+        unique_together = (("event", "subscription"),)
+
+
+class Newsletter(Model):
+    """A newsletter written by an organiser: subject and text per language (German required)."""
+
+    id = fields.IntField(primary_key=True)
+    #: {"de": {"subject": "...", "body": "..."}, "ar": {...}}
+    texts = fields.JSONField(default=dict)
+    created_by = fields.ForeignKeyField("events.User", related_name="newsletters", null=True,
+                                        on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+    recipients = fields.IntField(default=0)
+
+    class Meta:
+        table = "newsletter"
+
+
+# --- mail texts ---
+
+
+class MailText(Model):
+    """An organiser's own wording of one kind of mail for one event in one language: the subject and the
+    opening paragraph. The facts (dates, place, links, QR code) stay the built-in ones; a language
+    without its own text gets the built-in text in that language."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="mail_texts", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=30)
+    language = fields.CharField(max_length=5)
+    subject = fields.CharField(max_length=200, default="")
+    body = fields.TextField(default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "mail_text"
+        unique_together = (("event", "kind", "language"),)

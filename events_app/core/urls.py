@@ -119,3 +119,13 @@ def partner_page(base_url: str, manage_token: str, **query: str) -> str:
 def partner_application_form(base_url: str, event_id: int) -> str:
     """Where associations apply for a festival stand."""
     return f"{_base(base_url)}/events/{event_id}/partners"
+# --- subscriptions (newsletter and announcements) -------------------------------------------------
+
+def subscription_confirmation(base_url: str, subscription_token: str) -> str:
+    """The double opt-in link: a page with a button (a GET confirms nothing)."""
+    return f"{_base(base_url)}/subscriptions/{subscription_token}/confirm"
+
+
+def unsubscribe(base_url: str, subscription_token: str) -> str:
+    """In every announcement and newsletter, and in its List-Unsubscribe header (RFC 8058 one-click POST)."""
+    return f"{_base(base_url)}/unsubscribe/{subscription_token}"

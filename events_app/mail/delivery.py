@@ -427,6 +427,9 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Mim
         "Auto-Submitted": "auto-generated",
         "Content-Language": context["language"],
     }
+    if context.get("unsubscribe_url"):  # RFC 8058: one click in the mail program unsubscribes
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # "=_" cannot occur in base64 text, so the boundary never collides with a body
     boundary = f"=_{row.id}_{secrets.token_hex(8)}_"
     return MimeMail(row=row, recipient=recipient, message_id=message_id,

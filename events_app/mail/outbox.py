@@ -28,7 +28,7 @@ class MailPriority(IntEnum):
 
 
 PERSONAL_KINDS = frozenset({"confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
-                            "cancelled_by_organiser", "verify_email",
+                            "cancelled_by_organiser", "verify_email", "subscription_confirm",
                             "slot_booked", "slot_moved", "slot_cancelled", "interpreter_assigned",
                             "partner_received", "partner_pending", "partner_waiting", "partner_accepted",
                             "partner_declined", "partner_withdrawn"})
@@ -71,3 +71,16 @@ async def queue_mail(
         priority=int(priority_for(template) if priority is None else priority),
         using_db=conn,
     )
+async def queue_bulk_mail(conn: BaseDBAsyncClient, *, template: str, messages: list[tuple[str, str, dict]],
+                          event_id: int | None = None) -> int:
+    """Queue one kind of mail to many people at once (announcements, newsletters) in large inserts.
+
+    `messages` holds (recipient, language, context); returns how many rows were written.
+    """
+    now = utcnow()
+    rows = [OutboxMessage(template=template, recipient=recipient, language=language, context=context,
+                          event_id=event_id, next_attempt_at=now, priority=int(MailPriority.BULK))
+            for recipient, language, context in messages if recipient]
+    if rows:
+        await OutboxMessage.bulk_create(rows, batch_size=500, using_db=conn)
+    return len(rows)

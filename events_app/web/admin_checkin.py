@@ -18,7 +18,8 @@ from events_app.core.validation import parse_id
 
 @requires(*EVERYONE)
 async def checkin_events(request: Request) -> Response:
-    return page(request, "admin/checkin_events.html", {"events": await checkin.events_for(request.state.user)})
+    today, others = await checkin.events_for(request.state.user, timezone=request.app.state.settings.timezone)
+    return page(request, "admin/checkin_events.html", {"today": today, "others": others})
 
 
 async def door_event(request: Request) -> Event:

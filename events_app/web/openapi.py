@@ -292,3 +292,19 @@ OPENAPI["paths"].update({
         "parameters": _EVENT_ID,
         "get": _op("Languages people asked assistance for, how many, and the interpreter assigned", secured=True)},
 })
+# --- newsletter ---
+OPENAPI["components"]["schemas"].update({
+    "SubscriptionInput": {"type": "object", "required": ["email"], "properties": {
+        "email": {"type": "string", "format": "email"},
+        "kinds": {"type": "array", "items": {"enum": ["course", "workshop", "tour", "consultation", "festival"]},
+                  "description": "kinds of events to hear about when their registration opens; workshop only with "
+                                 "a staff address"},
+        "newsletter": {"type": "boolean", "default": False},
+        "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"], "default": "de"}}},
+    "SubscriptionAccepted": {"type": "object", "required": ["status", "detail"], "properties": {
+        "status": {"const": "accepted"}, "detail": {"type": "string"}}},
+})
+OPENAPI["paths"]["/api/v1/subscriptions"] = {
+    "post": _op("Ask to hear about kinds of events and/or the newsletter. Always 202, known address or not: a "
+                "confirmation mail (at most one an hour) carries the link that confirms (double opt-in).",
+                body="SubscriptionInput", ok="202", ok_schema="SubscriptionAccepted", errors=("400", "413", "422"))}

@@ -16,6 +16,8 @@ from events_app.core.models import Audience, EventStatus, Invitation, Registrati
 from events_app.core.timeutil import utcnow
 from events_app.mail import delivery
 from events_app.seats.registration import Applicant
+from events_app.newsletter import subscriptions
+from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
 from events_app.web.forms import answers_from, applicant_from, whole_number
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
@@ -32,15 +34,18 @@ def localized(event, language: str) -> dict:
     mark a German fallback with lang="de" (screen readers then switch voice).
     """
     texts = (event.translations or {}).get(language, {})
-    title, description = texts.get("title"), texts.get("description")
+    title, description, location = texts.get("title"), texts.get("description"), texts.get("location")
     return {"title": title or event.title, "description": description or event.description,
+            "location": location or event.location,
             "title_lang": language if title else DEFAULT_LANGUAGE,
-            "description_lang": language if description else DEFAULT_LANGUAGE}
+            "description_lang": language if description else DEFAULT_LANGUAGE,
+            "location_lang": language if location else DEFAULT_LANGUAGE}
 
 
 async def home(request: Request) -> Response:
     listed = await events.list_public_events()
-    return render(request, "home.html", {"events": listed, "localized": localized})
+    return render(request, "home.html", {"events": listed, "localized": localized,
+                                         "subscribable_kinds": SUBSCRIBABLE_KINDS})
 
 
 async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200,
@@ -51,7 +56,7 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
         "form": form or {}, "errors": field_errors or {}, "localized": localized,
         "by_invitation": event.audience == Audience.INVITATION,
         "cancelled": event.status == EventStatus.CANCELLED, "page_path": page_path,
-        "question_label": lambda question: signup.question_label(question, request.state.language),
+        "subscribable_kinds": SUBSCRIBABLE_KINDS,
     }, status_code=status_code)
 
 
@@ -137,7 +142,7 @@ async def _manage(request: Request, token: str, *, form: dict | None = None, fie
         "errors": field_errors or {},
         "retention_days": event.retention_days if event.retention_days is not None
         else request.app.state.settings.retention_days,
-        "question_label": lambda question: signup.question_label(question, request.state.language),
+        "follow_up": subscriptions.waited_without_seat(reg, event),
     }, status_code=status_code)
 
 

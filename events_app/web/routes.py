@@ -9,9 +9,9 @@ from starlette.staticfiles import StaticFiles
 
 from events_app.core.settings import STATIC_DIR
 from events_app.web import (
-    admin_account, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
+    admin_account, admin_mail_texts, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
     admin_registrations, admin_signin, admin_training, admin_users, api, consultations, courses, feeds, festival,
-    interpreters, invitations_admin, pages, privacy, rsvp, statistics,
+    interpreters, invitations_admin, newsletter, pages, privacy, rsvp, statistics,
 )
 
 class IdConvertor(IntegerConvertor):
@@ -130,6 +130,10 @@ routes = [
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/resend", admin_registrations.registration_resend,
           methods=["POST"]),
+    Route("/admin/events/{event_id:id}/registrations/bulk", admin_registrations.registrations_bulk, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/mail-texts", admin_mail_texts.mail_texts_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/mail-texts", admin_mail_texts.mail_texts_save, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/mail-texts/preview", admin_mail_texts.mail_text_preview, methods=["GET"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_page, methods=["GET"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_send, methods=["POST"]),
     Route("/admin/events/{event_id:id}/export", admin_exports.export_page, methods=["GET"]),
@@ -226,5 +230,22 @@ routes = [
     Route("/admin/interpreters/{interpreter_id:id}/remove", interpreters.pool_remove, methods=["POST"]),
     Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_page, methods=["GET"]),
     Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_assign, methods=["POST"]),
+    # --- newsletter ---
+    Route("/subscribe", newsletter.subscribe_page, methods=["GET"]),
+    Route("/subscribe", newsletter.subscribe_form, methods=["POST"]),
+    Route("/api/v1/subscriptions", newsletter.api_subscribe, methods=["POST"]),
+    Route("/subscriptions/{token}/confirm", newsletter.confirm_page, methods=["GET"]),
+    Route("/subscriptions/{token}/confirm", newsletter.confirm_submit, methods=["POST"]),
+    Route("/unsubscribe/{token}", newsletter.unsubscribe_page, methods=["GET"]),
+    Route("/unsubscribe/{token}", newsletter.unsubscribe_submit, methods=["POST"]),
+    Route("/r/{token}/follow-up", newsletter.follow_up, methods=["POST"]),
+    Route("/admin/newsletter", newsletter.newsletter_overview, methods=["GET"]),
+    Route("/admin/newsletter", newsletter.newsletter_save, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}", newsletter.newsletter_detail, methods=["GET"]),
+    Route("/admin/newsletter/{newsletter_id:id}", newsletter.newsletter_save, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}/test", newsletter.newsletter_test, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}/send", newsletter.newsletter_send, methods=["POST"]),
+    Route("/admin/subscribers", newsletter.subscribers_page, methods=["GET"]),
+    Route("/admin/subscribers.csv", newsletter.subscribers_csv, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

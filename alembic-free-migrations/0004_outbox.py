@@ -9,7 +9,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0001_initial")]
+    dependencies = [('events', '0003_security')]
 
     operations = [
         ops.AddField(model_name="OutboxMessage", name="priority",

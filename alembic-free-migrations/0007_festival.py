@@ -7,7 +7,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('events', '0001_initial')]
+    dependencies = [('events', '0006_privacy')]
 
     initial = False
 
