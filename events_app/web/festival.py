@@ -99,7 +99,7 @@ async def apply_submit(request: Request) -> Response:
 
 
 async def partner_page(request: Request, *, withdrawn_now: bool = False) -> Response:
-    partner = await partners.find_by_token(request.path_params["token"])
+    partner = await partners.find_by_partner_token(request.path_params["token"])
     positions = await partners.waiting_positions(partner.event_id)
     return render(request, "partner.html", {
         "partner": partner, "event": partner.event, "text": localized(partner.event, request.state.language),
