@@ -25,7 +25,7 @@ from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, 
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
-from events_app.seats.participation import clean_postcode, describe_newcomer
+from events_app.seats.participation import clean_postcode, newcomer_facts
 
 
 def new_token() -> str:
@@ -95,6 +95,13 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
         raise errors.ValidationFailed(fields=problems, max=event.max_companions)
     return Applicant(name=name, email=email, phone=phone, language=language,
                      companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
+
+
+def _address_or_nothing(value: str) -> str:
+    try:
+        return normalise_email(value) if (value or "").strip() else ""
+    except ValueError:
+        return ""  # check_applicant reports it
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -182,6 +189,8 @@ async def register(
     `confirm_pending`), for sign-ups whose address must be verified first.
     """
     now = now or utcnow()
+    facts = await newcomer_facts(email=_address_or_nothing(applicant.email), phone=applicant.phone.strip(),
+                                 postcode=applicant.postcode, event_id=event_id)
     async with event_lock(event_id) as (conn, event):
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
@@ -193,11 +202,10 @@ async def register(
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(), postcode=person.postcode,
-            manage_token=new_token(), checkin_token=new_token(),
+            answers=person.answers or {}, queued_at=utcnow(), postcode=facts.postcode, district=facts.district,
+            returning=facts.returning, manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
-            await describe_newcomer(conn, registration)
             set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
             await queue_registration_mail(conn, registration, "verify_email")
@@ -213,8 +221,6 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `event_lock`; invitations and the back office use it for their own flows."""
-    if not registration._saved_in_db:
-        await describe_newcomer(conn, registration)
     if event.seats_taken + registration.seats <= event.capacity:
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
