@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 
 from events_app.core import db
 from events_app.core.settings import load_settings
+from events_app.seats import seating
 
 
 def _read_password() -> str:
@@ -57,7 +59,7 @@ async def _worker(settings) -> None:
     from events_app import worker
 
     async with db.orm(settings.database_url):
-        await worker.run_forever(settings)
+        await worker.run_until_signalled(settings)
 
 
 # --- receptions ---
@@ -150,7 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     purge.add_argument("--dry-run", action="store_true", help="only print what would be removed")
 
     args = parser.parse_args(argv)
+    if args.command in ("serve", "worker"):  # the worker's line per round, and warnings, on stderr
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    seating.set_lock_timeout(settings.lock_timeout_ms)
     if args.command == "serve":
         import uvicorn
 
@@ -160,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
             print("Several processes need PostgreSQL; serving with one.", file=sys.stderr)
             args.workers = 1
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, log_level="info")
+                    # X-Forwarded-For is read by the application, and only from EVENTS_TRUSTED_PROXIES
+                    # (web/requests.client_address); uvicorn itself trusts no forwarded header
+                    proxy_headers=False, forwarded_allow_ips="", log_level="info")
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")

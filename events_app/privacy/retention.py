@@ -20,7 +20,7 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from events_app.core.models import AuditEntry, Certificate, Event, EventSession, Invitation, OutboxMessage, Registration, RsvpAttempt
+from events_app.core.models import AuditEntry, Certificate, Event, EventSession, Invitation, OutboxMessage, Registration, ThrottleCounter
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
 from events_app.privacy import anonymise
@@ -29,8 +29,6 @@ from events_app.privacy.anonymise import Removal
 log = logging.getLogger(__name__)
 #: Set when compacting failed, so the next run compacts even if it removes nothing.
 _compaction_due = False
-#: Wrong RSVP codes are counted for ten minutes; their hashed client addresses need not stay longer than a day.
-RSVP_ATTEMPT_KEEP = timedelta(days=1)
 #: Uploaded invitee lists are deleted a day after upload (the import page keeps them between preview and import).
 UPLOAD_KEEP_SECONDS = 24 * 3600
 
@@ -116,8 +114,9 @@ async def purge(settings: Settings, *, now: datetime | None = None, dry_run: boo
         total.merge(await _event(event, now=now, dry_run=dry_run))
     anonymise.files(settings.var_dir, total, dry_run=dry_run)
     total.add("certificate", await _certificate_details(settings, now, dry_run=dry_run))
-    attempts = RsvpAttempt.filter(created_at__lt=now - RSVP_ATTEMPT_KEEP)
-    total.add("rsvp_attempt", await attempts.count() if dry_run else await attempts.delete())
+    # throttle counters hold only hashes, and only until their window ends
+    expired = ThrottleCounter.filter(expires_at__lt=now.timestamp())
+    total.add("throttle_counter", await expired.count() if dry_run else await expired.delete())
     total.add("var/imports", _old_uploads(settings, dry_run=dry_run))
     global _compaction_due
     if not dry_run and (total.counts or _compaction_due):

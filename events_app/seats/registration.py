@@ -1,28 +1,24 @@
 """Registering, cancelling and the waiting list: capacity is never exceeded, even in a rush.
 
-Every change of an event's seats happens inside `event_lock`: one transaction holding the
-event's write lock (a row lock on PostgreSQL; on SQLite the transaction begins IMMEDIATE and
-so holds the database's write lock). Under that lock `Event.seats_taken` is read, compared with
-the capacity and written back; without it, two registrations can both see the last seat free
-(the classic count-then-insert overbooking).
+Every change of an event's seats happens inside `seating.event_lock` and goes through
+`seating.take_seats` / `seating.give_back_seats`; without the lock, two registrations can both see
+the last seat free (the classic count-then-insert overbooking).
 """
 
 from __future__ import annotations
 
 import secrets
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import AsyncIterator
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from events_app.core import errors
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
+from events_app.seats import seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 from events_app.seats.participation import clean_postcode, newcomer_facts
@@ -51,16 +47,6 @@ class Applicant:
 class Outcome:
     registration: Registration
     waitlist_position: int | None
-
-
-@asynccontextmanager
-async def event_lock(event_id: int) -> AsyncIterator[tuple[BaseDBAsyncClient, Event]]:
-    """Open a transaction that holds the event's write lock and yield (connection, fresh event)."""
-    async with in_transaction() as conn:
-        event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
-        if event is None:
-            raise errors.EventNotFound()
-        yield conn, event
 
 
 def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
@@ -181,21 +167,29 @@ async def register(
     languages: tuple[str, ...] = ("de",),
     via_invitation: bool = False,
     hold_seat: bool = True,
+    once_per_email: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
     `hold_seat=False` stores the registration as pending (it holds no seat until
-    `confirm_pending`), for sign-ups whose address must be verified first.
+    `confirm_pending`), for sign-ups whose address must be verified first. `once_per_email` refuses
+    a second live registration of the same address for the event (public sign-up: no seats taken and
+    no mail sent again and again to an address the caller chose).
     """
     now = now or utcnow()
     facts = await newcomer_facts(email=_address_or_nothing(applicant.email), phone=applicant.phone.strip(),
                                  postcode=applicant.postcode, event_id=event_id)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
         person = check_applicant(event, applicant, languages=languages)
+        if once_per_email and person.email and await Registration.filter(
+                event_id=event.id, email__iexact=person.email,
+                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+            # checked under the event lock, so two identical sign-ups at once cannot both pass
+            raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
             await expire_event_offers(conn, event, now)
         seats = 1 + person.companions
@@ -220,12 +214,10 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
                              now: datetime) -> None:
     """Give the registration its seats if they are free, else a place on the waiting list.
 
-    Call only under `event_lock`; invitations and the back office use it for their own flows."""
-    if event.seats_taken + registration.seats <= event.capacity:
+    Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
+    if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
-        event.seats_taken += registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
     elif event.waitlist:
         set_status(registration, RegistrationStatus.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
@@ -241,7 +233,7 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
     registration = await Registration.get_or_none(id=registration_id)
     if registration is None:
         raise errors.RegistrationNotFound()
-    async with event_lock(registration.event_id) as (conn, event):
+    async with seating.event_lock(registration.event_id) as (conn, event):
         registration = await Registration.get(id=registration_id).using_db(conn)
         if registration.status != RegistrationStatus.PENDING:
             return Outcome(registration, await waitlist_position(conn, registration))
@@ -254,23 +246,22 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
 
 
 async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) -> list[Registration]:
-    """Fill free seats from the waiting list, oldest first. Call only under `event_lock`.
+    """Fill free seats from the waiting list, oldest first. Call only under `seating.event_lock`.
 
     A request for more seats than are free is skipped but keeps its place; with `offer_hours`
     the seats are held as an offer that the person must accept before it expires.
     """
     if event.status == EventStatus.CANCELLED:
         return []
-    free = event.capacity - event.seats_taken
     promoted: list[Registration] = []
-    if free <= 0:
+    if seating.free_seats(event) <= 0:
         return promoted
     waiting = await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED).order_by(
         "queued_at", "id").using_db(conn)
     for registration in waiting:
-        if free <= 0:
+        if seating.free_seats(event) <= 0:
             break
-        if registration.seats > free:
+        if not await seating.take_seats(conn, event, registration.seats):
             continue
         if event.offer_hours > 0:
             set_status(registration, RegistrationStatus.OFFERED, now)
@@ -284,19 +275,15 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
                                                               "updated_at"])
         await queue_registration_mail(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
-        free -= registration.seats
-        event.seats_taken += registration.seats
         promoted.append(registration)
-    await event.save(using_db=conn, update_fields=["seats_taken"])
     return promoted
 
 
 async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: RegistrationStatus,
                         now: datetime) -> None:
-    """Give back the seats a registration held and set its new status. Call only under `event_lock`."""
+    """Give back the seats a registration held and set its new status. Call only under `seating.event_lock`."""
     if registration.status in SEAT_HOLDING:
-        event.seats_taken -= registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
+        await seating.give_back_seats(conn, event, registration.seats)
     set_status(registration, status, now)
     registration.offer_expires_at = None
     if status == RegistrationStatus.CANCELLED:
@@ -312,7 +299,7 @@ async def _offers_due(event_id: int, now: datetime) -> bool:
 
 
 async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
-    """Expire this event's offers past their deadline and pass the seats on. Call only under `event_lock`."""
+    """Expire this event's offers past their deadline and pass the seats on. Call only under `seating.event_lock`."""
     due = await Registration.filter(event_id=event.id, status=RegistrationStatus.OFFERED,
                                     offer_expires_at__lte=now).using_db(conn)
     for registration in due:
@@ -330,7 +317,7 @@ async def expire_due_offers(*, now: datetime | None = None) -> int:
                                           ).distinct().values_list("event_id", flat=True)
     expired = 0
     for event_id in set(event_ids):
-        async with event_lock(event_id) as (conn, event):
+        async with seating.event_lock(event_id) as (conn, event):
             expired += await expire_event_offers(conn, event, now)
     return expired
 
@@ -354,7 +341,7 @@ async def find_by_manage_token(token: str, *, now: datetime | None = None) -> Ou
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
     if await _offers_due(event_id, now):
-        async with event_lock(event_id) as (conn, event):
+        async with seating.event_lock(event_id) as (conn, event):
             await expire_event_offers(conn, event, now)
     registration = await Registration.get(manage_token=token).prefetch_related("event")
     return Outcome(registration, await waitlist_position(registration._meta.db, registration))
@@ -364,7 +351,7 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
     """Cancelled by the person: frees the seats and moves the waiting list."""
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
@@ -392,7 +379,7 @@ async def release_for_erasure(*, registration_id: int, now: datetime | None = No
 async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
         if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at <= now:
             await expire_event_offers(conn, event, now)
@@ -417,7 +404,7 @@ async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, no
 
 
 def check_capacity(event: Event, capacity: int) -> None:
-    """Refuse a new capacity below the seats already taken. Call only under `event_lock`, so no
+    """Refuse a new capacity below the seats already taken. Call only under `seating.event_lock`, so no
     registration can take a seat between this check and the write.
 
     An unchanged capacity passes even when an organiser has promoted beyond it."""
@@ -430,7 +417,7 @@ def check_capacity(event: Event, capacity: int) -> None:
 async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = None) -> Event:
     """Change the capacity; a raise promotes from the waiting list. Seats already given stay given."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         check_capacity(event, capacity)
         event.capacity = capacity
         await event.save(using_db=conn, update_fields=["capacity", "updated_at"])

@@ -142,8 +142,8 @@ OPENAPI["components"]["schemas"].update({
         "title": {"type": "string"},
         "body": {"type": "string", "description": "placeholders {name} {event} {dates} {hours}"},
         "content_summary": {"type": "string"}, "signer_name": {"type": "string"}, "signer_role": {"type": "string"},
-        "logo": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."},
-        "signature": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."}}},
+        "logo": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"},
+        "signature": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"}}},
 })
 _REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 OPENAPI["paths"].update({
@@ -223,3 +223,88 @@ for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlforma
     _statistics = _op(f"The same figures as {_fmt.upper()}", secured=True, errors=("422",))
     _statistics["responses"]["200"]["content"] = {_media: {}}
     OPENAPI["paths"][f"/api/v1/statistics.{_fmt}"] = {"parameters": _STATISTICS_PARAMS, "get": _statistics}
+# --- consultation hours, festival partners, interpreter pool ---
+_LANGS = {"enum": ["de", "en", "ar", "tr", "uk", "fa"]}
+OPENAPI["components"]["schemas"].update({
+    "SlotPattern": {"type": "object", "required": ["weekday", "start", "end", "minutes", "first", "last"], "properties": {
+        "weekday": {"type": "integer", "minimum": 1, "maximum": 7, "description": "1 = Monday ... 7 = Sunday"},
+        "start": {"type": "string", "example": "10:00", "description": "local time (Europe/Berlin)"},
+        "end": {"type": "string", "example": "12:00"}, "minutes": {"type": "integer", "minimum": 5, "maximum": 480},
+        "first": {"type": "string", "format": "date"}, "last": {"type": "string", "format": "date"},
+        "skip": {"type": "array", "items": {"type": "string", "format": "date"}}}},
+    "Slot": {"type": "object", "properties": {"id": {"type": "integer"}, "starts_at": _TIME, "ends_at": _TIME,
+                                             "free": {"type": "boolean"}}},
+    "BookingInput": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string",
+                                                                         "description": "e-mail or phone"},
+        "language": _LANGS, "interpreter_needed": {"type": "boolean"},
+        "interpreter_language": {"type": "string", "description": "a code (ar, fa, prs, ps, tr, ku, uk, ru, ti, so, "
+                                 "sq, ro, bg, pl, en, fr) or the language's name"}}},
+    "Booking": {"type": "object", "properties": {"id": {"type": "integer"}, "manage_url": {"type": "string"}}},
+    "SlotTaken": {"allOf": [{"$ref": "#/components/schemas/Problem"}, {"type": "object", "properties": {
+        "next_free_slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}}}}]},
+    "PartnerInput": {"type": "object", "required": ["organisation", "contact_name", "email"], "properties": {
+        "organisation": {"type": "string"}, "contact_name": {"type": "string"}, "email": {"type": "string"},
+        "phone": {"type": "string"}, "language": _LANGS, "presents": {"type": "string"},
+        "languages": {"type": "array", "items": {"type": "string"}},
+        "needs": {"type": "object", "properties": {"table": {"type": "boolean"}, "power": {"type": "boolean"},
+                                                    "tent": {"type": "boolean"}, "food_permit": {"type": "boolean"},
+                                                    "other": {"type": "string"}}},
+        "answers": {"type": "object", "description": "the event's custom questions by key"}}},
+    "Partner": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "status": {"enum": ["pending", "accepted", "waiting", "declined", "withdrawn"]},
+        "manage_url": {"type": "string", "description": "only in the answer to the applicant"},
+        "stand_number": {"type": "string"}, "waiting_position": {"type": ["integer", "null"]}}},
+    "DecisionInput": {"type": "object", "required": ["decision"], "properties": {
+        "decision": {"enum": ["accept", "decline", "pending"]},
+        "reason": {"type": "string", "description": "required to decline; the partner reads it"}}},
+    "LanguageNeed": {"type": "object", "properties": {
+        "language": {"type": "string"}, "day": {"type": ["string", "null"], "description": "consultation day"},
+        "people": {"type": "integer"}, "interpreter": {"type": ["object", "null"]}}},
+})
+_SLOT_ID = [{"name": "slot_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_PARTNER_ID = [{"name": "partner_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+OPENAPI["paths"].update({
+    "/api/v1/events/{event_id}/slots": {
+        "parameters": _EVENT_ID,
+        "get": _op("The coming slots of a consultation hour, each free or not (no names)"),
+        "post": _op("Make slots from a weekly pattern in local time; answers the slots created", secured=True,
+                    body="SlotPattern", ok="201", errors=("400", "404", "409", "422"))},
+    "/api/v1/slots/{slot_id}/bookings": {
+        "parameters": _SLOT_ID,
+        "post": _op("Book a slot; 409 slot-taken lists next_free_slots, 409 one-slot-per-day", body="BookingInput",
+                    ok="201", ok_schema="Booking", errors=("400", "404", "409", "422"))},
+    "/api/v1/events/{event_id}/partners": {
+        "parameters": _EVENT_ID,
+        "post": _op("Apply for a festival stand (status pending, mail 'received')", body="PartnerInput", ok="201",
+                    ok_schema="Partner", errors=("400", "404", "409", "422")),
+        "get": _op("All applications with status, contact, needs and stand number", secured=True)},
+    "/api/v1/partners/{partner_id}/decision": {
+        "parameters": _PARTNER_ID,
+        "post": _op("Accept (a stand, or waiting in order), decline with a reason, or back to pending; mails the "
+                    "partner", secured=True, body="DecisionInput", ok_schema="Partner",
+                    errors=("400", "404", "409", "422"))},
+    "/api/v1/events/{event_id}/partners.xlsx": {
+        "parameters": _EVENT_ID, "get": _op("Partner list for the site plan (accepted, then waiting)", secured=True)},
+    "/api/v1/events/{event_id}/partners.pdf": {
+        "parameters": _EVENT_ID, "get": _op("Partner list for the site plan as PDF", secured=True)},
+    "/api/v1/events/{event_id}/language-needs": {
+        "parameters": _EVENT_ID,
+        "get": _op("Languages people asked assistance for, how many, and the interpreter assigned", secured=True)},
+})
+# --- newsletter ---
+OPENAPI["components"]["schemas"].update({
+    "SubscriptionInput": {"type": "object", "required": ["email"], "properties": {
+        "email": {"type": "string", "format": "email"},
+        "kinds": {"type": "array", "items": {"enum": ["course", "workshop", "tour", "consultation", "festival"]},
+                  "description": "kinds of events to hear about when their registration opens; workshop only with "
+                                 "a staff address"},
+        "newsletter": {"type": "boolean", "default": False},
+        "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"], "default": "de"}}},
+    "SubscriptionAccepted": {"type": "object", "required": ["status", "detail"], "properties": {
+        "status": {"const": "accepted"}, "detail": {"type": "string"}}},
+})
+OPENAPI["paths"]["/api/v1/subscriptions"] = {
+    "post": _op("Ask to hear about kinds of events and/or the newsletter. Always 202, known address or not: a "
+                "confirmation mail (at most one an hour) carries the link that confirms (double opt-in).",
+                body="SubscriptionInput", ok="202", ok_schema="SubscriptionAccepted", errors=("400", "413", "422"))}
