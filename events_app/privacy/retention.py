@@ -29,7 +29,6 @@ from events_app.privacy.anonymise import Removal
 log = logging.getLogger(__name__)
 #: Set when compacting failed, so the next run compacts even if it removes nothing.
 _compaction_due = False
-#: Wrong RSVP codes are counted for ten minutes; their hashed client addresses need not stay longer than a day.
 #: Uploaded invitee lists are deleted a day after upload (the import page keeps them between preview and import).
 UPLOAD_KEEP_SECONDS = 24 * 3600
 
