@@ -125,7 +125,7 @@ async def test_a_repeated_registration_takes_no_second_seat_and_sends_no_second_
                                                      headers=via("203.0.113.7")) for _ in range(6)])
         statuses = sorted(answer.status_code for answer in answers)
         assert statuses == [201] + [409] * 5, statuses
-        assert all("already registered" in a.json()["title"] for a in answers if a.status_code == 409)
+        assert all(a.json()["type"] == "/problems/already-registered" for a in answers if a.status_code == 409)
         again = await client.post(f"/events/{event.id}/register", data={**body, "email": "AMINA@example.org"},
                                   headers=via("203.0.113.7"))
         assert again.status_code == 409 and "bereits" in again.text

@@ -219,7 +219,8 @@ async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: 
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=engine.new_token(), checkin_token=engine.new_token())
+            manage_token=engine.new_token(), checkin_token=engine.new_token(),
+            contact_verified_at=now)  # the organiser spoke with the person: the contact is known to work
         await engine.place_registration(conn, event, registration, now)
         position = await engine.waitlist_position(conn, registration)
         await engine.tell(conn, registration, "waitlisted" if position else "confirmed", position=position)

@@ -23,6 +23,7 @@ from events_app.core.timeutil import utcnow
 from events_app.mail.failures import PermanentFailure
 from events_app.mail.mime import mail_host, one_line
 from events_app.seats import signup
+from events_app.core.contact import contact_code
 
 #: Message kinds the engine queues, and the templates that exist for them.
 KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
@@ -169,8 +170,11 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "show_location": bool(event.location) and (not event.location_confidential
                                                    or row.template in CONFIRMATION_KINDS),
         "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
-        "manage_url": (f"{settings.base_url}/r/{registration.manage_token}" if registration
-                       else f"{settings.base_url}/rsvp/{invitation.token}"),
+        # the code proves that whoever opens the link read this mail (unlocks a confidential meeting point)
+        "manage_url": (f"{settings.base_url}/r/{registration.manage_token}"
+                       + (f"?contact={contact_code(registration_id=registration.id, email=registration.email, secret_key=settings.secret_key)}"
+                          if registration.email and event.location_confidential else "")
+                       if registration else f"{settings.base_url}/rsvp/{invitation.token}"),
         "event_url": f"{settings.base_url}/events/{event.id}",
         "position": extra.get("position"),
         "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,

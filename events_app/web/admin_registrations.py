@@ -19,6 +19,7 @@ from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.core.validation import parse_id
+from events_app.security import contact
 
 S = RegistrationStatus
 
@@ -109,6 +110,15 @@ async def registration_contact(request: Request) -> Response:
     except errors.ValidationFailed as exc:
         return await _registration_view(request, event, form=data, errors_=field_messages(request, exc),
                                         status_code=422)
+    return back(f"/admin/events/{event.id}/registrations/{_registration_id(request)}", "saved")
+
+
+@requires(*ORGANISERS)
+async def registration_verify_contact(request: Request) -> Response:
+    """The organiser reached the person (phone-only registrations): their page shows the meeting point."""
+    event = await load_event(request)
+    await contact.confirm_by_organiser(registration_id=_registration_id(request), event_id=event.id,
+                                       by=request.state.user)
     return back(f"/admin/events/{event.id}/registrations/{_registration_id(request)}", "saved")
 
 

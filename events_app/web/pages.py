@@ -12,6 +12,8 @@ from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
 from events_app.seats.registration import Applicant
 from events_app.web.forms import applicant_from
+from events_app.core.contact import may_see_meeting_point
+from events_app.security import contact
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
 from events_app.core.validation import parse_whole_number
@@ -105,7 +107,11 @@ async def manage_page(request: Request) -> Response:
     outcome = await registration.find_by_token(request.path_params["token"])
     reg = outcome.registration
     event = await events.get_event(reg.event_id, public=False)
+    code = request.query_params.get("contact")
+    if code and event.location_confidential:
+        await contact.confirm_by_code(registration=reg, code=code, secret_key=request.app.state.settings.secret_key)
     return render(request, "manage.html", {
+        "show_location": may_see_meeting_point(event, reg),
         "registration": reg, "event": event, "text": localized(event, request.state.language),
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
