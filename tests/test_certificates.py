@@ -74,14 +74,18 @@ async def test_names_in_other_scripts_come_back_intact(db, settings, tmp_path, l
 
 async def test_organiser_texts_with_placeholders_and_escaping(db, settings, tmp_path):
     event, (person,) = await _workshop_with(["Олена Коваленко"])
+    with pytest.raises(errors.ValidationFailed) as unknown:  # a placeholder nobody can fill: refused at once
+        await certificates.save_template(event_id=event.id, values={"body": "Frau {name} am {datum}."})
+    assert unknown.value.fields == {"body": errors.PlaceholderEmpty.title}
+    assert unknown.value.params["placeholders"] == "{datum}"
     await certificates.save_template(event_id=event.id, values={
-        "title": "Bescheinigung <b>", "body": "Frau {name} besuchte {event} am {dates}: {hours} Stunden. {unknown}",
+        "title": "Bescheinigung <b>", "body": "Frau {name} besuchte {event} am {dates}: {hours} Stunden.",
         "signer_name": "Dr. Erika Muster", "signer_role": "Integrationsbüro", "content_summary": "Kommunikation"})
     certificate = await certificates.issue(registration_id=person.id)
     text = _squash(pdf_text(await certificates.render_one(certificate=certificate, settings=settings), tmp_path))
     assert "Bescheinigung <b>" in text
     assert "Frau Олена Коваленко besuchte Interkulturelle Kompetenz am" in text
-    assert "1,5 Stunden. {unknown}" in text
+    assert "1,5 Stunden." in text and "{" not in text
     assert "Dr. Erika Muster" in text and "Integrationsbüro" in text and "Kommunikation" in text
     with pytest.raises(errors.ValidationFailed) as failed:
         await certificates.save_template(event_id=event.id, values={"logo": "file:///etc/passwd"})

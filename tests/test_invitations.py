@@ -20,6 +20,7 @@ from events_app.receptions.invitee_import import Action
 from events_app.receptions.invitations import Reply
 from events_app.core.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from events_app.core.timeutil import utcnow
+from events_app.core.wording import format_code, greeting
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.helpers import both_databases, make_user
@@ -244,13 +245,13 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
     await invitations.save_letter(event_id=reception.id, sender="Universitätsstadt Gießen · Berliner Platz 1",
                                   subject="Einladung zum Einbürgerungsempfang",
                                   body="Wir laden Sie ein: {event_title}.\n\nBitte antworten Sie bis {deadline}.",
-                                  signature="Ihr Integrationsbüro")
+                                  closing="Mit freundlichen Grüßen")
     people = await Invitation.all()
     text = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, by=me, everyone=True),
                     tmp_path)
     compact = text.replace(" ", "")
     for person in people:
-        assert compact.count(invitations.format_code(person.code)) == 1, person.code
+        assert compact.count(format_code(person.code)) == 1, person.code
     assert text.count("\f") >= len(people) - 1  # a page per invitee
     assert "Marburger Straße 12" in text and "35390 Gießen" in text
     assert "Sehr geehrte Frau Ahmadi," in text and "Guten Tag Sam Nguyen," in text
@@ -259,7 +260,7 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
     only_letters = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, by=me), tmp_path)
     without_mail = [p for p in people if not p.email]
     assert len(without_mail) == 6
-    assert sum(only_letters.replace(" ", "").count(invitations.format_code(p.code)) for p in people) == 6
+    assert sum(only_letters.replace(" ", "").count(format_code(p.code)) for p in people) == 6
     downloads = await AuditEntry.filter(action="export.downloaded", event_id=reception.id).order_by("id")
     assert [(d.user_id, d.detail) for d in downloads] == [
         (me.id, {"format": "pdf", "layout": "letters", "everyone": True, "letters": 19}),
@@ -278,9 +279,9 @@ async def test_letters_laid_out_in_parts_are_one_pdf_in_order_and_tell_their_pro
     assert text.count("\f") >= 18  # a page per letter
     compact = text.replace(" ", "")
     people = await invitations.list_invitations(reception.id)  # the letters' order
-    positions = [compact.index(invitations.format_code(p.code)) for p in people]
+    positions = [compact.index(format_code(p.code)) for p in people]
     assert positions == sorted(positions)
-    assert all(compact.count(invitations.format_code(p.code)) == 1 for p in people)
+    assert all(compact.count(format_code(p.code)) == 1 for p in people)
     assert reports == sorted(reports) and reports[-1] == (4, 4)
     assert len(set(reports)) >= 2  # seen while running, not only at the end
 
@@ -304,7 +305,7 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     counts = await invitations.counts(reception.id)
     assert (counts["invited"], counts["answered"], counts["accepted"], counts["accepted_persons"],
             counts["declined"], counts["pending"]) == (19, 3, 2, 5, 1, 16)
-    assert invitations.greeting(by_file["EB-2026-0101"]) == "Sehr geehrter Herr Yilmaz,"
+    assert greeting(by_file["EB-2026-0101"]) == "Sehr geehrter Herr Yilmaz,"
     me, _ = await make_user()
     text = pdf_text(await letters.door_list_pdf(event_id=reception.id, settings=settings, by=me), tmp_path)
     assert text.index("Ahmadi") < text.index("Yilmaz")
@@ -320,7 +321,10 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
     base = f"/admin/events/{reception.id}/invitations/letters"
     assert (await client.post(base)).headers["location"].startswith("/admin/login")
     me = await sign_in(client)
-    started = await client.post(base, data={"csrf_token": me.csrf})
+    asked = await client.post(base, data={"csrf_token": me.csrf})  # first the plan and the preview, nothing made
+    assert asked.status_code == 200 and "6 Briefe erstellen" in asked.text
+    assert f"{base}/preview.pdf" in asked.text and not await AuditEntry.exists(action="export.downloaded")
+    started = await client.post(base, data={"csrf_token": me.csrf, "confirm": "1"})
     assert started.status_code == 303
     progress_url = started.headers["location"]
     page = await wait_for_job(client, progress_url)
@@ -332,7 +336,7 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
     assert content.status_code == 200 and content.headers["content-type"] == "application/pdf"
     text = pdf_text(content.content, tmp_path).replace(" ", "")
     without_mail = await Invitation.filter(email="")
-    assert all(text.count(invitations.format_code(p.code)) == 1 for p in without_mail)
+    assert all(text.count(format_code(p.code)) == 1 for p in without_mail)
     entry = await AuditEntry.get(action="export.downloaded")
     assert (entry.user_id, entry.detail) == (me.user.id, {"format": "pdf", "layout": "letters", "everyone": False,
                                                           "letters": 6})
@@ -364,7 +368,7 @@ async def test_letters_job_page_counts_the_letters_and_a_job_that_fell_silent_fa
     retry = re.search(r'<form method="post" action="([^"]+)">.*?name="everyone" value="1".*?Noch einmal versuchen',
                       page.text, re.S)
     assert retry and retry.group(1) == base
-    again = await client.post(base, data={"csrf_token": me.csrf, "everyone": "1"})
+    again = await client.post(base, data={"csrf_token": me.csrf, "everyone": "1", "confirm": "1"})
     assert again.status_code == 303 and not again.headers["location"].endswith("silent0123456789abcd")
     page = await wait_for_job(client, again.headers["location"])
     assert "0 Briefe sind fertig." in page.text  # nobody is invited yet

@@ -4,6 +4,7 @@ over real SMTP, and their links work."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -12,8 +13,9 @@ from events_app.backoffice import changes
 from events_app.receptions import list_files, invitee_import, invitations
 from events_app.mail import delivery
 from events_app.seats import signup
-from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
+from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
+from events_app.core.wording import format_code
 from tests.fixtures_mail import SmtpSink
 from tests.helpers import make_event, make_user
 
@@ -36,7 +38,7 @@ async def test_staff_signup_mail_carries_a_working_verification_link(client, smt
     outcome = await signup.sign_up(event_id=event.id, staff_domains=smtp_settings.staff_domains,
                                    applicant=Applicant(name="Jana Roth", email="jana.roth@giessen.de",
                                                        answers={"department": "Ordnungsamt"}))
-    assert outcome.registration.status == S.PENDING
+    assert outcome.registration.status == RegistrationStatus.PENDING
     await deliver_all(smtp_settings)
     [mail] = smtp_server.to("jana.roth@giessen.de")
     assert "Interkulturelle Kompetenz" in mail["Subject"]
@@ -47,7 +49,7 @@ async def test_staff_signup_mail_carries_a_working_verification_link(client, smt
     code = re.search(r'name="code" value="([^"]+)"', page.text).group(1)
     confirmed = await client.post(f"/r/{outcome.registration.manage_token}/verify", data={"code": code})
     assert confirmed.status_code in (200, 303)
-    assert (await Registration.get(id=outcome.registration.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=outcome.registration.id)).status == RegistrationStatus.CONFIRMED
 
 
 async def test_organiser_message_reaches_the_confirmed(smtp_settings, smtp_server: SmtpSink):
@@ -72,8 +74,9 @@ async def test_certificate_mail_links_to_the_pdf(client, smtp_settings, smtp_ser
     from events_app.core.models import EventSession
 
     session = await EventSession.get(event_id=event.id)
-    await attendance.record(registration_id=outcome.registration.id, session_id=session.id, present=True)
-    await certificates.issue(registration_id=outcome.registration.id, send_mail=True)
+    after = session.ends_at + timedelta(minutes=1)  # the workshop has taken place
+    await attendance.record(registration_id=outcome.registration.id, session_id=session.id, present=True, now=after)
+    await certificates.issue(registration_id=outcome.registration.id, send_mail=True, now=after)
     await deliver_all(smtp_settings)
     mail = [m for m in smtp_server.to("ali@example.org") if "Workshop Vielfalt" in m["Subject"]][-1]
     url = re.search(r"https?://\S+/certificate\.pdf", text_of(mail)).group(0)
@@ -92,4 +95,4 @@ async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: Smt
     invitation = await invitations.Invitation.get(event_id=event.id)
     body = text_of(mail)
     assert "Einbürgerungsempfang" in mail["Subject"]
-    assert invitations.format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body
+    assert format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body

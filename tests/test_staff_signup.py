@@ -7,10 +7,11 @@ import re
 import pytest
 from tortoise.transactions import in_transaction
 
-from events_app.core import errors
+from events_app.core import errors, urls, wording
 from events_app.seats import events, registration, signup
-from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
+from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
+from events_app.core.signing import verification_code
 from tests.helpers import both_databases, make_event
 
 DOMAINS = ("giessen.de", "stadt-giessen.de")
@@ -57,22 +58,22 @@ async def test_pending_staff_sign_up_holds_no_seat_until_verified(db):
                                   staff_domains=DOMAINS)).registration
     second = (await signup.sign_up(event_id=event.id, applicant=_applicant("max@stadt-giessen.de"),
                                    staff_domains=DOMAINS)).registration
-    assert (first.status, second.status) == (S.PENDING, S.PENDING)
+    assert (first.status, second.status) == (RegistrationStatus.PENDING, RegistrationStatus.PENDING)
     assert (await Event.get(id=event.id)).seats_taken == 0
     mails = await OutboxMessage.filter(template="verify_email").order_by("id")
     assert [(m.recipient, m.context) for m in mails] == [
         ("erika@giessen.de", {"registration_id": first.id, "event_id": event.id}),
         ("max@stadt-giessen.de", {"registration_id": second.id, "event_id": event.id})]
     # the second verifies first and gets the only seat; the first then goes on the waiting list
-    code = signup.verification_code(registration_id=second.id, email=second.email, secret_key="k")
+    code = verification_code(registration_id=second.id, email=second.email, secret_key="k")
     outcome = await signup.verify_email(token=second.manage_token, code=code, secret_key="k")
-    assert outcome.registration.status == S.CONFIRMED
+    assert outcome.registration.status == RegistrationStatus.CONFIRMED
     assert (await Event.get(id=event.id)).seats_taken == 1
     again = await signup.verify_email(token=second.manage_token, code=code, secret_key="k")  # link opened twice
-    assert again.registration.status == S.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1
-    code = signup.verification_code(registration_id=first.id, email=first.email, secret_key="k")
+    assert again.registration.status == RegistrationStatus.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1
+    code = verification_code(registration_id=first.id, email=first.email, secret_key="k")
     outcome = await signup.verify_email(token=first.manage_token, code=code, secret_key="k")
-    assert outcome.registration.status == S.WAITLISTED and outcome.waitlist_position == 1
+    assert outcome.registration.status == RegistrationStatus.WAITLISTED and outcome.waitlist_position == 1
 
 
 async def test_bad_verification_links_are_rejected(db):
@@ -81,13 +82,13 @@ async def test_bad_verification_links_are_rejected(db):
                                    staff_domains=DOMAINS)).registration
     other = (await signup.sign_up(event_id=event.id, applicant=_applicant("max@giessen.de"),
                                   staff_domains=DOMAINS)).registration
-    others_code = signup.verification_code(registration_id=other.id, email=other.email, secret_key="k")
+    others_code = verification_code(registration_id=other.id, email=other.email, secret_key="k")
     for code, secret in [("garbage", "k"), (others_code, "k"),
-                         (signup.verification_code(registration_id=person.id, email=person.email, secret_key="x"), "k"),
-                         (signup.verification_code(registration_id=person.id, email="other@giessen.de", secret_key="k"), "k")]:
+                         (verification_code(registration_id=person.id, email=person.email, secret_key="x"), "k"),
+                         (verification_code(registration_id=person.id, email="other@giessen.de", secret_key="k"), "k")]:
         with pytest.raises(errors.VerificationLinkInvalid):
             await signup.verify_email(token=person.manage_token, code=code, secret_key=secret)
-    expired = signup.verification_code(registration_id=person.id, email=person.email, secret_key="k")
+    expired = verification_code(registration_id=person.id, email=person.email, secret_key="k")
     with pytest.raises(errors.VerificationLinkInvalid):
         await signup.verify_email(token=person.manage_token, code=expired, secret_key="k", max_age=-1)
     with pytest.raises(errors.RegistrationNotFound):
@@ -95,7 +96,7 @@ async def test_bad_verification_links_are_rejected(db):
     await registration.cancel(token=other.manage_token)
     with pytest.raises(errors.AlreadyCancelled):
         await signup.verify_email(token=other.manage_token, code=others_code, secret_key="k")
-    assert await Registration.filter(status=S.PENDING).count() == 1
+    assert await Registration.filter(status=RegistrationStatus.PENDING).count() == 1
 
 
 async def test_staff_form_rejects_other_domains_and_missing_department(client, db):
@@ -121,18 +122,18 @@ async def test_staff_sign_up_by_form_then_verify_link(client, db, settings):
         "q_supervisor": "Herr Beispiel"})
     assert response.status_code == 303
     person = await Registration.get()
-    assert person.status == S.PENDING
+    assert person.status == RegistrationStatus.PENDING
     assert person.answers == {"department": "Amt für Soziales", "supervisor": "Herr Beispiel"}
     page = await client.get(response.headers["location"])
     assert "status-pending" in page.text
     assert (await client.post(f"/r/{person.manage_token}/verify", data={})).status_code == 400
-    url = signup.verification_url(registration=person, base_url="", secret_key=settings.secret_key)
+    url = urls.verification_link("", person, secret_key=settings.secret_key)
     shown = await client.get(url)  # opening the link shows a button and changes nothing
-    assert shown.status_code == 200 and (await Registration.get(id=person.id)).status == S.PENDING
+    assert shown.status_code == 200 and (await Registration.get(id=person.id)).status == RegistrationStatus.PENDING
     code = re.search(r'name="code" value="([^"]+)"', shown.text).group(1)
     confirmed = await client.post(f"/r/{person.manage_token}/verify", data={"code": code})
     assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("done=verified")
-    assert (await Registration.get(id=person.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=person.id)).status == RegistrationStatus.CONFIRMED
     assert await OutboxMessage.filter(template="confirmed", registration_id=person.id).exists()
 
 
@@ -142,7 +143,7 @@ async def test_standard_questions_are_added_once_and_translated(db):
         assert await signup.add_standard_questions(conn, event) == []  # creating the event added them
     questions = await Question.filter(event_id=event.id).order_by("position")
     assert [(q.key, q.required) for q in questions] == [("department", True), ("supervisor", False)]
-    assert signup.question_label(questions[0], "en") == "Department or office"
+    assert wording.question_label(questions[0], "en") == "Department or office"
     public = await make_event()
     assert not await Question.filter(event_id=public.id).exists()
     await events.update_event(event_id=public.id, values={"audience": Audience.WOMEN})
@@ -154,6 +155,6 @@ async def test_registration_engine_keeps_pending_out_of_seat_counts(db):
     event = await make_event(capacity=1, audience="staff")
     pending = await registration.register(event_id=event.id, applicant=Applicant(name="P", email="p@giessen.de"),
                                           hold_seat=False)
-    assert pending.registration.status == S.PENDING
+    assert pending.registration.status == RegistrationStatus.PENDING
     assert await registration.seat_counts(event.id) == {"confirmed": 0, "offered": 0, "waitlisted_seats": 0,
                                                         "waitlisted": 0}

@@ -1,28 +1,36 @@
 """What organisers do to events and registrations by hand, each step audited.
 
-Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
+Every action that touches seats runs under `seating.event_lock` and reuses the engine's own
 steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
 audit entry is written in the same transaction as the change it records.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count, Min, Sum
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
-from events_app.seats import events, registration as engine
+from events_app.core import audit, db, errors
+from events_app.seats import events, seating
+from events_app.seats.registration import (
+    Applicant, Outcome, STATUS_FIELDS, check_applicant, expire_event_offers, new_token,
+    place_registration, promote_waiting, queue_registration_mail, release_seats, seat_counts, set_status,
+    waitlist_position,
+)
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
+from events_app.core.models import (SEAT_HOLDING, DoorAssignment, Event, EventKind, EventSession, EventStatus, OutboxMessage,
+                                    OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User,
+                                    Visibility)
 from events_app.mail.outbox import queue_mail
-from events_app.seats.signup import add_standard_questions
+from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
-S = RegistrationStatus
 QUESTION_KINDS = ("text", "choice", "yesno", "number")
 #: Mail template for a free-text message from the organisers; context: event_id, registration_id, subject, body.
 ORGANISER_MESSAGE_TEMPLATE = "organiser_message"
@@ -38,6 +46,8 @@ class QuestionSpec:
     kind: str = "text"
     choices: tuple[str, ...] = ()
     required: bool = False
+    #: {language: {"label": ..., "choices": [...]}} besides German
+    translations: dict = field(default_factory=dict)
 
 
 def check_questions(specs: list[QuestionSpec]) -> None:
@@ -54,6 +64,9 @@ def check_questions(specs: list[QuestionSpec]) -> None:
             problems["questions"] = N_("This value is not one of the allowed options.")
         elif spec.kind == "choice" and not spec.choices:
             problems["questions"] = N_("A choice question needs at least one option.")
+        elif any(text.get("choices") and len(text["choices"]) != len(spec.choices)
+                 for text in spec.translations.values()):
+            problems["questions"] = N_("A translation of the options needs as many options as the German list.")
         seen.add(spec.key)
     if problems:
         raise errors.ValidationFailed(fields=problems)
@@ -64,8 +77,10 @@ async def _write_questions(conn, event: Event, specs: list[QuestionSpec]) -> Non
     already given stay stored with the registrations."""
     await Question.filter(event_id=event.id).using_db(conn).delete()
     for position, spec in enumerate(specs):
-        await Question.create(event_id=event.id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
-                              choices=list(spec.choices), required=spec.required, position=position, using_db=conn)
+        msgid = builtin_label(spec.key, spec.label, audience=event.audience, kind=event.kind)
+        await Question.create(event_id=event.id, key=spec.key, label=msgid or spec.label.strip()[:300],
+                              kind=spec.kind, choices=list(spec.choices), required=spec.required, position=position,
+                              builtin=msgid is not None, translations=spec.translations, using_db=conn)
     await add_standard_questions(conn, event)
 
 
@@ -77,27 +92,37 @@ async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> No
 
 
 async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
-                       door_user_ids: list[int] | None = None, by: User) -> Event:
+                       door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The event, its dates, questions and door staff, committed at once (or not at all)."""
     check_questions(questions)
-    event = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
-    return event
+        return event
 
 
-async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
-    check_questions(questions)
-    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
-        await _write_questions(conn, event, questions)
-        await _write_door_staff(conn, event_id, door_user_ids or [])
-    return event
+async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec] | None,
+                       questions: list[QuestionSpec] | None, door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The change, the questions and the door staff in one transaction under the event lock. Questions and
+    door staff are replaced when given and kept when None (an API PATCH)."""
+    if questions is not None:
+        check_questions(questions)
+    async with db.transaction(conn) as conn:
+        event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by, conn=conn)
+        if questions is not None:
+            await _write_questions(conn, event, questions)
+        if door_user_ids is not None:
+            await _write_door_staff(conn, event_id, door_user_ids)
+        return event
 
 
-async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Event:
-    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`."""
+async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User,
+                          conn: BaseDBAsyncClient | None = None) -> Event:
+    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`; the copy,
+    its questions and the audit entry commit together."""
     source = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
     if source is None:
         raise errors.EventNotFound()
@@ -110,13 +135,14 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
     sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
                 for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
-    copy = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
-        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
+    async with db.transaction(conn) as conn:
+        copy = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
+        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required,
+                                                         dict(q.translations or {}))
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)
-    return copy
+        return copy
 
 
 async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
@@ -125,7 +151,7 @@ async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
 
 async def delete_draft(*, event_id: int, by: User) -> None:
     """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
         if event.visibility != Visibility.DRAFT or has_people:
             raise errors.EventNotDeletable()
@@ -147,11 +173,75 @@ class EventSummary:
 
 
 async def summarise(event: Event) -> EventSummary:
-    counts = await engine.seat_counts(event.id)
+    counts = await seat_counts(event.id)
     taken = counts["confirmed"] + counts["offered"]
     percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
     return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
                         percent)
+
+
+async def summaries(listed: list[Event]) -> list[EventSummary]:
+    """Summaries of many events from one grouped query (no query per event)."""
+    ids = [event.id for event in listed]
+    held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    rows = await (Registration.filter(event_id__in=ids, status__in=held).annotate(count=Count("id"), seats=Sum("seats"))
+                  .group_by("event_id", "status").values_list("event_id", "status", "count", "seats")) if ids else []
+    figures: dict[int, dict] = {}
+    for event_id, status, count, seats in rows:
+        entry = figures.setdefault(event_id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        if RegistrationStatus(status) == RegistrationStatus.WAITLISTED:
+            entry["waiting"] += count
+            entry["waiting_seats"] += seats or 0
+        else:
+            entry["taken"] += seats or 0
+    result = []
+    for event in listed:
+        entry = figures.get(event.id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        percent = min(100, round(100 * entry["taken"] / event.capacity)) if event.capacity else 100
+        result.append(EventSummary(event, events.first_start(event), entry["taken"], entry["waiting"],
+                                   entry["waiting_seats"], percent))
+    return result
+
+
+#: How the event list can be ordered.
+EVENT_SORTS = ("date", "title", "newest")
+EVENT_WHEN = ("upcoming", "past", "all")
+EVENTS_PER_PAGE = 50
+
+
+async def find_events(*, search: str = "", kind: str = "", state: str = "", when: str = "upcoming",
+                      sort: str = "date", page: int = 1, now: datetime | None = None
+                      ) -> tuple[list[EventSummary], int]:
+    """The back office's event list: searched, filtered and sorted in the database, one page at a time.
+
+    `state` is scheduled, cancelled or draft; `when` upcoming (a date still to come), past or all.
+    Returns the page's summaries and the number of events found.
+    """
+    now = now or utcnow()
+    query = Event.all()
+    if search.strip():
+        query = query.filter(title__icontains=search.strip()[:100])
+    if kind in {k.value for k in EventKind}:
+        query = query.filter(kind=kind)
+    if state == "draft":
+        query = query.filter(visibility=Visibility.DRAFT)
+    elif state in {s.value for s in EventStatus}:
+        query = query.filter(status=state)
+    coming = EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
+    if when == "upcoming":
+        query = query.filter(id__in=Subquery(coming))
+    elif when == "past":
+        query = query.exclude(id__in=Subquery(coming))
+    found = await query.count()
+    if sort == "title":
+        query = query.order_by("title", "id")
+    elif sort == "newest":
+        query = query.order_by("-created_at", "-id")
+    else:  # by first date: upcoming soonest first, past most recent first
+        query = query.annotate(first=Min("sessions__starts_at")).order_by("-first" if when == "past" else "first", "id")
+    page = max(1, min(page, -(-found // EVENTS_PER_PAGE) or 1))
+    listed = await query.offset((page - 1) * EVENTS_PER_PAGE).limit(EVENTS_PER_PAGE).prefetch_related("sessions")
+    return await summaries(listed), found
 
 
 async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
@@ -167,8 +257,9 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
 async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
     """What needs an organiser: seat offers expiring soon, mails that failed or wait for another try."""
     now = now or utcnow()
-    expiring = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
-                                         ).order_by("offer_expires_at").prefetch_related("event")
+    expiring = await Registration.filter(
+        status=RegistrationStatus.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
+    ).order_by("offer_expires_at").prefetch_related("event")
     failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("-created_at").limit(100).prefetch_related(
         "event")
     retrying = await OutboxMessage.filter(state=OutboxState.RETRY).order_by("next_attempt_at").limit(
@@ -206,40 +297,40 @@ async def _registration_in_event(conn, registration_id: int, event_id: int) -> R
     return found
 
 
-async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: tuple[str, ...], by: User,
-                      now: datetime | None = None) -> engine.Outcome:
+async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[str, ...], by: User,
+                      now: datetime | None = None) -> Outcome:
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        person = engine.check_applicant(event, applicant, languages=languages)
-        await engine.expire_event_offers(conn, event, now)
+        person = check_applicant(event, applicant, languages=languages)
+        await expire_event_offers(conn, event, now)
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=engine.new_token(), checkin_token=engine.new_token(),
+            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token(),
             contact_verified_at=now)  # the organiser spoke with the person: the contact is known to work
-        await engine.place_registration(conn, event, registration, now)
-        position = await engine.waitlist_position(conn, registration)
-        await engine.tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await place_registration(conn, event, registration, now)
+        position = await waitlist_position(conn, registration)
+        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
         await audit.record("registration.added", user=by, event_id=event_id, conn=conn,
                            registration_id=registration.id, status=registration.status.value)
-        return engine.Outcome(registration, position)
+        return Outcome(registration, position)
 
 
 async def cancel_registration(*, event_id: int, registration_id: int, by: User, reason: str = "",
                               now: datetime | None = None) -> Registration:
     """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
-        if registration.status in (S.CANCELLED, S.EXPIRED):
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
-        await engine.release_seats(conn, event, registration, S.CANCELLED, now)
-        await engine.tell(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
-        promoted = await engine.promote_waiting(conn, event, now)
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await queue_registration_mail(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
+        promoted = await promote_waiting(conn, event, now)
         await audit.record("registration.cancelled", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
         return registration
@@ -254,54 +345,55 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
     organiser's explicit choice, never automatic, recorded in the audit log (in the same
     transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
-        if registration.status not in (S.WAITLISTED, S.EXPIRED, S.PENDING, S.OFFERED):
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
             raise errors.RegistrationStateConflict()
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        extra = 0 if registration.status == S.OFFERED else registration.seats
-        over = event.seats_taken + extra > event.capacity
+        extra = 0 if registration.status == RegistrationStatus.OFFERED else registration.seats
+        over = not seating.has_room(event, extra)
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
-        engine.set_status(registration, S.CONFIRMED, now)
+        await seating.take_seats(conn, event, extra, beyond_capacity=over)
+        set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
-        await registration.save(using_db=conn, update_fields=[*engine.STATUS_FIELDS, "confirmed_at",
+        await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at",
                                                               "offer_expires_at", "updated_at"])
-        await engine.tell(conn, registration, "promoted")
+        await queue_registration_mail(conn, registration, "promoted")
         await audit.record("registration.promoted", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, beyond_capacity=over)
         return registration
 
 
 async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
-                           now: datetime | None = None) -> engine.Outcome:
+                           now: datetime | None = None) -> Outcome:
     """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()
-        await engine.release_seats(conn, event, registration, S.WAITLISTED, now)
+        await release_seats(conn, event, registration, RegistrationStatus.WAITLISTED, now)
         registration.queued_at = now
         registration.confirmed_at = None
         await registration.save(using_db=conn, update_fields=["queued_at", "confirmed_at", "updated_at"])
-        promoted = await engine.promote_waiting(conn, event, now)
+        promoted = await promote_waiting(conn, event, now)
         await registration.refresh_from_db(using_db=conn)
-        position = await engine.waitlist_position(conn, registration)
+        position = await waitlist_position(conn, registration)
         if position:
-            await engine.tell(conn, registration, "waitlisted", position=position)
+            await queue_registration_mail(conn, registration, "waitlisted", position=position)
         await audit.record("registration.moved_to_waitlist", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
-        return engine.Outcome(registration, position)
+        return Outcome(registration, position)
 
 
 #: Which mail a registration gets again, by its status.
-RESEND_TEMPLATES = {S.CONFIRMED: "confirmed", S.WAITLISTED: "waitlisted", S.OFFERED: "offered",
-                    S.CANCELLED: "cancelled", S.EXPIRED: "offer_expired"}
+RESEND_TEMPLATES = {RegistrationStatus.CONFIRMED: "confirmed", RegistrationStatus.WAITLISTED: "waitlisted",
+                    RegistrationStatus.OFFERED: "offered", RegistrationStatus.CANCELLED: "cancelled",
+                    RegistrationStatus.EXPIRED: "offer_expired"}
 #: A cancellation is told in the words of who cancelled: the person or the organisers.
 CANCELLATION_TEMPLATES = ("cancelled", "cancelled_by_organiser")
 
@@ -312,14 +404,14 @@ async def resend_mail(*, event_id: int, registration_id: int, by: User) -> Outbo
         template = RESEND_TEMPLATES.get(registration.status)
         if template is None:
             raise errors.RegistrationStateConflict()
-        if registration.status == S.CANCELLED:
+        if registration.status == RegistrationStatus.CANCELLED:
             told = await OutboxMessage.filter(registration_id=registration.id, template__in=CANCELLATION_TEMPLATES
                                               ).order_by("-id").using_db(conn).first()
             template = told.template if told else template
         extra = {}
-        if registration.status == S.WAITLISTED:
-            extra["position"] = await engine.waitlist_position(conn, registration)
-        if registration.status == S.OFFERED and registration.offer_expires_at:
+        if registration.status == RegistrationStatus.WAITLISTED:
+            extra["position"] = await waitlist_position(conn, registration)
+        if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at:
             extra["offer_expires_at"] = registration.offer_expires_at.isoformat()
         message = await queue_mail(conn, template=template, recipient=registration.email,
                                    language=registration.language,
@@ -360,15 +452,16 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
         return registration
 
 
-MESSAGE_GROUPS = {"confirmed": (S.CONFIRMED,), "waitlisted": (S.WAITLISTED,)}
+MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
-async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
-    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+def check_message(*, group: str, subject: str, body: str, selected: bool = False) -> tuple[str, str]:
+    """The message's subject and body as they will be sent; ValidationFailed for a missing part.
+    `selected`: the message goes to registrations ticked in the list rather than to a group."""
     problems = {}
     subject = clean_text(subject, max_length=200).replace("\n", " ")
     body = clean_text(body, max_length=10_000)
-    if group not in MESSAGE_GROUPS:
+    if group not in MESSAGE_GROUPS and not (group == "selected" and selected):
         problems["group"] = N_("This value is not one of the allowed options.")
     if not subject:
         problems["subject"] = N_("This field is required.")
@@ -376,11 +469,38 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
         problems["body"] = N_("This field is required.")
     if problems:
         raise errors.ValidationFailed(fields=problems)
+    return subject, body
+
+
+@dataclass(frozen=True)
+class MessageReach:
+    """Whom a message to a group reaches: by mail, and who has only a phone number (to call)."""
+
+    by_mail: int
+    phone_only: int
+
+
+async def message_audience(*, event_id: int, group: str) -> MessageReach:
+    """Counted before sending, so the organiser confirms how many people the message reaches."""
+    if group not in MESSAGE_GROUPS:
+        raise errors.ValidationFailed(fields={"group": N_("This value is not one of the allowed options.")})
+    emails = await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).values_list(
+        "email", flat=True)
+    return MessageReach(by_mail=sum(1 for e in emails if e), phone_only=sum(1 for e in emails if not e))
+
+
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User,
+                        registration_ids: list[int] | None = None) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting), or to the chosen registrations
+    (`group="selected"`). Returns the number of mails."""
+    subject, body = check_message(group=group, subject=subject, body=body, selected=bool(registration_ids))
     async with in_transaction() as conn:
         if not await Event.filter(id=event_id).using_db(conn).exists():
             raise errors.EventNotFound()
         queued = 0
-        for registration in await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).using_db(conn):
+        chosen = (Registration.filter(event_id=event_id, id__in=registration_ids) if group == "selected"
+                  else Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]))
+        for registration in await chosen.using_db(conn):
             message = await queue_mail(conn, template=ORGANISER_MESSAGE_TEMPLATE, recipient=registration.email,
                                        language=registration.language,
                                        context={"event_id": event_id, "registration_id": registration.id,
@@ -389,6 +509,46 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
             queued += message is not None
         await audit.record("event.message_sent", user=by, event_id=event_id, conn=conn, group=group, mails=queued)
         return queued
+
+
+#: What can be done to many registrations at once from the list.
+BULK_ACTIONS = ("confirm", "waitlist", "message", "export")
+
+
+@dataclass
+class BulkOutcome:
+    done: int = 0
+    #: left as they were: no free seat, or not in a state the action applies to
+    skipped: int = 0
+
+
+async def confirm_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Give each chosen registration a seat while seats are free, oldest request first; the others stay."""
+    outcome = BulkOutcome()
+    chosen = await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("queued_at", "id")
+    for registration in chosen:
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        try:
+            await promote(event_id=event_id, registration_id=registration.id, by=by)
+            outcome.done += 1
+        except (errors.NotEnoughSeats, errors.RegistrationStateConflict):
+            outcome.skipped += 1
+    return outcome
+
+
+async def waitlist_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Move each chosen confirmed (or offered) registration back to the waiting list."""
+    outcome = BulkOutcome()
+    for registration in await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("id"):
+        if registration.status not in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        await move_to_waitlist(event_id=event_id, registration_id=registration.id, by=by)
+        outcome.done += 1
+    return outcome
 
 
 # ---------------------------------------------------------------- mail

@@ -33,12 +33,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
 
-from events_app.core import i18n
+from events_app.core import i18n, urls
 from events_app.core.errors import N_
 from events_app.core.models import EventStatus, RegistrationStatus, SessionStatus
 
@@ -85,22 +84,9 @@ def registrant_audience(registration, *, by_mail: bool = False) -> Audience:
                     registration_changed=registration.status_changed_at)
 
 
-def host_of(base_url: str) -> str:
-    return urlsplit(base_url).hostname or "localhost"
-
-
 def session_uid(event_id: int, session_id: int, base_url: str) -> str:
     """The UID of one date of an event: the same in every feed, download and mail attachment."""
-    return f"event-{event_id}-session-{session_id}@{host_of(base_url)}"
-
-
-def event_url(event_id: int, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/events/{event_id}"
-
-
-def webcal_url(url: str) -> str:
-    """The subscribe form of a feed's address (webcal:// opens the calendar app instead of downloading)."""
-    return "webcal://" + url.split("://", 1)[-1]
+    return f"event-{event_id}-session-{session_id}@{urls.site_host(base_url)}"
 
 
 def localized_text(event, language: str) -> tuple[str, str]:
@@ -128,7 +114,7 @@ def session_vevent(event, session, *, language: str, base_url: str, timezone: st
     zone = _zone(timezone)
     title, description = localized_text(event, language)
     status = _status(event, session, audience)
-    url = event_url(event.id, base_url)
+    url = urls.event_page(base_url, event.id)
     if status == "CANCELLED":
         title = i18n.gettext(language, N_("Cancelled: %(title)s"), title=title)
     changed = max(event.updated_at, session.updated_at, audience.registration_changed or session.updated_at)
@@ -215,3 +201,34 @@ KIND_LABELS = {
     "tour": N_("Tours"),
     "consultation": N_("Consultation hours"),
 }
+
+
+def booking_uid(booking_id: int, base_url: str) -> str:
+    """The UID of a booked consultation slot: the same in every mail about it and on its page."""
+    return f"booking-{booking_id}@{urls.site_host(base_url)}"
+
+
+def appointment_ics(*, uid: str, title: str, starts_at: datetime, ends_at: datetime, location: str,
+                    url: str, changed: datetime, sequence: int = 0, cancelled: bool = False,
+                    timezone: str = "Europe/Berlin") -> bytes:
+    """One personal appointment (a booked consultation slot) as a VCALENDAR with one VEVENT."""
+    zone = _zone(timezone)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    vevent = icalendar.Event()
+    vevent.add("uid", uid)
+    vevent.add("dtstamp", changed)
+    vevent.add("last-modified", changed)
+    vevent.add("sequence", sequence)
+    vevent.add("dtstart", starts_at.astimezone(zone))
+    vevent.add("dtend", ends_at.astimezone(zone))
+    vevent.add("summary", title)
+    if location:
+        vevent.add("location", location)
+    vevent.add("url", url)
+    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(vevent)
+    calendar.add_missing_timezones(starts_at.date() - timedelta(days=1), ends_at.date() + timedelta(days=2))
+    return calendar.to_ical()

@@ -33,6 +33,13 @@ _pool_lock = threading.Lock()
 PROGRESS_INTERVAL = 0.5
 
 
+def fonts_base_url() -> str:
+    """The base URL for PDF templates: the fonts shipped under static/ are referenced as fonts/<file>."""
+    from events_app.core.settings import STATIC_DIR
+
+    return STATIC_DIR.as_uri() + "/"
+
+
 def _note(progress_file: str | None, step: str, done: int, total: int) -> None:
     """Tell the server how far a step is (read by `_watched`); one file per step, so none is missed."""
     if progress_file:

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from starlette.config import Config
-
 from events_app.core.errors import N_
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +60,10 @@ class Settings:
                                    default=48)
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
+    lock_timeout_ms: int = _setting("EVENTS_LOCK_TIMEOUT_MS", N_("How long a change of seats waits for the "
+                                                                 "event's lock (PostgreSQL) before it asks the "
+                                                                 "person to try again, in milliseconds."),
+                                    default=5000)
 
     # --- throttling (events_app/security): limits in the `limits` notation "count/period" ---
     rate_limits: bool = _setting("EVENTS_RATE_LIMITS", N_("Throttling of sign-ins, codes, registrations and "
@@ -99,6 +101,27 @@ class Settings:
     limit_certificate_address: str = _setting("EVENTS_LIMIT_CERTIFICATE_ADDRESS", N_(
         "Certificate verifications from one client address."), default="60/10 minutes")
 
+    mail_lease_seconds: int = _setting("EVENTS_MAIL_LEASE_SECONDS", N_("Seconds a mail worker's claim on the mails it "
+                                                                      "took lasts unless renewed; the mails of a "
+                                                                      "worker that died go to another after this."),
+                                       default=120)
+    worker_poll_seconds: float = _setting("EVENTS_WORKER_POLL_SECONDS", N_("Seconds the background worker waits "
+                                                                          "between rounds when it has nothing to "
+                                                                          "do."), default=5.0)
+    letter_signer_name: str = _setting("EVENTS_LETTER_SIGNER_NAME", N_("Who signs the reception letters by default "
+                                                                    "(each reception can name someone else)."),
+                                       default="")
+    letter_signer_role: str = _setting("EVENTS_LETTER_SIGNER_ROLE", N_("The signer's role under the name on "
+                                                                    "reception letters."),
+                                       default="Büro für Integration")
+    retention_days: int = _setting("EVENTS_RETENTION_DAYS", N_("Days after an event's last date until its "
+                                                                "participants' personal data is anonymised (an "
+                                                                "event may set its own). The privacy notice "
+                                                                "states it."), default=90)
+    certificate_retention_days: int = _setting("EVENTS_CERTIFICATE_RETENTION_DAYS",
+                                               N_("Days after issue that a certificate's verification page "
+                                                  "still shows the name, course and dates."), default=1826)
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
@@ -119,8 +142,32 @@ def _secret_key(var_dir: Path, configured: str) -> str:
     return key_file.read_text().strip()
 
 
+class EnvironmentVariables:
+    """Typed reading of environment variables (the kernel needs no web framework for its settings)."""
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    def __call__(self, name: str, *, cast: type = str, default=None):
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        if cast is bool:
+            lowered = raw.strip().lower()
+            if lowered not in _BOOLEANS:
+                raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid bool.")
+            return _BOOLEANS[lowered]
+        try:
+            return cast(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid {cast.__name__}.") from None
+
+
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def load_settings(environ: dict | None = None) -> Settings:
-    config = Config(environ=environ if environ is not None else os.environ)
+    config = EnvironmentVariables(environ if environ is not None else os.environ)
     var_dir = Path(config("EVENTS_VAR_DIR", default=str(PROJECT_ROOT / "var")))
     database_url = config("EVENTS_DATABASE_URL", default=f"sqlite://{var_dir / 'events.sqlite3'}")
     domains = config("EVENTS_STAFF_DOMAINS", default="giessen.de,stadt-giessen.de")
@@ -140,6 +187,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        lock_timeout_ms=config("EVENTS_LOCK_TIMEOUT_MS", cast=int, default=5000),
         rate_limits=config("EVENTS_RATE_LIMITS", default="on").strip().lower() not in ("off", "0", "false", "no"),
         rate_limit_storage=config("EVENTS_RATE_LIMIT_STORAGE", default=""),
         trusted_proxies=tuple(p.strip() for p in config("EVENTS_TRUSTED_PROXIES", default="").split(",")
@@ -148,6 +196,12 @@ def load_settings(environ: dict | None = None) -> Settings:
         repeat_mail_minutes=config("EVENTS_REPEAT_MAIL_MINUTES", cast=int, default=60),
         **{spec.name: config(spec.metadata["env"], default=spec.default)
            for spec in fields(Settings) if spec.name.startswith("limit_")},
+        mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),
+        worker_poll_seconds=config("EVENTS_WORKER_POLL_SECONDS", cast=float, default=5.0),
+        letter_signer_name=config("EVENTS_LETTER_SIGNER_NAME", default=""),
+        letter_signer_role=config("EVENTS_LETTER_SIGNER_ROLE", default="Büro für Integration"),
+        retention_days=max(config("EVENTS_RETENTION_DAYS", cast=int, default=90), 0),
+        certificate_retention_days=max(config("EVENTS_CERTIFICATE_RETENTION_DAYS", cast=int, default=1826), 0),
     )
 
 

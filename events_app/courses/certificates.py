@@ -14,6 +14,8 @@ but the public verification page says only "revoked" and when: a reason such as 
 did not attend because of illness" may say something personal about the holder.
 
 Issuing is always an explicit, audited step (`issue`, `issue_all`, entry `certificates.issued`).
+At most one certificate per registration is valid: a partial unique index (revoked ones excluded)
+refuses a second, so two organisers issuing at once get the same certificate.
 Bulk rendering (`render_event`, `render_event_zip`) only reads the certificates already issued.
 
 A person's own certificate has its fixed labels, dates and hours in the registration's language;
@@ -34,13 +36,14 @@ from typing import Callable
 
 from babel.numbers import format_decimal
 from markupsafe import Markup
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
-from events_app.core import audit, errors, i18n, jobs, pdf, qr
+from events_app.core import audit, errors, i18n, jobs, legal, pdf, placeholders, qr, urls
 from events_app.core.errors import N_
-from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
+from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Certificate, CertificateTemplate, Event, EventSession, Registration, RegistrationStatus, SessionStatus, User
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
@@ -48,7 +51,6 @@ from events_app.core.validation import clean_text
 from events_app.core import images
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
 PDF_TEMPLATE = "pdf/certificate.html"
 
 
@@ -95,6 +97,19 @@ async def eligibility(*, event_id: int) -> list[Eligibility]:
             for person in people]
 
 
+async def course_over_at(event_id: int) -> datetime | None:
+    """When certificates may be issued: the end of the event's last date that is not cancelled."""
+    dates = await _countable_sessions(event_id)
+    return dates[-1].ends_at if dates else None
+
+
+async def check_course_over(event_id: int, now: datetime) -> None:
+    """A certificate says someone took part, so none before the last counted date is over."""
+    over_at = await course_over_at(event_id)
+    if over_at is not None and over_at > now:
+        raise errors.CourseNotOver()
+
+
 async def _issue(conn, registration: Registration, *, send_mail: bool, now: datetime) -> tuple[Certificate, bool]:
     existing = await Certificate.filter(registration_id=registration.id, revoked_at=None).using_db(conn).first()
     if existing:
@@ -120,19 +135,37 @@ async def issue(*, registration_id: int, event_id: int | None = None, send_mail:
         raise errors.RegistrationNotFound()
     entry = next((e for e in await eligibility(event_id=registration.event_id) if e.registration.id == registration_id),
                  None)
+    await check_course_over(registration.event_id, now)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
-    async with in_transaction() as conn:
-        certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
-        if new:
-            await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
-        return certificate
+    try:
+        async with in_transaction() as conn:
+            certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
+            if new:
+                await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
+            return certificate
+    except IntegrityError:
+        # a concurrent issue for the same person committed first: the partial unique index
+        # (certificate_one_valid_per_registration) keeps one valid certificate, and this is it
+        existing = await valid_certificate_for(registration_id=registration_id)
+        if existing is None:
+            raise
+        return existing
 
 
 async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | None = None,
                     now: datetime | None = None) -> list[Certificate]:
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
+    await check_course_over(event_id, now)
+    try:
+        return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
+    except IntegrityError:  # a concurrent issue committed first; the second pass finds its certificates
+        return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
+
+
+async def _issue_all_once(event_id: int, *, send_mail: bool, by: User | int | None, now: datetime
+                          ) -> list[Certificate]:
     entries = [e for e in await eligibility(event_id=event_id) if e.eligible]
     certificates, issued = [], []
     async with in_transaction() as conn:
@@ -192,6 +225,8 @@ class Verification:
     event: Event | None = None
     first_date: datetime | None = None
     last_date: datetime | None = None
+    #: Past EVENTS_CERTIFICATE_RETENTION_DAYS: the certificate existed, but its details are deleted.
+    details_deleted: bool = False
 
 
 async def verify(*, serial: str) -> Verification:
@@ -202,9 +237,12 @@ async def verify(*, serial: str) -> Verification:
         return Verification(Validity.UNKNOWN)
     registration = certificate.registration
     event = registration.event
-    dates = await _countable_sessions(event.id)
     validity = Validity.REVOKED if certificate.revoked_at else Validity.VALID
-    name = None if event.audience == Audience.WOMEN else registration.name
+    if certificate.details_deleted_at:
+        return Verification(validity, certificate, details_deleted=True)
+    dates = await _countable_sessions(event.id)
+    holder = certificate.holder_name if registration.anonymised_at else registration.name
+    name = None if event.audience == Audience.WOMEN else holder
     return Verification(validity, certificate, name, event,
                         dates[0].starts_at if dates else None, dates[-1].ends_at if dates else None)
 
@@ -236,6 +274,9 @@ class CertificatePage:
     hours: str
     body: str
     verify_url: str
+    #: Who issues it, where and when ("Gießen, 05.12.2026"): the default design prints them above the signature.
+    issuer: str = ""
+    place_and_date: str = ""
 
 
 async def _countable_sessions(event_id: int) -> list[EventSession]:
@@ -249,12 +290,16 @@ ISOLATE, END_ISOLATE = "\u2068", "\u2069"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    """The organiser's text with known {placeholders} filled; names and titles isolated for bidi."""
-    def value(match: re.Match) -> str:
-        key = match.group(1)
-        return f"{ISOLATE}{values[key]}{END_ISOLATE}" if key in ("name", "event") else values[key]
+    """The organiser's text with its {placeholders} filled (an empty or unknown one refuses the certificate,
+    see core/placeholders.py); each value isolated for bidi (an Arabic name, or an Arabic date with its
+    right-to-left marks, keeps its own order inside German text)."""
+    return placeholders.fill(text, values, wrap=lambda key, value: f"{ISOLATE}{value}{END_ISOLATE}")
 
-    return _PLACEHOLDER.sub(value, text)
+
+def issue_place(address: str) -> str:
+    """The town of the office's address ("Berliner Platz 1, 35390 Gießen" -> "Gießen") for "Gießen, <date>"."""
+    last = address.rsplit(",", 1)[-1].strip()
+    return re.sub(r"^\d{4,5}\s+", "", last) or last
 
 
 def qr_markup(url: str) -> Markup:
@@ -276,9 +321,12 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     seconds = sum((s.ends_at - s.starts_at).total_seconds() for s in attended)
     hours = format_decimal(round(seconds / 3600, 1), locale=language)
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
-    url = f"{base_url}/certificates/{certificate.serial}"
+    url = urls.certificate_check(base_url, certificate.serial)
+    office = legal.current()
+    issued = fmt.date(certificate.issued_at or utcnow())
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
-                           _fill(template.body, values), url)
+                           _fill(template.body, values), url, issuer=office.operator,
+                           place_and_date=f"{issue_place(office.address)}, {ISOLATE}{issued}{END_ISOLATE}")
 
 
 async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[EventSession]]:
@@ -314,6 +362,8 @@ async def pages_for(certificates: list[Certificate], *, base_url: str, timezone:
 #: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
 TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
 IMAGE_FIELDS = ("logo", "signature")
+#: What the body text may use; anything else in braces is refused when saved (and when printed).
+CERTIFICATE_PLACEHOLDERS = ("name", "event", "dates", "hours")
 #: Uploaded logo and signature images; each is embedded in every certificate page.
 MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 
@@ -338,6 +388,10 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
                 values[name] = images.checked_data_uri(str(values[name]))
             except ValueError as exc:
                 problems[name] = str(exc)
+    unknown = sorted({name for name in placeholders.PLACEHOLDER.findall(str(values.get("body") or ""))
+                      if name not in CERTIFICATE_PLACEHOLDERS})
+    if unknown:
+        problems["body"] = errors.PlaceholderEmpty.title
     if "title" in values and not str(values["title"]).strip():
         problems["title"] = N_("This field is required.")
     for name, longest in TEXT_FIELDS.items():
@@ -345,7 +399,8 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
             problems[name] = N_("This text is too long.")
     if problems:
         raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000,
-                                      side=images.MAX_IMAGE_SIDE)
+                                      side=images.MAX_IMAGE_SIDE,
+                                      placeholders=", ".join("{%s}" % name for name in unknown))
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()
     async with in_transaction() as conn:
@@ -359,16 +414,9 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
     return template
 
 
-def fonts_base_url() -> str:
-    """The base URL for PDF templates: fonts are referenced as fonts/<file> under static/."""
-    return STATIC_DIR.as_uri() + "/"
-
-
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
                      language: str = "de") -> str:
     """The HTML of the certificates, QR codes included. CPU-bound: call it off the event loop."""
-    from events_app.core.rendering import render_string  # Jinja environment shared with pages and mails
-
     return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages, qr=qr_markup)
 
 
@@ -387,7 +435,7 @@ async def render_one(*, certificate: Certificate, settings) -> bytes:
     language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone,
                             language=language)
-    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=pdf.fonts_base_url())
 
 
 #: The made-up person on the organisers' preview; the serial is one the verification page does not know.
@@ -403,7 +451,7 @@ async def render_sample(*, event_id: int, settings) -> bytes:
     fmt = Formatter(i18n.DEFAULT_LANGUAGE, settings.timezone)
     page = _page(Certificate(serial=SAMPLE_SERIAL), Registration(name=SAMPLE_NAME), event, template, sessions,
                  tuple(s.id for s in sessions), base_url=settings.base_url, fmt=fmt, language=i18n.DEFAULT_LANGUAGE)
-    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=pdf.fonts_base_url())
 
 
 def _none_issued() -> errors.CertificateNotFound:
@@ -435,7 +483,7 @@ async def render_event(*, event_id: int, settings, progress: Progress | None = N
     callers that promise "all eligible" (the API) call `issue_all` first."""
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
-    return await pdf.render_pdf_parts(parts, base_url=fonts_base_url(),
+    return await pdf.render_pdf_parts(parts, base_url=pdf.fonts_base_url(),
                                       progress=progress and pdf.per_item(progress, per_part, len(pages)))
 
 
@@ -445,7 +493,7 @@ async def render_event_zip(*, event_id: int, settings, progress: Progress | None
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
     files = await pdf.render_pages_separately(
-        parts, base_url=fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
+        parts, base_url=pdf.fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
         cutting=progress and (lambda done, total: progress(done, total, "cut")))
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
         raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")

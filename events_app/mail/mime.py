@@ -12,15 +12,11 @@ from email.charset import BASE64, Charset
 from email.header import Header
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
-from urllib.parse import urlsplit
 
+from events_app.core import urls
 from events_app.core.models import OutboxMessage
 from events_app.core.settings import Settings
 from events_app.mail.failures import PermanentFailure
-
-
-def mail_host(settings: Settings) -> str:
-    return urlsplit(settings.base_url).hostname or "localhost"
 
 
 def one_line(value: str, max_length: int = 200) -> str:
@@ -65,7 +61,7 @@ class MimeMail:
 
 def message_id_for(row: OutboxMessage, settings: Settings) -> str:
     """Stable per outbox row, so a retried message keeps its Message-ID."""
-    return row.message_id or f"<outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{mail_host(settings)}>"
+    return row.message_id or f"<outbox.{row.id}.{row.created_at:%Y%m%d%H%M%S%f}@{urls.site_host(settings.base_url)}>"
 
 
 _UTF8 = Charset("utf-8")

@@ -7,11 +7,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app.core import errors
-from events_app.seats import events, registration as engine
+from events_app.core import errors, urls
+from events_app.seats import events
+from events_app.seats.registration import find_by_manage_token
 from events_app.receptions import invitations
 from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES, gettext
+from events_app.core.wording import format_code
 from events_app.core.models import Invitation
 from events_app.core.timeutil import utcnow
 from events_app.web.requests import client_address, read_form, read_json, throttle
@@ -51,8 +53,10 @@ def reply_from(data, problems: dict) -> invitations.Reply:
     language = str(data.get("language") or "de")
     needs = data.get("needs") if isinstance(data.get("needs"), dict) else {
         name: data.get(name) for name in invitations.NEEDS}
+    phone = data.get("phone")
     return invitations.Reply(accept=answer == "accept", companions=companions, language=language,
-                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v})
+                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v},
+                             phone=str(phone) if isinstance(phone, (str, int)) else None)
 
 
 async def _page(request: Request, invitation: Invitation, *, form=None, field_errors=None, status_code=200,
@@ -61,14 +65,15 @@ async def _page(request: Request, invitation: Invitation, *, form=None, field_er
     registration = None
     if invitation.registration_id:
         manage_token = (await invitation.registration).manage_token
-        registration = (await engine.find_by_token(manage_token)).registration  # due offers expired first
+        registration = (await find_by_manage_token(manage_token)).registration  # due offers expired first
     return render(request, "rsvp.html", {
         "invitation": invitation, "event": event, "registration": registration,
-        "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
+        "form": form or {"companions": invitation.companions, **(invitation.needs or {}), "phone": invitation.phone,
                          "language": invitation.language if invitation.answered_at else request.state.language},
         "errors": field_errors or {}, "message": message,
         "closed": bool(event.registration_closes_at and event.registration_closes_at <= utcnow()),
-        "code": invitations.format_code(invitation.code),
+        "code": format_code(invitation.code),
+        "manage_url": urls.manage_page("", registration.manage_token) if registration else "",
     }, status_code=status_code)
 
 
@@ -89,16 +94,16 @@ async def code_submit(request: Request) -> Response:
     except errors.TooManyAttempts as exc:
         return render(request, "rsvp_code.html", {"form": {"code": typed[:40]}, "throttled": True,
                                                   "errors": {"code": gettext(language, exc.title)}}, status_code=429)
-    return RedirectResponse(f"/rsvp/{invitation.token}", status_code=303)
+    return RedirectResponse(urls.rsvp_page("", invitation.token), status_code=303)
 
 
 async def invitation_page(request: Request) -> Response:
-    invitation = await invitations.find_by_token(request.path_params["token"])
+    invitation = await invitations.find_by_invitation_token(request.path_params["token"])
     return await _page(request, invitation, message=request.query_params.get("done"))
 
 
 async def invitation_answer(request: Request) -> Response:
-    invitation = await invitations.find_by_token(request.path_params["token"])
+    invitation = await invitations.find_by_invitation_token(request.path_params["token"])
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
     if data.get("language") not in LANGUAGES:
@@ -114,16 +119,16 @@ async def invitation_answer(request: Request) -> Response:
         fields = exc.fields or {"companions": exc.title}
         messages = {k: gettext(language, v, **exc.params) for k, v in fields.items()}
         return await _page(request, invitation, form=data, field_errors=messages, status_code=exc.status)
-    return RedirectResponse(f"/rsvp/{invitation.token}?done={'accepted' if reply.accept else 'declined'}",
+    return RedirectResponse(urls.rsvp_page("", invitation.token, done="accepted" if reply.accept else "declined"),
                             status_code=303)
 
 
 async def accept_seat(request: Request) -> Response:
     """POST: the invitee takes the seat offered to them (an expired or missing offer is a 409 page)."""
-    invitation = await invitations.find_by_token(request.path_params["token"])
+    invitation = await invitations.find_by_invitation_token(request.path_params["token"])
     await read_form(request)
     await invitations.accept_seat(invitation_id=invitation.id)
-    return RedirectResponse(f"/rsvp/{invitation.token}?done=accepted", status_code=303)
+    return RedirectResponse(urls.rsvp_page("", invitation.token, done="accepted"), status_code=303)
 
 
 def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> dict:
@@ -147,7 +152,7 @@ def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> 
             "birth_date": invitation.birth_date.isoformat() if invitation.birth_date else None,
             "street": invitation.street, "postcode": invitation.postcode, "city": invitation.city,
             "email": invitation.email, "phone": invitation.phone, "needs": invitation.needs,
-            "rsvp_url": f"{base_url}/rsvp/{invitation.token}",
+            "rsvp_url": urls.rsvp_page(base_url, invitation.token),
             "mailed_at": invitation.mailed_at.isoformat() if invitation.mailed_at else None,
             "reminded_at": invitation.reminded_at.isoformat() if invitation.reminded_at else None,
         })

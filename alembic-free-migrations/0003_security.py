@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('events', '0001_initial')]
+    dependencies = [('events', '0002_seats_one_valid_certificate')]
 
     initial = False
 
