@@ -178,7 +178,7 @@ async def register(
         person = check_applicant(event, applicant, languages=languages)
         if once_per_email and person.email and await Registration.filter(
                 event_id=event.id, email__iexact=person.email,
-                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+                status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists():
             # checked under the event lock, so two identical sign-ups at once cannot both pass
             raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
@@ -362,7 +362,7 @@ async def release_for_erasure(*, registration_id: int, now: datetime | None = No
     event_id = await Registration.filter(id=registration_id).values_list("event_id", flat=True)
     if not event_id:
         return
-    async with event_lock(event_id[0]) as (conn, event):
+    async with seating.event_lock(event_id[0]) as (conn, event):
         registration = await Registration.get(id=registration_id).using_db(conn)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             return

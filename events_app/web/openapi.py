@@ -94,7 +94,15 @@ OPENAPI: dict = {
                 "audience": {"enum": ["public", "staff", "invitation", "women"]},
                 "visibility": {"enum": ["public", "unlisted", "draft"]},
                 "status": {"enum": ["scheduled", "cancelled"]},
-                "certificate_min_attendance": {"type": "integer"}, "url": {"type": "string"}}},
+                "certificate_min_attendance": {"type": "integer"},
+                "retention_days": {"type": ["integer", "null"]},
+                "questions": {"type": "array", "items": {"type": "object", "required": ["key", "label", "kind"],
+                                                         "properties": {
+                    "key": {"type": "string"}, "label": {"type": "string"}, "kind": {"type": "string"},
+                    "choices": {"type": "array", "items": {"type": "string"}}, "required": {"type": "boolean"},
+                    "builtin": {"type": "boolean"}, "translations": {"type": "object"},
+                    "choice_translations": {"type": "object"}}}},
+                "url": {"type": "string"}}},
             "CancelInput": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
             "RegistrationInput": {"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
