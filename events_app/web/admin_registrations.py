@@ -45,7 +45,7 @@ async def event_detail(request: Request) -> Response:
         "positions": positions, "waiting": waiting, "statuses": list(RegistrationStatus),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},
-        "confirm_promote": q.get("confirm_promote", "") if q.get("confirm_promote", "").isdigit() else "",
+        "confirm_promote": q.get("confirm_promote", "") if parse_id(q.get("confirm_promote", "")) is not None else "",
         "history": await audit.recent(event_id=event.id, limit=30),
     })
 
@@ -219,7 +219,7 @@ async def message_send(request: Request) -> Response:
 
 
 def _chosen_ids(form) -> list[int]:
-    return sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit() and len(v) <= 9})
+    return sorted({number for v in form.getlist("ids") if (number := parse_id(v)) is not None})
 
 
 @requires(*ORGANISERS)
