@@ -18,10 +18,5 @@ class Migration(migrations.Migration):
             options={'table': 'throttle_counter', 'app': 'events', 'pk_attr': 'bucket', 'table_description': "One throttle's count in its current window (events_app/security/throttle.py), in the database so"},
             bases=['Model'],
         ),
-        ops.AddField(
-            model_name='Registration',
-            name='contact_verified_at',
-            field=fields.DatetimeField(null=True, description='When the contact was shown to reach the person (a mailed link opened, or an organiser who phoned', auto_now=False, auto_now_add=False),
-        ),
         ops.DeleteModel(name='RsvpAttempt'),
     ]
