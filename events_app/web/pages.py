@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.requests import Request
@@ -25,6 +26,8 @@ from events_app.web.templating import render
 from events_app.core.validation import parse_whole_number
 
 log = logging.getLogger(__name__)
+#: A database that takes longer than this to count the backlog counts as down for /health.
+HEALTH_TIMEOUT_SECONDS = 5.0
 
 def localized(event, language: str) -> dict:
     """Title and description in the reader's language, falling back to German.
@@ -226,8 +229,8 @@ async def health(request: Request) -> Response:
     has been due longest has waited; it grows when no worker runs or the SMTP server is down.
     """
     try:
-        backlog = await delivery.backlog()
-    except Exception as exc:  # whatever the driver raises, the answer is the same
+        backlog = await asyncio.wait_for(delivery.backlog(), timeout=HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:  # whatever the driver raises, or no answer in time: the answer is the same
         log.warning("health check: database unreachable: %s", exc)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok",
