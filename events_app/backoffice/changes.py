@@ -311,7 +311,8 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
+            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token(),
+            contact_verified_at=now)  # the organiser spoke with the person: the contact is known to work
         await describe_newcomer(conn, registration)
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)

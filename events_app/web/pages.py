@@ -16,8 +16,10 @@ from events_app.core.models import Audience, EventStatus, Invitation, Registrati
 from events_app.core.timeutil import utcnow
 from events_app.mail import delivery
 from events_app.seats.registration import Applicant
+from events_app.core.contact import may_see_meeting_point
 from events_app.newsletter import subscriptions
 from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
+from events_app.security import contact
 from events_app.web.forms import answers_from, applicant_from, whole_number
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
@@ -121,12 +123,16 @@ async def _manage(request: Request, token: str, *, form: dict | None = None, fie
     reg = outcome.registration
     event = await events.get_event(reg.event_id, public=False)
     settings = request.app.state.settings
+    code = request.query_params.get("contact")
+    if code and event.location_confidential:
+        await contact.confirm_by_code(registration=reg, code=code, secret_key=settings.secret_key)
     now = utcnow()
     holds_seat = reg.status == RegistrationStatus.CONFIRMED and event.status != EventStatus.CANCELLED
     invitation = await Invitation.get_or_none(registration_id=reg.id)
     open_now = event.status != EventStatus.CANCELLED and not (
         event.registration_closes_at and event.registration_closes_at <= now)
     return render(request, "manage.html", {
+        "show_location": may_see_meeting_point(event, reg),
         "registration": reg, "event": event, "text": localized(event, request.state.language),
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
