@@ -22,7 +22,7 @@ from events_app.core.i18n import LANGUAGES
 from events_app.seats import seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone, staff_address_allowed
-from events_app.seats.participation import clean_postcode, describe_newcomer
+from events_app.seats.participation import clean_postcode, newcomer_facts
 
 
 def new_token() -> str:
@@ -116,6 +116,11 @@ def _audience_problems(event: Event, applicant: Applicant, rules: AudienceRules)
                                   if event.kind == EventKind.COURSE else
                                   N_("Please confirm that you are a woman: this offer is for women only."))
     return problems
+def _address_or_nothing(value: str) -> str:
+    try:
+        return normalise_email(value) if (value or "").strip() else ""
+    except ValueError:
+        return ""  # check_applicant reports it
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -208,6 +213,8 @@ async def register(
     no mail sent again and again to an address the caller chose).
     """
     now = now or utcnow()
+    facts = await newcomer_facts(email=_address_or_nothing(applicant.email), phone=applicant.phone.strip(),
+                                 postcode=applicant.postcode, event_id=event_id)
     async with seating.event_lock(event_id) as (conn, event):
         person = check_applicant(event, applicant, languages=languages, rules=rules, input_problems=input_problems)
         if event.audience == Audience.INVITATION and not via_invitation:
@@ -224,11 +231,10 @@ async def register(
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(), postcode=person.postcode,
-            manage_token=new_token(), checkin_token=new_token(),
+            answers=person.answers or {}, queued_at=utcnow(), postcode=facts.postcode, district=facts.district,
+            returning=facts.returning, manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
-            await describe_newcomer(conn, registration)
             set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
             await queue_registration_mail(conn, registration, "verify_email")
@@ -244,8 +250,6 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
-    if not registration._saved_in_db:
-        await describe_newcomer(conn, registration)
     if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
