@@ -64,7 +64,7 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
     """The one check of a registration's input: normalised, or ValidationFailed with every field's
     problem at once (name, contact, companions, language, audience rules, and `input_problems`: what
     reading the form or JSON found, such as unanswered questions), so a bad answer never hides a
-    missing name. No language sent means the first of `languages`."""
+    missing name. A language not offered means the first of `languages`."""
     problems: dict[str, str] = {}
     name = clean_text(applicant.name, max_length=200)
     if not name:
@@ -90,9 +90,7 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
         problems["companions"] = N_("The number of companions cannot be negative.")
     elif companions > event.max_companions:
         problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
-    language = applicant.language or languages[0]
-    if language not in languages:
-        problems["language"] = N_("This language is not offered.")
+    language = applicant.language if applicant.language in languages else languages[0]
     params: dict = {"max": event.max_companions}
     if rules is not None:
         problems.update(_audience_problems(event, applicant, rules))

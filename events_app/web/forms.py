@@ -100,6 +100,8 @@ def read_applicant(data: Mapping[str, Any], event: Event, *, answers_key: str | 
     )
     if applicant.postcode and not clean_postcode(applicant.postcode):
         problems["postcode"] = N_("Please enter a postcode of five digits, or leave the field empty.")
+    if applicant.language and applicant.language not in LANGUAGES:
+        problems["language"] = N_("This language is not offered.")
     return applicant, problems
 
 
