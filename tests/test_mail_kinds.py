@@ -17,7 +17,7 @@ from events_app.core.models import OutboxMessage, OutboxState, Registration, Reg
 from events_app.seats.registration import Applicant
 from events_app.core.wording import format_code
 from tests.fixtures_mail import SmtpSink
-from tests.helpers import make_event, make_user
+from tests.helpers import in_days, make_event, make_user
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -85,7 +85,8 @@ async def test_certificate_mail_links_to_the_pdf(client, smtp_settings, smtp_ser
 
 
 async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: SmtpSink):
-    event = await make_event(audience="invitation", title="Einbürgerungsempfang", max_companions=2)
+    event = await make_event(audience="invitation", title="Einbürgerungsempfang", max_companions=2,
+                             registration_closes_at=in_days(20))
     table = list_files.read_table("Vorname;Nachname;E-Mail;Straße;PLZ;Ort\r\nRania;Al-Hassan;rania@example.org;"
                                  "Liebigstraße 5;35392;Gießen\r\n".encode("utf-8"))
     await invitee_import.import_invitations(event_id=event.id, table=table)
