@@ -1,14 +1,16 @@
-"""`events-app serve | migrate | worker | demo | user add | token create`."""
+"""`events-app serve | migrate | worker | demo | user add | token create | import-invitations | purge`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 
 from events_app.core import db
 from events_app.core.settings import load_settings
+from events_app.seats import seating
 
 
 def _read_password() -> str:
@@ -57,7 +59,7 @@ async def _worker(settings) -> None:
     from events_app import worker
 
     async with db.orm(settings.database_url):
-        await worker.run_forever(settings)
+        await worker.run_until_signalled(settings)
 
 
 # --- receptions ---
@@ -103,6 +105,19 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
 # --- end receptions ---
 
 
+async def _purge(settings, dry_run: bool) -> None:
+    """Run the retention job now and print the rows and files per table it removed (or would remove)."""
+    from events_app.privacy import retention
+
+    async with db.orm(settings.database_url):
+        removed = await retention.purge(settings, dry_run=dry_run)
+    print("would remove (dry run):" if dry_run else "removed:")
+    for table, count in removed.items():
+        print(f"  {table}: {count}")
+    if not removed:
+        print("  nothing")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="events-app", description="Events of the integration office.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,9 +148,14 @@ def main(argv: list[str] | None = None) -> None:
     import_inv.add_argument("file")
     import_inv.add_argument("--yes", action="store_true", help="store the invitations (without: preview only)")
     # --- end receptions ---
+    purge = commands.add_parser("purge", help="anonymise the people of events past their retention period now")
+    purge.add_argument("--dry-run", action="store_true", help="only print what would be removed")
 
     args = parser.parse_args(argv)
+    if args.command in ("serve", "worker"):  # the worker's line per round, and warnings, on stderr
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    seating.set_lock_timeout(settings.lock_timeout_ms)
     if args.command == "serve":
         import uvicorn
 
@@ -145,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
             print("Several processes need PostgreSQL; serving with one.", file=sys.stderr)
             args.workers = 1
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, log_level="info")
+                    # X-Forwarded-For is read by the application, and only from EVENTS_TRUSTED_PROXIES
+                    # (web/requests.client_address); uvicorn itself trusts no forwarded header
+                    proxy_headers=False, forwarded_allow_ips="", log_level="info")
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")
@@ -159,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_token_create(settings, args.email, args.label))
     elif args.command == "import-invitations":  # receptions
         raise SystemExit(asyncio.run(_import_invitations(settings, args.event_id, args.file, args.yes)))
+    elif args.command == "purge":
+        asyncio.run(_purge(settings, args.dry_run))
 
 
 if __name__ == "__main__":

@@ -1,29 +1,33 @@
 """What organisers do to events and registrations by hand, each step audited.
 
-Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
+Every action that touches seats runs under `seating.event_lock` and reuses the engine's own
 steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
 audit entry is written in the same transaction as the change it records.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count, Min, Sum
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
-from events_app.seats import events
+from events_app.core import audit, db, errors
+from events_app.seats import events, seating
 from events_app.seats.registration import (
-    Applicant, Outcome, STATUS_FIELDS, check_applicant, event_lock, expire_event_offers, new_token,
+    Applicant, Outcome, STATUS_FIELDS, check_applicant, expire_event_offers, new_token,
     place_registration, promote_waiting, queue_registration_mail, release_seats, seat_counts, set_status,
     waitlist_position,
 )
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
+from events_app.core.models import (SEAT_HOLDING, DoorAssignment, Event, EventKind, EventSession, EventStatus, OutboxMessage,
+                                    OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User,
+                                    Visibility)
 from events_app.mail.outbox import queue_mail
-from events_app.seats.signup import add_standard_questions
+from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
@@ -42,6 +46,8 @@ class QuestionSpec:
     kind: str = "text"
     choices: tuple[str, ...] = ()
     required: bool = False
+    #: {language: {"label": ..., "choices": [...]}} besides German
+    translations: dict = field(default_factory=dict)
 
 
 def check_questions(specs: list[QuestionSpec]) -> None:
@@ -58,6 +64,9 @@ def check_questions(specs: list[QuestionSpec]) -> None:
             problems["questions"] = N_("This value is not one of the allowed options.")
         elif spec.kind == "choice" and not spec.choices:
             problems["questions"] = N_("A choice question needs at least one option.")
+        elif any(text.get("choices") and len(text["choices"]) != len(spec.choices)
+                 for text in spec.translations.values()):
+            problems["questions"] = N_("A translation of the options needs as many options as the German list.")
         seen.add(spec.key)
     if problems:
         raise errors.ValidationFailed(fields=problems)
@@ -68,8 +77,10 @@ async def _write_questions(conn, event: Event, specs: list[QuestionSpec]) -> Non
     already given stay stored with the registrations."""
     await Question.filter(event_id=event.id).using_db(conn).delete()
     for position, spec in enumerate(specs):
-        await Question.create(event_id=event.id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
-                              choices=list(spec.choices), required=spec.required, position=position, using_db=conn)
+        msgid = builtin_label(spec.key, spec.label, audience=event.audience, kind=event.kind)
+        await Question.create(event_id=event.id, key=spec.key, label=msgid or spec.label.strip()[:300],
+                              kind=spec.kind, choices=list(spec.choices), required=spec.required, position=position,
+                              builtin=msgid is not None, translations=spec.translations, using_db=conn)
     await add_standard_questions(conn, event)
 
 
@@ -81,27 +92,37 @@ async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> No
 
 
 async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
-                       door_user_ids: list[int] | None = None, by: User) -> Event:
+                       door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The event, its dates, questions and door staff, committed at once (or not at all)."""
     check_questions(questions)
-    event = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
-    return event
+        return event
 
 
-async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
-    check_questions(questions)
-    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
-        await _write_questions(conn, event, questions)
-        await _write_door_staff(conn, event_id, door_user_ids or [])
-    return event
+async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec] | None,
+                       questions: list[QuestionSpec] | None, door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The change, the questions and the door staff in one transaction under the event lock. Questions and
+    door staff are replaced when given and kept when None (an API PATCH)."""
+    if questions is not None:
+        check_questions(questions)
+    async with db.transaction(conn) as conn:
+        event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by, conn=conn)
+        if questions is not None:
+            await _write_questions(conn, event, questions)
+        if door_user_ids is not None:
+            await _write_door_staff(conn, event_id, door_user_ids)
+        return event
 
 
-async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Event:
-    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`."""
+async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User,
+                          conn: BaseDBAsyncClient | None = None) -> Event:
+    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`; the copy,
+    its questions and the audit entry commit together."""
     source = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
     if source is None:
         raise errors.EventNotFound()
@@ -114,13 +135,14 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
     sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
                 for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
-    copy = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
-        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
+    async with db.transaction(conn) as conn:
+        copy = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
+        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required,
+                                                         dict(q.translations or {}))
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)
-    return copy
+        return copy
 
 
 async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
@@ -129,7 +151,7 @@ async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
 
 async def delete_draft(*, event_id: int, by: User) -> None:
     """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
         if event.visibility != Visibility.DRAFT or has_people:
             raise errors.EventNotDeletable()
@@ -156,6 +178,70 @@ async def summarise(event: Event) -> EventSummary:
     percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
     return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
                         percent)
+
+
+async def summaries(listed: list[Event]) -> list[EventSummary]:
+    """Summaries of many events from one grouped query (no query per event)."""
+    ids = [event.id for event in listed]
+    held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    rows = await (Registration.filter(event_id__in=ids, status__in=held).annotate(count=Count("id"), seats=Sum("seats"))
+                  .group_by("event_id", "status").values_list("event_id", "status", "count", "seats")) if ids else []
+    figures: dict[int, dict] = {}
+    for event_id, status, count, seats in rows:
+        entry = figures.setdefault(event_id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        if RegistrationStatus(status) == RegistrationStatus.WAITLISTED:
+            entry["waiting"] += count
+            entry["waiting_seats"] += seats or 0
+        else:
+            entry["taken"] += seats or 0
+    result = []
+    for event in listed:
+        entry = figures.get(event.id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        percent = min(100, round(100 * entry["taken"] / event.capacity)) if event.capacity else 100
+        result.append(EventSummary(event, events.first_start(event), entry["taken"], entry["waiting"],
+                                   entry["waiting_seats"], percent))
+    return result
+
+
+#: How the event list can be ordered.
+EVENT_SORTS = ("date", "title", "newest")
+EVENT_WHEN = ("upcoming", "past", "all")
+EVENTS_PER_PAGE = 50
+
+
+async def find_events(*, search: str = "", kind: str = "", state: str = "", when: str = "upcoming",
+                      sort: str = "date", page: int = 1, now: datetime | None = None
+                      ) -> tuple[list[EventSummary], int]:
+    """The back office's event list: searched, filtered and sorted in the database, one page at a time.
+
+    `state` is scheduled, cancelled or draft; `when` upcoming (a date still to come), past or all.
+    Returns the page's summaries and the number of events found.
+    """
+    now = now or utcnow()
+    query = Event.all()
+    if search.strip():
+        query = query.filter(title__icontains=search.strip()[:100])
+    if kind in {k.value for k in EventKind}:
+        query = query.filter(kind=kind)
+    if state == "draft":
+        query = query.filter(visibility=Visibility.DRAFT)
+    elif state in {s.value for s in EventStatus}:
+        query = query.filter(status=state)
+    coming = EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
+    if when == "upcoming":
+        query = query.filter(id__in=Subquery(coming))
+    elif when == "past":
+        query = query.exclude(id__in=Subquery(coming))
+    found = await query.count()
+    if sort == "title":
+        query = query.order_by("title", "id")
+    elif sort == "newest":
+        query = query.order_by("-created_at", "-id")
+    else:  # by first date: upcoming soonest first, past most recent first
+        query = query.annotate(first=Min("sessions__starts_at")).order_by("-first" if when == "past" else "first", "id")
+    page = max(1, min(page, -(-found // EVENTS_PER_PAGE) or 1))
+    listed = await query.offset((page - 1) * EVENTS_PER_PAGE).limit(EVENTS_PER_PAGE).prefetch_related("sessions")
+    return await summaries(listed), found
 
 
 async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
@@ -216,7 +302,7 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         person = check_applicant(event, applicant, languages=languages)
@@ -224,7 +310,7 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=new_token(), checkin_token=new_token())
+            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
         await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
@@ -237,7 +323,7 @@ async def cancel_registration(*, event_id: int, registration_id: int, by: User, 
                               now: datetime | None = None) -> Registration:
     """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
@@ -258,7 +344,7 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
     organiser's explicit choice, never automatic, recorded in the audit log (in the same
     transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
                                        RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
@@ -266,11 +352,10 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
         extra = 0 if registration.status == RegistrationStatus.OFFERED else registration.seats
-        over = event.seats_taken + extra > event.capacity
+        over = not seating.has_room(event, extra)
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
+        await seating.take_seats(conn, event, extra, beyond_capacity=over)
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
@@ -286,7 +371,7 @@ async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
                            now: datetime | None = None) -> Outcome:
     """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()
@@ -369,12 +454,13 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
 MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
-def check_message(*, group: str, subject: str, body: str) -> tuple[str, str]:
-    """The message's subject and body as they will be sent; ValidationFailed for a missing part."""
+def check_message(*, group: str, subject: str, body: str, selected: bool = False) -> tuple[str, str]:
+    """The message's subject and body as they will be sent; ValidationFailed for a missing part.
+    `selected`: the message goes to registrations ticked in the list rather than to a group."""
     problems = {}
     subject = clean_text(subject, max_length=200).replace("\n", " ")
     body = clean_text(body, max_length=10_000)
-    if group not in MESSAGE_GROUPS:
+    if group not in MESSAGE_GROUPS and not (group == "selected" and selected):
         problems["group"] = N_("This value is not one of the allowed options.")
     if not subject:
         problems["subject"] = N_("This field is required.")
@@ -402,14 +488,18 @@ async def message_audience(*, event_id: int, group: str) -> MessageReach:
     return MessageReach(by_mail=sum(1 for e in emails if e), phone_only=sum(1 for e in emails if not e))
 
 
-async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
-    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
-    subject, body = check_message(group=group, subject=subject, body=body)
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User,
+                        registration_ids: list[int] | None = None) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting), or to the chosen registrations
+    (`group="selected"`). Returns the number of mails."""
+    subject, body = check_message(group=group, subject=subject, body=body, selected=bool(registration_ids))
     async with in_transaction() as conn:
         if not await Event.filter(id=event_id).using_db(conn).exists():
             raise errors.EventNotFound()
         queued = 0
-        for registration in await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).using_db(conn):
+        chosen = (Registration.filter(event_id=event_id, id__in=registration_ids) if group == "selected"
+                  else Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]))
+        for registration in await chosen.using_db(conn):
             message = await queue_mail(conn, template=ORGANISER_MESSAGE_TEMPLATE, recipient=registration.email,
                                        language=registration.language,
                                        context={"event_id": event_id, "registration_id": registration.id,
@@ -418,6 +508,46 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
             queued += message is not None
         await audit.record("event.message_sent", user=by, event_id=event_id, conn=conn, group=group, mails=queued)
         return queued
+
+
+#: What can be done to many registrations at once from the list.
+BULK_ACTIONS = ("confirm", "waitlist", "message", "export")
+
+
+@dataclass
+class BulkOutcome:
+    done: int = 0
+    #: left as they were: no free seat, or not in a state the action applies to
+    skipped: int = 0
+
+
+async def confirm_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Give each chosen registration a seat while seats are free, oldest request first; the others stay."""
+    outcome = BulkOutcome()
+    chosen = await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("queued_at", "id")
+    for registration in chosen:
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        try:
+            await promote(event_id=event_id, registration_id=registration.id, by=by)
+            outcome.done += 1
+        except (errors.NotEnoughSeats, errors.RegistrationStateConflict):
+            outcome.skipped += 1
+    return outcome
+
+
+async def waitlist_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Move each chosen confirmed (or offered) registration back to the waiting list."""
+    outcome = BulkOutcome()
+    for registration in await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("id"):
+        if registration.status not in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        await move_to_waitlist(event_id=event_id, registration_id=registration.id, by=by)
+        outcome.done += 1
+    return outcome
 
 
 # ---------------------------------------------------------------- mail

@@ -3,7 +3,8 @@
 A German public body must name who runs the site, how to reach them, how far the site meets
 BITV 2.0 / HVBIT (WCAG 2.1 AA), what is not accessible yet, how to report a barrier, the
 enforcement procedure, and, for data protection, the controller, the data protection officer,
-purposes, legal bases, retention and the supervisory authority. The fixed wording is in the
+purposes, legal bases and the supervisory authority (the retention period is the setting
+EVENTS_RETENTION_DAYS, the same number the retention job uses). The fixed wording is in the
 templates (translated); these values are the parts each installation states for itself. They are
 read on every request, so a changed environment shows after a restart without a rebuild.
 """
@@ -42,8 +43,6 @@ class LegalInfo:
     supervisory_authority: str = ("Der Hessische Beauftragte für Datenschutz und Informationsfreiheit (HBDI), "
                                   "Gustav-Stresemann-Ring 1, 65189 Wiesbaden")
     supervisory_url: str = "https://datenschutz.hessen.de"
-    #: Days after an event's last date until registrations are deleted or anonymised.
-    retention_days: int = 90
 
     @property
     def reviewed_date(self) -> date | None:
@@ -70,12 +69,7 @@ def current(environ: Mapping[str, str] | None = None) -> LegalInfo:
         if raw is None:
             continue
         raw = raw.replace("\\n", "\n")
-        if f.name == "retention_days":
-            try:
-                values[f.name] = max(int(raw), 0)
-            except ValueError:
-                continue
-        elif f.name == "compliance":
+        if f.name == "compliance":
             if raw.strip() in COMPLIANCE_LEVELS:
                 values[f.name] = raw.strip()
         else:

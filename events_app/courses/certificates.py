@@ -14,6 +14,8 @@ but the public verification page says only "revoked" and when: a reason such as 
 did not attend because of illness" may say something personal about the holder.
 
 Issuing is always an explicit, audited step (`issue`, `issue_all`, entry `certificates.issued`).
+At most one certificate per registration is valid: a partial unique index (revoked ones excluded)
+refuses a second, so two organisers issuing at once get the same certificate.
 Bulk rendering (`render_event`, `render_event_zip`) only reads the certificates already issued.
 
 A person's own certificate has its fixed labels, dates and hours in the registration's language;
@@ -23,7 +25,6 @@ the organiser's texts stay as written. Bulk PDFs for the organisers are German.
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import re
 import secrets
@@ -35,6 +36,7 @@ from typing import Callable
 
 from babel.numbers import format_decimal
 from markupsafe import Markup
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
@@ -46,6 +48,7 @@ from events_app.core.models import Audience, Certificate, CertificateTemplate, E
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
+from events_app.core import images
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PDF_TEMPLATE = "pdf/certificate.html"
@@ -56,9 +59,14 @@ def is_eligible(*, attended: int, countable: int, min_percent: int) -> bool:
     return countable > 0 and attended > 0 and attended * 100 >= min_percent * countable
 
 
+#: Random characters in a serial: 16 of 32 symbols are 80 bits, so the public verification page cannot be
+#: walked even without its throttle (serials issued before carry 8, i.e. 40 bits, and stay valid).
+SERIAL_CHARS = 16
+
+
 def new_serial(year: int) -> str:
-    digits = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"TB-{year}-{digits[:4]}-{digits[4:]}"
+    digits = "".join(secrets.choice(_ALPHABET) for _ in range(SERIAL_CHARS))
+    return f"TB-{year}-" + "-".join(digits[i:i + 4] for i in range(0, SERIAL_CHARS, 4))
 
 
 def normalise_serial(serial: str) -> str:
@@ -130,11 +138,19 @@ async def issue(*, registration_id: int, event_id: int | None = None, send_mail:
     await check_course_over(registration.event_id, now)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
-    async with in_transaction() as conn:
-        certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
-        if new:
-            await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
-        return certificate
+    try:
+        async with in_transaction() as conn:
+            certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
+            if new:
+                await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
+            return certificate
+    except IntegrityError:
+        # a concurrent issue for the same person committed first: the partial unique index
+        # (certificate_one_valid_per_registration) keeps one valid certificate, and this is it
+        existing = await valid_certificate_for(registration_id=registration_id)
+        if existing is None:
+            raise
+        return existing
 
 
 async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | None = None,
@@ -142,6 +158,14 @@ async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | 
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
     await check_course_over(event_id, now)
+    try:
+        return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
+    except IntegrityError:  # a concurrent issue committed first; the second pass finds its certificates
+        return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
+
+
+async def _issue_all_once(event_id: int, *, send_mail: bool, by: User | int | None, now: datetime
+                          ) -> list[Certificate]:
     entries = [e for e in await eligibility(event_id=event_id) if e.eligible]
     certificates, issued = [], []
     async with in_transaction() as conn:
@@ -201,6 +225,8 @@ class Verification:
     event: Event | None = None
     first_date: datetime | None = None
     last_date: datetime | None = None
+    #: Past EVENTS_CERTIFICATE_RETENTION_DAYS: the certificate existed, but its details are deleted.
+    details_deleted: bool = False
 
 
 async def verify(*, serial: str) -> Verification:
@@ -211,9 +237,12 @@ async def verify(*, serial: str) -> Verification:
         return Verification(Validity.UNKNOWN)
     registration = certificate.registration
     event = registration.event
-    dates = await _countable_sessions(event.id)
     validity = Validity.REVOKED if certificate.revoked_at else Validity.VALID
-    name = None if event.audience == Audience.WOMEN else registration.name
+    if certificate.details_deleted_at:
+        return Verification(validity, certificate, details_deleted=True)
+    dates = await _countable_sessions(event.id)
+    holder = certificate.holder_name if registration.anonymised_at else registration.name
+    name = None if event.audience == Audience.WOMEN else holder
     return Verification(validity, certificate, name, event,
                         dates[0].starts_at if dates else None, dates[-1].ends_at if dates else None)
 
@@ -305,7 +334,8 @@ async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[
     event = await Event.get(id=event_id)
     template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
     for image in IMAGE_FIELDS:
-        if not _is_image_data(getattr(template, image)):
+        # stored before images were checked (an SVG may reference URLs): left out, the fetcher refuses them too
+        if not getattr(template, image).startswith(tuple(f"data:{m};base64," for m in images.ALLOWED_MEDIA)):
             setattr(template, image, "")
     return event, template, await _countable_sessions(event.id)
 
@@ -329,29 +359,13 @@ async def pages_for(certificates: list[Certificate], *, base_url: str, timezone:
     return pages
 
 
-def _is_image_data(value: str) -> bool:
-    return value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/svg+xml;base64,"))
-
-
 #: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
 TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
 IMAGE_FIELDS = ("logo", "signature")
 #: What the body text may use; anything else in braces is refused when saved (and when printed).
 CERTIFICATE_PLACEHOLDERS = ("name", "event", "dates", "hours")
 #: Uploaded logo and signature images; each is embedded in every certificate page.
-MAX_IMAGE_BYTES = 300_000
-_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def _image_data_uri(data: bytes) -> str:
-    """An uploaded PNG or JPEG file as a data: URI, recognised by its content, not its name; ValueError
-    with a message id otherwise."""
-    media = next((media for magic, media in _IMAGE_SIGNATURES.items() if data.startswith(magic)), None)
-    if media is None:
-        raise ValueError(N_("Please choose a PNG or JPEG image."))
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(N_("The image is too large: at most %(kilobytes)d KB."))
-    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 
 
 async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes] | None = None,
@@ -366,11 +380,14 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
     for name in IMAGE_FIELDS:
         if uploads and uploads.get(name):
             try:
-                values[name] = _image_data_uri(uploads[name])
+                values[name] = images.image_data_uri(uploads[name])
             except ValueError as exc:
                 problems[name] = str(exc)
-        elif values.get(name) and not _is_image_data(str(values[name])):
-            problems[name] = N_("Please give a PNG, JPEG or SVG image as a data: URI.")
+        elif values.get(name):
+            try:
+                values[name] = images.checked_data_uri(str(values[name]))
+            except ValueError as exc:
+                problems[name] = str(exc)
     unknown = sorted({name for name in placeholders.PLACEHOLDER.findall(str(values.get("body") or ""))
                       if name not in CERTIFICATE_PLACEHOLDERS})
     if unknown:
@@ -382,6 +399,7 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
             problems[name] = N_("This text is too long.")
     if problems:
         raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000,
+                                      side=images.MAX_IMAGE_SIDE,
                                       placeholders=", ".join("{%s}" % name for name in unknown))
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()

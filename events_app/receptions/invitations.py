@@ -9,7 +9,6 @@ means the waiting list with the usual promotion.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import secrets
@@ -22,9 +21,10 @@ from tortoise.transactions import in_transaction
 from events_app.core import audit, errors, placeholders
 from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, User
 from events_app.mail.outbox import queue_mail
-from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, queue_registration_mail, check_open, event_lock, new_token, promote_waiting
+from events_app.seats import seating
+from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, queue_registration_mail, check_open, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_phone
 
@@ -36,11 +36,6 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #: 31 symbols: 10 characters would give 49.5 bits, so codes have 11 (54.5 bits).
 CODE_LENGTH = 11
 CODE_BITS = CODE_LENGTH * math.log2(len(CODE_ALPHABET))
-
-#: Wrong codes allowed per client before it is made to wait (guessing 2^54 codes stays hopeless).
-THROTTLE_LIMIT = 10
-THROTTLE_WINDOW = timedelta(minutes=10)
-
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -65,28 +60,17 @@ async def invitation_event(event_id: int) -> Event:
     return event
 
 
-# --- finding an invitation: code (throttled) or link ----------------------------------------------
+# --- finding an invitation: code or link ----------------------------------------------------------
+# Wrong codes are throttled at the web edge (per client address and in total), where the address is known.
 
 
-def client_key(address: str) -> str:
-    return hashlib.sha256(f"rsvp:{address}".encode()).hexdigest()
-
-
-async def find_by_code(*, code: str, client: str, now: datetime | None = None) -> Invitation:
-    """The invitation for a typed code. Wrong codes are counted per client and throttled."""
-    now = now or utcnow()
-    key = client_key(client)
-    since = now - THROTTLE_WINDOW
-    if await RsvpAttempt.filter(client=key, created_at__gte=since).count() >= THROTTLE_LIMIT:
-        raise errors.TooManyAttempts()
+async def find_by_code(*, code: str) -> Invitation:
+    """The invitation for a typed code, or InvitationNotFound."""
     normalised = normalise_code(code)
     invitation = None
     if len(normalised) == CODE_LENGTH:
         invitation = await Invitation.get_or_none(code=normalised)
     if invitation is None:
-        async with in_transaction() as conn:
-            await RsvpAttempt.filter(created_at__lt=since).using_db(conn).delete()
-            await RsvpAttempt.create(client=key, created_at=now, using_db=conn)
         raise errors.InvitationNotFound()
     return invitation
 
@@ -151,7 +135,7 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
     found = await Invitation.get_or_none(id=invitation_id)
     if found is None:
         raise errors.InvitationNotFound()
-    async with event_lock(found.event_id) as (conn, event):
+    async with seating.event_lock(found.event_id) as (conn, event):
         invitation = await Invitation.get(id=invitation_id).using_db(conn)
         check_open(event, now)
         reply = check_reply(invitation, reply)
@@ -214,7 +198,7 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
         event_id=event.id, name=f"{invitation.first_name} {invitation.last_name}".strip(),
         email=invitation.email, phone=invitation.phone if reply.phone is None else reply.phone, language=reply.language,
         companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
-        queued_at=now, manage_token=new_token(), checkin_token=new_token(),
+        queued_at=now, postcode=invitation.postcode, manage_token=new_token(), checkin_token=new_token(),
     )
     await place_registration(conn, event, registration, now)
     waiting = registration.status == RegistrationStatus.WAITLISTED
@@ -228,10 +212,10 @@ async def _change_companions(conn: BaseDBAsyncClient, event: Event, registration
     if extra == 0:
         return
     if registration.status in SEAT_HOLDING:
-        if extra > 0 and event.seats_taken + extra > event.capacity:
+        if extra < 0:
+            await seating.give_back_seats(conn, event, -extra)
+        elif not await seating.take_seats(conn, event, extra):
             raise errors.MoreSeatsUnavailable()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
     registration.seats = 1 + companions
     registration.companions = companions
     await registration.save(using_db=conn, update_fields=["seats", "companions", "updated_at"])

@@ -21,8 +21,9 @@ from events_app.core.i18n import LANGUAGES
 from events_app.receptions.list_files import Table
 from events_app.receptions.invitations import check_invitation_event, invitation_event, new_code
 from events_app.core.models import AuditEntry, Invitation
-from events_app.seats.registration import event_lock, new_token
-from events_app.core.validation import clean_text, normalise_email
+from events_app.seats import seating
+from events_app.seats.registration import new_token
+from events_app.core.validation import clean_text, normalise_email, parse_id
 
 
 # --- mapping and preview ------------------------------------------------------------------------------------
@@ -70,7 +71,8 @@ def mapping_from_choices(headers: list[str], choices: dict[str, str]) -> dict[st
     for name in FIELDS:
         if name in choices:
             value = (choices[name] or "").strip()
-            mapping[name] = int(value) if value.isdigit() and int(value) < len(headers) else None
+            column = parse_id(value)
+            mapping[name] = column if column is not None and column < len(headers) else None
     return mapping
 
 
@@ -275,7 +277,7 @@ async def import_invitations(
     rows already invited are skipped, so importing a file twice invites nobody twice.
     """
     mapping = mapping or guess_mapping(table.headers)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         check_invitation_event(event)
         preview = _preview(table, mapping, await _existing_keys(event_id, conn))
         if preview.mapping_problems:

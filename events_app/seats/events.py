@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
+from events_app.core import audit, db, errors
 from events_app.core.errors import N_
 from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Registration, RegistrationStatus, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
-from events_app.seats.registration import check_capacity, event_lock, promote_waiting
+from events_app.seats import seating
+from events_app.seats.registration import check_capacity, promote_waiting
 from events_app.seats.signup import add_standard_questions
 from events_app.core.timeutil import utcnow
 
@@ -28,8 +28,10 @@ ACTIVE = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, Registration
 EDITABLE_FIELDS = (
     "kind", "title", "description", "translations", "location", "location_confidential", "capacity",
     "waitlist", "offer_hours", "max_companions", "phone_allowed", "registration_opens_at",
-    "registration_closes_at", "audience", "visibility", "certificate_min_attendance",
+    "registration_closes_at", "audience", "visibility", "certificate_min_attendance", "retention_days",
 )
+#: Ten years: longer than any period the office keeps registrations for.
+MAX_RETENTION_DAYS = 3650
 #: Fields whose change makes calendar clients and registrants need to know.
 NOTIFY_FIELDS = ("location", "title")
 
@@ -56,6 +58,9 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
     for number in ("offer_hours", "max_companions"):
         if values.get(number) is not None and values[number] < 0:
             problems[number] = N_("This number cannot be negative.")
+    retention = values.get("retention_days")
+    if retention is not None and not 0 <= retention <= MAX_RETENTION_DAYS:
+        problems["retention_days"] = N_("Enter a number of days from 0 to %(max)d.")
     percent = values.get("certificate_min_attendance")
     if percent is not None and not 0 <= percent <= 100:
         problems["certificate_min_attendance"] = N_("Enter a percentage from 0 to 100.")
@@ -66,15 +71,19 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
     if opens and closes and closes <= opens:
         problems["registration_closes_at"] = N_("Registration must close after it opens.")
     if problems:
-        raise errors.ValidationFailed(fields=problems)
+        raise errors.ValidationFailed(fields=problems, max=MAX_RETENTION_DAYS)
 
 
-async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None) -> Event:
+async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
     """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
 
-    `by` is the organiser (None: a script such as the demo data)."""
+    `by` is the organiser (None: a script such as the demo data); with `conn`, inside the caller's transaction.
+    A tour (district tours for women) always keeps its meeting point for confirmed participants."""
     check_event_fields(values, sessions, creating=True)
-    async with in_transaction() as conn:
+    if values.get("kind") == EventKind.TOUR:
+        values = {**values, "location_confidential": True}
+    async with db.transaction(conn) as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
             await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
@@ -131,13 +140,14 @@ async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpec] | None = None,
-                       by: User | None = None, now: datetime | None = None) -> Event:
+                       by: User | None = None, now: datetime | None = None,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
     """Change an event under its lock; registrants hear about new times or places.
 
     A capacity below the seats already taken is refused under the lock, before anything changes."""
     now = now or utcnow()
     check_event_fields(values, sessions, creating=False)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id, conn=conn) as (conn, event):
         if values.get("capacity") is not None:
             check_capacity(event, values["capacity"])
         notify = False
@@ -149,6 +159,8 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
             notify = notify or name in NOTIFY_FIELDS
             setattr(event, name, value)
             changed.append(name)
+        if event.kind == EventKind.TOUR and not event.location_confidential:
+            event.location_confidential = True  # tours for women: the meeting point only to the confirmed
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
             changed.append("sessions")
@@ -164,9 +176,10 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
         return event
 
 
-async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None) -> Event:
+async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
     """Cancel the whole event and tell everyone registered or waiting, and invitees yet to answer."""
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id, conn=conn) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             return event
         event.status = EventStatus.CANCELLED

@@ -17,8 +17,9 @@ from events_app.core.i18n import LANGUAGES
 from events_app.core.models import SEAT_HOLDING, EventStatus, Invitation, Registration, RegistrationStatus
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_phone
-from events_app.seats.registration import (STATUS_FIELDS, check_open, event_lock, expire_event_offers,
-                                           promote_waiting, queue_registration_mail, set_status)
+from events_app.seats.registration import (STATUS_FIELDS, check_open, expire_event_offers, promote_waiting,
+                                           queue_registration_mail, set_status)
+from events_app.seats.seating import event_lock, give_back_seats, take_seats
 
 #: How long after cancelling the page offers to take it back (if the seat is still free then).
 UNDO_WINDOW = timedelta(hours=24)
@@ -112,10 +113,10 @@ async def change(*, token: str, changes: Changes, now: datetime | None = None) -
         if companions is not None and companions != registration.companions:
             extra = 1 + companions - registration.seats
             if registration.status in SEAT_HOLDING:
-                if extra > 0 and event.seats_taken + extra > event.capacity:
+                if extra > 0 and not await take_seats(conn, event, extra):
                     raise errors.MoreSeatsUnavailable()
-                event.seats_taken += extra
-                await event.save(using_db=conn, update_fields=["seats_taken"])
+                if extra < 0:
+                    await give_back_seats(conn, event, -extra)
             registration.companions, registration.seats = companions, 1 + companions
             fields += ["companions", "seats"]
             moved = extra < 0 or registration.status == RegistrationStatus.WAITLISTED
@@ -145,13 +146,11 @@ async def undo_cancel(*, token: str, now: datetime | None = None) -> Registratio
             raise errors.UndoNotPossible()
         check_open(event, now)
         await expire_event_offers(conn, event, now)
-        if event.seats_taken + registration.seats > event.capacity:
+        if not await take_seats(conn, event, registration.seats):
             raise errors.UndoNotPossible()
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.cancelled_at = None
-        event.seats_taken += registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
         await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at", "cancelled_at",
                                                               "updated_at"])
         await queue_registration_mail(conn, registration, "confirmed")

@@ -1,30 +1,27 @@
 """Registering, cancelling and the waiting list: capacity is never exceeded, even in a rush.
 
-Every change of an event's seats happens inside `event_lock`: one transaction holding the
-event's write lock (a row lock on PostgreSQL; on SQLite the transaction begins IMMEDIATE and
-so holds the database's write lock). Under that lock `Event.seats_taken` is read, compared with
-the capacity and written back; without it, two registrations can both see the last seat free
-(the classic count-then-insert overbooking).
+Every change of an event's seats happens inside `seating.event_lock` and goes through
+`seating.take_seats` / `seating.give_back_seats`; without the lock, two registrations can both see
+the last seat free (the classic count-then-insert overbooking).
 """
 
 from __future__ import annotations
 
 import secrets
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import AsyncIterator
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
+from events_app.seats import seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.seats.participation import clean_postcode, describe_newcomer
 
 
 def new_token() -> str:
@@ -42,22 +39,14 @@ class Applicant:
     language: str = "de"
     companions: int = 0
     answers: dict | None = None
+    #: Optional, only for the figures per district.
+    postcode: str = ""
 
 
 @dataclass(frozen=True)
 class Outcome:
     registration: Registration
     waitlist_position: int | None
-
-
-@asynccontextmanager
-async def event_lock(event_id: int) -> AsyncIterator[tuple[BaseDBAsyncClient, Event]]:
-    """Open a transaction that holds the event's write lock and yield (connection, fresh event)."""
-    async with in_transaction() as conn:
-        event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
-        if event is None:
-            raise errors.EventNotFound()
-        yield conn, event
 
 
 def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
@@ -91,7 +80,7 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
     if problems:
         raise errors.ValidationFailed(fields=problems, max=event.max_companions)
     return Applicant(name=name, email=email, phone=phone, language=language,
-                     companions=companions, answers=applicant.answers or {})
+                     companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -100,6 +89,14 @@ def check_open(event: Event, now: datetime) -> None:
     if event.registration_opens_at and now < event.registration_opens_at:
         raise errors.RegistrationNotOpenYet()
     if event.registration_closes_at and now >= event.registration_closes_at:
+        raise errors.RegistrationClosed()
+
+
+async def check_not_over(event: Event, now: datetime) -> None:
+    """An event recorded after it took place (or simply over) takes no more sign-ups from the public;
+    organisers may still add the people who came, by hand."""
+    ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
+    if ends and max(ends) <= now:
         raise errors.RegistrationClosed()
 
 
@@ -135,6 +132,8 @@ def set_status(registration: Registration, status: RegistrationStatus, now: date
         registration.sequence += 1
         registration.status_changed_at = now
     registration.status = status
+    if status == RegistrationStatus.WAITLISTED:
+        registration.waited = True
 
 
 def _mail_context(registration: Registration, **extra) -> dict:
@@ -161,29 +160,38 @@ async def register(
     languages: tuple[str, ...] = ("de",),
     via_invitation: bool = False,
     hold_seat: bool = True,
+    once_per_email: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
     `hold_seat=False` stores the registration as pending (it holds no seat until
-    `confirm_pending`), for sign-ups whose address must be verified first.
+    `confirm_pending`), for sign-ups whose address must be verified first. `once_per_email` refuses
+    a second live registration of the same address for the event (public sign-up: no seats taken and
+    no mail sent again and again to an address the caller chose).
     """
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
         check_open(event, now)
         person = check_applicant(event, applicant, languages=languages)
+        if once_per_email and person.email and await Registration.filter(
+                event_id=event.id, email__iexact=person.email,
+                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+            # checked under the event lock, so two identical sign-ups at once cannot both pass
+            raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
             await expire_event_offers(conn, event, now)
         seats = 1 + person.companions
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(),
+            answers=person.answers or {}, queued_at=utcnow(), postcode=person.postcode,
             manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
+            await describe_newcomer(conn, registration)
             set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
             await queue_registration_mail(conn, registration, "verify_email")
@@ -198,12 +206,12 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
                              now: datetime) -> None:
     """Give the registration its seats if they are free, else a place on the waiting list.
 
-    Call only under `event_lock`; invitations and the back office use it for their own flows."""
-    if event.seats_taken + registration.seats <= event.capacity:
+    Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
+    if not registration._saved_in_db:
+        await describe_newcomer(conn, registration)
+    if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
-        event.seats_taken += registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
     elif event.waitlist:
         set_status(registration, RegistrationStatus.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
@@ -219,7 +227,7 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
     registration = await Registration.get_or_none(id=registration_id)
     if registration is None:
         raise errors.RegistrationNotFound()
-    async with event_lock(registration.event_id) as (conn, event):
+    async with seating.event_lock(registration.event_id) as (conn, event):
         registration = await Registration.get(id=registration_id).using_db(conn)
         if registration.status != RegistrationStatus.PENDING:
             return Outcome(registration, await waitlist_position(conn, registration))
@@ -232,23 +240,22 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
 
 
 async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) -> list[Registration]:
-    """Fill free seats from the waiting list, oldest first. Call only under `event_lock`.
+    """Fill free seats from the waiting list, oldest first. Call only under `seating.event_lock`.
 
     A request for more seats than are free is skipped but keeps its place; with `offer_hours`
     the seats are held as an offer that the person must accept before it expires.
     """
     if event.status == EventStatus.CANCELLED:
         return []
-    free = event.capacity - event.seats_taken
     promoted: list[Registration] = []
-    if free <= 0:
+    if seating.free_seats(event) <= 0:
         return promoted
     waiting = await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED).order_by(
         "queued_at", "id").using_db(conn)
     for registration in waiting:
-        if free <= 0:
+        if seating.free_seats(event) <= 0:
             break
-        if registration.seats > free:
+        if not await seating.take_seats(conn, event, registration.seats):
             continue
         if event.offer_hours > 0:
             set_status(registration, RegistrationStatus.OFFERED, now)
@@ -262,19 +269,15 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
                                                               "updated_at"])
         await queue_registration_mail(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
-        free -= registration.seats
-        event.seats_taken += registration.seats
         promoted.append(registration)
-    await event.save(using_db=conn, update_fields=["seats_taken"])
     return promoted
 
 
 async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: RegistrationStatus,
                         now: datetime) -> None:
-    """Give back the seats a registration held and set its new status. Call only under `event_lock`."""
+    """Give back the seats a registration held and set its new status. Call only under `seating.event_lock`."""
     if registration.status in SEAT_HOLDING:
-        event.seats_taken -= registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
+        await seating.give_back_seats(conn, event, registration.seats)
     set_status(registration, status, now)
     registration.offer_expires_at = None
     if status == RegistrationStatus.CANCELLED:
@@ -290,7 +293,7 @@ async def _offers_due(event_id: int, now: datetime) -> bool:
 
 
 async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
-    """Expire this event's offers past their deadline and pass the seats on. Call only under `event_lock`."""
+    """Expire this event's offers past their deadline and pass the seats on. Call only under `seating.event_lock`."""
     due = await Registration.filter(event_id=event.id, status=RegistrationStatus.OFFERED,
                                     offer_expires_at__lte=now).using_db(conn)
     for registration in due:
@@ -308,7 +311,7 @@ async def expire_due_offers(*, now: datetime | None = None) -> int:
                                           ).distinct().values_list("event_id", flat=True)
     expired = 0
     for event_id in set(event_ids):
-        async with event_lock(event_id) as (conn, event):
+        async with seating.event_lock(event_id) as (conn, event):
             expired += await expire_event_offers(conn, event, now)
     return expired
 
@@ -332,7 +335,7 @@ async def find_by_manage_token(token: str, *, now: datetime | None = None) -> Ou
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
     if await _offers_due(event_id, now):
-        async with event_lock(event_id) as (conn, event):
+        async with seating.event_lock(event_id) as (conn, event):
             await expire_event_offers(conn, event, now)
     registration = await Registration.get(manage_token=token).prefetch_related("event")
     return Outcome(registration, await waitlist_position(registration._meta.db, registration))
@@ -342,7 +345,7 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
     """Cancelled by the person: frees the seats and moves the waiting list."""
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
@@ -352,10 +355,25 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
         return registration
 
 
+async def release_for_erasure(*, registration_id: int, now: datetime | None = None) -> None:
+    """Give back the seats of a person whose data is to be erased, through the same steps as a
+    cancellation (the waiting list moves on), but without a mail: they asked to be forgotten."""
+    now = now or utcnow()
+    event_id = await Registration.filter(id=registration_id).values_list("event_id", flat=True)
+    if not event_id:
+        return
+    async with event_lock(event_id[0]) as (conn, event):
+        registration = await Registration.get(id=registration_id).using_db(conn)
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
+            return
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await promote_waiting(conn, event, now)
+
+
 async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
         if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at <= now:
             await expire_event_offers(conn, event, now)
@@ -380,7 +398,7 @@ async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, no
 
 
 def check_capacity(event: Event, capacity: int) -> None:
-    """Refuse a new capacity below the seats already taken. Call only under `event_lock`, so no
+    """Refuse a new capacity below the seats already taken. Call only under `seating.event_lock`, so no
     registration can take a seat between this check and the write.
 
     An unchanged capacity passes even when an organiser has promoted beyond it."""
@@ -393,7 +411,7 @@ def check_capacity(event: Event, capacity: int) -> None:
 async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = None) -> Event:
     """Change the capacity; a raise promotes from the waiting list. Seats already given stay given."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         check_capacity(event, capacity)
         event.capacity = capacity
         await event.save(using_db=conn, update_fields=["capacity", "updated_at"])

@@ -28,11 +28,12 @@ from events_app.core.i18n import gettext
 from events_app.core.wording import format_code
 from events_app.core.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
-from events_app.web.requests import read_form
+from events_app.web.requests import check_form, read_form
 from events_app.web.rsvp import invitation_json
 from events_app.web.admin_common import page
 from events_app.web.admin_auth import requires
 from events_app.web.job_pages import progress_page
+from events_app.core.validation import clean_text, parse_id
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -57,7 +58,9 @@ async def _read_list_form(request: Request):
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
-    return await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+    form = await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+    check_form(form)
+    return form
 
 
 def _uploads_dir(request: Request) -> Path:
@@ -78,7 +81,7 @@ def _keep_upload(request: Request, data: bytes, filename: str) -> str:
             old.unlink(missing_ok=True)
     upload_id = secrets.token_urlsafe(24)
     (_uploads_dir(request) / f"{upload_id}.bin").write_bytes(data)
-    (_uploads_dir(request) / f"{upload_id}.name").write_text(filename[:200])
+    (_uploads_dir(request) / f"{upload_id}.name").write_text(clean_text(filename, max_length=200))
     return upload_id
 
 
@@ -145,17 +148,17 @@ async def preview_upload(request: Request) -> Response:
     try:
         if isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read()
-            table = list_files.read_table(data, upload.filename)
+            table = await list_files.read_upload(data, upload.filename)
             upload_id = _keep_upload(request, data, upload.filename)
             mapping = invitee_import.guess_mapping(table.headers)
         else:
             upload_id = str(form.get("upload_id") or "")
             data, filename = _load_upload(request, upload_id)
-            table = list_files.read_table(data, filename)
+            table = await list_files.read_upload(data, filename)
             mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     except (errors.UnreadableFile, errors.ValidationFailed) as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()} if "upload_id" in form else None
+    accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None} if "upload_id" in form else None
     return await _preview_page(request, event_id, upload_id, table, mapping, accepted)
 
 
@@ -174,9 +177,9 @@ async def import_upload(request: Request) -> Response:
         data, filename = _load_upload(request, upload_id)
     except errors.ValidationFailed as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    table = list_files.read_table(data, filename)
+    table = await list_files.read_upload(data, filename)
     mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
-    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
+    accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None}
     try:
         result = await invitee_import.import_invitations(event_id=event_id, table=table, mapping=mapping,
                                                       accept_lines=accepted, by_user_id=user.id, source=filename)

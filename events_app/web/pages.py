@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from events_app.courses import certificates
 from events_app.core import errors, legal, qr, urls
@@ -11,11 +13,16 @@ from events_app.seats import events, personal, registration, signup
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus, Invitation, RegistrationStatus
 from events_app.core.timeutil import utcnow
+from events_app.mail import delivery
 from events_app.seats.registration import Applicant
+from events_app.newsletter import subscriptions
+from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
 from events_app.web.forms import answers_from, applicant_from, whole_number
-from events_app.web.requests import read_form
+from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
+from events_app.core.validation import parse_whole_number
 
+log = logging.getLogger(__name__)
 
 def localized(event, language: str) -> dict:
     """Title and description in the reader's language, falling back to German.
@@ -24,15 +31,18 @@ def localized(event, language: str) -> dict:
     mark a German fallback with lang="de" (screen readers then switch voice).
     """
     texts = (event.translations or {}).get(language, {})
-    title, description = texts.get("title"), texts.get("description")
+    title, description, location = texts.get("title"), texts.get("description"), texts.get("location")
     return {"title": title or event.title, "description": description or event.description,
+            "location": location or event.location,
             "title_lang": language if title else DEFAULT_LANGUAGE,
-            "description_lang": language if description else DEFAULT_LANGUAGE}
+            "description_lang": language if description else DEFAULT_LANGUAGE,
+            "location_lang": language if location else DEFAULT_LANGUAGE}
 
 
 async def home(request: Request) -> Response:
     listed = await events.list_public_events()
-    return render(request, "home.html", {"events": listed, "localized": localized})
+    return render(request, "home.html", {"events": listed, "localized": localized,
+                                         "subscribable_kinds": SUBSCRIBABLE_KINDS})
 
 
 async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200,
@@ -43,7 +53,7 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
         "form": form or {}, "errors": field_errors or {}, "localized": localized,
         "by_invitation": event.audience == Audience.INVITATION,
         "cancelled": event.status == EventStatus.CANCELLED, "page_path": page_path,
-        "question_label": lambda question: signup.question_label(question, request.state.language),
+        "subscribable_kinds": SUBSCRIBABLE_KINDS,
     }, status_code=status_code)
 
 
@@ -62,6 +72,7 @@ async def register_form(request: Request) -> Response:
         data["language"] = request.state.language
     try:
         applicant = applicant_from(data, event)
+        await throttle_registration(request, applicant.email)
         outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                        staff_domains=request.app.state.settings.staff_domains,
                                        women_confirmed=bool(data.get("women_only")))
@@ -70,6 +81,10 @@ async def register_form(request: Request) -> Response:
         fields, params = _every_problem(data, event, exc)
         messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
+                                 page_path=urls.event_page("", event.id))
+    except errors.AlreadyRegistered as exc:
+        messages = {"email": gettext(request.state.language, exc.title)}
+        return await _event_page(request, event, form=data, field_errors=messages, status_code=exc.status,
                                  page_path=urls.event_page("", event.id))
     return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
 
@@ -82,7 +97,7 @@ def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[d
     """
     fields, params = dict(first.fields), dict(first.params)
     try:
-        companions = int(str(data.get("companions") or 0).strip())
+        companions = parse_whole_number(data.get("companions") or 0)
     except ValueError:
         companions = 0
     contact = Applicant(name=str(data.get("name") or ""), email=str(data.get("email") or ""),
@@ -122,7 +137,9 @@ async def _manage(request: Request, token: str, *, form: dict | None = None, fie
         "form": form or {"companions": reg.companions, "language": reg.language, "phone": reg.phone,
                          **{f"q_{k}": v for k, v in (reg.answers or {}).items()}},
         "errors": field_errors or {},
-        "question_label": lambda question: signup.question_label(question, request.state.language),
+        "retention_days": event.retention_days if event.retention_days is not None
+        else request.app.state.settings.retention_days,
+        "follow_up": subscriptions.waited_without_seat(reg, event),
     }, status_code=status_code)
 
 
@@ -197,4 +214,16 @@ async def privacy_notice(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return Response("ok", media_type="text/plain")
+    """For monitoring: the database answers, and how far mail delivery is behind (one aggregate query).
+
+    503 when the database cannot be reached. `oldest_due_age_seconds` is how long the message that
+    has been due longest has waited; it grows when no worker runs or the SMTP server is down.
+    """
+    try:
+        backlog = await delivery.backlog()
+    except Exception as exc:  # whatever the driver raises, the answer is the same
+        log.warning("health check: database unreachable: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok",
+                         "outbox": {"due": backlog.due,
+                                    "oldest_due_age_seconds": round(backlog.oldest_due_seconds(utcnow()), 1)}})

@@ -6,7 +6,7 @@ from tortoise import fields
 class Migration(migrations.Migration):
     """Reception letters get a closing and a signature block (signer, role, optional scanned signature)."""
 
-    dependencies = [("events", "0001_initial")]
+    dependencies = [('events', '0004_outbox')]
 
     operations = [
         ops.AddField(model_name="ReceptionLetter", name="closing", field=fields.TextField(default="", unique=False)),
