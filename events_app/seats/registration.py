@@ -178,7 +178,7 @@ async def register(
         person = check_applicant(event, applicant, languages=languages)
         if once_per_email and person.email and await Registration.filter(
                 event_id=event.id, email__iexact=person.email,
-                status__not_in=(S.CANCELLED, S.EXPIRED)).using_db(conn).exists():
+                status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists():
             # checked under the event lock, so two identical sign-ups at once cannot both pass
             raise errors.AlreadyRegistered()
         if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
