@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -92,6 +93,11 @@ async def test_no_letters_and_no_invitation_mails_without_an_answer_deadline(cli
     assert await AuditEntry.exists(action="invitations.deadline_set", event_id=event.id)
     plan = await client.post(f"{base}/letters", data={"csrf_token": me.csrf})
     assert "6 Briefe erstellen" in plan.text and Formatter("de", settings.timezone).date(stored) in plan.text
+    assert "nach dem Beginn des Empfangs" not in plan.text
+    late = (first.starts_at + timedelta(days=2)).astimezone().date().isoformat()
+    await client.post(f"{base}/deadline", data={"csrf_token": me.csrf, "deadline": late})
+    warned = await client.post(f"{base}/letters", data={"csrf_token": me.csrf})
+    assert "Die Antwortfrist liegt nach dem Beginn des Empfangs" in warned.text
 
 
 async def test_the_preview_is_the_first_letter_of_the_batch(client, reception, tmp_path):
