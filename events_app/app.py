@@ -21,7 +21,6 @@ from events_app.security.throttle import Throttle
 from events_app.web.middleware import (InputBoundaryMiddleware, LanguageMiddleware, SecurityHeadersMiddleware,
                                       security_headers)
 from events_app.web import access_log
-from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
 from events_app.web.templating import render

@@ -207,7 +207,7 @@ async def list_public_events(*, now: datetime | None = None, kind: EventKind | N
     query = Event.filter(visibility=Visibility.PUBLIC).exclude(audience=Audience.INVITATION)
     if kind:
         query = query.filter(kind=kind)
-    events = await query.prefetch_related("sessions")
+    events = await query.prefetch_related("sessions", "questions")
     listed = []
     for event in events:
         sessions = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED] or list(event.sessions)

@@ -103,7 +103,7 @@ async def consultation_page(request: Request, event, *, form: dict | None = None
         "event": event, "text": localized(event, request.state.language),
         "days": by_local_day(free, _timezone(request)), "form": form or {}, "errors": field_errors or {},
         "cancelled": event.status == EventStatus.CANCELLED, "assistance_choices": choices(request.state.language),
-        "page_path": f"/events/{event.id}",
+        "page_path": urls.event_page("", event.id),
     }, status_code=status_code)
 
 
@@ -130,7 +130,7 @@ async def book_form(request: Request) -> Response:
 
 
 async def booking_page(request: Request, *, cancelled_now: bool = False) -> Response:
-    booking = await bookings.find_by_token(request.path_params["token"])
+    booking = await bookings.find_by_booking_token(request.path_params["token"])
     return render(request, "booking.html", {
         "booking": booking, "event": booking.event, "text": localized(booking.event, request.state.language),
         "interpreter": language_label(booking.interpreter_language, request.state.language),
@@ -140,7 +140,7 @@ async def booking_page(request: Request, *, cancelled_now: bool = False) -> Resp
 
 async def booking_calendar(request: Request) -> Response:
     """The appointment as a calendar file, the same entry as in the mails (CANCELLED once cancelled)."""
-    booking = await bookings.find_by_token(request.path_params["token"])
+    booking = await bookings.find_by_booking_token(request.path_params["token"])
     language = booking.language if booking.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     body = ical.appointment_ics(
         uid=ical.booking_uid(booking.id, _base_url(request)), title=localized(booking.event, language)["title"],

@@ -99,7 +99,7 @@ async def apply_submit(request: Request) -> Response:
 
 
 async def partner_page(request: Request, *, withdrawn_now: bool = False) -> Response:
-    partner = await partners.find_by_token(request.path_params["token"])
+    partner = await partners.find_by_partner_token(request.path_params["token"])
     positions = await partners.waiting_positions(partner.event_id)
     return render(request, "partner.html", {
         "partner": partner, "event": partner.event, "text": localized(partner.event, request.state.language),
@@ -186,7 +186,11 @@ async def api_partner_file(request: Request) -> Response:
 
 
 async def _admin_event(request: Request):
-    event = await partners.festival(request.path_params["event_id"], public=False)
+    """The festival of the URL; another kind of event has no partner pages (404, like any page that is not there)."""
+    try:
+        event = await partners.festival(request.path_params["event_id"], public=False)
+    except errors.NotFestival:
+        raise errors.NotFound() from None
     await event.fetch_related("sessions")
     return event
 
