@@ -21,7 +21,7 @@ from events_app.mail.outbox import queue_mail
 from events_app.seats import seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
-from events_app.seats.participation import clean_postcode, describe_newcomer
+from events_app.seats.participation import clean_postcode, newcomer_facts
 
 
 def new_token() -> str:
@@ -81,6 +81,13 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
         raise errors.ValidationFailed(fields=problems, max=event.max_companions)
     return Applicant(name=name, email=email, phone=phone, language=language,
                      companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
+
+
+def _address_or_nothing(value: str) -> str:
+    try:
+        return normalise_email(value) if (value or "").strip() else ""
+    except ValueError:
+        return ""  # check_applicant reports it
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -171,6 +178,8 @@ async def register(
     no mail sent again and again to an address the caller chose).
     """
     now = now or utcnow()
+    facts = await newcomer_facts(email=_address_or_nothing(applicant.email), phone=applicant.phone.strip(),
+                                 postcode=applicant.postcode, event_id=event_id)
     async with seating.event_lock(event_id) as (conn, event):
         if event.audience == Audience.INVITATION and not via_invitation:
             raise errors.InvitationRequired()
@@ -187,11 +196,10 @@ async def register(
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone,
             language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(), postcode=person.postcode,
-            manage_token=new_token(), checkin_token=new_token(),
+            answers=person.answers or {}, queued_at=utcnow(), postcode=facts.postcode, district=facts.district,
+            returning=facts.returning, manage_token=new_token(), checkin_token=new_token(),
         )
         if not hold_seat:
-            await describe_newcomer(conn, registration)
             set_status(registration, RegistrationStatus.PENDING, now)
             await registration.save(using_db=conn)
             await queue_registration_mail(conn, registration, "verify_email")
@@ -207,8 +215,6 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
-    if not registration._saved_in_db:
-        await describe_newcomer(conn, registration)
     if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now

@@ -84,6 +84,7 @@ async def openapi(request: Request) -> Response:
 
 async def list_events(request: Request) -> Response:
     listed = await events.list_public_events()
+    await Event.fetch_for_list(listed, "questions")  # the list comes with dates only; each event shows its questions
     return JSONResponse([await _event_json(e, request) for e in listed])
 
 

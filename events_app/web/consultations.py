@@ -25,6 +25,7 @@ from events_app.web import pages
 from events_app.web.pages import localized
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
+from events_app.core.timeutil import FIRST_YEAR, LAST_YEAR
 
 
 #: How many coming free slots the desk offers to move a booking to or to book by phone.
@@ -225,7 +226,10 @@ async def slots_submit(request: Request) -> Response:
 def _day(request: Request) -> date:
     raw = request.query_params.get("date") or ""
     try:
-        return date.fromisoformat(raw) if raw else utcnow().astimezone(ZoneInfo(_timezone(request))).date()
+        day = date.fromisoformat(raw) if raw else utcnow().astimezone(ZoneInfo(_timezone(request))).date()
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError("year out of range")
+        return day
     except ValueError:
         raise errors.ValidationFailed(fields={"date": errors.N_("Please enter a date like 2026-03-03.")}) from None
 

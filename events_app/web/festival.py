@@ -17,6 +17,7 @@ from events_app.web.auth import api_user
 from events_app.web.pages import localized
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
+from events_app.core.validation import parse_id
 
 #: Status names as the lists show them.
 STATUS_LABELS = {
@@ -244,8 +245,8 @@ async def admin_numbers(request: Request) -> Response:
     form = await read_form(request)
     numbers = {}
     for key in form.keys():
-        if key.startswith("stand_") and key[6:].isdigit():
-            numbers[int(key[6:])] = str(form.get(key) or "")
+        if key.startswith("stand_") and (partner_id := parse_id(key[6:])) is not None:
+            numbers[partner_id] = str(form.get(key) or "")
     await partners.assign_stand_numbers(event_id=event.id, numbers=numbers, by=request.state.user)
     return back(f"/admin/events/{event.id}/partners", "stand_saved")
 
