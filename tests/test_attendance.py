@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from events_app.courses import attendance, certificates
@@ -133,3 +135,22 @@ async def test_attendance_api_refuses_door_staff_at_an_event_they_are_not_assign
     assert not await Attendance.exists()
     allowed = await client.post(url, json=body, headers={"authorization": f"Bearer {organiser}"})
     assert allowed.status_code == 200  # organisers everywhere
+
+
+async def test_attendance_only_for_dates_that_have_begun(client, db):
+    """A date still to come cannot have been attended: the API answers 422 and nothing is stored."""
+    event, sessions = await make_course(dates=2, held=False)
+    person = await confirmed(event, "Nour")
+    _, token = await make_user("organiser", "orga@stadt-giessen.de")
+    future = await client.post(f"/api/v1/registrations/{person.id}/attendance",
+                               json={"session": sessions[0].id, "present": True},
+                               headers={"authorization": f"Bearer {token}"})
+    assert future.status_code == 422 and future.headers["content-type"].startswith("application/problem+json")
+    assert future.json()["type"] == "/problems/date-not-begun"
+    with pytest.raises(errors.DateNotBegun):
+        await attendance.save_tick_list(event_id=event.id, session_id=sessions[0].id, present={person.id: True},
+                                        user_id=None)
+    assert await Attendance.all().count() == 0
+    begun = sessions[0].starts_at + timedelta(minutes=5)
+    await attendance.record(registration_id=person.id, session_id=sessions[0].id, present=True, now=begun)
+    assert await Attendance.filter(present=True).count() == 1

@@ -12,12 +12,15 @@ import zipfile
 
 import pytest
 
-from events_app.courses import certificates
+from datetime import timedelta
+
+from events_app.courses import attendance, certificates
 from events_app.core import errors
 from events_app.seats import registration
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import AuditEntry, Certificate, EventSession, OutboxMessage, Registration
 from events_app.seats.registration import Applicant
+from events_app.core.timeutil import utcnow
 from tests.fixtures_courses import attend, confirmed, make_course, pdf_text
 from tests.helpers import make_event, make_user
 from tests.test_security_pdf import png
@@ -278,3 +281,41 @@ async def test_own_certificate_has_fixed_labels_in_the_registrations_language(cl
     assert "Bescheinigungsnummer" in texts["pl"]  # a language not offered falls back to German
     bulk = _squash(pdf_text(await certificates.render_event(event_id=event.id, settings=settings), tmp_path))
     assert bulk.count("Bescheinigungsnummer") == 3 and "رقم الشهادة" not in bulk
+
+
+async def test_default_design_shows_issuer_place_date_of_issue_and_a_signature_line(db, settings, tmp_path):
+    """Read back in German and in Arabic (the fixed labels in the holder's language), without gaps."""
+    from events_app.core.i18n import Formatter
+
+    event, (german, arabic) = await _workshop_with(["Ayşe Yılmaz", NAMES["ar"]])
+    await Registration.filter(id=arabic.id).update(language="ar")
+    await certificates.save_template(event_id=event.id, values={"signer_name": "Dr. Anna Beispiel",
+                                                                "signer_role": "Leiterin des Büros für Integration"})
+    for person in (german, arabic):
+        certificate = await certificates.issue(registration_id=person.id)
+        text = pdf_text(await certificates.render_one(certificate=certificate, settings=settings), tmp_path)
+        issued = Formatter("ar" if person is arabic else "de", settings.timezone).date(certificate.issued_at)
+        squashed = _squash(text)
+        assert "Universitätsstadt Gießen, Büro für" in squashed  # the issuer (EVENTS_LEGAL_OPERATOR)
+        assert "Gießen," in squashed and issued.replace("\u200f", "").split("/")[-1] in squashed.replace("\u200f", "")
+        assert "Dr. Anna Beispiel" in squashed and "Leiterin des Büros für Integration" in squashed
+        assert certificate.serial in squashed and "{" not in squashed
+    german_text = _squash(pdf_text(await certificates.render_one(
+        certificate=await certificates.valid_certificate_for(registration_id=german.id), settings=settings), tmp_path))
+    assert f"Gießen, {Formatter('de', settings.timezone).date(utcnow())}" in german_text
+
+
+async def test_no_certificates_before_the_last_date_is_over(client, db):
+    event, sessions = await make_course(dates=2, held=False)
+    person = await confirmed(event, "Nour")
+    with pytest.raises(errors.CourseNotOver):
+        await certificates.issue_all(event_id=event.id)
+    _, token = await make_user()
+    refused = await client.post(f"/api/v1/events/{event.id}/certificates", json={},
+                                headers={"authorization": f"Bearer {token}"})
+    assert refused.status_code == 409 and refused.headers["content-type"].startswith("application/problem+json")
+    for session in sessions:  # the course took place meanwhile
+        await attendance.record(registration_id=person.id, session_id=session.id, present=True,
+                                now=sessions[-1].ends_at + timedelta(minutes=1))
+    issued = await certificates.issue(registration_id=person.id, now=sessions[-1].ends_at + timedelta(minutes=1))
+    assert issued.serial

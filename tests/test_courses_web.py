@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from events_app.courses import certificates
 from events_app.seats.events import SessionSpec
+from events_app.core.contact import contact_code
 from events_app.core.models import Question, Registration, RegistrationStatus
 from tests.fixtures_courses import attend, make_course
 from tests.helpers import in_days, make_event, make_user
@@ -40,7 +41,10 @@ async def test_womens_course_form_states_the_audience_and_needs_the_confirmation
     assert person.status == RegistrationStatus.CONFIRMED
     assert person.answers == {"childcare": True, "language_assistance": "Dari"}
     manage = await client.get(done.headers["location"])
-    assert "Hallenbad Ost" in manage.text  # told to the confirmed participant only
+    assert "Hallenbad Ost" not in manage.text  # the address typed in is not proven yet
+    code = contact_code(registration_id=person.id, email=person.email, secret_key="test-secret-key")
+    verified = await client.get(done.headers["location"].split("?")[0], params={"contact": code})
+    assert "Hallenbad Ost" in verified.text  # told to the confirmed participant whose mail arrived, only
 
 
 async def test_womens_course_api_confirmation_and_no_names_in_public_views(client, db):

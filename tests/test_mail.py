@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import io
@@ -93,8 +94,13 @@ async def test_confirmation_has_both_parts_all_dates_link_and_calendar(db, smtp_
         for day in ("03.11.2031", "10.11.2031", "17.11.2031"):
             assert f"{day}, 18:00–20:00 Uhr" in body
         assert "Ort: Hallenbad Ost" in body
-        assert manage_url in body
-    assert f'<a href="{manage_url}">' in html and '<html lang="de" dir="ltr">' in html
+        assert "0641 306-0" in body and "integration@giessen.de" in body  # where to call when stuck
+    assert manage_url in text  # the plain-text part keeps the full link
+    # the HTML part has a button with a short label instead of the long address
+    button = re.search(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', html)
+    assert button.group(1) == manage_url and button.group(2) == "Ihre persönliche Seite mit Einlass-Code"
+    assert manage_url not in html.replace(f'href="{manage_url}"', "")
+    assert '<html lang="de" dir="ltr">' in html and 'name="viewport"' in html
 
     calendar = attached_calendar(message)
     assert calendar["METHOD"] == "PUBLISH"
@@ -134,8 +140,10 @@ def encodes(png: bytes, data: str) -> bool:
     return False
 
 
-async def test_confirmation_carries_the_checkin_qr_code_and_link_the_door_accepts(client, db, smtp_settings,
-                                                                                   smtp_server):
+async def test_no_back_office_link_in_the_mail_the_personal_page_shows_the_code_the_door_accepts(
+        client, db, settings, smtp_settings, smtp_server):
+    """The door's check-in link opens a sign-in page for participants: it is never in their mail. Their
+    personal page shows the check-in QR code, which the door's scanner reads."""
     from tests.fixtures_backoffice import sign_in
 
     event = await course(capacity=1)
@@ -144,25 +152,21 @@ async def test_confirmation_carries_the_checkin_qr_code_and_link_the_door_accept
     await registration.register(event_id=event.id, applicant=person(2))  # waiting: no code yet
     await delivery.deliver_due(smtp_settings)
 
+    for message in smtp_server.received:
+        text, html = parts(message.message)
+        assert "/admin/" not in text and "/admin/" not in html
+        assert not any(part.get_content_type() == "image/png" for part in message.message.walk())
     [message] = smtp_server.to("amina@example.org")
-    text, html = parts(message)
-    [image] = [part for part in message.walk() if part.get_content_type() == "image/png"]
-    assert image.get_content_disposition() == "inline"
-    content_id = image["Content-ID"].strip("<>")
-    assert f'<img src="cid:{content_id}"' in html
-    related = next(part for part in message.walk() if part.get_content_type() == "multipart/related")
-    assert [p.get_content_type() for p in related.iter_parts()] == ["text/html", "image/png"]
+    text, _ = parts(message)
+    assert "Einlass-Code von Ihrer persönlichen Seite" in text
 
-    link = re.search(r"Ihr Einlass-Link: (\S+)", text).group(1)
-    assert link == f"https://{HOST}/admin/checkin/{event.id}?token={outcome.registration.checkin_token}"
-    assert link not in html  # the HTML shows the code instead
-    png = image.get_payload(decode=True)
-    assert encodes(png, link)
+    page = await client.get(f"/r/{outcome.registration.manage_token}")
+    png = base64.b64decode(re.search(r'<img src="data:image/png;base64,([^"]+)" alt="QR-Code', page.text).group(1))
+    link = f"https://{HOST}/admin/checkin/{event.id}?token={outcome.registration.checkin_token}"
+    assert encodes(png, link.replace(f"https://{HOST}", settings.base_url))  # the site's own address
     assert not encodes(png, link.replace("token=", "token=x"))  # the check reads the picture, not just any code
-
-    waiting_text, _ = parts(smtp_server.to("p2@example.org")[0])
-    assert not any(part.get_content_type() == "image/png" for part in smtp_server.to("p2@example.org")[0].walk())
-    assert "Einlass-Link" not in waiting_text
+    waiting = await Registration.get(email="p2@example.org")
+    assert "data:image/png" not in (await client.get(f"/r/{waiting.manage_token}")).text
 
     door = await sign_in(client, "door")
     await DoorAssignment.create(user_id=door.user.id, event_id=event.id)

@@ -12,12 +12,14 @@ from events_app.courses import attendance, certificates
 from events_app.backoffice import changes
 from events_app.receptions import list_files, invitee_import, invitations
 from events_app.mail import delivery
-from events_app.seats import signup
+from events_app.seats import registration, signup
 from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
 from events_app.core.wording import format_code
+from events_app.core.i18n import Formatter
+from events_app.core.timeutil import utcnow
 from tests.fixtures_mail import SmtpSink
-from tests.helpers import make_event, make_user
+from tests.helpers import in_days, make_event, make_user
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -85,7 +87,8 @@ async def test_certificate_mail_links_to_the_pdf(client, smtp_settings, smtp_ser
 
 
 async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: SmtpSink):
-    event = await make_event(audience="invitation", title="Einbürgerungsempfang", max_companions=2)
+    event = await make_event(audience="invitation", title="Einbürgerungsempfang", max_companions=2,
+                             registration_closes_at=in_days(20))
     table = list_files.read_table("Vorname;Nachname;E-Mail;Straße;PLZ;Ort\r\nRania;Al-Hassan;rania@example.org;"
                                  "Liebigstraße 5;35392;Gießen\r\n".encode("utf-8"))
     await invitee_import.import_invitations(event_id=event.id, table=table)
@@ -96,3 +99,56 @@ async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: Smt
     body = text_of(mail)
     assert "Einbürgerungsempfang" in mail["Subject"]
     assert format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body
+    assert "Herzlichen Glückwunsch zur deutschen Staatsangehörigkeit!" in body
+    deadline = Formatter("de", smtp_settings.timezone).date(event.registration_closes_at)
+    html = html_of(mail)
+    for part in (body, html):
+        assert f"Bitte antworten Sie bis {deadline}." in part
+    assert re.search(r'<a href="[^"]+/rsvp/[^"]+"[^>]*>[^<:/]+</a>', html)  # a button with a label
+
+
+def html_of(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def links_shown_as_text(html: str) -> list[str]:
+    """Addresses a reader sees written out in the HTML part (a button shows a label instead)."""
+    visible = re.sub(r"<[^>]+>", " ", html)
+    return re.findall(r"https?://\S+", visible)
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+async def test_every_participant_mail_has_both_parts_the_layout_the_contact_and_no_raw_links(
+        smtp_settings, smtp_server: SmtpSink, language):
+    """Each kind a participant can get, in German and Arabic (right to left): a text part with the full link,
+    an HTML part in the one layout with a button, the office's phone and e-mail, never a back-office address."""
+    from events_app.mail import content
+
+    event = await make_event(title="Schwimmkurs", capacity=1, audience="women", location="Hallenbad",
+                             location_confidential=True, offer_hours=48)
+    first = await registration.register(event_id=event.id, applicant=Applicant(
+        name="Amina", email="amina@example.org", language=language), languages=("de", "ar"))
+    second = await registration.register(event_id=event.id, applicant=Applicant(
+        name="Olena", email="olena@example.org", language=language), languages=("de", "ar"))
+    await registration.cancel(token=first.registration.manage_token)  # Olena is offered the seat
+    for kind in ("reminder", "event_changed", "organiser_message", "cancelled_by_organiser", "offer_expired"):
+        await OutboxMessage.create(template=kind, recipient="olena@example.org", language=language,
+                                   registration_id=second.registration.id, event_id=event.id,
+                                   context={"subject": "Raum", "body": "Raum 2"}, next_attempt_at=utcnow())
+    await deliver_all(smtp_settings)
+    kinds = set()
+    for message in smtp_server.received:
+        mail = message.message
+        text, html = text_of(mail), html_of(mail)
+        kind = (await OutboxMessage.get(message_id=mail["Message-ID"])).template
+        kinds.add(kind)
+        assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in html, kind
+        assert "0641 306-0" in text and "0641 306-0" in html and "integration@giessen.de" in html, kind
+        assert "/admin/" not in text + html, kind
+        assert links_shown_as_text(html) == [], (kind, links_shown_as_text(html))
+        for href in re.findall(r'<a href="(https?://[^"]+)"', html):
+            assert href in text, kind  # the text part keeps the full link of each button
+        if language == "de" and "Treffpunkt" in text:
+            assert "Teilnehmerinnen." in text and "Teilnehmer." not in text, kind  # a women's course
+    assert {"confirmed", "waitlisted", "offered", "cancelled", "reminder", "event_changed", "organiser_message",
+            "cancelled_by_organiser", "offer_expired"} <= kinds

@@ -27,7 +27,7 @@ class LegalInfo:
     email: str = "integration@giessen.de"
     phone: str = "0641 306-0"
     #: When the office answers the phone and receives visitors (printed on letters, shown where people get stuck).
-    opening_hours: str = "Mo–Fr 9:00–12:00 Uhr, Do 14:00–17:00 Uhr"
+    opening_hours: str = "Mo–Fr 9:00–12:00, Do 14:00–17:00"
     #: The data protection officer (Datenschutzbeauftragte/r) of the operator.
     dpo: str = "Datenschutzbeauftragte der Universitätsstadt Gießen, Berliner Platz 1, 35390 Gießen, datenschutz@giessen.de"
     compliance: str = "partial"

@@ -3,8 +3,12 @@
 Rendering reads the registration and event as they are when the mail goes out, in the
 registrant's language (German when the language is unknown). Subject, text and HTML part come
 from `templates/email/<kind>.txt` and `.html`; confirmations and change notices carry the event
-as an `.ics` attachment. Confidential meeting points appear only in confirmations, which also carry
-the check-in QR code as an inline PNG (mail programs block SVG and data: images) and its link.
+as an `.ics` attachment. Confidential meeting points appear only in confirmations.
+
+Participants' mails never carry a back-office address (the door's check-in link opens a sign-in page
+for them): the person's own page shows the check-in QR code, and the mail leads there with a button.
+Every mail has a plain-text part with the full links and an HTML part from one responsive layout
+(`templates/email/_layout.html`), right-to-left for Arabic and Farsi.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from functools import lru_cache
 
 from events_app.calendar import ical
 from events_app.core import i18n, urls
-from events_app.core.models import (Event, EventSession, EventStatus, Invitation, MailText, Newsletter, OutboxMessage,
+from events_app.core.models import (Audience, Event, EventSession, EventStatus, Invitation, MailText, Newsletter, OutboxMessage,
                                     Registration, RegistrationStatus, SessionStatus, Subscription)
 from events_app.core.rendering import base_context, environment
 from events_app.core.settings import Settings
@@ -111,7 +115,7 @@ def digest_context(row: OutboxMessage, data: MailData, settings: Settings) -> di
     figures = row.context or {}
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
-            "events": figures.get("events", []), "failed": figures.get("failed", []),
+            "women": False, "events": figures.get("events", []), "failed": figures.get("failed", []),
             "since": datetime.fromisoformat(figures["since"]) if figures.get("since") else utcnow(),
             "until": datetime.fromisoformat(figures["until"]) if figures.get("until") else utcnow(),
             "base_url": settings.base_url}
@@ -124,7 +128,7 @@ def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -
         raise PermanentFailure("the invitation of this message no longer exists")
     language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
-            "invitation": invitation, "event": invitation.event, "code": format_code(invitation.code),
+            "women": False, "invitation": invitation, "event": invitation.event, "code": format_code(invitation.code),
             "link": urls.rsvp_page(settings.base_url, invitation.token), "rsvp_url": urls.rsvp_form(settings.base_url),
             "greeting": greeting(invitation)}
 
@@ -251,11 +255,9 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
                                           [fmt.span(s.starts_at, s.ends_at) for s in all_sessions
                                            if s.status == SessionStatus.CANCELLED])
     dates, cancelled_dates = data.dates[event.id, language]
-    # only people holding a seat get the dates into their calendar and a check-in code
+    # only people holding a seat get the dates into their calendar and a check-in code (on their page)
     holds_seat = (registration is not None and event.status != EventStatus.CANCELLED
                   and registration.status == RegistrationStatus.CONFIRMED)
-    checkin_url = (urls.checkin_link(settings.base_url, registration)
-                   if holds_seat and row.template in CONFIRMATION_KINDS else "")
     return {
         "kind": row.template,
         "language": language,
@@ -283,8 +285,8 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "message_body": extra.get("body") or "",
         "certificate_url": urls.own_certificate(settings.base_url, registration.manage_token) if registration else "",
         "calendar_attached": holds_seat and row.template in CALENDAR_KINDS,
-        "checkin_url": checkin_url,
-        "checkin_qr_cid": f"checkin.{row.id}@{urls.site_host(settings.base_url)}",
+        "checkin_on_page": holds_seat and row.template in CONFIRMATION_KINDS,
+        "women": event.audience == Audience.WOMEN,
         "own_text": _own_text(data.own_texts.get((event.id, row.template, language))),
     }
 

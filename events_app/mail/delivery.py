@@ -22,7 +22,6 @@ from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
 from events_app.calendar import ical
-from events_app.core import qr
 from events_app.core.models import OutboxMessage, OutboxState
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
@@ -414,9 +413,6 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Mim
             data.calendars[key] = event_ics(event, data.sessions.get(event.id, []), settings=settings,
                                             language=context["language"], audience=audience)
         ics = data.calendars[key]
-    inline_png = None
-    if context.get("checkin_url"):
-        inline_png = (context["checkin_qr_cid"], qr.png(context["checkin_url"]))
     message_id = message_id_for(row, settings)
     headers = {
         "Subject": subject,
@@ -433,4 +429,4 @@ def build_message(row: OutboxMessage, data: MailData, settings: Settings) -> Mim
     # "=_" cannot occur in base64 text, so the boundary never collides with a body
     boundary = f"=_{row.id}_{secrets.token_hex(8)}_"
     return MimeMail(row=row, recipient=recipient, message_id=message_id,
-                    data=mime_bytes(headers, text=text, html=html, ics=ics, boundary=boundary, inline_png=inline_png))
+                    data=mime_bytes(headers, text=text, html=html, ics=ics, boundary=boundary))

@@ -88,24 +88,14 @@ def _part(content_type: str, payload: bytes, extra_headers: str = "") -> bytes:
             + base64.encodebytes(payload))
 
 
-def mime_bytes(headers: dict[str, str], *, text: str, html: str, ics: bytes | None, boundary: str,
-               inline_png: tuple[str, bytes] | None = None) -> bytes:
+def mime_bytes(headers: dict[str, str], *, text: str, html: str, ics: bytes | None, boundary: str) -> bytes:
     """The message as bytes: multipart/alternative (text, HTML), inside multipart/mixed with an .ics.
 
-    `inline_png` (Content-ID, image) puts the HTML part and the image into multipart/related, so
-    the HTML shows it with `<img src="cid:...">`.
     Written directly rather than through `email.mime` + the generator, which cost four times the
     rendering; the shape is fixed and every part is base64, so the result is plain ASCII.
     Tests parse it back with the standard library's parser.
     """
     html_part = _part('text/html; charset="utf-8"', html.encode())
-    if inline_png is not None:
-        content_id, png = inline_png
-        html_part = (f'Content-Type: multipart/related; type="text/html"; boundary="{boundary}r"\n\n'.encode()
-                     + f"--{boundary}r\n".encode() + html_part + f"--{boundary}r\n".encode()
-                     + _part("image/png", png, f"Content-ID: <{content_id}>\n"
-                                               'Content-Disposition: inline; filename="checkin.png"\n')
-                     + f"--{boundary}r--\n".encode())
     alternative = (f"--{boundary}a\n".encode() + _part('text/plain; charset="utf-8"', text.encode())
                    + f"--{boundary}a\n".encode() + html_part
                    + f"--{boundary}a--\n".encode())

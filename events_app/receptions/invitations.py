@@ -231,14 +231,24 @@ def _mail_due(event_id: int):
     return Invitation.filter(event_id=event_id, mailed_at__isnull=True).exclude(email="")
 
 
+async def check_answer_deadline(event_id: int) -> Event:
+    """Invitations (letters and mails alike) say until when to answer: no invitation goes out without it."""
+    event = await invitation_event(event_id)
+    if event.registration_closes_at is None:
+        raise errors.AnswerDeadlineMissing(fields={"deadline": errors.AnswerDeadlineMissing.title})
+    return event
+
+
 async def invitation_mails_due(*, event_id: int) -> int:
     """How many invitation mails `send_invitation_mails` would queue now (the organiser confirms this)."""
+    await check_answer_deadline(event_id)
     return await _mail_due(event_id).count()
 
 
 async def send_invitation_mails(*, event_id: int, now: datetime | None = None) -> int:
     """Queue the invitation mail for everyone with an address who has not had one yet."""
     now = now or utcnow()
+    await check_answer_deadline(event_id)
     async with in_transaction() as conn:
         due = await _mail_due(event_id).using_db(conn)
         for invitation in due:

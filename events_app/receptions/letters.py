@@ -69,6 +69,8 @@ class LetterPlan:
     recipients: list[Invitation]
     #: Invitees who would get a letter but have no postal address (phone them).
     without_address: list[Invitation]
+    #: The deadline falls after the reception has begun: most likely a typing error, shown as a warning.
+    deadline_after_start: bool = False
 
 
 async def plan(*, event_id: int, settings, everyone: bool = False) -> LetterPlan:
@@ -83,7 +85,9 @@ async def plan(*, event_id: int, settings, everyone: bool = False) -> LetterPlan
                       fmt.date(event.registration_closes_at) if event.registration_closes_at else "",
                       None if event.registration_closes_at else invitations.suggested_deadline(event, settings.timezone),
                       [p for p in people if has_postal_address(p)],
-                      [p for p in people if not has_postal_address(p)])
+                      [p for p in people if not has_postal_address(p)],
+                      bool(event.registration_closes_at and event.sessions
+                           and event.registration_closes_at > event.sessions[0].starts_at))
 
 
 async def letters_html(*, event_id: int, settings, everyone: bool = False,

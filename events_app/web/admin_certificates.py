@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from events_app.core import audit, errors
 from events_app.courses import certificates
 from events_app.seats import events
+from events_app.core.timeutil import utcnow
 from events_app.core.models import CertificateTemplate, Event
 from events_app.core.validation import parse_whole_number
 from events_app.web.admin_common import back, field_messages, page
@@ -37,8 +38,10 @@ async def _overview(request: Request, event: Event, *, template_form: dict | Non
                     revoke_serial: str = "", status_code: int = 200) -> Response:
     rows = await certificates.eligibility(event_id=event.id)
     template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
+    over_at = await certificates.course_over_at(event.id)
     return page(request, "admin/certificates.html", {
         "event": event, "rows": rows, "eligible_without": sum(1 for r in rows if r.eligible and not r.certificate),
+        "not_over_until": over_at if over_at and over_at > utcnow() else None,
         "issued": sum(1 for r in rows if r.certificate), "revoked": await certificates.revoked_of(event_id=event.id),
         "template": template, "form": template_form or {name: getattr(template, name)
                                                         for name in certificates.TEXT_FIELDS},

@@ -247,7 +247,11 @@ async def send_mails(request: Request) -> Response:
     event_id = request.path_params["event_id"]
     if form.get("confirm") != "1":
         event = await events.get_event(event_id, public=False)
-        count = await invitations.invitation_mails_due(event_id=event_id)
+        try:
+            count = await invitations.invitation_mails_due(event_id=event_id)
+        except errors.ValidationFailed as exc:
+            return await _overview(request, event_id, field_errors=_field_messages(request, exc),
+                                   status_code=exc.status)
         language = request.state.language
         return _confirm_page(
             request, event, action=f"/admin/events/{event_id}/invitations/send", count=count,

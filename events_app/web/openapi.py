@@ -254,6 +254,9 @@ OPENAPI["paths"].update({
 # --- backoffice ---
 _EXPORT_PARAMS = _EVENT_ID + [
     {"name": "layout", "in": "query", "schema": {"enum": ["attendees", "signatures", "door"], "default": "attendees"}},
+    {"name": "include", "in": "query", "description": "who is on the attendee list: confirmed people only (default), "
+     "also offers and the waiting list, or everyone; a list with more than the confirmed has a status column",
+     "schema": {"enum": ["confirmed", "waiting", "all"], "default": "confirmed"}},
     {"name": "columns", "in": "query", "description": "comma-separated: name, email, phone, language, status, "
      "companions, seats, created_at, q_<question key>; default name only for women-only events",
      "schema": {"type": "string"}},
