@@ -43,10 +43,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, _HERE)
 
-from loadclient import (Connection, RunResult, ServerMeter, free_port, open_connections, peak_rss_mb, post_json,
-                        request_bytes, run_all)
+
+def _load_sibling(name: str):
+    """Import a module from this folder without putting the folder on sys.path (see above)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_client = _load_sibling("loadclient")
+RunResult, ServerMeter, free_port, open_connections = (_client.RunResult, _client.ServerMeter, _client.free_port,
+                                                       _client.open_connections)
+peak_rss_mb, post_json, request_bytes, run_all = (_client.peak_rss_mb, _client.post_json, _client.request_bytes,
+                                                  _client.run_all)
 
 PG_ADMIN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 SEATS = 20

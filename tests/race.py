@@ -24,7 +24,8 @@ from tortoise.transactions import in_transaction
 
 from events_app.courses import checkin
 from events_app.core import errors
-from events_app.seats import registration
+from events_app.seats import register_sql, registration
+from events_app.core.timeutil import utcnow
 from events_app.core.settings import tortoise_config
 from events_app.core.models import CheckIn, Event, Registration, RegistrationStatus as S, User
 from events_app.seats.registration import Applicant
@@ -38,6 +39,23 @@ async def unlocked_event_lock(event_id: int):
         raise errors.EventNotFound()
     await asyncio.sleep(0.01)  # the read-decide gap, made certain (see transaction_without_row_lock)
     yield connections.get("default"), event
+
+
+async def unlocked_place(row: register_sql.NewRegistration, *, now) -> register_sql.Placed:
+    """The hot path's classic bug: read the counters, decide, write them back; no lock, no transaction."""
+    event = await Event.get(id=row.event_id)
+    await asyncio.sleep(0.01)  # the read-decide gap, made certain
+    fits = event.seats_taken + row.seats <= event.capacity
+    if fits:
+        await Event.filter(id=event.id).update(seats_taken=event.seats_taken + row.seats)
+    else:
+        await Event.filter(id=event.id).update(waiting=event.waiting + 1)
+    status = S.CONFIRMED if fits else S.WAITLISTED
+    created = await Registration.create(
+        event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
+        companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=utcnow(),
+        manage_token=row.manage_token, checkin_token=row.checkin_token, confirmed_at=now if fits else None)
+    return register_sql.Placed(created.id, status.value, None if fits else event.waiting + 1, created.queued_at)
 
 
 @contextlib.asynccontextmanager
@@ -168,6 +186,7 @@ async def check_invariants(event_id: int, *, expected_total: int) -> dict:
     assert len(rows) == expected_total, f"{expected_total - len(rows)} registrations lost"
     assert held <= event.capacity, f"overbooked: {held} seats held for capacity {event.capacity}"
     assert event.seats_taken == held, f"seat counter {event.seats_taken} but rows hold {held}"
+    assert event.waiting == len(waiting), f"waiting counter {event.waiting} but {len(waiting)} rows wait"
     conn = Registration._meta.db
     shown = [await registration.waitlist_position(conn, r) for r in waiting]
     assert shown == list(range(1, len(waiting) + 1)), f"waiting positions {shown}"
@@ -198,6 +217,7 @@ async def _main(argv: list[str]) -> None:
         config["connections"]["default"]["credentials"]["maxsize"] = 5
     if args.unlocked:
         registration.event_lock = transaction_without_row_lock
+        register_sql.place = unlocked_place
         if args.database_url.startswith("sqlite"):
             config["connections"]["default"]["engine"] = "tortoise.backends.sqlite"  # deferred BEGIN
     await Tortoise.init(config=config, _enable_global_fallback=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from events_app.courses import checkin
-from events_app.seats import registration
+from events_app.seats import register_sql, registration
 from events_app.core.models import Attendance, AuditEntry, CheckIn, EventSession, OutboxMessage, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
 from tests import race
@@ -43,6 +43,7 @@ async def test_200_at_once_for_20_seats(db):
 @both_databases
 async def test_negative_control_without_the_lock_overbooks(db, monkeypatch):
     monkeypatch.setattr(registration, "event_lock", race.unlocked_event_lock)
+    monkeypatch.setattr(register_sql, "place", race.unlocked_place)
     event = await make_event(capacity=20)
     await race.rush(event.id, 200)
     with pytest.raises(AssertionError):
@@ -71,6 +72,7 @@ async def test_negative_control_churn_without_the_lock_breaks_the_counter(db, mo
     await race.rush(event.id, 60)
     confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).values_list("manage_token", flat=True)
     monkeypatch.setattr(registration, "event_lock", race.unlocked_event_lock)
+    monkeypatch.setattr(register_sql, "place", race.unlocked_place)
     with pytest.raises(AssertionError):
         await _churn(event.id, list(confirmed[:15]))
         await race.check_invariants(event.id, expected_total=90)

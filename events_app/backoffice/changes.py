@@ -264,7 +264,8 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
         event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
+        event.waiting -= registration.status == S.WAITLISTED
+        await event.save(using_db=conn, update_fields=["seats_taken", "waiting"])
         engine.set_status(registration, S.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None

@@ -76,6 +76,8 @@ class Event(Model):
     capacity = fields.IntField()
     #: Seats held by confirmed and offered registrations, changed only under the event lock.
     seats_taken = fields.IntField(default=0)
+    #: Registrations on the waiting list, changed only under the event lock. A newcomer's place is this number.
+    waiting = fields.IntField(default=0)
     waitlist = fields.BooleanField(default=True)
     offer_hours = fields.IntField(default=0)
     max_companions = fields.IntField(default=0)

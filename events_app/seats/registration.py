@@ -23,6 +23,7 @@ from events_app.core import errors
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
+from events_app.seats import register_sql
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
@@ -164,36 +165,70 @@ async def register(
     via_invitation: bool = False,
     hold_seat: bool = True,
     now: datetime | None = None,
+    event: Event | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
     `hold_seat=False` stores the registration as pending (it holds no seat until
-    `confirm_pending`), for sign-ups whose address must be verified first.
+    `confirm_pending`), for sign-ups whose address must be verified first. A caller that has
+    loaded the event passes it (`event`) to spare a query.
+
+    Everything but the seat decision happens before the event's lock: the checks here, the row's
+    values and tokens. The lock is held only for the statement(s) in `register_sql.place`, which
+    checks again, under the lock, what may have changed meanwhile (cancelled, closed, full).
     """
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
-        if event.audience == Audience.INVITATION and not via_invitation:
-            raise errors.InvitationRequired()
-        check_open(event, now)
-        person = check_applicant(event, applicant, languages=languages)
-        if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
-            await expire_event_offers(conn, event, now)
-        seats = 1 + person.companions
+    if event is None or event.id != event_id:
+        event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    if event.audience == Audience.INVITATION and not via_invitation:
+        raise errors.InvitationRequired()
+    check_open(event, now)
+    person = check_applicant(event, applicant, languages=languages)
+    row = register_sql.NewRegistration(
+        event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
+        companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
+        manage_token=new_token(), checkin_token=new_token())
+    if not hold_seat:
+        return await _register_pending(row, now)
+    if event.offer_hours > 0 and await _offers_due(event.id, now):
+        # expired offers pass their seats to the waiting list first, never to a newcomer
+        async with event_lock(event.id) as (conn, locked):
+            await expire_event_offers(conn, locked, now)
+    placed = await register_sql.place(row, now=now)
+    if placed.status is None:
+        await _why_not_placed(event.id, now)
+    status = S(placed.status)
+    registration = Registration(
+        id=placed.id, event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
+        companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=placed.queued_at,
+        manage_token=row.manage_token, checkin_token=row.checkin_token, sequence=0, created_at=now, updated_at=now,
+        confirmed_at=now if status == S.CONFIRMED else None)
+    registration._saved_in_db = True
+    return Outcome(registration, placed.position)
+
+
+async def _register_pending(row: "register_sql.NewRegistration", now: datetime) -> Outcome:
+    """A sign-up that holds no seat yet: the row and its verification mail, no event lock needed."""
+    async with in_transaction() as conn:
         registration = Registration(
-            event_id=event.id, name=person.name, email=person.email, phone=person.phone,
-            language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(),
-            manage_token=new_token(), checkin_token=new_token(),
-        )
-        if not hold_seat:
-            set_status(registration, S.PENDING, now)
-            await registration.save(using_db=conn)
-            await tell(conn, registration, "verify_email")
-            return Outcome(registration, None)
-        await place_registration(conn, event, registration, now)
-        position = await waitlist_position(conn, registration)
-        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
-        return Outcome(registration, position)
+            event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
+            companions=row.companions, seats=row.seats, answers=row.answers, queued_at=now,
+            manage_token=row.manage_token, checkin_token=row.checkin_token)
+        set_status(registration, S.PENDING, now)
+        await registration.save(using_db=conn)
+        await tell(conn, registration, "verify_email")
+    return Outcome(registration, None)
+
+
+async def _why_not_placed(event_id: int, now: datetime) -> None:
+    """The lock found the event unable to take anyone: raise the error that says why."""
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    check_open(event, now)
+    raise errors.EventFull()
 
 
 async def place_registration(conn: BaseDBAsyncClient, event: Event, registration: Registration,
@@ -210,6 +245,8 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
         set_status(registration, S.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
         registration.queued_at = utcnow()
+        event.waiting += 1
+        await event.save(using_db=conn, update_fields=["waiting"])
     else:
         raise errors.EventFull()
     await registration.save(using_db=conn)
@@ -247,6 +284,7 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
         return promoted
     waiting = await Registration.filter(event_id=event.id, status=S.WAITLISTED).order_by(
         "queued_at", "id").using_db(conn)
+    event.waiting = len(waiting)  # the whole list is at hand: the counter is exact again, whatever happened
     for registration in waiting:
         if free <= 0:
             break
@@ -266,8 +304,9 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
         free -= registration.seats
         event.seats_taken += registration.seats
+        event.waiting -= 1
         promoted.append(registration)
-    await event.save(using_db=conn, update_fields=["seats_taken"])
+    await event.save(using_db=conn, update_fields=["seats_taken", "waiting"])
     return promoted
 
 
@@ -277,6 +316,10 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
     if registration.status in SEAT_HOLDING:
         event.seats_taken -= registration.seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
+    joins_queue = (status == S.WAITLISTED) - (registration.status == S.WAITLISTED)
+    if joins_queue:
+        event.waiting += joins_queue
+        await event.save(using_db=conn, update_fields=["waiting"])
     set_status(registration, status, now)
     registration.offer_expires_at = None
     if status == S.CANCELLED:

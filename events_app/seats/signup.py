@@ -134,7 +134,7 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
         raise errors.ValidationFailed(fields=problems, **params)
     staff = event.audience == Audience.STAFF
     return await registration.register(event_id=event_id, applicant=applicant, languages=languages,
-                                       hold_seat=not staff, now=now)
+                                       hold_seat=not staff, now=now, event=event)
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
