@@ -120,7 +120,7 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
 
 
 async def create_registration(request: Request) -> Response:
-    event = await events.get_event(request.path_params["event_id"])
+    event = await events.get_event_for_signup(request.path_params["event_id"])
     data = await read_json(request)
     applicant = applicant_from(data, event, answers_key="answers")
     outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),

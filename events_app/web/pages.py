@@ -53,7 +53,7 @@ async def event_page(request: Request) -> Response:
 
 async def register_form(request: Request) -> Response:
     """POST of the registration form. Errors come back next to the fields, keeping what was typed."""
-    event = await events.get_event(request.path_params["event_id"])
+    event = await events.get_event_for_signup(request.path_params["event_id"])
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
     data.setdefault("language", request.state.language)
@@ -68,6 +68,7 @@ async def register_form(request: Request) -> Response:
         lang = request.state.language
         fields, params = _every_problem(data, event, exc)
         messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
+        event = await events.get_event(event.id)  # the page shows the dates too
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
                                  page_path=f"/events/{event.id}")
     return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
