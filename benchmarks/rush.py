@@ -170,7 +170,7 @@ def server_env(database_url: str, var_dir: str, **extra: str) -> dict:
 
 def start_server(database_url: str, var_dir: str, workers: int, server: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = server_env(database_url, var_dir)
+    env = server_env(database_url, var_dir, EVENTS_WEB_PROCESSES=str(workers))
     if server == "granian":
         command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
                    "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--backlog", "4096",
@@ -206,6 +206,16 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def database_processes(database_url: str) -> list[int]:
+    """PostgreSQL's backend processes serving this database (their CPU is the database's share)."""
+    if database_url.startswith("sqlite://"):
+        return []
+    name = database_url.rsplit("/", 1)[1]
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+            and _client.command_line(int(entry.name)).startswith("postgres: ")
+            and f" {name} " in _client.command_line(int(entry.name))]
 
 
 # --- the rush --------------------------------------------------------------------------------------
@@ -404,10 +414,13 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
             await run_all(connections[:200], registration_requests(warm_event, min(200, n), host=host, prefix="Warm"))
             requests = registration_requests(app_event, n, host=host, prefix="Person")
             meter = ServerMeter(process.pid)
+            db_meter = ServerMeter(0, pids=database_processes(url))
             profiler = Profiler(process.pid, Path(tmp) / f"profile-{name}.txt") if profile else None
             meter.start()
+            db_meter.began = _client.cpu_seconds(db_meter.pids)
             app = await run_all(connections, requests)
             meter.stop()
+            db_meter.stop()
             profile_lines = profiler.stop() if profiler else []
             rss = {pid: peak_rss_mb(pid) for pid in meter.app_processes()}
             for connection in connections:
@@ -425,7 +438,8 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
             admin = await asyncpg.connect(PG_ADMIN)
             await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             await admin.close()
-    return {"app": app, "floor": floor, "workers": workers, "server_cpu": meter.used, "rss": rss,
+    return {"app": app, "floor": floor, "workers": workers, "server_cpu": meter.used, "db_cpu": db_meter.used,
+            "rss": rss,
             "problems": problems, "mail": mail, "profile": profile_lines, "server": server}
 
 
@@ -445,7 +459,7 @@ def report(name: str, result: dict, n: int) -> None:
     print(f"  CPU during the rush: server processes {result['server_cpu']:.2f} s"
           f" ({result['server_cpu'] / n * 1000:.2f} ms/request), this client {app.client_cpu:.2f} s"
           f" ({app.client_cpu / n * 1000:.2f} ms/request, {app.client_cpu / max(result['server_cpu'], 1e-9):.2f}"
-          f" x the server's)")
+          f" x the server's)" + (f", PostgreSQL's backends {result['db_cpu']:.2f} s" if name == "postgres" else ""))
     rss = result["rss"]
     print(f"  peak RSS per app process (MB): {', '.join(f'{mb:.0f}' for mb in rss.values())}"
           f" (max {max(rss.values()):.0f})")

@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
         background: list[asyncio.Task] = []
         async with contextlib.AsyncExitStack() as stack:
             if manage_orm:
-                await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(settings.database_url)))
+                await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(
+                    settings.database_url, pool_size=settings.pool_size,
+                    statement_timeout=settings.db_statement_timeout)))
             if manage_orm and settings.run_worker_in_server:
                 from events_app import worker
 

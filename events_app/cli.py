@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 
 from events_app.core import db
@@ -56,7 +57,8 @@ async def _demo(settings, if_empty: bool) -> None:
 async def _worker(settings) -> None:
     from events_app import worker
 
-    async with db.orm(settings.database_url):
+    # a worker's jobs run one after another: a few connections are plenty
+    async with db.orm(settings.database_url, pool_size=4, statement_timeout=settings.db_statement_timeout):
         await worker.run_forever(settings)
 
 
@@ -144,8 +146,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.workers > 1 and not settings.is_postgres:
             print("Several processes need PostgreSQL; serving with one.", file=sys.stderr)
             args.workers = 1
+        os.environ["EVENTS_WEB_PROCESSES"] = str(args.workers)  # each process takes its share of the pool
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    proxy_headers=True, log_level="info")
+                    loop="uvloop", http="httptools", proxy_headers=True, log_level="info")
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")
