@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="app processes (use PostgreSQL for more than one)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    serve.add_argument("--access-log", action="store_true", help="log every request (the proxy usually does)")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("worker", help="deliver mail and run timed jobs")
     demo = commands.add_parser("demo", help="load demo events (idempotent)")
@@ -148,7 +149,10 @@ def main(argv: list[str] | None = None) -> None:
             args.workers = 1
         os.environ["EVENTS_WEB_PROCESSES"] = str(args.workers)  # each process takes its share of the pool
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    loop="uvloop", http="httptools", proxy_headers=True, log_level="info")
+                    loop="uvloop", http="httptools", proxy_headers=True, log_level="info",
+                    # requests are logged by the reverse proxy (docs/operations.md); a second log of every
+                    # address costs CPU in a rush and keeps personal data nobody needs
+                    access_log=args.access_log)
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")

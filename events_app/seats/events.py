@@ -8,10 +8,13 @@ Creating, changing and cancelling write the audit entry in the same transaction,
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise import connections
+from tortoise.fields import JSONField
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -189,20 +192,34 @@ async def get_event(event_id: int, *, public: bool = True) -> Event:
 
 
 async def get_event_for_signup(event_id: int) -> Event:
-    """An event with its questions (no sessions), as `get_event` gives it to the public, in two plain queries.
+    """An event with its questions (no sessions), as `get_event` gives it to the public, in one plain query.
 
     The registration form and API load the event on every request of a rush; the ORM's query building
-    and prefetching cost several times what the database does, so these two statements are written out."""
+    and prefetching cost several times what the database does, so this one statement is written out."""
     conn = connections.get("default")
-    mark = "?" if conn.capabilities.dialect == "sqlite" else "$1"
-    rows = await conn.execute_query_dict(f"SELECT * FROM event WHERE id = {mark}", [event_id])
+    rows = await conn.execute_query_dict(_signup_query(conn.capabilities.dialect), [event_id])
     if not rows or rows[0]["visibility"] == Visibility.DRAFT.value:
         raise errors.EventNotFound()
-    event = Event._init_from_db(**rows[0])
-    questions = await conn.execute_query_dict(
-        f"SELECT * FROM question WHERE event_id = {mark} ORDER BY position, id", [event_id])
-    event.questions._set_result_for_query([Question._init_from_db(**row) for row in questions])
+    row = dict(rows[0])
+    questions = json.loads(row.pop("signup_questions") or "[]")
+    event = Event._init_from_db(**row)
+    event.questions._set_result_for_query([Question._init_from_db(**question) for question in questions])
     return event
+
+
+@functools.cache
+def _signup_query(dialect: str) -> str:
+    """The event's row and its questions as a JSON array (ordered like `Question.Meta.ordering`)."""
+    if dialect == "postgres":
+        return ("SELECT e.*, (SELECT json_agg(q ORDER BY q.position, q.id) FROM question q"
+                " WHERE q.event_id = e.id) AS signup_questions FROM event e WHERE e.id = $1")
+    columns = sorted(set(Question._meta.fields_db_projection.values()) | {"event_id"})
+    json_columns = {Question._meta.fields_db_projection[name] for name, field in Question._meta.fields_map.items()
+                    if isinstance(field, JSONField)}
+    pairs = ", ".join(f"'{c}', " + (f"json(q.{c})" if c in json_columns else f"q.{c}") for c in columns)
+    return (f"SELECT e.*, (SELECT json_group_array(json_object({pairs})) FROM"
+            " (SELECT * FROM question WHERE event_id = e.id ORDER BY position, id) q) AS signup_questions"
+            " FROM event e WHERE e.id = ?")
 
 
 async def list_public_events(*, now: datetime | None = None, kind: EventKind | None = None,
