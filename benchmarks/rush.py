@@ -128,11 +128,13 @@ async def floor_sqlite(path: str, event_id: int, n: int) -> RunResult:
     return _floor_result(latencies, elapsed, time.process_time() - cpu)
 
 
-async def floor_postgres(dsn: str, event_id: int, n: int) -> RunResult:
+async def floor_postgres(dsn: str, event_id: int, n: int, backends=lambda: []) -> RunResult:
     import asyncpg
 
     latencies: list[float] = []
-    pool = await asyncpg.create_pool(dsn, min_size=4, max_size=20)
+    pool = await asyncpg.create_pool(dsn, min_size=20, max_size=20)
+    db_pids = backends()
+    db_cpu = _client.cpu_seconds(db_pids)
     try:
         async def one(i: int) -> None:
             began = time.perf_counter()
@@ -154,9 +156,12 @@ async def floor_postgres(dsn: str, event_id: int, n: int) -> RunResult:
         began = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
         elapsed = time.perf_counter() - began
+        db_cpu = _client.cpu_seconds(db_pids) - db_cpu
     finally:
         await pool.close()
-    return _floor_result(latencies, elapsed, time.process_time() - cpu)
+    result = _floor_result(latencies, elapsed, time.process_time() - cpu)
+    result.db_cpu = db_cpu
+    return result
 
 
 # --- the server ------------------------------------------------------------------------------------
@@ -432,13 +437,16 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
         if name == "sqlite":
             floor = await floor_sqlite(path, floor_event, n)
         else:
-            floor = await floor_postgres(url.replace("postgresql://", "postgres://"), floor_event, n)
+            floor = await floor_postgres(url.replace("postgresql://", "postgres://"), floor_event, n,
+                                         backends=lambda: database_processes(url))
+            floor_db_cpu = floor.db_cpu
     finally:
         if name != "sqlite":
             admin = await asyncpg.connect(PG_ADMIN)
             await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             await admin.close()
     return {"app": app, "floor": floor, "workers": workers, "server_cpu": meter.used, "db_cpu": db_meter.used,
+            "floor_db_cpu": floor_db_cpu if name != "sqlite" else 0.0,
             "rss": rss,
             "problems": problems, "mail": mail, "profile": profile_lines, "server": server}
 
@@ -459,7 +467,10 @@ def report(name: str, result: dict, n: int) -> None:
     print(f"  CPU during the rush: server processes {result['server_cpu']:.2f} s"
           f" ({result['server_cpu'] / n * 1000:.2f} ms/request), this client {app.client_cpu:.2f} s"
           f" ({app.client_cpu / n * 1000:.2f} ms/request, {app.client_cpu / max(result['server_cpu'], 1e-9):.2f}"
-          f" x the server's)" + (f", PostgreSQL's backends {result['db_cpu']:.2f} s" if name == "postgres" else ""))
+          f" x the server's)")
+    if name == "postgres":
+        print(f"  PostgreSQL's backends: {result['db_cpu']:.2f} s during the rush,"
+              f" {result['floor_db_cpu']:.2f} s during the floor")
     rss = result["rss"]
     print(f"  peak RSS per app process (MB): {', '.join(f'{mb:.0f}' for mb in rss.values())}"
           f" (max {max(rss.values()):.0f})")

@@ -14,8 +14,6 @@ is the only caller; the ORM paths (invitations, back office) keep `event_lock`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -95,30 +93,13 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
     if client.capabilities.dialect == "sqlite":
         return await _place_sqlite(client, row, now)
     answers = json.dumps(row.answers, **_JSON)
-    # One statement per process waits for the row lock, the others here: when the lock is released,
-    # PostgreSQL wakes every backend waiting for it, so a hundred waiters cost a hundred wake-ups each time.
-    async with _gate(row.event_id), client.acquire_connection() as conn:
+    async with client.acquire_connection() as conn:
         found = await conn.fetchrow(
             _PG_PLACE, row.event_id, row.seats, now, row.name, row.email, row.phone, row.language, row.companions,
             row.manage_token, row.checkin_token, answers)
     if found is None:
         return Placed(None, None, None, None)
     return Placed(found["id"], found["status"], found["position"], found["queued_at"])
-
-
-_gates: dict[int, asyncio.Lock] = {}
-
-
-@contextlib.asynccontextmanager
-async def _gate(event_id: int):
-    """This process's queue for one event's lock; dropped when nobody waits."""
-    gate = _gates.setdefault(event_id, asyncio.Lock())
-    try:
-        async with gate:
-            yield
-    finally:
-        if not gate.locked() and not gate._waiters and _gates.get(event_id) is gate:
-            del _gates[event_id]
 
 
 async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
