@@ -39,7 +39,8 @@ import asyncpg  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
 from events_app.core import db  # noqa: E402
-from events_app.mail import messages, outbox  # noqa: E402
+from events_app.mail import content, delivery, outbox  # noqa: E402
+from events_app.mail.mime import MimeMail  # noqa: E402
 from events_app.core.settings import Settings  # noqa: E402
 from events_app.seats.events import SessionSpec, create_event  # noqa: E402
 from events_app.core.models import EventKind, OutboxMessage, OutboxState, Registration, RegistrationStatus  # noqa: E402
@@ -90,13 +91,13 @@ async def queue(count: int) -> None:
                                     context={"registration_id": registration.id, "event_id": event.id})
 
 
-async def prebuilt(settings: Settings) -> list[messages.Letter]:
+async def prebuilt(settings: Settings) -> list[MimeMail]:
     rows = await OutboxMessage.all().order_by("id")
-    data = await messages.load_data(rows)
-    return [messages.build_message(row, data, settings) for row in rows]
+    data = await content.load_data(rows)
+    return [delivery.build_message(row, data, settings) for row in rows]
 
 
-async def floor(settings: Settings, letters: list[messages.Letter], *, as_bytes: bool) -> float:
+async def floor(settings: Settings, mails: list[MimeMail], *, as_bytes: bool) -> float:
     """Raw aiosmtplib over one connection, the messages built beforehand. Returns seconds.
 
     as_bytes=False: `send_message()` with prebuilt EmailMessage objects, the usual way to use
@@ -104,17 +105,17 @@ async def floor(settings: Settings, letters: list[messages.Letter], *, as_bytes:
     finished bytes, i.e. the network alone.
     """
     if as_bytes:
-        messages = [letter.data for letter in letters]
+        messages = [mail.data for mail in mails]
     else:
-        messages = [email.message_from_bytes(letter.data, policy=email.policy.SMTP) for letter in letters]
+        messages = [email.message_from_bytes(mail.data, policy=email.policy.SMTP) for mail in mails]
     smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, start_tls=False)
     began = time.perf_counter()
     await smtp.connect()
-    for letter, message in zip(letters, messages):
+    for mail, message in zip(mails, messages):
         if as_bytes:
-            await smtp.sendmail("integration@giessen.de", [letter.recipient], message)
+            await smtp.sendmail("integration@giessen.de", [mail.recipient], message)
         else:
-            await smtp.send_message(message, sender="integration@giessen.de", recipients=[letter.recipient])
+            await smtp.send_message(message, sender="integration@giessen.de", recipients=[mail.recipient])
     await smtp.quit()
     return time.perf_counter() - began
 
@@ -122,7 +123,7 @@ async def floor(settings: Settings, letters: list[messages.Letter], *, as_bytes:
 async def through_outbox(settings: Settings, count: int) -> float:
     """The worker's path for the next `count` queued messages. Returns seconds."""
     began = time.perf_counter()
-    report = await outbox.deliver_due(settings, worker_id="bench", batch_size=100, max_batches=count // 100)
+    report = await delivery.deliver_due(settings, worker_id="bench", batch_size=100, max_batches=count // 100)
     elapsed = time.perf_counter() - began
     if report.sent != count:
         raise SystemExit(f"only {report.sent} of {count} sent ({report.retried} retry, {report.failed} failed)")
@@ -166,12 +167,12 @@ async def main() -> None:
             await db.migrate(url)
             async with db.orm(url):
                 await queue(args.messages)
-                letters = await prebuilt(settings)
-                await floor(settings, letters[:100], as_bytes=False)  # warm-up, not counted
+                mails = await prebuilt(settings)
+                await floor(settings, mails[:100], as_bytes=False)  # warm-up, not counted
                 # alternate in rounds of 100 so that a change in the machine's load hits all three alike
                 objects_seconds = bytes_seconds = outbox_seconds = 0.0
                 for start in range(0, args.messages, ROUND):
-                    chunk = letters[start:start + ROUND]
+                    chunk = mails[start:start + ROUND]
                     objects_seconds += await floor(settings, chunk, as_bytes=False)
                     bytes_seconds += await floor(settings, chunk, as_bytes=True)
                     outbox_seconds += await through_outbox(settings, len(chunk))

@@ -13,7 +13,7 @@ import os
 import socket
 
 from events_app.backoffice import digest
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.seats import registration, reminders
 from events_app.core.settings import Settings
 
@@ -27,8 +27,8 @@ async def run_once(settings: Settings) -> dict[str, int]:
     done = {"offers_expired": await registration.expire_due_offers(),
             "reminders_queued": await reminders.queue_due_reminders(hours=settings.reminder_hours),
             "digests_queued": await digest.queue_daily_digest(settings)}
-    delivery = await outbox.deliver_due(settings, worker_id=WORKER_ID)
-    done.update(mail_sent=delivery.sent, mail_retried=delivery.retried, mail_failed=delivery.failed)
+    report = await delivery.deliver_due(settings, worker_id=WORKER_ID)
+    done.update(mail_sent=report.sent, mail_retried=report.retried, mail_failed=report.failed)
     return done
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from events_app.mail import messages, outbox
+from events_app.mail import delivery
+from events_app.mail.files import mail_files
 from events_app.core.models import DoorAssignment, OutboxMessage
 from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
@@ -113,8 +114,8 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     event = await make_event(capacity=5)
     await DoorAssignment.create(user_id=door_user_id, event_id=event.id)
     outcome = await register(event_id=event.id, applicant=Applicant(name="Amina", email="amina@example.org"))
-    await outbox.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
-    [mail_file] = messages.mail_files(settings)
+    await delivery.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
+    [mail_file] = mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
     return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
             "m": mail_file.name, "o": sent.id, "i": 999999}

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from events_app.core import errors
-from events_app.mail import messages, outbox
+from events_app.mail import delivery
+from events_app.mail.files import mail_file, mail_files
 from events_app.app import create_app
 from events_app.core.i18n import Formatter
 from events_app.core.models import AuditEntry, OutboxMessage, OutboxState
@@ -31,10 +32,10 @@ async def test_mail_files_are_listed_newest_first_shown_and_downloaded(client, d
     await sign_in(client, "organiser")
     event = await make_event(title="Stadtteilführung")
     await _person(event, "Anna")
-    await outbox.deliver_due(settings)
+    await delivery.deliver_due(settings)
     await _person(event, "Berat", language="en")
-    await outbox.deliver_due(settings)
-    newest, oldest = messages.mail_files(settings)
+    await delivery.deliver_due(settings)
+    newest, oldest = mail_files(settings)
 
     dashboard = await client.get("/admin")
     assert '<a href="/admin/mail">E-Mail-Dateien</a>' in dashboard.text
@@ -64,8 +65,8 @@ async def test_mail_file_names_are_never_paths(client, db, settings):
     await sign_in(client, "organiser")
     event = await make_event()
     await _person(event, "Anna")
-    await outbox.deliver_due(settings)
-    [written] = messages.mail_files(settings)
+    await delivery.deliver_due(settings)
+    [written] = mail_files(settings)
     folder = written.parent
     secret = folder.parent / "20260101T000000-1-confirmed.eml"  # a valid name, but outside the mail folder
     secret.write_bytes(b"Subject: secret\n\nnot for the back office\n")
@@ -83,7 +84,7 @@ async def test_mail_file_names_are_never_paths(client, db, settings):
     for name in ("..", "../20260101T000000-1-confirmed.eml", "/etc/passwd", "20260101T000000-2-confirmed.eml",
                  f"../mail/{written.name}"):
         with pytest.raises(errors.MailNotFound):
-            messages.mail_file(settings, name)
+            mail_file(settings, name)
     listing = await client.get("/admin/mail")
     assert "secret" not in listing.text and "notes.txt" not in listing.text
     assert (await client.get(f"/admin/mail/files/{written.name}")).status_code == 200
@@ -108,7 +109,7 @@ async def test_dashboard_and_registration_page_show_failed_and_retrying_mails(cl
     berat = await _person(event, "Berat")
     smtp_server.replies += ["451 4.3.0 Mailbox busy, try later", "550 5.1.1 No such user here"]
     now = utcnow()
-    report = await outbox.deliver_due(smtp_settings, now=now)
+    report = await delivery.deliver_due(smtp_settings, now=now)
     assert (report.retried, report.failed) == (1, 1)
 
     dashboard = (await client.get("/admin")).text
@@ -139,7 +140,7 @@ async def test_failed_mail_is_sent_again_to_the_corrected_address(client, db, sm
     berat = await _person(event, "Berat")
     chiara = await _person(event, "Chiara")
     smtp_server.replies += ["550 5.1.1 No such user here"] * 2
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     failed = await OutboxMessage.get(registration_id=berat.id)
     assert failed.state == OutboxState.FAILED
     url = f"/admin/mail/{failed.id}/requeue"
@@ -157,7 +158,7 @@ async def test_failed_mail_is_sent_again_to_the_corrected_address(client, db, sm
     assert entry.detail == {"registration_id": berat.id, "mail_id": failed.id, "template": "confirmed"}
     assert "Die E-Mail wird erneut verschickt." in (await client.get(response.headers["location"])).text
 
-    report = await outbox.deliver_due(smtp_settings, now=utcnow() + timedelta(seconds=1))
+    report = await delivery.deliver_due(smtp_settings, now=utcnow() + timedelta(seconds=1))
     assert report.sent == 1
     [delivered] = smtp_server.to("berat.korrekt@example.org")
     assert delivered["Subject"].startswith("Anmeldung bestätigt")
@@ -180,7 +181,7 @@ async def test_failed_mail_of_someone_without_an_address_now_is_refused(client, 
     event = await make_event(phone_allowed=True)
     anna = await _person(event, "Anna")
     smtp_server.replies.append("550 5.1.1 No such user here")
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     failed = await OutboxMessage.get(registration_id=anna.id)
     await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/contact",
                       data={"csrf_token": me.csrf, "name": "Anna", "language": "de", "email": "",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.core.models import AuditEntry, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant, register, seat_counts
 from tests.fixtures_backoffice import sign_in
@@ -182,7 +182,7 @@ async def test_organiser_cancel_tells_the_person_the_organisers_cancelled(client
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel",
                                  data={"csrf_token": me.csrf, "confirm": "yes", "reason": "Doppelt angemeldet"})
     assert "done=cancelled" in response.headers["location"]
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     *_, cancellation = smtp_server.to("anna@example.org")
     text = cancellation.get_body(preferencelist=("plain",)).get_content()
     html = cancellation.get_body(preferencelist=("html",)).get_content()

@@ -20,6 +20,7 @@ from events_app.receptions.invitee_import import Action
 from events_app.receptions.invitations import Reply
 from events_app.core.models import AuditEntry, Invitation, InvitationState, OutboxMessage
 from events_app.core.timeutil import utcnow
+from events_app.core.wording import format_code, greeting
 from tests.fixtures_receptions import make_reception, sample_bytes
 from tests.fixtures_backoffice import sign_in, wait_for_job
 from tests.helpers import both_databases, make_user
@@ -250,7 +251,7 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
                     tmp_path)
     compact = text.replace(" ", "")
     for person in people:
-        assert compact.count(invitations.format_code(person.code)) == 1, person.code
+        assert compact.count(format_code(person.code)) == 1, person.code
     assert text.count("\f") >= len(people) - 1  # a page per invitee
     assert "Marburger Straße 12" in text and "35390 Gießen" in text
     assert "Sehr geehrte Frau Ahmadi," in text and "Guten Tag Sam Nguyen," in text
@@ -259,7 +260,7 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
     only_letters = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, by=me), tmp_path)
     without_mail = [p for p in people if not p.email]
     assert len(without_mail) == 6
-    assert sum(only_letters.replace(" ", "").count(invitations.format_code(p.code)) for p in people) == 6
+    assert sum(only_letters.replace(" ", "").count(format_code(p.code)) for p in people) == 6
     downloads = await AuditEntry.filter(action="export.downloaded", event_id=reception.id).order_by("id")
     assert [(d.user_id, d.detail) for d in downloads] == [
         (me.id, {"format": "pdf", "layout": "letters", "everyone": True, "letters": 19}),
@@ -278,9 +279,9 @@ async def test_letters_laid_out_in_parts_are_one_pdf_in_order_and_tell_their_pro
     assert text.count("\f") >= 18  # a page per letter
     compact = text.replace(" ", "")
     people = await invitations.list_invitations(reception.id)  # the letters' order
-    positions = [compact.index(invitations.format_code(p.code)) for p in people]
+    positions = [compact.index(format_code(p.code)) for p in people]
     assert positions == sorted(positions)
-    assert all(compact.count(invitations.format_code(p.code)) == 1 for p in people)
+    assert all(compact.count(format_code(p.code)) == 1 for p in people)
     assert reports == sorted(reports) and reports[-1] == (4, 4)
     assert len(set(reports)) >= 2  # seen while running, not only at the end
 
@@ -304,7 +305,7 @@ async def test_mails_reminders_counts_and_door_list(reception, settings, tmp_pat
     counts = await invitations.counts(reception.id)
     assert (counts["invited"], counts["answered"], counts["accepted"], counts["accepted_persons"],
             counts["declined"], counts["pending"]) == (19, 3, 2, 5, 1, 16)
-    assert invitations.greeting(by_file["EB-2026-0101"]) == "Sehr geehrter Herr Yilmaz,"
+    assert greeting(by_file["EB-2026-0101"]) == "Sehr geehrter Herr Yilmaz,"
     me, _ = await make_user()
     text = pdf_text(await letters.door_list_pdf(event_id=reception.id, settings=settings, by=me), tmp_path)
     assert text.index("Ahmadi") < text.index("Yilmaz")
@@ -332,7 +333,7 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
     assert content.status_code == 200 and content.headers["content-type"] == "application/pdf"
     text = pdf_text(content.content, tmp_path).replace(" ", "")
     without_mail = await Invitation.filter(email="")
-    assert all(text.count(invitations.format_code(p.code)) == 1 for p in without_mail)
+    assert all(text.count(format_code(p.code)) == 1 for p in without_mail)
     entry = await AuditEntry.get(action="export.downloaded")
     assert (entry.user_id, entry.detail) == (me.user.id, {"format": "pdf", "layout": "letters", "everyone": False,
                                                           "letters": 6})

@@ -20,7 +20,8 @@ import segno
 from tortoise.transactions import in_transaction
 
 from events_app.seats import events, registration, reminders
-from events_app.mail import outbox
+from events_app.mail import content, delivery, outbox
+from events_app.mail.files import mail_files
 from events_app import worker
 from events_app.seats.events import SessionSpec
 from events_app.core.models import DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Registration
@@ -70,7 +71,7 @@ async def test_confirmation_has_both_parts_all_dates_link_and_calendar(db, smtp_
     event = await course()
     outcome = await registration.register(event_id=event.id, applicant=Applicant(
         name="Amina K.", email="amina@example.org"))
-    report = await outbox.deliver_due(smtp_settings)
+    report = await delivery.deliver_due(smtp_settings)
     assert (report.sent, report.retried, report.failed) == (1, 0, 0)
 
     [received] = smtp_server.received
@@ -141,7 +142,7 @@ async def test_confirmation_carries_the_checkin_qr_code_and_link_the_door_accept
     outcome = await registration.register(event_id=event.id, applicant=Applicant(
         name="Amina K.", email="amina@example.org"))
     await registration.register(event_id=event.id, applicant=person(2))  # waiting: no code yet
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
 
     [message] = smtp_server.to("amina@example.org")
     text, html = parts(message)
@@ -176,7 +177,7 @@ async def test_english_registrant_gets_english_subject_title_and_dates(db, smtp_
     event = await course(translations={"en": {"title": "Swimming course for women"}})
     await registration.register(event_id=event.id, applicant=person(1, "en"), languages=("de", "en"))
     await registration.register(event_id=event.id, applicant=person(2, "de"), languages=("de", "en"))
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
 
     [english] = smtp_server.to("p1@example.org")
     [german] = smtp_server.to("p2@example.org")
@@ -193,7 +194,7 @@ async def test_unknown_language_falls_back_to_german(db, smtp_settings, smtp_ser
     event = await course()
     outcome = await registration.register(event_id=event.id, applicant=person(1))
     await OutboxMessage.filter(registration_id=outcome.registration.id).update(language="xx")
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     [message] = smtp_server.to("p1@example.org")
     assert message["Subject"].startswith("Anmeldung bestätigt")
 
@@ -201,13 +202,13 @@ async def test_unknown_language_falls_back_to_german(db, smtp_settings, smtp_ser
 async def test_changed_time_sends_updated_calendar_with_raised_sequence(db, smtp_settings, smtp_server):
     event = await course()
     await registration.register(event_id=event.id, applicant=person(1))
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     sessions = await EventSession.filter(event_id=event.id).order_by("starts_at")
     moved = [SessionSpec(s.starts_at + (timedelta(hours=1) if i == 0 else timedelta()),
                          s.ends_at + (timedelta(hours=1) if i == 0 else timedelta()), id=s.id)
              for i, s in enumerate(sessions)]
     await events.update_event(event_id=event.id, values={}, sessions=moved)
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
 
     first, changed = smtp_server.to("p1@example.org")
     assert changed["Subject"] == "Geändert: Schwimmkurs für Frauen"
@@ -228,13 +229,13 @@ async def test_promoted_mail_calendar_supersedes_the_earlier_one(client, db, smt
     organiser, _ = await make_user("organiser")
     event = await course(capacity=1)
     person_one = (await registration.register(event_id=event.id, applicant=person(1))).registration
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     person_two = (await registration.register(event_id=event.id, applicant=person(2))).registration
     now = utcnow().replace(microsecond=0)
     await changes.move_to_waitlist(event_id=event.id, registration_id=person_one.id, by=organiser,
                                       now=now + timedelta(minutes=1))  # person 2 gets the seat
     await registration.cancel(token=person_two.manage_token, now=now + timedelta(minutes=2))  # and gives it back
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
 
     first, waiting, promoted = smtp_server.to("p1@example.org")
     assert promoted["Subject"] == "Sie haben einen Platz: Schwimmkurs für Frauen"
@@ -256,7 +257,7 @@ async def test_confidential_meeting_point_only_in_confirmation(db, smtp_settings
     await registration.register(event_id=event.id, applicant=person(1))  # confirmed
     await registration.register(event_id=event.id, applicant=person(2))  # waiting
     await events.update_event(event_id=event.id, values={"title": "Schwimmkurs (neu)"})
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
 
     confirmation, change_confirmed = smtp_server.to("p1@example.org")
     waiting, change_waiting = smtp_server.to("p2@example.org")
@@ -279,7 +280,7 @@ async def test_waiting_list_offer_expiry_cancellation_and_event_cancelled(db, sm
     await registration.cancel(token=first.registration.manage_token, now=now)
     await registration.expire_due_offers(now=now + timedelta(hours=49))
     await events.cancel_event(event_id=event.id, reason="Hallenbad geschlossen")
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
 
     subjects = {address: [m["Subject"] for m in smtp_server.to(address)]
                 for address in ("p1@example.org", "p2@example.org")}
@@ -300,7 +301,7 @@ async def test_event_cancelled_tells_everyone_with_reason(db, smtp_settings, smt
     await registration.register(event_id=event.id, applicant=person(1))
     await registration.register(event_id=event.id, applicant=person(2))
     await events.cancel_event(event_id=event.id, reason="Hallenbad geschlossen")
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     for address in ("p1@example.org", "p2@example.org"):
         last = smtp_server.to(address)[-1]
         assert last["Subject"] == "Abgesagt: Schwimmkurs für Frauen"
@@ -312,7 +313,7 @@ async def test_headers_are_safe_against_injection(db, smtp_settings, smtp_server
     event = await course()
     await Event.filter(id=event.id).update(title="Kurs\r\nBcc: evil@example.org\r\n\r\nbody")
     await registration.register(event_id=event.id, applicant=person(1))
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     [received] = smtp_server.received
     assert received.recipients == ["p1@example.org"]
     assert received.message["Bcc"] is None
@@ -326,7 +327,7 @@ async def test_invalid_recipients_fail_permanently_and_idn_domains_are_encoded(d
         for address in ("not an address", "a@example.org, b@example.org", "müller@example.org", "info@bücher.de"):
             await outbox.queue_mail(conn, template="event_changed", recipient=address, event_id=event.id,
                                     registration_id=outcome.registration.id)
-    report = await outbox.deliver_due(smtp_settings)
+    report = await delivery.deliver_due(smtp_settings)
     assert (report.sent, report.failed) == (2, 3)
     failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("id")
     assert [row.recipient for row in failed] == ["not an address", "a@example.org, b@example.org",
@@ -340,11 +341,9 @@ async def test_invalid_recipients_fail_permanently_and_idn_domains_are_encoded(d
 async def test_without_smtp_host_mail_is_written_to_eml_files(db, settings):
     event = await course()
     await registration.register(event_id=event.id, applicant=person(1))
-    report = await outbox.deliver_due(settings)
+    report = await delivery.deliver_due(settings)
     assert report.sent == 1
-    from events_app.mail import messages
-
-    [path] = messages.mail_files(settings)
+    [path] = mail_files(settings)
     assert path.parent == settings.var_dir / "mail" and path.suffix == ".eml"
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "p1@example.org" and message["Subject"].startswith("Anmeldung bestätigt")
@@ -361,10 +360,10 @@ async def test_server_down_while_50_register_then_all_delivered_once(db, setting
     async def sign_up(n: int):
         return await registration.register(event_id=event.id, applicant=person(n))
 
-    results = await asyncio.gather(*(sign_up(n) for n in range(25)), outbox.deliver_due(down),
+    results = await asyncio.gather(*(sign_up(n) for n in range(25)), delivery.deliver_due(down),
                                    *(sign_up(n) for n in range(25, 50)))
     assert await Registration.filter(event_id=event.id).count() == 50
-    report = await outbox.deliver_due(down)
+    report = await delivery.deliver_due(down)
     assert report.sent == 0 and results[25].sent == 0 and report.retried + results[25].retried == 50
     rows = await OutboxMessage.all()
     assert len(rows) == 50 and all(r.state == OutboxState.RETRY for r in rows)
@@ -373,8 +372,8 @@ async def test_server_down_while_50_register_then_all_delivered_once(db, setting
 
     sink = SmtpSink(port=port).start()
     try:
-        report = await outbox.deliver_due(down, now=start + timedelta(seconds=11))
-        again = await outbox.deliver_due(down, now=start + timedelta(days=1))
+        report = await delivery.deliver_due(down, now=start + timedelta(seconds=11))
+        again = await delivery.deliver_due(down, now=start + timedelta(days=1))
     finally:
         sink.stop()
     assert report.sent == 50 and again.handled == 0
@@ -388,13 +387,13 @@ async def test_451_is_retried_after_backoff_then_delivered(db, smtp_settings, sm
     await registration.register(event_id=event.id, applicant=person(1))
     smtp_server.replies.append("451 4.3.0 Please try again later")
     now = utcnow()
-    report = await outbox.deliver_due(smtp_settings, now=now)
+    report = await delivery.deliver_due(smtp_settings, now=now)
     row = await OutboxMessage.get()
     assert report.retried == 1 and row.state == OutboxState.RETRY and row.attempts == 1
     assert row.next_attempt_at == now + timedelta(seconds=10)
     assert row.last_error.startswith("451")
-    assert (await outbox.deliver_due(smtp_settings, now=now + timedelta(seconds=5))).handled == 0
-    report = await outbox.deliver_due(smtp_settings, now=now + timedelta(seconds=11))
+    assert (await delivery.deliver_due(smtp_settings, now=now + timedelta(seconds=5))).handled == 0
+    report = await delivery.deliver_due(smtp_settings, now=now + timedelta(seconds=11))
     row = await OutboxMessage.get()
     assert report.sent == 1 and row.state == OutboxState.SENT and row.attempts == 2 and row.last_error == ""
     assert len(smtp_server.received) == 1
@@ -405,11 +404,11 @@ async def test_550_fails_and_is_not_retried(db, smtp_settings, smtp_server):
     await registration.register(event_id=event.id, applicant=person(1))
     await registration.register(event_id=event.id, applicant=person(2))
     smtp_server.replies.append("550 5.1.1 No such user")
-    report = await outbox.deliver_due(smtp_settings)
+    report = await delivery.deliver_due(smtp_settings)
     assert (report.sent, report.failed) == (1, 1)
     failed = await OutboxMessage.get(state=OutboxState.FAILED)
     assert failed.last_error.startswith("550") and failed.attempts == 1
-    later = await outbox.deliver_due(smtp_settings, now=utcnow() + timedelta(days=3))
+    later = await delivery.deliver_due(smtp_settings, now=utcnow() + timedelta(days=3))
     assert later.handled == 0
     assert (await OutboxMessage.get(id=failed.id)).state == OutboxState.FAILED
     assert len(smtp_server.received) == 1  # the other message went out on the same connection
@@ -422,7 +421,7 @@ async def test_backoff_schedule_then_failed_after_two_days(db, settings):
     row = await OutboxMessage.get()
     now, waits = row.created_at, []
     while True:
-        await outbox.deliver_due(down, now=now)
+        await delivery.deliver_due(down, now=now)
         row = await OutboxMessage.get()
         if row.state == OutboxState.FAILED:
             break
@@ -440,10 +439,10 @@ async def test_abandoned_claim_is_taken_again_after_the_lease(db, smtp_settings,
     await registration.register(event_id=event.id, applicant=person(1))
     now = utcnow()
     async with in_transaction() as conn:  # a worker claims, then is killed before sending
-        assert len(await outbox.claim_due(conn, now=now, limit=10)) == 1
+        assert len(await delivery.claim_due(conn, now=now, limit=10)) == 1
     assert (await OutboxMessage.get()).state == OutboxState.SENDING
-    assert (await outbox.deliver_due(smtp_settings, now=now + timedelta(minutes=1))).handled == 0
-    report = await outbox.deliver_due(smtp_settings, now=now + outbox.LEASE + timedelta(seconds=1))
+    assert (await delivery.deliver_due(smtp_settings, now=now + timedelta(minutes=1))).handled == 0
+    report = await delivery.deliver_due(smtp_settings, now=now + delivery.LEASE + timedelta(seconds=1))
     row = await OutboxMessage.get()
     assert report.sent == 1 and row.state == OutboxState.SENT and row.attempts == 2
     assert len(smtp_server.received) == 1
@@ -454,7 +453,7 @@ async def test_concurrent_workers_deliver_every_message_exactly_once(db, smtp_se
     event = await make_event(capacity=100)
     for n in range(60):
         await registration.register(event_id=event.id, applicant=person(n))
-    reports = await asyncio.gather(*(outbox.deliver_due(smtp_settings, worker_id=f"w{i}", batch_size=7)
+    reports = await asyncio.gather(*(delivery.deliver_due(smtp_settings, worker_id=f"w{i}", batch_size=7)
                                      for i in range(3)))
     assert sum(r.sent for r in reports) == 60
     ids = [r.message["Message-ID"] for r in smtp_server.received]
@@ -470,9 +469,9 @@ async def test_postgres_claims_skip_rows_another_worker_holds(db, smtp_settings,
         await registration.register(event_id=event.id, applicant=person(n))
     now = utcnow()
     async with in_transaction() as first:
-        mine = await outbox.claim_due(first, now=now, limit=4)
+        mine = await delivery.claim_due(first, now=now, limit=4)
         # while the first claim is still uncommitted, a second worker gets the other rows, without waiting
-        others = await asyncio.wait_for(outbox.deliver_due(smtp_settings, worker_id="second", now=now), timeout=10)
+        others = await asyncio.wait_for(delivery.deliver_due(smtp_settings, worker_id="second", now=now), timeout=10)
     assert len(mine) == 4 and others.sent == 6
     delivered = {r.recipients[0] for r in smtp_server.received}
     assert not delivered & {row.recipient for row in mine}
@@ -486,7 +485,7 @@ async def test_reminder_once_per_registration_before_first_date(db, smtp_setting
     early = await registration.register(event_id=soon.id, applicant=person(1), now=now - timedelta(days=3))
     await registration.register(event_id=soon.id, applicant=person(2), now=now - timedelta(hours=2))  # inside window
     await registration.register(event_id=later.id, applicant=person(3), now=now - timedelta(days=3))
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     smtp_server.received.clear()
 
     assert await reminders.queue_due_reminders(hours=48, now=now) == 1
@@ -536,12 +535,10 @@ async def test_two_worker_processes_on_postgres_send_each_message_once(db, setti
 
 async def test_every_kind_renders_in_every_language(db, smtp_settings):
     from events_app.core import i18n
-    from events_app.mail import messages
-
     event = await course(offer_hours=24)
     outcome = await registration.register(event_id=event.id, applicant=person(1))
     confirmation = await OutboxMessage.get(registration_id=outcome.registration.id)
-    kinds = [kind for kind in messages.KINDS if kind != "digest" and kind not in messages.INVITATION_KINDS]
+    kinds = [kind for kind in content.KINDS if kind != "digest" and kind not in content.INVITATION_KINDS]
     async with in_transaction() as conn:
         for kind in kinds:
             for language in i18n.LANGUAGES:
@@ -552,9 +549,9 @@ async def test_every_kind_renders_in_every_language(db, smtp_settings):
                                                  "subject": "Schwimmkurs: neuer Treffpunkt", "body": "Bitte"})
     rows = await OutboxMessage.exclude(id=confirmation.id)
     assert len(rows) == len(kinds) * len(i18n.LANGUAGES)
-    data = await messages.load_data(rows)
+    data = await content.load_data(rows)
     for row in rows:
-        parsed = email.message_from_bytes(messages.build_message(row, data, smtp_settings).data,
+        parsed = email.message_from_bytes(delivery.build_message(row, data, smtp_settings).data,
                                           policy=email.policy.default)
         text, html = parts(parsed)
         assert parsed["Subject"] and "Schwimmkurs" in parsed["Subject"], (row.template, row.language)
@@ -576,14 +573,14 @@ async def test_daily_digest_for_organisers_once_a_day_with_failed_mail(db, smtp_
     await registration.register(event_id=event.id, applicant=person(2))
     await registration.cancel(token=first.registration.manage_token)
     smtp_server.replies.append("550 5.1.1 No such user")
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     smtp_server.received.clear()
 
     assert await digest.queue_daily_digest(smtp_settings) == 0  # off by default
     on = smtp_settings.with_(digest_hour=0)
     assert await digest.queue_daily_digest(on) == 2
     assert await digest.queue_daily_digest(on) == 0  # once a day
-    await outbox.deliver_due(on)
+    await delivery.deliver_due(on)
     assert sorted(r.recipients[0] for r in smtp_server.received) == ["admin@stadt-giessen.de",
                                                                      "organiser@stadt-giessen.de"]
     message = smtp_server.received[0].message

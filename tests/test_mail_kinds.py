@@ -10,10 +10,11 @@ import pytest
 from events_app.courses import attendance, certificates
 from events_app.backoffice import changes
 from events_app.receptions import list_files, invitee_import, invitations
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.seats import signup
 from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
+from events_app.core.wording import format_code
 from tests.fixtures_mail import SmtpSink
 from tests.helpers import make_event, make_user
 
@@ -25,7 +26,7 @@ def text_of(message) -> str:
 
 
 async def deliver_all(settings) -> None:
-    await outbox.deliver_due(settings)
+    await delivery.deliver_due(settings)
     failed = await OutboxMessage.filter(state__in=[OutboxState.FAILED, OutboxState.RETRY]).values_list(
         "template", "last_error")
     assert failed == []
@@ -92,4 +93,4 @@ async def test_invitation_mail_has_code_and_link(smtp_settings, smtp_server: Smt
     invitation = await invitations.Invitation.get(event_id=event.id)
     body = text_of(mail)
     assert "Einbürgerungsempfang" in mail["Subject"]
-    assert invitations.format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body
+    assert format_code(invitation.code) in body and f"/rsvp/{invitation.token}" in body

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from events_app.backoffice import changes
 from events_app.receptions import invitations
-from events_app.mail import outbox
+from events_app.mail import delivery
 from events_app.receptions.invitations import Reply
 from events_app.core.models import AuditEntry, Invitation, OutboxMessage, Registration, RegistrationStatus as S
 from events_app.core.timeutil import utcnow
@@ -153,14 +153,14 @@ async def test_cancelling_a_reception_tells_invitees_yet_to_answer_in_their_lang
     no_email = await Invitation.create(event_id=event.id, last_name="Ohnemail", first_name="Olga",
                                        street="Weg 1", postcode="35390", city="Gießen", code="ZZZZZZZZZZZ",
                                        token="no-email-token-0123456789")
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     before = len(smtp_server.received)
 
     me = await sign_in(client)
     cancelled = await client.post(f"/admin/events/{event.id}/cancel",
                                   data={"csrf_token": me.csrf, "reason": "Rathaus geschlossen", "confirm": "yes"})
     assert cancelled.status_code == 303
-    await outbox.deliver_due(smtp_settings)
+    await delivery.deliver_due(smtp_settings)
     news = {r.recipients[0]: r.message for r in smtp_server.received[before:]}
     assert set(news) == {"gast0@example.org", "gast1@example.org"}  # not who declined
     english = news["gast0@example.org"]

@@ -14,6 +14,7 @@ from events_app.seats import registration
 from events_app.receptions.invitations import Reply
 from events_app.core.models import Event, Invitation, InvitationState, OutboxMessage, Registration, RegistrationStatus as S, RsvpAttempt
 from events_app.core.timeutil import utcnow
+from events_app.core.wording import format_code
 from tests.fixtures_receptions import invite, make_reception
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_user
@@ -23,7 +24,7 @@ async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client
     person = (await invite(reception, 1))[0]
     form = await client.get("/rsvp")
     assert form.status_code == 200 and 'name="code"' in form.text
-    typed = invitations.format_code(person.code).lower().replace("-", " ")  # as typed from the letter
+    typed = format_code(person.code).lower().replace("-", " ")  # as typed from the letter
     found = await client.post("/rsvp", data={"code": typed})
     assert found.status_code == 303 and found.headers["location"] == f"/rsvp/{person.token}"
     page = await client.get(found.headers["location"])
@@ -89,7 +90,7 @@ async def test_unknown_link_is_a_friendly_404(client, reception):
 
 async def test_api_rsvp_by_code_and_the_organisers_list(client, reception):
     people = await invite(reception, 2)
-    url = f"/api/v1/invitations/{invitations.format_code(people[0].code)}/rsvp"
+    url = f"/api/v1/invitations/{format_code(people[0].code)}/rsvp"
     accepted = await client.post(url, json={"answer": "accept", "companions": 1, "language": "ar"})
     assert accepted.status_code == 200, accepted.text
     body = accepted.json()

@@ -7,10 +7,11 @@ import re
 import pytest
 from tortoise.transactions import in_transaction
 
-from events_app.core import errors
+from events_app.core import errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
 from events_app.seats.registration import Applicant
+from events_app.core.signing import verification_code
 from tests.helpers import both_databases, make_event
 
 DOMAINS = ("giessen.de", "stadt-giessen.de")
@@ -64,13 +65,13 @@ async def test_pending_staff_sign_up_holds_no_seat_until_verified(db):
         ("erika@giessen.de", {"registration_id": first.id, "event_id": event.id}),
         ("max@stadt-giessen.de", {"registration_id": second.id, "event_id": event.id})]
     # the second verifies first and gets the only seat; the first then goes on the waiting list
-    code = signup.verification_code(registration_id=second.id, email=second.email, secret_key="k")
+    code = verification_code(registration_id=second.id, email=second.email, secret_key="k")
     outcome = await signup.verify_email(token=second.manage_token, code=code, secret_key="k")
     assert outcome.registration.status == S.CONFIRMED
     assert (await Event.get(id=event.id)).seats_taken == 1
     again = await signup.verify_email(token=second.manage_token, code=code, secret_key="k")  # link opened twice
     assert again.registration.status == S.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1
-    code = signup.verification_code(registration_id=first.id, email=first.email, secret_key="k")
+    code = verification_code(registration_id=first.id, email=first.email, secret_key="k")
     outcome = await signup.verify_email(token=first.manage_token, code=code, secret_key="k")
     assert outcome.registration.status == S.WAITLISTED and outcome.waitlist_position == 1
 
@@ -81,13 +82,13 @@ async def test_bad_verification_links_are_rejected(db):
                                    staff_domains=DOMAINS)).registration
     other = (await signup.sign_up(event_id=event.id, applicant=_applicant("max@giessen.de"),
                                   staff_domains=DOMAINS)).registration
-    others_code = signup.verification_code(registration_id=other.id, email=other.email, secret_key="k")
+    others_code = verification_code(registration_id=other.id, email=other.email, secret_key="k")
     for code, secret in [("garbage", "k"), (others_code, "k"),
-                         (signup.verification_code(registration_id=person.id, email=person.email, secret_key="x"), "k"),
-                         (signup.verification_code(registration_id=person.id, email="other@giessen.de", secret_key="k"), "k")]:
+                         (verification_code(registration_id=person.id, email=person.email, secret_key="x"), "k"),
+                         (verification_code(registration_id=person.id, email="other@giessen.de", secret_key="k"), "k")]:
         with pytest.raises(errors.VerificationLinkInvalid):
             await signup.verify_email(token=person.manage_token, code=code, secret_key=secret)
-    expired = signup.verification_code(registration_id=person.id, email=person.email, secret_key="k")
+    expired = verification_code(registration_id=person.id, email=person.email, secret_key="k")
     with pytest.raises(errors.VerificationLinkInvalid):
         await signup.verify_email(token=person.manage_token, code=expired, secret_key="k", max_age=-1)
     with pytest.raises(errors.RegistrationNotFound):
@@ -126,7 +127,7 @@ async def test_staff_sign_up_by_form_then_verify_link(client, db, settings):
     page = await client.get(response.headers["location"])
     assert "status-pending" in page.text
     assert (await client.post(f"/r/{person.manage_token}/verify", data={})).status_code == 400
-    url = signup.verification_url(registration=person, base_url="", secret_key=settings.secret_key)
+    url = urls.verification_link("", person, secret_key=settings.secret_key)
     shown = await client.get(url)  # opening the link shows a button and changes nothing
     assert shown.status_code == 200 and (await Registration.get(id=person.id)).status == S.PENDING
     code = re.search(r'name="code" value="([^"]+)"', shown.text).group(1)

@@ -402,7 +402,7 @@ async def registration_mails(*, registration_id: int) -> list[OutboxMessage]:
 async def requeue_mail(*, message_id: int, by: User, now: datetime | None = None) -> OutboxMessage:
     """Give a mail that failed for good another try, e.g. after the organiser corrected the address.
 
-    A registration's mail goes to its current address. The retry window (outbox.GIVE_UP_AFTER) starts
+    A registration's mail goes to its current address. The retry window (delivery.GIVE_UP_AFTER) starts
     again, so counting begins anew from now.
     """
     now = now or utcnow()

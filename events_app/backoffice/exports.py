@@ -20,6 +20,8 @@ from openpyxl.utils import get_column_letter
 
 from events_app.core import i18n
 from events_app.core.errors import N_
+from events_app.core.pdf import render_pdf
+from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Event, Registration, RegistrationStatus, SessionStatus
 from events_app.core.validation import is_phone_number
 
@@ -275,9 +277,6 @@ async def xlsx_bytes(table: Table) -> bytes:
 # ---------------------------------------------------------------- PDF
 
 async def pdf_bytes(table: Table, *, settings) -> bytes:
-    from events_app.core.pdf import render_pdf
-    from events_app.core.rendering import render_string  # the template environment lives with the web edge
-
     html = render_string("admin/export_pdf.html", language=table.language, settings=settings, table=table)
     return await render_pdf(html)
 

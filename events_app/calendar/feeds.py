@@ -32,7 +32,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max, Sum
 
 from events_app.calendar import ical
-from events_app.core import errors, i18n
+from events_app.core import errors, i18n, urls
 from events_app.core.errors import N_
 from events_app.core.models import Audience, CalendarFeedToken, Event, EventKind, EventSession, Registration, User, Visibility
 from events_app.core.timeutil import utcnow
@@ -245,11 +245,7 @@ class NewFeedToken:
     token: str
 
     def path(self) -> str:
-        return feed_token_path(self.token)
-
-
-def feed_token_path(token: str) -> str:
-    return f"/feeds/{token}.ics"
+        return urls.staff_calendar("", self.token)
 
 
 async def create_feed_token(*, user_id: int) -> NewFeedToken:

@@ -33,12 +33,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
 
-from events_app.core import i18n
+from events_app.core import i18n, urls
 from events_app.core.errors import N_
 from events_app.core.models import EventStatus, RegistrationStatus, SessionStatus
 
@@ -82,22 +81,9 @@ def registrant_audience(registration) -> Audience:
                     registration_changed=registration.status_changed_at)
 
 
-def host_of(base_url: str) -> str:
-    return urlsplit(base_url).hostname or "localhost"
-
-
 def session_uid(event_id: int, session_id: int, base_url: str) -> str:
     """The UID of one date of an event: the same in every feed, download and mail attachment."""
-    return f"event-{event_id}-session-{session_id}@{host_of(base_url)}"
-
-
-def event_url(event_id: int, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/events/{event_id}"
-
-
-def webcal_url(url: str) -> str:
-    """The subscribe form of a feed's address (webcal:// opens the calendar app instead of downloading)."""
-    return "webcal://" + url.split("://", 1)[-1]
+    return f"event-{event_id}-session-{session_id}@{urls.site_host(base_url)}"
 
 
 def localized_text(event, language: str) -> tuple[str, str]:
@@ -125,7 +111,7 @@ def session_vevent(event, session, *, language: str, base_url: str, timezone: st
     zone = _zone(timezone)
     title, description = localized_text(event, language)
     status = _status(event, session, audience)
-    url = event_url(event.id, base_url)
+    url = urls.event_page(base_url, event.id)
     if status == "CANCELLED":
         title = i18n.gettext(language, N_("Cancelled: %(title)s"), title=title)
     changed = max(event.updated_at, session.updated_at, audience.registration_changed or session.updated_at)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from events_app.core import i18n
+from events_app.core import i18n, urls
 from events_app.core.settings import TEMPLATES_DIR
 
 
@@ -66,6 +66,7 @@ def base_context(language: str, settings) -> dict:
         "text_direction": i18n.text_direction,
         "fmt": i18n.Formatter(language, settings.timezone),
         "settings": settings,
+        "urls": urls,
         **gettext_callables(language),
     }
 

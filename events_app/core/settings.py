@@ -8,8 +8,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from starlette.config import Config
-
 from events_app.core.errors import N_
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -96,8 +94,32 @@ def _secret_key(var_dir: Path, configured: str) -> str:
     return key_file.read_text().strip()
 
 
+class EnvironmentVariables:
+    """Typed reading of environment variables (the kernel needs no web framework for its settings)."""
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    def __call__(self, name: str, *, cast: type = str, default=None):
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        if cast is bool:
+            lowered = raw.strip().lower()
+            if lowered not in _BOOLEANS:
+                raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid bool.")
+            return _BOOLEANS[lowered]
+        try:
+            return cast(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid {cast.__name__}.") from None
+
+
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def load_settings(environ: dict | None = None) -> Settings:
-    config = Config(environ=environ if environ is not None else os.environ)
+    config = EnvironmentVariables(environ if environ is not None else os.environ)
     var_dir = Path(config("EVENTS_VAR_DIR", default=str(PROJECT_ROOT / "var")))
     database_url = config("EVENTS_DATABASE_URL", default=f"sqlite://{var_dir / 'events.sqlite3'}")
     domains = config("EVENTS_STAFF_DOMAINS", default="giessen.de,stadt-giessen.de")

@@ -38,10 +38,11 @@ from markupsafe import Markup
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
-from events_app.core import audit, errors, i18n, jobs, pdf, qr
+from events_app.core import audit, errors, i18n, jobs, pdf, qr, urls
 from events_app.core.errors import N_
 from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
+from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Certificate, CertificateTemplate, Event, EventSession, Registration, RegistrationStatus, SessionStatus, User
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
@@ -271,7 +272,7 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     seconds = sum((s.ends_at - s.starts_at).total_seconds() for s in attended)
     hours = format_decimal(round(seconds / 3600, 1), locale=language)
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
-    url = f"{base_url}/certificates/{certificate.serial}"
+    url = urls.certificate_check(base_url, certificate.serial)
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
                            _fill(template.body, values), url)
 
@@ -373,8 +374,6 @@ def fonts_base_url() -> str:
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
                      language: str = "de") -> str:
     """The HTML of the certificates, QR codes included. CPU-bound: call it off the event loop."""
-    from events_app.core.rendering import render_string  # Jinja environment shared with pages and mails
-
     return render_string(PDF_TEMPLATE, language=language, settings=settings, pages=pages, qr=qr_markup)
 
 

@@ -134,8 +134,5 @@ async def counts(event_id: int, session_id: int) -> DoorCounts:
                       expected_registrations=len(confirmed), arrived_registrations=len(arrived))
 
 
-def checkin_link(*, base_url: str, registration: Registration) -> str:
-    """The address a QR code on the confirmation carries: door staff scan it with the phone's camera."""
-    return f"{base_url.rstrip('/')}/admin/checkin/{registration.event_id}?token={registration.checkin_token}"
 
 

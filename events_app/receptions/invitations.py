@@ -47,11 +47,6 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def format_code(code: str) -> str:
-    """'ABCD-EFGH-JKM': groups of four are easier to read out on the phone and to type."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
-
-
 def normalise_code(typed: str) -> str:
     """What the person typed, without spaces or hyphens, in capitals."""
     return re.sub(r"[^0-9A-Za-z]", "", typed or "").upper()[:32]
@@ -301,16 +296,6 @@ async def save_letter(*, event_id: int, sender: str, subject: str, body: str, si
             setattr(letter, name, value)
         await letter.save(using_db=conn)
     return letter
-
-
-def greeting(invitation: Invitation) -> str:
-    """The German letter greeting; without Herr/Frau it addresses the full name (diverse, unknown)."""
-    salutation = invitation.salutation.strip().lower()
-    if salutation in ("herr", "hr.", "mr", "mr."):
-        return f"Sehr geehrter Herr {invitation.last_name},"
-    if salutation in ("frau", "fr.", "mrs", "ms", "mrs.", "ms."):
-        return f"Sehr geehrte Frau {invitation.last_name},"
-    return f"Guten Tag {invitation.first_name} {invitation.last_name},".replace("  ", " ")
 
 
 # --- the organiser's view ---------------------------------------------------------------------

@@ -9,12 +9,13 @@ of these personal data is written to the audit log.
 from __future__ import annotations
 
 
-from events_app.core import audit, jobs, pdf, qr
+from events_app.core import audit, jobs, pdf, qr, urls
 from events_app.seats import events
 from events_app.receptions import invitations
 from events_app.core.i18n import Formatter
 from events_app.core.models import Invitation, User
 from events_app.core.timeutil import utcnow
+from events_app.core.wording import format_code, greeting
 from events_app.core.rendering import render_string
 
 LETTER_LANGUAGE = "de"  # official letters of the city are in German
@@ -60,18 +61,18 @@ async def letters_html(*, event_id: int, settings, everyone: bool = False,
     people = await invitations.list_invitations(event_id)
     if not everyone:
         people = [p for p in people if not p.email]
-    codes = await pdf.run_in_render_process(qr_data_uris, [f"{settings.base_url}/rsvp/{p.token}" for p in people])
+    codes = await pdf.run_in_render_process(qr_data_uris, [urls.rsvp_page(settings.base_url, p.token) for p in people])
     pages = [{
         "invitation": person,
         "address": address_lines(person),
-        "greeting": invitations.greeting(person),
-        "code": invitations.format_code(person.code),
+        "greeting": greeting(person),
+        "code": format_code(person.code),
         "qr": qr,
     } for person, qr in zip(people, codes)]
     paragraphs = [p for p in body.split("\n\n") if p.strip()]
     parts = [render_string("pdf/invitation_letters.html", language=LETTER_LANGUAGE, settings=settings,
                            event=event, letter=letter, paragraphs=paragraphs, pages=pages[start:start + per_part],
-                           rsvp_url=f"{settings.base_url}/rsvp", deadline=values["deadline"], today=fmt.date(utcnow()))
+                           rsvp_url=urls.rsvp_form(settings.base_url), deadline=values["deadline"], today=fmt.date(utcnow()))
              for start in range(0, max(len(pages), 1), per_part)]
     return parts, len(pages)
 

@@ -25,18 +25,18 @@ from datetime import datetime
 from typing import Iterable
 
 from email_validator import EmailNotValidError, validate_email
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from events_app.core import errors, i18n
 from events_app.seats import registration
 from events_app.core.errors import N_
+from events_app.core.signing import verification_serializer
 from events_app.core.models import Audience, Event, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant, Outcome
 
 #: How long the link in the verification mail works (seconds).
 VERIFY_MAX_AGE = 7 * 24 * 3600
-_VERIFY_SALT = "verify-email"
 
 #: Questions every event of an audience gets: (key, label msgid, kind, required).
 STANDARD_QUESTIONS: dict[Audience, tuple[tuple[str, str, str, bool], ...]] = {
@@ -137,21 +137,6 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
                                        hold_seat=not staff, now=now, event=event)
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=_VERIFY_SALT)
-
-
-def verification_code(*, registration_id: int, email: str, secret_key: str) -> str:
-    """A signed code bound to the registration and its address; it is only ever sent by mail."""
-    return _serializer(secret_key).dumps([registration_id, email])
-
-
-def verification_url(*, registration: Registration, base_url: str, secret_key: str) -> str:
-    """The link for the `verify_email` mail. The manage link alone cannot verify: it is shown on screen."""
-    code = verification_code(registration_id=registration.id, email=registration.email, secret_key=secret_key)
-    return f"{base_url}/r/{registration.manage_token}/verify?code={code}"
-
-
 async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,
                        now: datetime | None = None) -> Outcome:
     """The person opened the mailed link: the pending sign-up now competes for a seat (idempotent)."""
@@ -159,7 +144,7 @@ async def verify_email(*, token: str, code: str, secret_key: str, max_age: int =
     if found is None:
         raise errors.RegistrationNotFound()
     try:
-        registration_id, email = _serializer(secret_key).loads(code, max_age=max_age)
+        registration_id, email = verification_serializer(secret_key).loads(code, max_age=max_age)
     except (BadData, ValueError, TypeError):
         raise errors.VerificationLinkInvalid() from None
     if registration_id != found.id or email != found.email:

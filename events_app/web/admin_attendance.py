@@ -11,7 +11,7 @@ from events_app.courses import attendance, certificates, checkin
 from events_app.core import errors
 from events_app.core.models import SessionStatus
 from events_app.core.validation import parse_whole_number
-from events_app.web.admin import back, page
+from events_app.web.admin_common import back, page
 from events_app.web.admin_auth import EVERYONE, MAX_FORM_FIELDS, requires
 from events_app.web.admin_checkin import door_event
 from events_app.web.requests import read_form

@@ -16,7 +16,7 @@ from events_app.courses import certificates
 from events_app.seats import events
 from events_app.core.models import CertificateTemplate, Event
 from events_app.core.validation import parse_whole_number
-from events_app.web.admin import back, field_messages, page
+from events_app.web.admin_common import back, field_messages, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.job_pages import progress_page
 from events_app.web.requests import read_form

@@ -11,7 +11,7 @@ from events_app.courses import checkin
 from events_app.core import errors
 from events_app.backoffice import exports
 from events_app.core.models import Event, Registration, RegistrationStatus as S
-from events_app.web.admin import back, load_event, page
+from events_app.web.admin_common import back, load_event, page
 from events_app.web.admin_auth import EVERYONE, requires
 from events_app.web.requests import read_form
 

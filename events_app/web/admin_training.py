@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events_app.courses import training
-from events_app.web.admin import page
+from events_app.web.admin_common import page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.courses import training_record_file
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from events_app.core import audit
+from events_app.core import audit, errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Event, EventSession, Registration
+from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
 from events_app.web.forms import applicant_from, event_fields_from
 from events_app.web.openapi import OPENAPI
@@ -49,7 +50,7 @@ async def event_json(event: Event, *, base_url: str) -> dict:
         "visibility": event.visibility.value,
         "status": event.status.value,
         "certificate_min_attendance": event.certificate_min_attendance,
-        "url": f"{base_url}/events/{event.id}",
+        "url": urls.event_page(base_url, event.id),
     }
 
 
@@ -115,7 +116,7 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
         body.update({"name": reg.name, "email": reg.email, "phone": reg.phone, "language": reg.language,
                      "answers": reg.answers, "created_at": _time(reg.created_at)})
     else:
-        body["manage_url"] = f"{base_url}/r/{reg.manage_token}"
+        body["manage_url"] = urls.manage_page(base_url, reg.manage_token)
     return body
 
 
@@ -155,12 +156,8 @@ async def accept_offer(request: Request) -> Response:
 
 async def export_event(request: Request) -> Response:
     """GET /api/v1/events/{id}/export.{csv|xlsx|pdf}: organisers and admins only (door staff get 403)."""
-    from events_app.web.admin import export_response
-
     user = await api_user(request)
     event = await Event.get_or_none(id=request.path_params["event_id"]).prefetch_related("sessions", "questions")
     if event is None:
-        from events_app.core import errors
-
         raise errors.EventNotFound()
     return await export_response(request, event, request.path_params["fmt"], user)

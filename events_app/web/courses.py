@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from events_app.courses import attendance, certificates, checkin, training, training_export
-from events_app.core import audit, errors
+from events_app.core import audit, errors, urls
 from events_app.seats import events, registration, signup
 from events_app.core.errors import N_
 from events_app.core.models import Registration
@@ -41,7 +41,7 @@ async def verify_submit(request: Request) -> Response:
     token = request.path_params["token"]
     form = await read_form(request)
     await signup.verify_email(token=token, code=str(form.get("code") or ""), secret_key=_settings(request).secret_key)
-    return RedirectResponse(f"/r/{token}?done=verified", status_code=303)
+    return RedirectResponse(urls.manage_page("", token, done="verified"), status_code=303)
 
 
 # --- certificates: the person's own, and the public verification page ---
@@ -93,7 +93,7 @@ def _certificate_json(certificate, base_url: str) -> dict | None:
     if certificate is None:
         return None
     return {"serial": certificate.serial, "issued_at": certificate.issued_at.isoformat(),
-            "verify_url": f"{base_url}/certificates/{certificate.serial}"}
+            "verify_url": urls.certificate_check(base_url, certificate.serial)}
 
 
 async def certificate_list(request: Request) -> Response:

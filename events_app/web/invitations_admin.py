@@ -23,11 +23,12 @@ from events_app.seats import events
 from events_app.receptions import list_files, invitee_import, invitations, letters
 from events_app.core.errors import N_
 from events_app.core.i18n import gettext
+from events_app.core.wording import format_code
 from events_app.core.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
 from events_app.web.requests import read_form
 from events_app.web.rsvp import invitation_json
-from events_app.web.admin import page
+from events_app.web.admin_common import page
 from events_app.web.admin_auth import requires
 from events_app.web.job_pages import progress_page
 
@@ -99,7 +100,7 @@ async def _overview(request: Request, event_id: int, *, message: str | None = No
     return page(request, "admin/invitations.html", {
         "event": event, "counts": await invitations.counts(event_id),
         "invitations": await invitations.list_invitations(event_id),
-        "letter": await invitations.get_letter(event_id), "format_code": invitations.format_code,
+        "letter": await invitations.get_letter(event_id), "format_code": format_code,
         "message": message, "errors": field_errors or {}, "form": {},
         "to_contact": await invitations.call_list(event_id) if to_contact is None else to_contact,
     }, status_code=status_code)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from events_app.core import errors, jobs
 from events_app.core.models import Event
 from events_app.core.timeutil import utcnow
-from events_app.web.admin import page
+from events_app.web.admin_common import page
 
 
 def progress_page(request: Request, template: str, *, kind: str, event: Event) -> Response:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from events_app.courses import certificates
-from events_app.core import errors, legal
+from events_app.core import errors, legal, urls
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext
 from events_app.core.models import Audience, EventStatus
@@ -70,8 +70,8 @@ async def register_form(request: Request) -> Response:
         messages = {k: gettext(lang, v, **params) for k, v in fields.items()}
         event = await events.get_event(event.id)  # the page shows the dates too
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
-                                 page_path=f"/events/{event.id}")
-    return RedirectResponse(f"/r/{outcome.registration.manage_token}?new=1", status_code=303)
+                                 page_path=urls.event_page("", event.id))
+    return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
 
 
 def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[dict, dict]:
@@ -112,14 +112,14 @@ async def manage_cancel(request: Request) -> Response:
     token = request.path_params["token"]
     await read_form(request)
     await registration.cancel(token=token)
-    return RedirectResponse(f"/r/{token}?done=cancelled", status_code=303)
+    return RedirectResponse(urls.manage_page("", token, done="cancelled"), status_code=303)
 
 
 async def manage_accept(request: Request) -> Response:
     token = request.path_params["token"]
     await read_form(request)
     await registration.accept_offer(token=token)
-    return RedirectResponse(f"/r/{token}?done=accepted", status_code=303)
+    return RedirectResponse(urls.manage_page("", token, done="accepted"), status_code=303)
 
 
 async def accessibility_statement(request: Request) -> Response:

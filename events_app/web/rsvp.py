@@ -7,11 +7,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from events_app.core import errors
+from events_app.core import errors, urls
 from events_app.seats import events, registration as engine
 from events_app.receptions import invitations
 from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES, gettext
+from events_app.core.wording import format_code
 from events_app.core.models import Invitation
 from events_app.core.timeutil import utcnow
 from events_app.web.requests import read_form, read_json
@@ -54,7 +55,7 @@ async def _page(request: Request, invitation: Invitation, *, form=None, field_er
                          "language": invitation.language if invitation.answered_at else request.state.language},
         "errors": field_errors or {}, "message": message,
         "closed": bool(event.registration_closes_at and event.registration_closes_at <= utcnow()),
-        "code": invitations.format_code(invitation.code),
+        "code": format_code(invitation.code),
     }, status_code=status_code)
 
 
@@ -75,7 +76,7 @@ async def code_submit(request: Request) -> Response:
     except errors.TooManyAttempts as exc:
         return render(request, "rsvp_code.html", {"form": {"code": typed[:40]}, "throttled": True,
                                                   "errors": {"code": gettext(language, exc.title)}}, status_code=429)
-    return RedirectResponse(f"/rsvp/{invitation.token}", status_code=303)
+    return RedirectResponse(urls.rsvp_page("", invitation.token), status_code=303)
 
 
 async def invitation_page(request: Request) -> Response:
@@ -100,7 +101,7 @@ async def invitation_answer(request: Request) -> Response:
         fields = exc.fields or {"companions": exc.title}
         messages = {k: gettext(language, v, **exc.params) for k, v in fields.items()}
         return await _page(request, invitation, form=data, field_errors=messages, status_code=exc.status)
-    return RedirectResponse(f"/rsvp/{invitation.token}?done={'accepted' if reply.accept else 'declined'}",
+    return RedirectResponse(urls.rsvp_page("", invitation.token, done="accepted" if reply.accept else "declined"),
                             status_code=303)
 
 
@@ -109,7 +110,7 @@ async def accept_seat(request: Request) -> Response:
     invitation = await invitations.find_by_token(request.path_params["token"])
     await read_form(request)
     await invitations.accept_seat(invitation_id=invitation.id)
-    return RedirectResponse(f"/rsvp/{invitation.token}?done=accepted", status_code=303)
+    return RedirectResponse(urls.rsvp_page("", invitation.token, done="accepted"), status_code=303)
 
 
 def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> dict:
@@ -133,7 +134,7 @@ def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> 
             "birth_date": invitation.birth_date.isoformat() if invitation.birth_date else None,
             "street": invitation.street, "postcode": invitation.postcode, "city": invitation.city,
             "email": invitation.email, "phone": invitation.phone, "needs": invitation.needs,
-            "rsvp_url": f"{base_url}/rsvp/{invitation.token}",
+            "rsvp_url": urls.rsvp_page(base_url, invitation.token),
             "mailed_at": invitation.mailed_at.isoformat() if invitation.mailed_at else None,
             "reminded_at": invitation.reminded_at.isoformat() if invitation.reminded_at else None,
         })

@@ -1,0 +1,191 @@
+"""What each kind of mail says: the template variables for one outbox row, rendered to subject, text and HTML.
+
+Rendering reads the registration and event as they are when the mail goes out, in the
+registrant's language (German when the language is unknown). Subject, text and HTML part come
+from `templates/email/<kind>.txt` and `.html`; confirmations and change notices carry the event
+as an `.ics` attachment. Confidential meeting points appear only in confirmations, which also carry
+the check-in QR code as an inline PNG (mail programs block SVG and data: images) and its link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from events_app.calendar import ical
+from events_app.core import i18n, urls
+from events_app.core.models import Event, EventSession, EventStatus, Invitation, OutboxMessage, Registration, RegistrationStatus, SessionStatus
+from events_app.core.rendering import base_context, environment
+from events_app.core.settings import Settings
+from events_app.core.timeutil import utcnow
+from events_app.core.wording import format_code, greeting
+from events_app.mail.failures import PermanentFailure
+from events_app.mail.mime import one_line
+
+#: Message kinds the engine queues, and the templates that exist for them.
+KINDS = ("confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
+         "cancelled_by_organiser", "event_changed", "event_cancelled", "reminder", "digest",
+         "verify_email", "organiser_message", "certificate", "invitation", "invitation_reminder")
+#: Kinds that tell the (possibly confidential) meeting point: the person holds a confirmed seat.
+CONFIRMATION_KINDS = frozenset({"confirmed", "promoted"})
+#: Kinds that carry the event as a calendar file.
+CALENDAR_KINDS = frozenset({"confirmed", "promoted", "event_changed"})
+
+
+def localised(event: Event, language: str, name: str) -> str:
+    """The event's title or description in the language, falling back to the German column."""
+    value = (event.translations or {}).get(language, {}).get(name)
+    return value or getattr(event, name)
+
+
+@dataclass
+class MailData:
+    """Everything the templates of a batch need, loaded with a few queries."""
+
+    registrations: dict[int, Registration]
+    events: dict[int, Event]
+    sessions: dict[int, list[EventSession]]
+    #: Calendar files built in this batch, by (event, language, audience): alike for everyone whose
+    #: registration never changed status, which is most confirmations.
+    calendars: dict[tuple, bytes] = field(default_factory=dict)
+    #: Formatted dates of an event's sessions, by (event, language).
+    dates: dict[tuple, tuple[list[str], list[str]]] = field(default_factory=dict)
+    #: Invitations (receptions) the batch writes to, with their event and sessions.
+    invitations: dict[int, Invitation] = field(default_factory=dict)
+
+
+async def load_data(rows: list[OutboxMessage]) -> MailData:
+    registration_ids = {r.registration_id for r in rows if r.registration_id}
+    registrations = {r.id: r for r in await Registration.filter(id__in=registration_ids)} if registration_ids else {}
+    event_ids = {r.event_id for r in rows if r.event_id} | {r.event_id for r in registrations.values()}
+    events = {e.id: e for e in await Event.filter(id__in=event_ids)} if event_ids else {}
+    sessions: dict[int, list[EventSession]] = {event_id: [] for event_id in event_ids}
+    if event_ids:
+        for session in await EventSession.filter(event_id__in=event_ids).order_by("starts_at", "id"):
+            sessions[session.event_id].append(session)
+    # invitations and their reminders, and mail to invitees who have not answered: no registration
+    invitation_ids = {r.context["invitation_id"] for r in rows
+                      if r.registration_id is None and r.context.get("invitation_id")}
+    invitations = ({i.id: i for i in await Invitation.filter(id__in=invitation_ids).prefetch_related(
+        "event", "event__sessions")} if invitation_ids else {})
+    return MailData(registrations, events, sessions, invitations=invitations)
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    """The site's template environment, without the per-render file check (mail templates change on deploy)."""
+    return environment().overlay(auto_reload=False, cache_size=100)
+
+
+def render_parts(kind: str, language: str, settings: Settings, context: dict) -> tuple[str, str, str]:
+    """Subject (the text template's `subject` block), text and HTML of one mail."""
+    env = _environment()
+    values = {**base_context(language, settings), **context}
+    text_template = env.get_template(f"email/{kind}.txt")
+    subject = one_line("".join(text_template.blocks["subject"](text_template.new_context(values))))
+    text = text_template.render(values).strip() + "\n"
+    html = env.get_template(f"email/{kind}.html").render({**values, "subject": subject})
+    return subject, text, html
+
+
+def digest_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """The organisers' digest carries its figures in the row (see digest.py)."""
+    figures = row.context or {}
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
+            "events": figures.get("events", []), "failed": figures.get("failed", []),
+            "since": datetime.fromisoformat(figures["since"]) if figures.get("since") else utcnow(),
+            "until": datetime.fromisoformat(figures["until"]) if figures.get("until") else utcnow(),
+            "base_url": settings.base_url}
+
+
+def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """An invitation to a reception (or its reminder): written to the invitee, not a registration."""
+    invitation = data.invitations.get((row.context or {}).get("invitation_id"))
+    if invitation is None:
+        raise PermanentFailure("the invitation of this message no longer exists")
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
+            "invitation": invitation, "event": invitation.event, "code": format_code(invitation.code),
+            "link": urls.rsvp_page(settings.base_url, invitation.token), "rsvp_url": urls.rsvp_form(settings.base_url),
+            "greeting": greeting(invitation)}
+
+
+INVITATION_KINDS = frozenset({"invitation", "invitation_reminder"})
+
+#: Kinds whose variables do not come from a registration: kind -> function(row, data, settings) -> context.
+OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
+                  "invitation_reminder": invitation_context}
+
+
+def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """Template variables for one row: the registration and event as they are now.
+
+    A row without a registration but with an `invitation_id` writes to a reception's invitee who has
+    not answered (e.g. the event is cancelled): `registration` is then None.
+    """
+    if row.template in OTHER_CONTEXTS:
+        return OTHER_CONTEXTS[row.template](row, data, settings)
+    registration = data.registrations.get(row.registration_id) if row.registration_id else None
+    invitation = None if row.registration_id else data.invitations.get((row.context or {}).get("invitation_id"))
+    event_id = row.event_id or (registration.event_id if registration else None)
+    event = data.events.get(event_id) if event_id else None
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    if registration is None and invitation is None:  # deleted or anonymised since: the person is not written to
+        raise PermanentFailure("the registration of this message no longer exists")
+    if row.template not in KINDS:
+        raise PermanentFailure(f"unknown message kind {row.template!r}")
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    all_sessions = data.sessions.get(event.id, [])
+    scheduled = [s for s in all_sessions if s.status == SessionStatus.SCHEDULED]
+    extra = row.context or {}
+    offer_expires_at = extra.get("offer_expires_at")
+    if (event.id, language) not in data.dates:
+        fmt = i18n.Formatter(language, settings.timezone)
+        data.dates[event.id, language] = ([fmt.span(s.starts_at, s.ends_at) for s in scheduled],
+                                          [fmt.span(s.starts_at, s.ends_at) for s in all_sessions
+                                           if s.status == SessionStatus.CANCELLED])
+    dates, cancelled_dates = data.dates[event.id, language]
+    # only people holding a seat get the dates into their calendar and a check-in code
+    holds_seat = (registration is not None and event.status != EventStatus.CANCELLED
+                  and registration.status == RegistrationStatus.CONFIRMED)
+    checkin_url = (urls.checkin_link(settings.base_url, registration)
+                   if holds_seat and row.template in CONFIRMATION_KINDS else "")
+    return {
+        "kind": row.template,
+        "language": language,
+        "registration": registration,
+        "name": registration.name if registration else f"{invitation.first_name} {invitation.last_name}".strip(),
+        "event": event,
+        "title": localised(event, language, "title"),
+        "sessions": scheduled,
+        "dates": dates,
+        "cancelled_dates": cancelled_dates,
+        "show_location": bool(event.location) and (not event.location_confidential
+                                                   or row.template in CONFIRMATION_KINDS),
+        "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
+        "manage_url": (urls.manage_page(settings.base_url, registration.manage_token) if registration
+                       else urls.rsvp_page(settings.base_url, invitation.token)),
+        "event_url": urls.event_page(settings.base_url, event.id),
+        "position": extra.get("position"),
+        "offer_expires_at": datetime.fromisoformat(offer_expires_at) if offer_expires_at else None,
+        "reason": extra.get("reason") or "",
+        "verify_url": (urls.verification_link(settings.base_url, registration, secret_key=settings.secret_key)
+                       if registration and row.template == "verify_email" else ""),
+        "message_subject": extra.get("subject") or "",
+        "message_body": extra.get("body") or "",
+        "certificate_url": urls.own_certificate(settings.base_url, registration.manage_token) if registration else "",
+        "calendar_attached": holds_seat and row.template in CALENDAR_KINDS,
+        "checkin_url": checkin_url,
+        "checkin_qr_cid": f"checkin.{row.id}@{urls.site_host(settings.base_url)}",
+    }
+
+
+def event_ics(event: Event, sessions: list[EventSession], *, settings: Settings, language: str,
+               audience: ical.Audience) -> bytes:
+    """The event as the person's own feed shows it (same UIDs and SEQUENCE), so clients update one entry."""
+    title, _ = ical.localized_text(event, language)
+    return ical.build_calendar(((event, session) for session in sessions), name=title, language=language,
+                                   base_url=settings.base_url, timezone=settings.timezone, audience=audience)
