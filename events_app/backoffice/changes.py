@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors
@@ -147,11 +148,28 @@ class EventSummary:
 
 
 async def summarise(event: Event) -> EventSummary:
-    counts = await engine.seat_counts(event.id)
-    taken = counts["confirmed"] + counts["offered"]
-    percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
-    return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
-                        percent)
+    return (await summarise_all([event]))[0]
+
+
+async def summarise_all(listed: list[Event]) -> list[EventSummary]:
+    """Seats taken and waiting per event, recounted from the rows in one grouped query for all of them."""
+    counts: dict[int, dict[str, int]] = {event.id: {"taken": 0, "waiting": 0, "waiting_seats": 0} for event in listed}
+    rows = await Registration.filter(event_id__in=list(counts), status__in=[S.CONFIRMED, S.OFFERED, S.WAITLISTED]
+                                     ).annotate(people=Count("id"), held=Sum("seats")).group_by(
+        "event_id", "status").values_list("event_id", "status", "people", "held") if counts else []
+    for event_id, status, people, held in rows:
+        if S(status) == S.WAITLISTED:
+            counts[event_id]["waiting"] += people
+            counts[event_id]["waiting_seats"] += held or 0
+        else:
+            counts[event_id]["taken"] += held or 0
+    summaries = []
+    for event in listed:
+        taken = counts[event.id]["taken"]
+        percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
+        summaries.append(EventSummary(event, events.first_start(event), taken, counts[event.id]["waiting"],
+                                      counts[event.id]["waiting_seats"], percent))
+    return summaries
 
 
 async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
@@ -159,7 +177,7 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
     now = now or utcnow()
     ids = await EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
     listed = await Event.filter(id__in=set(ids)).prefetch_related("sessions")
-    summaries = [await summarise(event) for event in listed]
+    summaries = await summarise_all(list(listed))
     summaries.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))
     return summaries
 

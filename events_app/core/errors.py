@@ -252,3 +252,11 @@ class NoDateLeft(DomainError):
     status = 409
     title = N_("This event has no date left that is not cancelled.")
     slug = "no-date-left"
+
+
+class InvalidCursor(DomainError):
+    """A `cursor` that we did not hand out (or that was cut short)."""
+
+    status = 400
+    title = N_("This page link is not valid. Please start again from the first page.")
+    slug = "invalid-cursor"

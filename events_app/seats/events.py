@@ -8,10 +8,12 @@ Creating, changing and cancelling write the audit entry in the same transaction,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from tortoise import connections
 from tortoise.fields import JSONField
@@ -222,23 +224,78 @@ def _signup_query(dialect: str) -> str:
             " FROM event e WHERE e.id = ?")
 
 
-async def list_public_events(*, now: datetime | None = None, kind: EventKind | None = None,
-                             include_past: bool = False) -> list[Event]:
-    """Public, listed events, soonest first; past events only when asked."""
+#: Most events one page of a listing (home page, API) holds.
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[Event]
+    #: Hands out the page after this one; None on the last page.
+    next_cursor: str | None
+
+
+def _cursor(first_start: datetime, event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{first_start.isoformat()}|{event_id}".encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        start, _, event_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
+        first_start = datetime.fromisoformat(start)
+        if first_start.tzinfo is None or not event_id.isdigit():
+            raise ValueError(cursor)
+        return first_start.astimezone(timezone.utc), int(event_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise errors.InvalidCursor() from None
+
+
+async def upcoming_public_events(*, limit: int = 20, cursor: str | None = None, kind: EventKind | None = None,
+                                 now: datetime | None = None) -> EventPage:
+    """Public, listed events that have not ended, soonest first, `limit` at a time (at most MAX_PAGE_SIZE).
+
+    The database picks the page (its first date, last end, order and cursor), so a page costs the
+    same three queries however many events there are: the page's ids, the events, their dates.
+    `cursor` is the previous page's `next_cursor`: the (first date, id) after which this page begins,
+    so events added or removed meanwhile neither repeat nor skip one.
+    """
     now = now or utcnow()
-    query = Event.filter(visibility=Visibility.PUBLIC).exclude(audience=Audience.INVITATION)
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    conn = connections.get("default")
+    sqlite = conn.capabilities.dialect == "sqlite"
+    params: list = [Visibility.PUBLIC.value, Audience.INVITATION.value, SessionStatus.SCHEDULED.value]
+    where = ""
     if kind:
-        query = query.filter(kind=kind)
-    events = await query.prefetch_related("sessions")
-    listed = []
-    for event in events:
-        sessions = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED] or list(event.sessions)
-        if not sessions:
-            continue
-        if include_past or max(s.ends_at for s in sessions) >= now:
-            listed.append(event)
-    listed.sort(key=lambda e: min(s.starts_at for s in e.sessions))
-    return listed
+        params.append(EventKind(kind).value)
+        where += f" AND e.kind = {{{len(params)}}}"
+    params.append(now)
+    having = f"WHERE last_end >= {{{len(params)}}}"
+    if cursor:
+        first_start, event_id = _read_cursor(cursor)
+        params += [first_start, event_id]
+        having += f" AND (first_start > {{{len(params) - 1}}} OR (first_start = {{{len(params) - 1}}}" \
+                  f" AND id > {{{len(params)}}}))"
+    params.append(limit + 1)
+    sql = ("SELECT id, first_start FROM (SELECT e.id AS id,"
+           " COALESCE(MIN(CASE WHEN s.status = {3} THEN s.starts_at END), MIN(s.starts_at)) AS first_start,"
+           " COALESCE(MAX(CASE WHEN s.status = {3} THEN s.ends_at END), MAX(s.ends_at)) AS last_end"
+           " FROM event e JOIN event_session s ON s.event_id = e.id"
+           " WHERE e.visibility = {1} AND e.audience <> {2}" + where + " GROUP BY e.id) listed "
+           + having + f" ORDER BY first_start, id LIMIT {{{len(params)}}}")
+    marks = [f"?{n}" if sqlite else f"${n}" for n in range(1, len(params) + 1)]
+    values = [p.isoformat(" ") if sqlite and isinstance(p, datetime) else p for p in params]
+    rows = await conn.execute_query_dict(sql.format(None, *marks), values)
+    page_rows = rows[:limit]
+    ids = [row["id"] for row in page_rows]
+    by_id = {event.id: event for event in await Event.filter(id__in=ids).prefetch_related("sessions")} if ids else {}
+    next_cursor = None
+    if len(rows) > limit:
+        last = page_rows[-1]
+        last_start = last["first_start"]
+        if isinstance(last_start, str):
+            last_start = datetime.fromisoformat(last_start)
+        next_cursor = _cursor(last_start, last["id"])
+    return EventPage([by_id[i] for i in ids if i in by_id], next_cursor)
 
 
 def first_start(event: Event) -> datetime | None:

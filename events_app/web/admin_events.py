@@ -29,7 +29,7 @@ async def dashboard(request: Request) -> Response:
 @requires(*ORGANISERS)
 async def event_list(request: Request) -> Response:
     listed = await Event.all().prefetch_related("sessions").order_by("-id")
-    return page(request, "admin/events.html", {"summaries": [await changes.summarise(e) for e in listed]})
+    return page(request, "admin/events.html", {"summaries": await changes.summarise_all(list(listed))})
 
 
 async def _event_form(request: Request, form: dict, *, event: Event | None = None, errors_: dict | None = None,

@@ -6,12 +6,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events_app.core import audit, errors, urls
+from events_app.core.errors import N_
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Event, EventSession, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
-from events_app.web.forms import applicant_from, event_fields_from
+from events_app.web.forms import applicant_from, event_fields_from, whole_number
 from events_app.web.openapi import OPENAPI
 from events_app.web.requests import read_json
 
@@ -22,7 +23,6 @@ def _time(value):
 
 async def event_json(event: Event, *, base_url: str) -> dict:
     sessions: list[EventSession] = list(event.sessions)
-    positions_waiting = await Registration.filter(event_id=event.id, status="waitlisted").count()
     first = events.first_start(event)
     return {
         "id": event.id,
@@ -40,7 +40,7 @@ async def event_json(event: Event, *, base_url: str) -> dict:
         "seats_taken": event.seats_taken,
         "seats_available": max(event.capacity - event.seats_taken, 0),
         "waitlist": event.waitlist,
-        "waitlist_length": positions_waiting,
+        "waitlist_length": event.waiting,
         "offer_hours": event.offer_hours,
         "max_companions": event.max_companions,
         "phone_allowed": event.phone_allowed,
@@ -63,8 +63,19 @@ async def openapi(request: Request) -> Response:
 
 
 async def list_events(request: Request) -> Response:
-    listed = await events.list_public_events()
-    return JSONResponse([await event_json(e, base_url=_base_url(request)) for e in listed])
+    """Upcoming public events, soonest first, a page at a time: `limit` (1-100, default 100) and the
+    `cursor` from the previous answer's `Link: <...>; rel="next"` header (absent on the last page)."""
+    limit = whole_number(request.query_params.get("limit"), "limit", problems := {}, default=events.MAX_PAGE_SIZE)
+    if not problems and not 1 <= limit <= events.MAX_PAGE_SIZE:
+        problems["limit"] = N_("Enter a number from 1 to %(max)d.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems, max=events.MAX_PAGE_SIZE)
+    page = await events.upcoming_public_events(limit=limit, cursor=request.query_params.get("cursor"))
+    headers = {}
+    if page.next_cursor:
+        following = urls.api_events(_base_url(request), limit=str(limit), cursor=page.next_cursor)
+        headers["Link"] = f'<{following}>; rel="next"'
+    return JSONResponse([await event_json(e, base_url=_base_url(request)) for e in page.events], headers=headers)
 
 
 async def get_event(request: Request) -> Response:

@@ -29,9 +29,16 @@ def localized(event, language: str) -> dict:
             "description_lang": language if description else DEFAULT_LANGUAGE}
 
 
+#: Events per page of the home page.
+HOME_PAGE_SIZE = 20
+
+
 async def home(request: Request) -> Response:
-    listed = await events.list_public_events()
-    return render(request, "home.html", {"events": listed, "localized": localized})
+    page = await events.upcoming_public_events(limit=HOME_PAGE_SIZE, cursor=request.query_params.get("cursor"))
+    following = urls.event_list("", cursor=page.next_cursor) if page.next_cursor else None
+    return render(request, "home.html", {"events": page.events, "localized": localized, "next_page": following,
+                                         "first_page": urls.event_list("") if "cursor" in request.query_params
+                                         else None})
 
 
 async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200,
