@@ -139,3 +139,26 @@ async def test_waitlist_length_in_the_api_is_the_waiting_list(client, db):
         await registration.register(event_id=event.id, applicant=Applicant(name=f"W{n}", email=f"w{n}@example.org"))
     [listed] = (await client.get("/api/v1/events")).json()
     assert listed["waitlist_length"] == 3 == await Registration.filter(event_id=event.id, status="waitlisted").count()
+
+
+async def test_the_public_feed_is_built_once_per_change_and_served_compressed(client, db):
+    await _events(2)
+    first = await client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["content-encoding"] == "gzip" and "Kurs 6" in first.text
+    with counted() as queries:
+        again = await client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
+    assert again.content == first.content and len(queries) == 1  # the validator only
+    plain = await client.get("/calendar.ics", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == first.content
+    await _events(1, start_day=40)
+    changed = await client.get("/calendar.ics")
+    assert changed.headers["etag"] != first.headers["etag"] and "Kurs 40" in changed.text
+
+
+async def test_pages_and_json_are_compressed_for_clients_that_accept_it(client, db):
+    await _events(3)
+    for path in ("/", "/api/v1/events"):
+        packed = await client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert packed.headers["content-encoding"] == "gzip" and "Kurs 5" in packed.text
+        plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.text == packed.text
