@@ -94,6 +94,10 @@ class Event(Model):
     sequence = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    #: Start of the first date (of the scheduled ones, if any), kept with the dates: lists sort and page by it.
+    first_starts_at = fields.DatetimeField(null=True)
+    #: End of the last date (of the scheduled ones, if any): an event is upcoming until then.
+    last_ends_at = fields.DatetimeField(null=True)
 
     sessions: fields.ReverseRelation["EventSession"]
     registrations: fields.ReverseRelation["Registration"]
@@ -101,6 +105,7 @@ class Event(Model):
 
     class Meta:
         table = "event"
+        indexes = (("first_starts_at", "id"),)
 
 
 class EventSession(Model):

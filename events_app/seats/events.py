@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tortoise import connections
+from tortoise.expressions import Q
 from tortoise.fields import JSONField
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -84,6 +85,7 @@ async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | 
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
             await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
+        await _keep_span(conn, event)
         await add_standard_questions(conn, event)
         await audit.record("event.created", user=by, event_id=event.id, conn=conn)
         return event
@@ -107,6 +109,18 @@ async def _tell_unanswered_invitees(conn: BaseDBAsyncClient, event: Event, templ
         await queue_mail(conn, template=template, recipient=invitation.email, language=invitation.language,
                          context={"invitation_id": invitation.id, "event_id": event.id, **extra}, event_id=event.id)
     return len(pending)
+
+
+async def _keep_span(conn: BaseDBAsyncClient, event: Event) -> None:
+    """Note the first start and the last end on the event (of the scheduled dates, if any), so lists can
+    pick and sort upcoming events with an index instead of looking at every date. Called wherever dates
+    are added, moved or cancelled."""
+    dates = await EventSession.filter(event_id=event.id).using_db(conn).values_list("starts_at", "ends_at", "status")
+    shown = [d for d in dates if SessionStatus(d[2]) == SessionStatus.SCHEDULED] or dates
+    event.first_starts_at = min((d[0] for d in shown), default=None)
+    event.last_ends_at = max((d[1] for d in shown), default=None)
+    await Event.filter(id=event.id).using_db(conn).update(first_starts_at=event.first_starts_at,
+                                                          last_ends_at=event.last_ends_at)
 
 
 async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[SessionSpec]) -> bool:
@@ -158,6 +172,7 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
             changed.append("sessions")
+            await _keep_span(conn, event)
         if notify:
             event.sequence += 1
         await event.save(using_db=conn)
@@ -254,48 +269,23 @@ async def upcoming_public_events(*, limit: int = 20, cursor: str | None = None, 
                                  now: datetime | None = None) -> EventPage:
     """Public, listed events that have not ended, soonest first, `limit` at a time (at most MAX_PAGE_SIZE).
 
-    The database picks the page (its first date, last end, order and cursor), so a page costs the
-    same three queries however many events there are: the page's ids, the events, their dates.
-    `cursor` is the previous page's `next_cursor`: the (first date, id) after which this page begins,
-    so events added or removed meanwhile neither repeat nor skip one.
+    The database picks the page through the index on (first_starts_at, id), so a page costs two queries
+    (the events, their dates) however many events there are. `cursor` is the previous page's
+    `next_cursor`: the (first date, id) after which this page begins, so events added or removed
+    meanwhile neither repeat nor skip one.
     """
     now = now or utcnow()
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    conn = connections.get("default")
-    sqlite = conn.capabilities.dialect == "sqlite"
-    params: list = [Visibility.PUBLIC.value, Audience.INVITATION.value, SessionStatus.SCHEDULED.value]
-    where = ""
+    query = Event.filter(visibility=Visibility.PUBLIC, last_ends_at__gte=now).exclude(audience=Audience.INVITATION)
     if kind:
-        params.append(EventKind(kind).value)
-        where += f" AND e.kind = {{{len(params)}}}"
-    params.append(now)
-    having = f"WHERE last_end >= {{{len(params)}}}"
+        query = query.filter(kind=EventKind(kind))
     if cursor:
         first_start, event_id = _read_cursor(cursor)
-        params += [first_start, event_id]
-        having += f" AND (first_start > {{{len(params) - 1}}} OR (first_start = {{{len(params) - 1}}}" \
-                  f" AND id > {{{len(params)}}}))"
-    params.append(limit + 1)
-    sql = ("SELECT id, first_start FROM (SELECT e.id AS id,"
-           " COALESCE(MIN(CASE WHEN s.status = {3} THEN s.starts_at END), MIN(s.starts_at)) AS first_start,"
-           " COALESCE(MAX(CASE WHEN s.status = {3} THEN s.ends_at END), MAX(s.ends_at)) AS last_end"
-           " FROM event e JOIN event_session s ON s.event_id = e.id"
-           " WHERE e.visibility = {1} AND e.audience <> {2}" + where + " GROUP BY e.id) listed "
-           + having + f" ORDER BY first_start, id LIMIT {{{len(params)}}}")
-    marks = [f"?{n}" if sqlite else f"${n}" for n in range(1, len(params) + 1)]
-    values = [p.isoformat(" ") if sqlite and isinstance(p, datetime) else p for p in params]
-    rows = await conn.execute_query_dict(sql.format(None, *marks), values)
-    page_rows = rows[:limit]
-    ids = [row["id"] for row in page_rows]
-    by_id = {event.id: event for event in await Event.filter(id__in=ids).prefetch_related("sessions")} if ids else {}
-    next_cursor = None
-    if len(rows) > limit:
-        last = page_rows[-1]
-        last_start = last["first_start"]
-        if isinstance(last_start, str):
-            last_start = datetime.fromisoformat(last_start)
-        next_cursor = _cursor(last_start, last["id"])
-    return EventPage([by_id[i] for i in ids if i in by_id], next_cursor)
+        query = query.filter(Q(first_starts_at__gt=first_start) | Q(first_starts_at=first_start, id__gt=event_id))
+    found = await query.order_by("first_starts_at", "id").limit(limit + 1).prefetch_related("sessions")
+    page = list(found[:limit])
+    following = _cursor(page[-1].first_starts_at, page[-1].id) if len(found) > limit else None
+    return EventPage(page, following)
 
 
 def first_start(event: Event) -> datetime | None:
