@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise.contrib.starlette import RegisterTortoise
 
-from events_app.core import errors, i18n
+from events_app.core import errors, i18n, pdf
 from events_app.core.settings import Settings, load_settings, tortoise_config
 from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
@@ -84,9 +84,11 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             try:
                 yield
             finally:
+                # runs after the server answered every request in flight; the database closes after this
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
+                pdf.shutdown()
 
     app = Starlette(
         routes=routes,

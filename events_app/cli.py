@@ -1,4 +1,4 @@
-"""`events-app serve | migrate | worker | demo | user add | token create`."""
+"""`events-app serve | migrate | worker | backup | restore | demo | user add | token create`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import sys
 
 from events_app.core import db
 from events_app.core.settings import load_settings
+
+
+#: How long `serve` lets requests in flight finish after SIGTERM (systemd's TimeoutStopSec must be longer).
+SHUTDOWN_SECONDS = 30
 
 
 def _read_password() -> str:
@@ -115,6 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
     serve.add_argument("--access-log", action="store_true", help="log every request (the proxy usually does)")
     commands.add_parser("migrate", help="apply database migrations")
+    backup = commands.add_parser("backup", help="write a consistent copy of the database to FILE")
+    backup.add_argument("file")
+    restore = commands.add_parser("restore", help="replace the database with the backup in FILE (stop the server"
+                                                  " and workers first)")
+    restore.add_argument("file")
     commands.add_parser("worker", help="deliver mail and run timed jobs")
     demo = commands.add_parser("demo", help="load demo events (idempotent)")
     demo.add_argument("--if-empty", action="store_true", help="only when there are no events yet")
@@ -152,7 +161,24 @@ def main(argv: list[str] | None = None) -> None:
                     loop="uvloop", http="httptools", proxy_headers=True, log_level="info",
                     # requests are logged by the reverse proxy (docs/operations.md); a second log of every
                     # address costs CPU in a rush and keeps personal data nobody needs
-                    access_log=args.access_log)
+                    access_log=args.access_log,
+                    # on SIGTERM: stop accepting, answer what is in flight (at most this long), then the
+                    # application's shutdown ends the render process and closes the database
+                    timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+    elif args.command in ("backup", "restore"):
+        from pathlib import Path
+
+        from events_app.core import backup as backups
+
+        try:
+            if args.command == "backup":
+                backups.backup(settings.database_url, Path(args.file))
+                print(f"backup written to {args.file}")
+            else:
+                backups.restore(settings.database_url, Path(args.file))
+                print(f"database restored from {args.file}")
+        except backups.BackupFailed as exc:
+            raise SystemExit(f"{args.command} failed: {exc}") from None
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")
