@@ -16,6 +16,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from events_app.core import errors, i18n, pdf
 from events_app.core.settings import Settings, load_settings, tortoise_config
+from events_app.seats import seating
 from events_app.web.middleware import LanguageMiddleware, SecurityHeadersMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
@@ -40,9 +41,14 @@ def problem_response(request: Request, error: errors.DomainError) -> Response:
         body = {"type": f"/problems/{error.slug}", "title": title, "status": error.status, "detail": detail}
         if fields:
             body["errors"] = fields
-        return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
-    return render(request, "error.html", {"title": title, "detail": detail, "fields": fields,
-                                          "status": error.status}, status_code=error.status)
+        response = JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+    else:
+        response = render(request, "error.html", {"title": title, "detail": detail, "fields": fields,
+                                                  "status": error.status}, status_code=error.status)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
@@ -59,6 +65,9 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
+    if seating.gave_up_waiting(exc):  # lock_timeout / statement_timeout anywhere: busy, not broken
+        log.warning("gave up waiting on %s: %s", request.url.path, exc)
+        return problem_response(request, errors.SeatsBusy())
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     error = errors.DomainError(errors.N_("Something went wrong on our side. Please try again later."))
     error.status = 500
@@ -68,6 +77,7 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The application. Tests that set up the ORM themselves pass manage_orm=False."""
     settings = settings or load_settings()
+    seating.set_lock_timeout(settings.lock_timeout_ms)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -76,7 +86,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             if manage_orm:
                 await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(
                     settings.database_url, pool_size=settings.pool_size,
-                    statement_timeout=settings.db_statement_timeout)))
+                    statement_timeout=settings.db_statement_timeout, lock_timeout_ms=settings.lock_timeout_ms)))
             if manage_orm and settings.run_worker_in_server:
                 from events_app import worker
 

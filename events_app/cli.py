@@ -10,6 +10,7 @@ import sys
 
 from events_app.core import db
 from events_app.core.settings import load_settings
+from events_app.seats import seating
 
 
 #: How long `serve` lets requests in flight finish after SIGTERM (systemd's TimeoutStopSec must be longer).
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     settings = load_settings()
+    seating.set_lock_timeout(settings.lock_timeout_ms)
     if args.command == "serve":
         import uvicorn
 

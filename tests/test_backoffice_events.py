@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from events_app.core.models import AuditEntry, DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus as S, SessionStatus, Visibility
+from events_app.core.models import AuditEntry, DoorAssignment, Event, EventSession, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, SessionStatus, Visibility
 from events_app.seats.registration import Applicant, register
 from events_app.core.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
@@ -90,7 +90,8 @@ async def test_edit_raises_capacity_and_the_waiting_list_moves(client, db):
             "s2_date": ""}  # the third date is dropped
     response = await client.post(f"/admin/events/{event.id}/edit", data=form)
     assert response.status_code == 303
-    assert sorted(await Registration.filter(event_id=event.id).values_list("status", flat=True)) == [S.CONFIRMED] * 2
+    statuses = await Registration.filter(event_id=event.id).values_list("status", flat=True)
+    assert sorted(statuses) == [RegistrationStatus.CONFIRMED] * 2
     assert (await EventSession.get(id=sessions[2].id)).status == SessionStatus.CANCELLED
     assert await AuditEntry.filter(action="event.changed", event_id=event.id).exists()
 
@@ -133,7 +134,7 @@ async def test_only_empty_drafts_can_be_deleted(client, db):
     draft = await make_event(visibility="draft")
     published = await make_event()
     taken = await make_event(visibility="draft")
-    await Registration.create(event_id=taken.id, name="X", status=S.CANCELLED, queued_at=utcnow(),
+    await Registration.create(event_id=taken.id, name="X", status=RegistrationStatus.CANCELLED, queued_at=utcnow(),
                               manage_token="m1", checkin_token="c1")
     assert (await client.post(f"/admin/events/{published.id}/delete", data={"csrf_token": me.csrf})).status_code == 409
     assert (await client.post(f"/admin/events/{taken.id}/delete", data={"csrf_token": me.csrf})).status_code == 409
@@ -150,7 +151,8 @@ async def test_dashboard_shows_fill_and_what_needs_attention(client, db):
     event = await make_event(title="Global Village", capacity=4, offer_hours=24)
     for name in ("A", "B", "C"):
         await register(event_id=event.id, applicant=Applicant(name=name, email=f"{name.lower()}@example.org"))
-    waiting = await Registration.create(event_id=event.id, name="Offen", email="o@example.org", status=S.OFFERED,
+    waiting = await Registration.create(event_id=event.id, name="Offen", email="o@example.org",
+                                        status=RegistrationStatus.OFFERED,
                                         queued_at=utcnow(), offer_expires_at=utcnow() + timedelta(hours=3),
                                         manage_token="mt", checkin_token="ct")
     await OutboxMessage.create(template="confirmed", recipient="kaputt@example.org", event_id=event.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from events_app.mail import delivery
-from events_app.core.models import AuditEntry, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
+from events_app.core.models import AuditEntry, Event, OutboxMessage, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant, register, seat_counts
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import both_databases, make_event
@@ -18,7 +18,7 @@ async def _people(event, *names, **extra):
     return made
 
 
-async def _status(registration) -> S:
+async def _status(registration) -> RegistrationStatus:
     return (await Registration.get(id=registration.id)).status
 
 
@@ -35,8 +35,9 @@ async def test_add_by_hand_with_a_phone_number_even_after_closing(client, db):
                                           "language": "uk"})
     assert "done=added" in second.headers["location"]
     fatima = await Registration.get(name="Fatima Rahimi")
-    assert (fatima.status, fatima.language, fatima.seats, fatima.answers) == (S.WAITLISTED, "fa", 2, {"childcare": True})
-    assert (await Registration.get(name="Olena")).status == S.CONFIRMED
+    assert (fatima.status, fatima.language, fatima.seats, fatima.answers) == \
+        (RegistrationStatus.WAITLISTED, "fa", 2, {"childcare": True})
+    assert (await Registration.get(name="Olena")).status == RegistrationStatus.CONFIRMED
     assert await AuditEntry.filter(action="registration.added", event_id=event.id).count() == 2
     invalid = await client.post(url, data={"csrf_token": me.csrf, "name": "", "email": "kaputt@", "language": "de"})
     assert invalid.status_code == 422 and 'aria-invalid="true"' in invalid.text
@@ -79,10 +80,10 @@ async def test_cancel_frees_the_seat_for_the_next_in_line(client, db):
     anna, berat = await _people(event, "Anna", "Berat")
     url = f"/admin/events/{event.id}/registrations/{anna.id}/cancel"
     unconfirmed = await client.post(url, data={"csrf_token": me.csrf})
-    assert unconfirmed.status_code == 422 and await _status(anna) == S.CONFIRMED
+    assert unconfirmed.status_code == 422 and await _status(anna) == RegistrationStatus.CONFIRMED
     response = await client.post(url, data={"csrf_token": me.csrf, "confirm": "yes"})
     assert response.status_code == 303
-    assert (await _status(anna), await _status(berat)) == (S.CANCELLED, S.CONFIRMED)
+    assert (await _status(anna), await _status(berat)) == (RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED)
     again = await client.post(url, data={"csrf_token": me.csrf, "confirm": "yes"})
     assert again.status_code == 409
     entry = await AuditEntry.get(action="registration.cancelled")
@@ -101,12 +102,12 @@ async def test_promote_beyond_capacity_needs_explicit_confirmation(client, db):
     url = f"/admin/events/{event.id}/registrations/{berat.id}/promote"
     asked = await client.post(url, data={"csrf_token": me.csrf})
     assert asked.status_code == 303 and f"confirm_promote={berat.id}" in asked.headers["location"]
-    assert await _status(berat) == S.WAITLISTED
+    assert await _status(berat) == RegistrationStatus.WAITLISTED
     confirm_page = await client.get(asked.headers["location"])
     assert 'name="beyond_capacity"' in confirm_page.text
     done = await client.post(url, data={"csrf_token": me.csrf, "beyond_capacity": "yes"})
     assert done.status_code == 303
-    assert await _status(berat) == S.CONFIRMED
+    assert await _status(berat) == RegistrationStatus.CONFIRMED
     assert (await Event.get(id=event.id)).seats_taken == 2
     assert (await seat_counts(event.id))["confirmed"] == 2
     assert (await AuditEntry.get(action="registration.promoted")).detail["beyond_capacity"] is True
@@ -125,7 +126,7 @@ async def test_promote_with_a_free_seat_skips_the_queue(client, db):
     response = await client.post(f"/admin/events/{event.id}/registrations/{chiara.id}/promote",
                                  data={"csrf_token": me.csrf})
     assert "done=promoted" in response.headers["location"]
-    assert (await _status(berat), await _status(chiara)) == (S.WAITLISTED, S.CONFIRMED)
+    assert (await _status(berat), await _status(chiara)) == (RegistrationStatus.WAITLISTED, RegistrationStatus.CONFIRMED)
     assert (await Event.get(id=event.id)).seats_taken == 2
 
 
@@ -137,7 +138,7 @@ async def test_move_back_to_the_waiting_list(client, db):
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
                                  data={"csrf_token": me.csrf})
     assert response.status_code == 303
-    assert (await _status(anna), await _status(berat)) == (S.WAITLISTED, S.CONFIRMED)
+    assert (await _status(anna), await _status(berat)) == (RegistrationStatus.WAITLISTED, RegistrationStatus.CONFIRMED)
     assert (await Event.get(id=event.id)).seats_taken == 1
     told = await OutboxMessage.filter(template="waitlisted", registration_id=anna.id).order_by("-id").first()
     assert told.context["position"] == 1
@@ -178,7 +179,7 @@ async def test_organiser_cancel_tells_the_person_the_organisers_cancelled(client
     refused = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel",
                                 data={"csrf_token": me.csrf, "reason": "Doppelt angemeldet"})
     assert refused.status_code == 422  # not confirmed: nothing happens, nobody is written to
-    assert await _status(anna) == S.CONFIRMED
+    assert await _status(anna) == RegistrationStatus.CONFIRMED
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/cancel",
                                  data={"csrf_token": me.csrf, "confirm": "yes", "reason": "Doppelt angemeldet"})
     assert "done=cancelled" in response.headers["location"]
@@ -226,7 +227,8 @@ async def test_long_lists_are_paged_and_keep_the_filters(client, db):
     from events_app.core.timeutil import utcnow
 
     await Registration.bulk_create([
-        Registration(event_id=event.id, name=f"Person {i:03d}", email=f"p{i}@example.org", status=S.CONFIRMED,
+        Registration(event_id=event.id, name=f"Person {i:03d}", email=f"p{i}@example.org",
+                     status=RegistrationStatus.CONFIRMED,
                      queued_at=utcnow(), manage_token=new_token(), checkin_token=new_token()) for i in range(250)])
     first = await client.get(f"/admin/events/{event.id}", params={"status": "confirmed"})
     assert "Person 000" in first.text and "Person 100" not in first.text
@@ -269,4 +271,4 @@ async def test_moving_back_with_nobody_else_waiting_gives_the_seat_again(client,
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
                                  data={"csrf_token": me.csrf})
     assert "done=moved_back_promoted" in response.headers["location"]
-    assert await _status(anna) == S.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1
+    assert await _status(anna) == RegistrationStatus.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1

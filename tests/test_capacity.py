@@ -12,7 +12,7 @@ import pytest
 
 from events_app.core import errors
 from events_app.seats import events, registration
-from events_app.core.models import AuditEntry, Event, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.core.models import AuditEntry, Event, OutboxMessage, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
 from tests import race
 from tests.fixtures_backoffice import sign_in
@@ -59,7 +59,7 @@ async def test_api_raise_promotes_the_waiting_list(client, db):
     body = raised.json()
     assert (body["seats_taken"], body["seats_available"], body["waitlist_length"]) == (4, 0, 1)
     statuses = [(await Registration.get(id=p.id)).status for p in people]
-    assert statuses == [S.CONFIRMED] * 4 + [S.WAITLISTED]
+    assert statuses == [RegistrationStatus.CONFIRMED] * 4 + [RegistrationStatus.WAITLISTED]
     assert await OutboxMessage.filter(template="promoted", registration_id__in=[people[2].id, people[3].id]).count() == 2
 
 
@@ -107,7 +107,7 @@ async def test_back_office_raise_promotes_and_an_unchanged_capacity_passes_after
     assert (await Event.get(id=event.id)).title == "Stadtführung am Fluss"
     raised = await client.post(f"/admin/events/{event.id}/edit", data={**data, "capacity": "3"})
     assert raised.status_code == 303
-    assert (await Registration.get(id=chiara.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=chiara.id)).status == RegistrationStatus.CONFIRMED
     assert (await Event.get(id=event.id)).seats_taken == 3
     assert await OutboxMessage.filter(template="promoted", registration_id=chiara.id).exists()
 

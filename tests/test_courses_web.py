@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from events_app.courses import certificates
 from events_app.seats.events import SessionSpec
-from events_app.core.models import Question, Registration, RegistrationStatus as S
+from events_app.core.models import Question, Registration, RegistrationStatus
 from tests.fixtures_courses import attend, make_course
 from tests.helpers import in_days, make_event, make_user
 
@@ -36,7 +36,7 @@ async def test_womens_course_form_states_the_audience_and_needs_the_confirmation
         "q_language_assistance": "Dari"})
     assert done.status_code == 303
     person = await Registration.get()
-    assert person.status == S.CONFIRMED
+    assert person.status == RegistrationStatus.CONFIRMED
     assert person.answers == {"childcare": True, "language_assistance": "Dari"}
     manage = await client.get(done.headers["location"])
     assert "Hallenbad Ost" in manage.text  # told to the confirmed participant only

@@ -12,7 +12,7 @@ from events_app.backoffice import changes
 from events_app.receptions import list_files, invitee_import, invitations
 from events_app.mail import delivery
 from events_app.seats import signup
-from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus as S
+from events_app.core.models import OutboxMessage, OutboxState, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
 from events_app.core.wording import format_code
 from tests.fixtures_mail import SmtpSink
@@ -37,7 +37,7 @@ async def test_staff_signup_mail_carries_a_working_verification_link(client, smt
     outcome = await signup.sign_up(event_id=event.id, staff_domains=smtp_settings.staff_domains,
                                    applicant=Applicant(name="Jana Roth", email="jana.roth@giessen.de",
                                                        answers={"department": "Ordnungsamt"}))
-    assert outcome.registration.status == S.PENDING
+    assert outcome.registration.status == RegistrationStatus.PENDING
     await deliver_all(smtp_settings)
     [mail] = smtp_server.to("jana.roth@giessen.de")
     assert "Interkulturelle Kompetenz" in mail["Subject"]
@@ -48,7 +48,7 @@ async def test_staff_signup_mail_carries_a_working_verification_link(client, smt
     code = re.search(r'name="code" value="([^"]+)"', page.text).group(1)
     confirmed = await client.post(f"/r/{outcome.registration.manage_token}/verify", data={"code": code})
     assert confirmed.status_code in (200, 303)
-    assert (await Registration.get(id=outcome.registration.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=outcome.registration.id)).status == RegistrationStatus.CONFIRMED
 
 
 async def test_organiser_message_reaches_the_confirmed(smtp_settings, smtp_server: SmtpSink):

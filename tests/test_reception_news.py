@@ -12,7 +12,7 @@ from events_app.backoffice import changes
 from events_app.receptions import invitations
 from events_app.mail import delivery
 from events_app.receptions.invitations import Reply
-from events_app.core.models import AuditEntry, Invitation, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.core.models import AuditEntry, Invitation, OutboxMessage, Registration, RegistrationStatus
 from events_app.core.timeutil import utcnow
 from tests.fixtures_backoffice import sign_in
 from tests.fixtures_receptions import invite, make_reception
@@ -36,7 +36,7 @@ async def test_a_seat_offered_after_waiting_is_shown_with_its_deadline_and_accep
     assert (await invitations.counts(event.id))["waiting"] == 1
     await invitations.answer(invitation_id=first.id, reply=Reply(accept=False))  # a seat comes free
     offered = await _registration(second)
-    assert offered.status == S.OFFERED
+    assert offered.status == RegistrationStatus.OFFERED
     counts = await invitations.counts(event.id)
     assert (counts["offered"], counts["offered_persons"], counts["accepted"], counts["waiting"]) == (1, 1, 0, 0)
 
@@ -48,7 +48,7 @@ async def test_a_seat_offered_after_waiting_is_shown_with_its_deadline_and_accep
 
     accepted = await client.post(f"/rsvp/{second.token}/accept-seat")
     assert accepted.status_code == 303 and accepted.headers["location"] == f"/rsvp/{second.token}?done=accepted"
-    assert (await _registration(second)).status == S.CONFIRMED
+    assert (await _registration(second)).status == RegistrationStatus.CONFIRMED
     assert (await Invitation.get(id=second.id)).status_told == "confirmed"
     assert await OutboxMessage.filter(template="confirmed", recipient="gast1@example.org").count() == 1
     page = await client.get(accepted.headers["location"])
@@ -72,14 +72,14 @@ async def test_an_offer_past_its_deadline_shows_as_expired_and_cannot_be_taken(c
 
     late = await client.post(f"/rsvp/{second.token}/accept-seat")
     assert late.status_code == 409 and "abgelaufen" in late.text
-    assert (await _registration(second)).status == S.EXPIRED
+    assert (await _registration(second)).status == RegistrationStatus.EXPIRED
     assert (await Invitation.get(id=second.id)).status_told == "expired"  # the page told them
     page = await client.get(f"/rsvp/{second.token}")
     assert "Ihr Platzangebot ist abgelaufen." in page.text and "accept-seat" not in page.text
     assert (await invitations.counts(event.id))["expired"] == 1
     # answering again queues them anew: the seat is free again, so it is theirs
     await client.post(f"/rsvp/{second.token}", data={"answer": "accept", "companions": "0"})
-    assert (await _registration(second)).status == S.CONFIRMED
+    assert (await _registration(second)).status == RegistrationStatus.CONFIRMED
     assert (await invitations.counts(event.id))["accepted"] == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from events_app.core import errors
 from events_app.seats import registration
-from events_app.core.models import Event, OutboxMessage, Registration, RegistrationStatus as S
+from events_app.core.models import Event, OutboxMessage, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
 from events_app.core.timeutil import utcnow
 from tests.helpers import both_databases, make_event
@@ -30,7 +30,8 @@ async def assert_consistent(event_id: int) -> None:
 async def test_confirmed_until_full_then_waitlisted_with_positions(db):
     event = await make_event(capacity=2)
     outcomes = [await registration.register(event_id=event.id, applicant=person(i)) for i in range(4)]
-    assert [o.registration.status for o in outcomes] == [S.CONFIRMED, S.CONFIRMED, S.WAITLISTED, S.WAITLISTED]
+    assert [o.registration.status for o in outcomes] == [RegistrationStatus.CONFIRMED, RegistrationStatus.CONFIRMED,
+                                                         RegistrationStatus.WAITLISTED, RegistrationStatus.WAITLISTED]
     assert [o.waitlist_position for o in outcomes] == [None, None, 1, 2]
     await assert_consistent(event.id)
     templates = sorted(await OutboxMessage.all().values_list("template", flat=True))
@@ -44,8 +45,8 @@ async def test_cancellation_promotes_oldest_waiting(db):
     second = await registration.register(event_id=event.id, applicant=person(2))
     third = await registration.register(event_id=event.id, applicant=person(3))
     await registration.cancel(token=first.registration.manage_token)
-    assert (await Registration.get(id=second.registration.id)).status == S.CONFIRMED
-    assert (await registration.find_by_token(third.registration.manage_token)).waitlist_position == 1
+    assert (await Registration.get(id=second.registration.id)).status == RegistrationStatus.CONFIRMED
+    assert (await registration.find_by_manage_token(third.registration.manage_token)).waitlist_position == 1
     assert await OutboxMessage.filter(registration_id=second.registration.id, template="promoted").exists()
     await assert_consistent(event.id)
 
@@ -61,11 +62,11 @@ async def test_multi_seat_request_that_does_not_fit_is_skipped_but_keeps_place(d
     assert small.waitlist_position == 3
     # free exactly one seat: the family (2) does not fit and keeps place 1; the single gets the seat
     await registration.set_capacity(event_id=event.id, capacity=4)
-    assert (await Registration.get(id=single.registration.id)).status == S.CONFIRMED
-    assert (await registration.find_by_token(family.registration.manage_token)).waitlist_position == 1
+    assert (await Registration.get(id=single.registration.id)).status == RegistrationStatus.CONFIRMED
+    assert (await registration.find_by_manage_token(family.registration.manage_token)).waitlist_position == 1
     await registration.cancel(token=holder.registration.manage_token)
-    assert (await Registration.get(id=family.registration.id)).status == S.CONFIRMED
-    assert (await Registration.get(id=small.registration.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=family.registration.id)).status == RegistrationStatus.CONFIRMED
+    assert (await Registration.get(id=small.registration.id)).status == RegistrationStatus.CONFIRMED
     await assert_consistent(event.id)
 
 
@@ -78,18 +79,18 @@ async def test_offer_expires_and_passes_on(db):
     now = utcnow()
     await registration.cancel(token=first.registration.manage_token, now=now)
     offered = await Registration.get(id=second.registration.id)
-    assert offered.status == S.OFFERED
+    assert offered.status == RegistrationStatus.OFFERED
     assert offered.offer_expires_at - now == timedelta(hours=48)
     await assert_consistent(event.id)
     # 49 hours later the worker expires it and the next person gets the offer
     assert await registration.expire_due_offers(now=now + timedelta(hours=49)) == 1
-    assert (await Registration.get(id=second.registration.id)).status == S.EXPIRED
-    assert (await Registration.get(id=third.registration.id)).status == S.OFFERED
+    assert (await Registration.get(id=second.registration.id)).status == RegistrationStatus.EXPIRED
+    assert (await Registration.get(id=third.registration.id)).status == RegistrationStatus.OFFERED
     assert await OutboxMessage.filter(registration_id=second.registration.id, template="offer_expired").exists()
     with pytest.raises(errors.OfferNotOpen):
         await registration.accept_offer(token=second.registration.manage_token)
     accepted = await registration.accept_offer(token=third.registration.manage_token, now=now + timedelta(hours=50))
-    assert accepted.status == S.CONFIRMED
+    assert accepted.status == RegistrationStatus.CONFIRMED
     await assert_consistent(event.id)
 
 
@@ -100,9 +101,9 @@ async def test_expired_offer_is_noticed_on_the_manage_page_without_a_worker(db):
     third = await registration.register(event_id=event.id, applicant=person(3))
     start = utcnow()
     await registration.cancel(token=first.registration.manage_token, now=start - timedelta(hours=2))
-    outcome = await registration.find_by_token(second.registration.manage_token)
-    assert outcome.registration.status == S.EXPIRED
-    assert (await Registration.get(id=third.registration.id)).status == S.OFFERED
+    outcome = await registration.find_by_manage_token(second.registration.manage_token)
+    assert outcome.registration.status == RegistrationStatus.EXPIRED
+    assert (await Registration.get(id=third.registration.id)).status == RegistrationStatus.OFFERED
 
 
 async def test_accepting_an_expired_offer_is_refused(db):
@@ -113,7 +114,7 @@ async def test_accepting_an_expired_offer_is_refused(db):
     await registration.cancel(token=first.registration.manage_token, now=now)
     with pytest.raises(errors.OfferExpired):
         await registration.accept_offer(token=second.registration.manage_token, now=now + timedelta(hours=2))
-    assert (await Registration.get(id=second.registration.id)).status == S.EXPIRED
+    assert (await Registration.get(id=second.registration.id)).status == RegistrationStatus.EXPIRED
     await assert_consistent(event.id)
 
 
@@ -122,7 +123,7 @@ async def test_offer_hours_zero_confirms_directly(db):
     first = await registration.register(event_id=event.id, applicant=person(1))
     second = await registration.register(event_id=event.id, applicant=person(2))
     await registration.cancel(token=first.registration.manage_token)
-    assert (await Registration.get(id=second.registration.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=second.registration.id)).status == RegistrationStatus.CONFIRMED
 
 
 async def test_full_event_without_waitlist_refuses(db):
@@ -161,7 +162,7 @@ async def test_invalid_input_is_rejected_per_field(db):
     assert set(caught.value.fields) == {"email"}  # this event wants an e-mail address
     phone_event = await make_event(phone_allowed=True)
     outcome = await registration.register(event_id=phone_event.id, applicant=Applicant(name="A", phone="0641 1234567"))
-    assert outcome.registration.status == S.CONFIRMED
+    assert outcome.registration.status == RegistrationStatus.CONFIRMED
     assert await OutboxMessage.all().count() == 0  # nobody to mail: phoned instead
     with pytest.raises(errors.RegistrationNotFound):
         await registration.cancel(token="no-such-token")

@@ -12,7 +12,7 @@ from events_app.core import errors
 from events_app.receptions import invitations
 from events_app.seats import registration
 from events_app.receptions.invitations import Reply
-from events_app.core.models import Event, Invitation, InvitationState, OutboxMessage, Registration, RegistrationStatus as S, RsvpAttempt
+from events_app.core.models import Event, Invitation, InvitationState, OutboxMessage, Registration, RegistrationStatus, RsvpAttempt
 from events_app.core.timeutil import utcnow
 from events_app.core.wording import format_code
 from tests.fixtures_receptions import invite, make_reception
@@ -35,7 +35,7 @@ async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client
     person = await Invitation.get(id=person.id).prefetch_related("registration")
     assert (person.state, person.companions, person.language) == (InvitationState.ACCEPTED, 2, "tr")
     assert person.needs == {"accessibility": "Rollstuhl"}
-    assert (person.registration.status, person.registration.seats) == (S.CONFIRMED, 3)
+    assert (person.registration.status, person.registration.seats) == (RegistrationStatus.CONFIRMED, 3)
     assert (await Event.get(id=reception.id)).seats_taken == 3
     assert await OutboxMessage.filter(template="confirmed", recipient="gast0@example.org").count() == 1
     shown = await client.get(accepted.headers["location"])
@@ -56,12 +56,12 @@ async def test_rsvp_by_code_on_the_web_accept_with_companions_then_change(client
     # decline cancels the registration
     declined = await client.post(f"/rsvp/{person.token}", data={"answer": "decline"})
     assert declined.status_code == 303
-    assert (await Registration.get(id=person.registration_id)).status == S.CANCELLED
+    assert (await Registration.get(id=person.registration_id)).status == RegistrationStatus.CANCELLED
     assert (await Invitation.get(id=person.id)).state == InvitationState.DECLINED
     assert (await Event.get(id=reception.id)).seats_taken == 0
     # and accepting again after a decline registers anew
     await client.post(f"/rsvp/{person.token}", data={"answer": "accept", "companions": "1"})
-    assert await Registration.filter(status=S.CONFIRMED, seats=2).count() == 1
+    assert await Registration.filter(status=RegistrationStatus.CONFIRMED, seats=2).count() == 1
 
 
 async def test_wrong_codes_are_friendly_then_throttled(client, reception):
@@ -146,7 +146,7 @@ async def test_a_full_hall_means_the_waiting_list_and_more_companions_only_if_fr
     await invitations.answer(invitation_id=third.id, reply=Reply(accept=True, companions=1))  # 2 seats: full
     await invitations.answer(invitation_id=second.id, reply=Reply(accept=True, companions=2))
     second = await Invitation.get(id=second.id).prefetch_related("registration")
-    assert second.registration.status == S.WAITLISTED
+    assert second.registration.status == RegistrationStatus.WAITLISTED
     with pytest.raises(errors.MoreSeatsUnavailable):
         await invitations.answer(invitation_id=first.id, reply=Reply(accept=True, companions=2))
     assert (await Registration.get(id=(await Invitation.get(id=first.id)).registration_id)).seats == 2
@@ -155,13 +155,14 @@ async def test_a_full_hall_means_the_waiting_list_and_more_companions_only_if_fr
     # third declines: 2 seats free, but the waiting invitee needs 3 and keeps waiting
     await invitations.answer(invitation_id=third.id, reply=Reply(accept=False))
     second = await Invitation.get(id=second.id).prefetch_related("registration")
-    assert second.registration.status == S.WAITLISTED
+    assert second.registration.status == RegistrationStatus.WAITLISTED
     # with one companion fewer they fit and are promoted
     await invitations.answer(invitation_id=second.id, reply=Reply(accept=True, companions=1))
     second = await Invitation.get(id=second.id).prefetch_related("registration")
-    assert second.registration.status == S.CONFIRMED
+    assert second.registration.status == RegistrationStatus.CONFIRMED
     event = await Event.get(id=reception.id)
-    assert event.seats_taken == 4 == sum(await Registration.filter(status=S.CONFIRMED).values_list("seats", flat=True))
+    seats = await Registration.filter(status=RegistrationStatus.CONFIRMED).values_list("seats", flat=True)
+    assert event.seats_taken == 4 == sum(seats)
     counts = await invitations.counts(reception.id)
     assert (counts["accepted"], counts["accepted_persons"], counts["declined"], counts["waiting"]) == (2, 4, 1, 0)
 
@@ -174,8 +175,8 @@ async def test_concurrent_acceptances_with_companions_never_overbook(db):
         invitations.answer(invitation_id=p.id, reply=Reply(accept=True, companions=2)) for p in people),
         return_exceptions=True)
     assert not [o for o in outcomes if isinstance(o, BaseException)]
-    confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED)
-    waiting = await Registration.filter(event_id=event.id, status=S.WAITLISTED)
+    confirmed = await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED)
+    waiting = await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED)
     assert len(confirmed) == 3 and len(waiting) == 9  # 3 x 3 seats fit in 10, a fourth does not
     event = await Event.get(id=event.id)
     assert event.seats_taken == sum(r.seats for r in confirmed) == 9
@@ -186,5 +187,5 @@ async def test_concurrent_acceptances_with_companions_never_overbook(db):
     await asyncio.gather(*(
         invitations.answer(invitation_id=h.id, reply=Reply(accept=False)) for h in holders[:2]))
     event = await Event.get(id=event.id)
-    confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED)
+    confirmed = await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED)
     assert event.seats_taken == sum(r.seats for r in confirmed) == 9 and len(confirmed) == 3

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from events_app.core import errors, urls
 from events_app.seats import events, registration, signup
-from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus as S
+from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
 from events_app.core.signing import verification_code
 from tests.helpers import both_databases, make_event
@@ -58,7 +58,7 @@ async def test_pending_staff_sign_up_holds_no_seat_until_verified(db):
                                   staff_domains=DOMAINS)).registration
     second = (await signup.sign_up(event_id=event.id, applicant=_applicant("max@stadt-giessen.de"),
                                    staff_domains=DOMAINS)).registration
-    assert (first.status, second.status) == (S.PENDING, S.PENDING)
+    assert (first.status, second.status) == (RegistrationStatus.PENDING, RegistrationStatus.PENDING)
     assert (await Event.get(id=event.id)).seats_taken == 0
     mails = await OutboxMessage.filter(template="verify_email").order_by("id")
     assert [(m.recipient, m.context) for m in mails] == [
@@ -67,13 +67,13 @@ async def test_pending_staff_sign_up_holds_no_seat_until_verified(db):
     # the second verifies first and gets the only seat; the first then goes on the waiting list
     code = verification_code(registration_id=second.id, email=second.email, secret_key="k")
     outcome = await signup.verify_email(token=second.manage_token, code=code, secret_key="k")
-    assert outcome.registration.status == S.CONFIRMED
+    assert outcome.registration.status == RegistrationStatus.CONFIRMED
     assert (await Event.get(id=event.id)).seats_taken == 1
     again = await signup.verify_email(token=second.manage_token, code=code, secret_key="k")  # link opened twice
-    assert again.registration.status == S.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1
+    assert again.registration.status == RegistrationStatus.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1
     code = verification_code(registration_id=first.id, email=first.email, secret_key="k")
     outcome = await signup.verify_email(token=first.manage_token, code=code, secret_key="k")
-    assert outcome.registration.status == S.WAITLISTED and outcome.waitlist_position == 1
+    assert outcome.registration.status == RegistrationStatus.WAITLISTED and outcome.waitlist_position == 1
 
 
 async def test_bad_verification_links_are_rejected(db):
@@ -96,7 +96,7 @@ async def test_bad_verification_links_are_rejected(db):
     await registration.cancel(token=other.manage_token)
     with pytest.raises(errors.AlreadyCancelled):
         await signup.verify_email(token=other.manage_token, code=others_code, secret_key="k")
-    assert await Registration.filter(status=S.PENDING).count() == 1
+    assert await Registration.filter(status=RegistrationStatus.PENDING).count() == 1
 
 
 async def test_staff_form_rejects_other_domains_and_missing_department(client, db):
@@ -122,18 +122,18 @@ async def test_staff_sign_up_by_form_then_verify_link(client, db, settings):
         "q_supervisor": "Herr Beispiel"})
     assert response.status_code == 303
     person = await Registration.get()
-    assert person.status == S.PENDING
+    assert person.status == RegistrationStatus.PENDING
     assert person.answers == {"department": "Amt für Soziales", "supervisor": "Herr Beispiel"}
     page = await client.get(response.headers["location"])
     assert "status-pending" in page.text
     assert (await client.post(f"/r/{person.manage_token}/verify", data={})).status_code == 400
     url = urls.verification_link("", person, secret_key=settings.secret_key)
     shown = await client.get(url)  # opening the link shows a button and changes nothing
-    assert shown.status_code == 200 and (await Registration.get(id=person.id)).status == S.PENDING
+    assert shown.status_code == 200 and (await Registration.get(id=person.id)).status == RegistrationStatus.PENDING
     code = re.search(r'name="code" value="([^"]+)"', shown.text).group(1)
     confirmed = await client.post(f"/r/{person.manage_token}/verify", data={"code": code})
     assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("done=verified")
-    assert (await Registration.get(id=person.id)).status == S.CONFIRMED
+    assert (await Registration.get(id=person.id)).status == RegistrationStatus.CONFIRMED
     assert await OutboxMessage.filter(template="confirmed", registration_id=person.id).exists()
 
 
@@ -155,6 +155,6 @@ async def test_registration_engine_keeps_pending_out_of_seat_counts(db):
     event = await make_event(capacity=1, audience="staff")
     pending = await registration.register(event_id=event.id, applicant=Applicant(name="P", email="p@giessen.de"),
                                           hold_seat=False)
-    assert pending.registration.status == S.PENDING
+    assert pending.registration.status == RegistrationStatus.PENDING
     assert await registration.seat_counts(event.id) == {"confirmed": 0, "offered": 0, "waitlisted_seats": 0,
                                                         "waitlisted": 0}

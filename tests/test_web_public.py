@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from events_app.core.models import Registration, RegistrationStatus as S
+from events_app.core.models import Registration, RegistrationStatus
 from tests.helpers import in_days, make_event, make_user
 
 
@@ -33,7 +33,7 @@ async def test_register_by_form_then_cancel_on_manage_page(client, db):
     cancelled = await client.post(f"/r/{token}/cancel")
     assert cancelled.status_code == 303
     statuses = sorted((await Registration.all().values_list("status", flat=True)))
-    assert statuses == [S.CANCELLED, S.CONFIRMED]
+    assert statuses == [RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED]
 
 
 async def test_form_errors_are_shown_next_to_fields_keeping_input(client, db):
@@ -62,7 +62,7 @@ async def test_api_register_returns_status_and_position(client, db):
     token = first.json()["manage_url"].rsplit("/", 1)[1]
     cancelled = await client.post(f"/api/v1/registrations/{token}/cancel")
     assert cancelled.json()["status"] == "cancelled"
-    assert (await Registration.get(id=second.json()["id"])).status == S.CONFIRMED
+    assert (await Registration.get(id=second.json()["id"])).status == RegistrationStatus.CONFIRMED
 
 
 async def test_api_rejections_are_problem_json_never_500(client, db):

@@ -1,6 +1,6 @@
 """What organisers do to events and registrations by hand, each step audited.
 
-Every action that touches seats runs under `registration.event_lock` and reuses the engine's own
+Every action that touches seats runs under `seating.event_lock` and reuses the engine's own
 steps (`place_registration`, `release_seats`, `promote_waiting`), so hand-made changes keep the counter exact. The
 audit entry is written in the same transaction as the change it records.
 """
@@ -10,12 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
-from events_app.seats import events, registration as engine
+from events_app.core import audit, db, errors
+from events_app.seats import events, seating
+from events_app.seats.registration import (
+    Applicant, Outcome, STATUS_FIELDS, check_applicant, expire_event_offers, new_token,
+    place_registration, promote_waiting, queue_registration_mail, release_seats, set_status,
+    waitlist_position,
+)
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
@@ -23,7 +29,6 @@ from events_app.seats.signup import add_standard_questions
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
-S = RegistrationStatus
 QUESTION_KINDS = ("text", "choice", "yesno", "number")
 #: Mail template for a free-text message from the organisers; context: event_id, registration_id, subject, body.
 ORGANISER_MESSAGE_TEMPLATE = "organiser_message"
@@ -78,27 +83,33 @@ async def _write_door_staff(conn, event_id: int, door_user_ids: list[int]) -> No
 
 
 async def create_event(*, values: dict, sessions: list[events.SessionSpec], questions: list[QuestionSpec],
-                       door_user_ids: list[int] | None = None, by: User) -> Event:
+                       door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The event, its dates, questions and door staff, committed at once (or not at all)."""
     check_questions(questions)
-    event = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event.id, door_user_ids or [])
-    return event
+        return event
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User) -> Event:
+                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
+    """The change, the questions and the door staff in one transaction under the event lock."""
     check_questions(questions)
-    event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, event, questions)
         await _write_door_staff(conn, event_id, door_user_ids or [])
-    return event
+        return event
 
 
-async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Event:
-    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`."""
+async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User,
+                          conn: BaseDBAsyncClient | None = None) -> Event:
+    """A copy as a draft (e.g. next term's course from this one), dates moved by `shift_days`; the copy,
+    its questions and the audit entry commit together."""
     source = await Event.get_or_none(id=event_id).prefetch_related("sessions", "questions")
     if source is None:
         raise errors.EventNotFound()
@@ -111,13 +122,13 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User) -> Ev
     sessions = [events.SessionSpec(s.starts_at + shift, s.ends_at + shift)
                 for s in source.sessions if s.status == SessionStatus.SCHEDULED] or [
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
-    copy = await events.create_event(values=values, sessions=sessions, by=by)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
+        copy = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
         await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)
-    return copy
+        return copy
 
 
 async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
@@ -126,7 +137,7 @@ async def cancel_event(*, event_id: int, reason: str, by: User) -> Event:
 
 async def delete_draft(*, event_id: int, by: User) -> None:
     """Delete an event that was never published and has no registrations; anything else is cancelled instead."""
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         has_people = await Registration.filter(event_id=event_id).using_db(conn).exists()
         if event.visibility != Visibility.DRAFT or has_people:
             raise errors.EventNotDeletable()
@@ -153,16 +164,17 @@ async def summarise(event: Event) -> EventSummary:
 
 async def summarise_all(listed: list[Event]) -> list[EventSummary]:
     """Seats taken and waiting per event, recounted from the rows in one grouped query for all of them."""
-    counts: dict[int, dict[str, int]] = {event.id: {"taken": 0, "waiting": 0, "waiting_seats": 0} for event in listed}
-    rows = await Registration.filter(event_id__in=list(counts), status__in=[S.CONFIRMED, S.OFFERED, S.WAITLISTED]
-                                     ).annotate(people=Count("id"), held=Sum("seats")).group_by(
-        "event_id", "status").values_list("event_id", "status", "people", "held") if counts else []
-    for event_id, status, people, held in rows:
-        if S(status) == S.WAITLISTED:
+    counts = {event.id: {"taken": 0, "waiting": 0, "waiting_seats": 0} for event in listed}
+    held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    rows = await Registration.filter(event_id__in=list(counts), status__in=held).annotate(
+        people=Count("id"), seats_held=Sum("seats")).group_by("event_id", "status").values_list(
+        "event_id", "status", "people", "seats_held") if counts else []
+    for event_id, status, people, seats_held in rows:
+        if RegistrationStatus(status) == RegistrationStatus.WAITLISTED:
             counts[event_id]["waiting"] += people
-            counts[event_id]["waiting_seats"] += held or 0
+            counts[event_id]["waiting_seats"] += seats_held or 0
         else:
-            counts[event_id]["taken"] += held or 0
+            counts[event_id]["taken"] += seats_held or 0
     summaries = []
     for event in listed:
         taken = counts[event.id]["taken"]
@@ -185,8 +197,9 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
 async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
     """What needs an organiser: seat offers expiring soon, mails that failed or wait for another try."""
     now = now or utcnow()
-    expiring = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
-                                         ).order_by("offer_expires_at").prefetch_related("event")
+    expiring = await Registration.filter(
+        status=RegistrationStatus.OFFERED, offer_expires_at__lte=now + timedelta(hours=within_hours)
+    ).order_by("offer_expires_at").prefetch_related("event")
     failed = await OutboxMessage.filter(state=OutboxState.FAILED).order_by("-created_at").limit(100).prefetch_related(
         "event")
     retrying = await OutboxMessage.filter(state=OutboxState.RETRY).order_by("next_attempt_at").limit(
@@ -224,39 +237,39 @@ async def _registration_in_event(conn, registration_id: int, event_id: int) -> R
     return found
 
 
-async def add_by_hand(*, event_id: int, applicant: engine.Applicant, languages: tuple[str, ...], by: User,
-                      now: datetime | None = None) -> engine.Outcome:
+async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[str, ...], by: User,
+                      now: datetime | None = None) -> Outcome:
     """A sign-up taken on the phone: the same seat rules, but the organiser may add after the
     registration window and to invitation-only events."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        person = engine.check_applicant(event, applicant, languages=languages)
-        await engine.expire_event_offers(conn, event, now)
+        person = check_applicant(event, applicant, languages=languages)
+        await expire_event_offers(conn, event, now)
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=engine.new_token(), checkin_token=engine.new_token())
-        await engine.place_registration(conn, event, registration, now)
-        position = await engine.waitlist_position(conn, registration)
-        await engine.tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+            manage_token=new_token(), checkin_token=new_token())
+        await place_registration(conn, event, registration, now)
+        position = await waitlist_position(conn, registration)
+        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
         await audit.record("registration.added", user=by, event_id=event_id, conn=conn,
                            registration_id=registration.id, status=registration.status.value)
-        return engine.Outcome(registration, position)
+        return Outcome(registration, position)
 
 
 async def cancel_registration(*, event_id: int, registration_id: int, by: User, reason: str = "",
                               now: datetime | None = None) -> Registration:
     """Cancelled by the organisers: the person is told so (with the reason, if given), not thanked for asking."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
-        if registration.status in (S.CANCELLED, S.EXPIRED):
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
-        await engine.release_seats(conn, event, registration, S.CANCELLED, now)
-        await engine.tell(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
-        promoted = await engine.promote_waiting(conn, event, now)
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await queue_registration_mail(conn, registration, "cancelled_by_organiser", reason=clean_text(reason, max_length=1000))
+        promoted = await promote_waiting(conn, event, now)
         await audit.record("registration.cancelled", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
         return registration
@@ -271,55 +284,56 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
     organiser's explicit choice, never automatic, recorded in the audit log (in the same
     transaction) as `registration.promoted` with `beyond_capacity: true`."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
-        if registration.status not in (S.WAITLISTED, S.EXPIRED, S.PENDING, S.OFFERED):
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
             raise errors.RegistrationStateConflict()
         if event.status == EventStatus.CANCELLED:
             raise errors.EventCancelled()
-        extra = 0 if registration.status == S.OFFERED else registration.seats
-        over = event.seats_taken + extra > event.capacity
+        extra = 0 if registration.status == RegistrationStatus.OFFERED else registration.seats
+        over = not seating.has_room(event, extra)
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
-        event.seats_taken += extra
-        event.waiting -= registration.status == S.WAITLISTED
-        await event.save(using_db=conn, update_fields=["seats_taken", "waiting"])
-        engine.set_status(registration, S.CONFIRMED, now)
+        await seating.take_seats(conn, event, extra, beyond_capacity=over)
+        await seating.count_waiting(conn, event, -(registration.status == RegistrationStatus.WAITLISTED))
+        set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None
-        await registration.save(using_db=conn, update_fields=[*engine.STATUS_FIELDS, "confirmed_at",
+        await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at",
                                                               "offer_expires_at", "updated_at"])
-        await engine.tell(conn, registration, "promoted")
+        await queue_registration_mail(conn, registration, "promoted")
         await audit.record("registration.promoted", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, beyond_capacity=over)
         return registration
 
 
 async def move_to_waitlist(*, event_id: int, registration_id: int, by: User,
-                           now: datetime | None = None) -> engine.Outcome:
+                           now: datetime | None = None) -> Outcome:
     """Back to the end of the waiting list; the freed seats go to whoever waits longest."""
     now = now or utcnow()
-    async with engine.event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _registration_in_event(conn, registration_id, event_id)
         if registration.status not in SEAT_HOLDING:
             raise errors.RegistrationStateConflict()
-        await engine.release_seats(conn, event, registration, S.WAITLISTED, now)
+        await release_seats(conn, event, registration, RegistrationStatus.WAITLISTED, now)
         registration.queued_at = now
         registration.confirmed_at = None
         await registration.save(using_db=conn, update_fields=["queued_at", "confirmed_at", "updated_at"])
-        promoted = await engine.promote_waiting(conn, event, now)
+        promoted = await promote_waiting(conn, event, now)
         await registration.refresh_from_db(using_db=conn)
-        position = await engine.waitlist_position(conn, registration)
+        position = await waitlist_position(conn, registration)
         if position:
-            await engine.tell(conn, registration, "waitlisted", position=position)
+            await queue_registration_mail(conn, registration, "waitlisted", position=position)
         await audit.record("registration.moved_to_waitlist", user=by, event_id=event_id, conn=conn,
                            registration_id=registration_id, promoted=[r.id for r in promoted])
-        return engine.Outcome(registration, position)
+        return Outcome(registration, position)
 
 
 #: Which mail a registration gets again, by its status.
-RESEND_TEMPLATES = {S.CONFIRMED: "confirmed", S.WAITLISTED: "waitlisted", S.OFFERED: "offered",
-                    S.CANCELLED: "cancelled", S.EXPIRED: "offer_expired"}
+RESEND_TEMPLATES = {RegistrationStatus.CONFIRMED: "confirmed", RegistrationStatus.WAITLISTED: "waitlisted",
+                    RegistrationStatus.OFFERED: "offered", RegistrationStatus.CANCELLED: "cancelled",
+                    RegistrationStatus.EXPIRED: "offer_expired"}
 #: A cancellation is told in the words of who cancelled: the person or the organisers.
 CANCELLATION_TEMPLATES = ("cancelled", "cancelled_by_organiser")
 
@@ -330,14 +344,14 @@ async def resend_mail(*, event_id: int, registration_id: int, by: User) -> Outbo
         template = RESEND_TEMPLATES.get(registration.status)
         if template is None:
             raise errors.RegistrationStateConflict()
-        if registration.status == S.CANCELLED:
+        if registration.status == RegistrationStatus.CANCELLED:
             told = await OutboxMessage.filter(registration_id=registration.id, template__in=CANCELLATION_TEMPLATES
                                               ).order_by("-id").using_db(conn).first()
             template = told.template if told else template
         extra = {}
-        if registration.status == S.WAITLISTED:
-            extra["position"] = await engine.waitlist_position(conn, registration)
-        if registration.status == S.OFFERED and registration.offer_expires_at:
+        if registration.status == RegistrationStatus.WAITLISTED:
+            extra["position"] = await waitlist_position(conn, registration)
+        if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at:
             extra["offer_expires_at"] = registration.offer_expires_at.isoformat()
         message = await queue_mail(conn, template=template, recipient=registration.email,
                                    language=registration.language,
@@ -378,7 +392,7 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
         return registration
 
 
-MESSAGE_GROUPS = {"confirmed": (S.CONFIRMED,), "waitlisted": (S.WAITLISTED,)}
+MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
 async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:

@@ -17,7 +17,6 @@ from events_app.core.models import Event, EventStatus, OutboxMessage, OutboxStat
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
 
-S = RegistrationStatus
 #: Failed mail is listed for this long (a message is retried for up to two days before it fails).
 FAILED_WINDOW = timedelta(days=3)
 
@@ -38,7 +37,7 @@ async def digest_figures(*, since: datetime, now: datetime) -> dict:
             "cancellations": sum(1 for _, _, _, cancelled in regs if cancelled and cancelled >= since),
             "seats_taken": event.seats_taken,
             "capacity": event.capacity,
-            "waiting": sum(1 for status, _, _, _ in regs if S(status) == S.WAITLISTED),
+            "waiting": sum(1 for status, _, _, _ in regs if RegistrationStatus(status) == RegistrationStatus.WAITLISTED),
         })
     failed = [
         {"recipient": recipient, "template": template, "error": error[:300], "event_id": event_id}

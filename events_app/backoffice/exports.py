@@ -25,7 +25,6 @@ from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Event, Registration, RegistrationStatus, SessionStatus
 from events_app.core.validation import is_phone_number
 
-S = RegistrationStatus
 LAYOUTS = ("attendees", "signatures", "door")
 FORMATS = ("csv", "xlsx", "pdf")
 
@@ -41,21 +40,22 @@ FIELD_COLUMNS = {
     "created_at": N_("Registered at"),
 }
 STATUS_LABELS = {
-    S.CONFIRMED: N_("Confirmed"),
-    S.OFFERED: N_("Seat offered"),
-    S.WAITLISTED: N_("Waiting list"),
-    S.PENDING: N_("Not yet verified"),
-    S.CANCELLED: N_("Cancelled"),
-    S.EXPIRED: N_("Offer expired"),
+    RegistrationStatus.CONFIRMED: N_("Confirmed"),
+    RegistrationStatus.OFFERED: N_("Seat offered"),
+    RegistrationStatus.WAITLISTED: N_("Waiting list"),
+    RegistrationStatus.PENDING: N_("Not yet verified"),
+    RegistrationStatus.CANCELLED: N_("Cancelled"),
+    RegistrationStatus.EXPIRED: N_("Offer expired"),
 }
 #: Which registrations each layout lists.
 LAYOUT_STATUSES = {
-    "attendees": (S.CONFIRMED, S.OFFERED, S.WAITLISTED),
-    "signatures": (S.CONFIRMED,),
-    "door": (S.CONFIRMED,),
+    "attendees": (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED),
+    "signatures": (RegistrationStatus.CONFIRMED,),
+    "door": (RegistrationStatus.CONFIRMED,),
 }
 #: XLSX of the attendee list: one sheet per status, in this order.
-SHEET_ORDER = (S.CONFIRMED, S.OFFERED, S.WAITLISTED, S.PENDING, S.CANCELLED, S.EXPIRED)
+SHEET_ORDER = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED,
+               RegistrationStatus.PENDING, RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -192,7 +192,7 @@ async def build_table(event: Event, *, layout: str, columns: list[str], language
     if sheet_per_status and layout == "attendees":
         for status in SHEET_ORDER:
             group = [r for r in registrations if r.status == status]
-            if status == S.WAITLISTED:
+            if status == RegistrationStatus.WAITLISTED:
                 group.sort(key=lambda r: (r.queued_at, r.id))
             if group or status in LAYOUT_STATUSES["attendees"]:
                 sheets.append(Sheet(i18n.gettext(language, STATUS_LABELS[status])[:31],
@@ -201,7 +201,8 @@ async def build_table(event: Event, *, layout: str, columns: list[str], language
         sheets.append(Sheet(i18n.gettext(language, N_("List"))[:31],
                             [cells.row(r) + _extra_cells(event, layout, r) for r in registrations]))
     return Table(event=event, layout=layout, headings=_headings(event, columns, layout, language, timezone),
-                 sheets=sheets, total_people=sum(r.seats for r in registrations if r.status == S.CONFIRMED),
+                 sheets=sheets,
+                 total_people=sum(r.seats for r in registrations if r.status == RegistrationStatus.CONFIRMED),
                  language=language)
 
 

@@ -1,4 +1,5 @@
-"""Database set-up outside the web app: migrations and ORM start/stop for the CLI and workers."""
+"""Database set-up outside the web app (migrations, ORM start/stop for the CLI and workers) and the
+one way a writer joins its caller's transaction or opens its own."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import sys
 from typing import AsyncIterator
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as migrate_api
+from tortoise.transactions import in_transaction
 
 from events_app.core.settings import MIGRATIONS_DIR, tortoise_config
 
@@ -40,3 +43,14 @@ async def orm(database_url: str, *, pool_size: int = 20, statement_timeout: int 
         yield
     finally:
         await Tortoise.close_connections()
+
+
+@contextlib.asynccontextmanager
+async def transaction(conn: BaseDBAsyncClient | None = None) -> AsyncIterator[BaseDBAsyncClient]:
+    """The caller's transaction when it passes one, else a new one: so a composite change (an event
+    with its questions and door staff) commits once, and a writer alone still commits on its own."""
+    if conn is not None:
+        yield conn
+        return
+    async with in_transaction() as conn:
+        yield conn

@@ -260,3 +260,14 @@ class InvalidCursor(DomainError):
     status = 400
     title = N_("This page link is not valid. Please start again from the first page.")
     slug = "invalid-cursor"
+
+
+class SeatsBusy(DomainError):
+    """The event's lock stayed taken longer than EVENTS_LOCK_TIMEOUT_MS: a rush or a stuck change.
+    Nothing was changed; the client may simply send the same request again."""
+
+    status = 503
+    title = N_("Many people are registering right now. Please try again in a moment.")
+    slug = "seats-busy"
+    #: Seconds after which trying again makes sense (sent as the Retry-After header).
+    retry_after = 5

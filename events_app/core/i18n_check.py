@@ -1,8 +1,8 @@
 """Which message ids lack a translation: extracts fresh from the code and templates, compares with the catalogs.
 
-    python -m events_app.i18n_check          # lists gaps per language, exit status 1 if any
-    python -m events_app.i18n_check --pot    # writes events_app/translations/messages.pot
-    python -m events_app.i18n_check --fill-english   # English msgstr := msgid where empty
+    python -m events_app.core.i18n_check          # lists gaps per language, exit status 1 if any
+    python -m events_app.core.i18n_check --pot    # writes events_app/translations/messages.pot
+    python -m events_app.core.i18n_check --fill-english   # English msgstr := msgid where empty
 
 Extraction follows babel.cfg and the keywords below, the same as `make messages` (pybabel).
 English is a catalog too: its msgstr repeats the msgid, so a missing English entry is a gap as well.

@@ -68,6 +68,10 @@ class Settings:
                                          default=30)
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
+    lock_timeout_ms: int = _setting("EVENTS_LOCK_TIMEOUT_MS", N_("How long a change of seats waits for the "
+                                                                 "event's lock (PostgreSQL) before it asks the "
+                                                                 "person to try again, in milliseconds."),
+                                    default=5000)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -142,6 +146,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         db_connections=config("EVENTS_DB_CONNECTIONS", cast=int, default=20),
         web_processes=config("EVENTS_WEB_PROCESSES", cast=int, default=1),
         db_statement_timeout=config("EVENTS_DB_STATEMENT_TIMEOUT", cast=int, default=30),
+        lock_timeout_ms=config("EVENTS_LOCK_TIMEOUT_MS", cast=int, default=5000),
     )
 
 
@@ -186,11 +191,13 @@ def describe(settings: Settings) -> list[SettingRow]:
     return rows
 
 
-def tortoise_config(database_url: str, *, pool_size: int = 20, statement_timeout: int = 0) -> dict:
+def tortoise_config(database_url: str, *, pool_size: int = 20, statement_timeout: int = 0,
+                    lock_timeout_ms: int = 0) -> dict:
     """The ORM config for a database URL. SQLite uses our own client that begins transactions IMMEDIATE.
 
     On PostgreSQL every connection of the pool gets `statement_timeout` (seconds, 0: none), so a
-    runaway query ends with an error instead of holding a connection and its locks."""
+    runaway query ends with an error instead of holding a connection and its locks, and
+    `lock_timeout` (milliseconds, 0: none), so no statement waits for a row lock forever."""
     if database_url.startswith("sqlite://"):
         path = database_url.removeprefix("sqlite://")
         if path != ":memory:":
@@ -211,7 +218,8 @@ def tortoise_config(database_url: str, *, pool_size: int = 20, statement_timeout
                 "database": parts.path.lstrip("/") or "events",
                 "minsize": 1,
                 "maxsize": pool_size,
-                "server_settings": {"statement_timeout": str(statement_timeout * 1000)},
+                "server_settings": {"statement_timeout": str(statement_timeout * 1000),
+                                    "lock_timeout": str(lock_timeout_ms)},
             },
         }
     return {

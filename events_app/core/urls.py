@@ -2,7 +2,8 @@
 
 `base_url` is `EVENTS_BASE_URL` (no trailing slash) for an absolute address, or "" for a path on this
 site (a redirect, a link in a page). `web/routes.py` lists the same paths as routes;
-`tests/test_urls.py` checks that every address built here is served by a route.
+`tests/test_urls.py` checks that every address built here is served by a route. A new feature's public
+address (a newsletter's unsubscribe link, a consultation slot) is added here with its route.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ but the public verification page says only "revoked" and when: a reason such as 
 did not attend because of illness" may say something personal about the holder.
 
 Issuing is always an explicit, audited step (`issue`, `issue_all`, entry `certificates.issued`).
+At most one certificate per registration is valid: a partial unique index (revoked ones excluded)
+refuses a second, so two organisers issuing at once get the same certificate.
 Bulk rendering (`render_event`, `render_event_zip`) only reads the certificates already issued.
 
 A person's own certificate has its fixed labels, dates and hours in the registration's language;
@@ -35,6 +37,7 @@ from typing import Callable
 
 from babel.numbers import format_decimal
 from markupsafe import Markup
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
@@ -118,17 +121,33 @@ async def issue(*, registration_id: int, event_id: int | None = None, send_mail:
                  None)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
-    async with in_transaction() as conn:
-        certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
-        if new:
-            await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
-        return certificate
+    try:
+        async with in_transaction() as conn:
+            certificate, new = await _issue(conn, registration, send_mail=send_mail, now=now)
+            if new:
+                await _record_issued(conn, registration.event_id, [certificate], send_mail=send_mail, by=by)
+            return certificate
+    except IntegrityError:
+        # a concurrent issue for the same person committed first: the partial unique index
+        # (certificate_one_valid_per_registration) keeps one valid certificate, and this is it
+        existing = await valid_certificate_for(registration_id=registration_id)
+        if existing is None:
+            raise
+        return existing
 
 
 async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | None = None,
                     now: datetime | None = None) -> list[Certificate]:
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
+    try:
+        return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
+    except IntegrityError:  # a concurrent issue committed first; the second pass finds its certificates
+        return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
+
+
+async def _issue_all_once(event_id: int, *, send_mail: bool, by: User | int | None, now: datetime
+                          ) -> list[Certificate]:
     entries = [e for e in await eligibility(event_id=event_id) if e.eligible]
     certificates, issued = [], []
     async with in_transaction() as conn:

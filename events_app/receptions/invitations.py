@@ -24,11 +24,11 @@ from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
 from events_app.mail.outbox import queue_mail
-from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, tell, check_open, event_lock, new_token, promote_waiting
+from events_app.seats import seating
+from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, queue_registration_mail, check_open, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
 
-S = RegistrationStatus
 
 # --- codes -------------------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ async def find_by_code(*, code: str, client: str, now: datetime | None = None) -
     return invitation
 
 
-async def find_by_token(token: str) -> Invitation:
+async def find_by_invitation_token(token: str) -> Invitation:
     invitation = await Invitation.get_or_none(token=token) if token else None
     if invitation is None:
         raise errors.InvitationNotFound()
@@ -141,7 +141,7 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
     found = await Invitation.get_or_none(id=invitation_id)
     if found is None:
         raise errors.InvitationNotFound()
-    async with event_lock(found.event_id) as (conn, event):
+    async with seating.event_lock(found.event_id) as (conn, event):
         invitation = await Invitation.get(id=invitation_id).using_db(conn)
         check_open(event, now)
         reply = check_reply(invitation, reply)
@@ -149,12 +149,12 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
         current = None
         if invitation.registration_id:
             current = await Registration.get_or_none(id=invitation.registration_id).using_db(conn)
-            if current is not None and current.status in (S.CANCELLED, S.EXPIRED):
+            if current is not None and current.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
                 current = None
         if not reply.accept:
             if current is not None:
-                await release_seats(conn, event, current, S.CANCELLED, now)
-                await tell(conn, current, "cancelled")
+                await release_seats(conn, event, current, RegistrationStatus.CANCELLED, now)
+                await queue_registration_mail(conn, current, "cancelled")
                 await promote_waiting(conn, event, now)
             invitation.state = InvitationState.DECLINED
             invitation.companions = 0
@@ -188,7 +188,7 @@ async def accept_seat(*, invitation_id: int, now: datetime | None = None) -> Reg
     try:
         registration = await accept_offer(token=invitation.registration.manage_token, now=now)
     except errors.OfferExpired:
-        await Invitation.filter(id=invitation_id).update(status_told=S.EXPIRED.value)  # the page says so
+        await Invitation.filter(id=invitation_id).update(status_told=RegistrationStatus.EXPIRED.value)  # the page says so
         raise
     await Invitation.filter(id=invitation_id).update(status_told=registration.status.value)
     return registration
@@ -203,8 +203,8 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
         queued_at=now, manage_token=new_token(), checkin_token=new_token(),
     )
     await place_registration(conn, event, registration, now)
-    waiting = registration.status == S.WAITLISTED
-    await tell(conn, registration, "waitlisted" if waiting else "confirmed")
+    waiting = registration.status == RegistrationStatus.WAITLISTED
+    await queue_registration_mail(conn, registration, "waitlisted" if waiting else "confirmed")
     return registration
 
 
@@ -214,14 +214,14 @@ async def _change_companions(conn: BaseDBAsyncClient, event: Event, registration
     if extra == 0:
         return
     if registration.status in SEAT_HOLDING:
-        if extra > 0 and event.seats_taken + extra > event.capacity:
+        if extra < 0:
+            await seating.give_back_seats(conn, event, -extra)
+        elif not await seating.take_seats(conn, event, extra):
             raise errors.MoreSeatsUnavailable()
-        event.seats_taken += extra
-        await event.save(using_db=conn, update_fields=["seats_taken"])
     registration.seats = 1 + companions
     registration.companions = companions
     await registration.save(using_db=conn, update_fields=["seats", "companions", "updated_at"])
-    if extra < 0 or registration.status == S.WAITLISTED:
+    if extra < 0 or registration.status == RegistrationStatus.WAITLISTED:
         await promote_waiting(conn, event, now)
 
 
@@ -328,14 +328,15 @@ async def counts(event_id: int) -> dict[str, int]:
             continue
         result["answered"] += 1
         registration = invitation.registration
-        if invitation.state == InvitationState.DECLINED or registration is None or registration.status == S.CANCELLED:
+        if (invitation.state == InvitationState.DECLINED or registration is None
+                or registration.status == RegistrationStatus.CANCELLED):
             result["declined"] += 1
-        elif registration.status == S.EXPIRED:
+        elif registration.status == RegistrationStatus.EXPIRED:
             result["expired"] += 1
-        elif registration.status == S.WAITLISTED:
+        elif registration.status == RegistrationStatus.WAITLISTED:
             result["waiting"] += 1
             result["waiting_persons"] += registration.seats
-        elif registration.status == S.OFFERED:
+        elif registration.status == RegistrationStatus.OFFERED:
             result["offered"] += 1
             result["offered_persons"] += registration.seats
         else:

@@ -21,7 +21,8 @@ from events_app.core.i18n import LANGUAGES
 from events_app.receptions.list_files import Table
 from events_app.receptions.invitations import check_invitation_event, invitation_event, new_code
 from events_app.core.models import AuditEntry, Invitation
-from events_app.seats.registration import event_lock, new_token
+from events_app.seats import seating
+from events_app.seats.registration import new_token
 from events_app.core.validation import clean_text, normalise_email
 
 
@@ -275,7 +276,7 @@ async def import_invitations(
     rows already invited are skipped, so importing a file twice invites nobody twice.
     """
     mapping = mapping or guess_mapping(table.headers)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         check_invitation_event(event)
         preview = _preview(table, mapping, await _existing_keys(event_id, conn))
         if preview.mapping_problems:

@@ -19,13 +19,13 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.fields import JSONField
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
+from events_app.core import audit, db, errors
 from events_app.core.errors import N_
 from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Question, Registration, RegistrationStatus, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
-from events_app.seats.registration import check_capacity, event_lock, promote_waiting
+from events_app.seats import seating
+from events_app.seats.registration import check_capacity, promote_waiting
 from events_app.seats.signup import add_standard_questions
 from events_app.core.timeutil import utcnow
 
@@ -76,12 +76,13 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
         raise errors.ValidationFailed(fields=problems)
 
 
-async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None) -> Event:
+async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
     """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
 
-    `by` is the organiser (None: a script such as the demo data)."""
+    `by` is the organiser (None: a script such as the demo data); with `conn`, inside the caller's transaction."""
     check_event_fields(values, sessions, creating=True)
-    async with in_transaction() as conn:
+    async with db.transaction(conn) as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
             await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
@@ -151,13 +152,14 @@ async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[
 
 
 async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpec] | None = None,
-                       by: User | None = None, now: datetime | None = None) -> Event:
+                       by: User | None = None, now: datetime | None = None,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
     """Change an event under its lock; registrants hear about new times or places.
 
     A capacity below the seats already taken is refused under the lock, before anything changes."""
     now = now or utcnow()
     check_event_fields(values, sessions, creating=False)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id, conn=conn) as (conn, event):
         if values.get("capacity") is not None:
             check_capacity(event, values["capacity"])
         notify = False
@@ -185,9 +187,10 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
         return event
 
 
-async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None) -> Event:
+async def cancel_event(*, event_id: int, reason: str = "", by: User | None = None,
+                       conn: BaseDBAsyncClient | None = None) -> Event:
     """Cancel the whole event and tell everyone registered or waiting, and invitees yet to answer."""
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id, conn=conn) as (conn, event):
         if event.status == EventStatus.CANCELLED:
             return event
         event.status = EventStatus.CANCELLED

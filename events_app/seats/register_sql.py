@@ -20,6 +20,9 @@ from datetime import datetime, timezone
 
 from tortoise import connections
 
+from events_app.core import errors
+from events_app.seats import seating
+
 _JSON = {"separators": (",", ":")}
 
 
@@ -37,6 +40,8 @@ class NewRegistration:
     answers: dict
     manage_token: str
     checkin_token: str
+    #: Refuse the registration when the address already has a live one for the event (public sign-up).
+    once_per_email: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ WITH e AS (
     WHERE id = $1 AND status <> 'cancelled'
       AND (registration_opens_at IS NULL OR registration_opens_at <= $3)
       AND (registration_closes_at IS NULL OR registration_closes_at > $3)
+      AND NOT ($12 AND EXISTS (SELECT 1 FROM registration r WHERE r.event_id = $1 AND lower(r.email) = lower($5)
+                               AND r.status NOT IN ('cancelled', 'expired')))
     FOR UPDATE
 ), decided AS (
     UPDATE event SET seats_taken = e.seats_taken + CASE WHEN e.fits THEN $2 ELSE 0 END,
@@ -92,11 +99,23 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
     client = connections.get("default")
     if client.capabilities.dialect == "sqlite":
         return await _place_sqlite(client, row, now)
-    answers = json.dumps(row.answers, **_JSON)
-    async with client.acquire_connection() as conn:
-        found = await conn.fetchrow(
-            _PG_PLACE, row.event_id, row.seats, now, row.name, row.email, row.phone, row.language, row.companions,
-            row.manage_token, row.checkin_token, answers)
+    values = (row.event_id, row.seats, now, row.name, row.email, row.phone, row.language, row.companions,
+              row.manage_token, row.checkin_token, json.dumps(row.answers, **_JSON), row.once_per_email)
+    try:
+        async with client.acquire_connection() as conn:
+            if row.once_per_email:
+                # the statement's snapshot is taken before it waits for the lock, so the address check would
+                # miss a twin committed meanwhile: take the lock first, then decide with a fresh snapshot
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL lock_timeout = {seating.lock_timeout_ms()}")
+                    await conn.execute("SELECT 1 FROM event WHERE id = $1 FOR UPDATE", row.event_id)
+                    found = await conn.fetchrow(_PG_PLACE, *values)
+            else:
+                found = await conn.fetchrow(_PG_PLACE, *values)
+    except Exception as exc:
+        if seating.gave_up_waiting(exc):
+            raise errors.SeatsBusy() from exc
+        raise
     if found is None:
         return Placed(None, None, None, None)
     return Placed(found["id"], found["status"], found["position"], found["queued_at"])
@@ -115,6 +134,10 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
                 " AND (registration_opens_at IS NULL OR registration_opens_at <= ?)"
                 " AND (registration_closes_at IS NULL OR registration_closes_at > ?)",
                 (row.seats, row.event_id, stamp, stamp)).fetchone()
+            if found is not None and row.once_per_email and db.execute(
+                    "SELECT 1 FROM registration WHERE event_id = ? AND lower(email) = lower(?)"
+                    " AND status NOT IN ('cancelled', 'expired') LIMIT 1", (row.event_id, row.email)).fetchone():
+                found = None
             if found is None or not (found[0] or found[1]):
                 db.execute("ROLLBACK")
                 return Placed(None, None, None, None)

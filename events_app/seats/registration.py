@@ -1,33 +1,26 @@
 """Registering, cancelling and the waiting list: capacity is never exceeded, even in a rush.
 
-Every change of an event's seats happens inside `event_lock`: one transaction holding the
-event's write lock (a row lock on PostgreSQL; on SQLite the transaction begins IMMEDIATE and
-so holds the database's write lock). Under that lock `Event.seats_taken` is read, compared with
-the capacity and written back; without it, two registrations can both see the last seat free
-(the classic count-then-insert overbooking).
+Every change of an event's seats happens inside `seating.event_lock` and goes through
+`seating.take_seats` / `seating.give_back_seats`; without the lock, two registrations can both see
+the last seat free (the classic count-then-insert overbooking).
 """
 
 from __future__ import annotations
 
 import secrets
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import AsyncIterator
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from events_app.core import errors
 from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
-from events_app.seats import register_sql
+from events_app.seats import register_sql, seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
-
-S = RegistrationStatus
 
 
 def new_token() -> str:
@@ -51,16 +44,6 @@ class Applicant:
 class Outcome:
     registration: Registration
     waitlist_position: int | None
-
-
-@asynccontextmanager
-async def event_lock(event_id: int) -> AsyncIterator[tuple[BaseDBAsyncClient, Event]]:
-    """Open a transaction that holds the event's write lock and yield (connection, fresh event)."""
-    async with in_transaction() as conn:
-        event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
-        if event is None:
-            raise errors.EventNotFound()
-        yield conn, event
 
 
 def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str, ...]) -> Applicant:
@@ -108,18 +91,18 @@ def check_open(event: Event, now: datetime) -> None:
 
 async def waitlist_position(conn: BaseDBAsyncClient, registration: Registration) -> int | None:
     """1-based place on the waiting list, derived from the queue order (never stored)."""
-    if registration.status != S.WAITLISTED:
+    if registration.status != RegistrationStatus.WAITLISTED:
         return None
     ahead = await Registration.filter(
         Q(queued_at__lt=registration.queued_at) | Q(queued_at=registration.queued_at, id__lt=registration.id),
-        event_id=registration.event_id, status=S.WAITLISTED,
+        event_id=registration.event_id, status=RegistrationStatus.WAITLISTED,
     ).using_db(conn).count()
     return ahead + 1
 
 
 async def waitlist_positions(event_id: int) -> dict[int, int]:
     """Positions of all waiting registrations of an event, by registration id."""
-    waiting = await Registration.filter(event_id=event_id, status=S.WAITLISTED).order_by(
+    waiting = await Registration.filter(event_id=event_id, status=RegistrationStatus.WAITLISTED).order_by(
         "queued_at", "id").values_list("id", flat=True)
     return {reg_id: index for index, reg_id in enumerate(waiting, start=1)}
 
@@ -128,7 +111,7 @@ async def waitlist_positions(event_id: int) -> dict[int, int]:
 STATUS_FIELDS = ["status", "sequence", "status_changed_at"]
 
 
-def set_status(registration: Registration, status: S, now: datetime) -> None:
+def set_status(registration: Registration, status: RegistrationStatus, now: datetime) -> None:
     """The one way to change a registration's status (the caller saves STATUS_FIELDS).
 
     A change raises the registration's sequence and notes the time, which the person's own calendar
@@ -144,7 +127,7 @@ def _mail_context(registration: Registration, **extra) -> dict:
     return {"registration_id": registration.id, "event_id": registration.event_id, **extra}
 
 
-async def tell(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
+async def queue_registration_mail(conn: BaseDBAsyncClient, registration: Registration, template: str, **extra) -> None:
     """Queue the mail of this kind to the person, in their language, inside the caller's transaction."""
     await queue_mail(
         conn,
@@ -164,18 +147,21 @@ async def register(
     languages: tuple[str, ...] = ("de",),
     via_invitation: bool = False,
     hold_seat: bool = True,
+    once_per_email: bool = False,
     now: datetime | None = None,
     event: Event | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
     `hold_seat=False` stores the registration as pending (it holds no seat until
-    `confirm_pending`), for sign-ups whose address must be verified first. A caller that has
-    loaded the event passes it (`event`) to spare a query.
+    `confirm_pending`), for sign-ups whose address must be verified first. `once_per_email` refuses
+    a second live registration of the same address for the event (public sign-up: no seats taken and
+    no mail sent again and again to an address the caller chose). A caller that has loaded the event
+    passes it (`event`) to spare a query.
 
     Everything but the seat decision happens before the event's lock: the checks here, the row's
-    values and tokens. The lock is held only for the statement(s) in `register_sql.place`, which
-    checks again, under the lock, what may have changed meanwhile (cancelled, closed, full).
+    values and tokens. The lock is held only for `register_sql.place`, which checks again, under the
+    lock, what may have changed meanwhile (cancelled, closed, full, the same address registered).
     """
     now = now or utcnow()
     if event is None or event.id != event_id:
@@ -189,45 +175,56 @@ async def register(
     row = register_sql.NewRegistration(
         event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
         companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
-        manage_token=new_token(), checkin_token=new_token())
+        manage_token=new_token(), checkin_token=new_token(), once_per_email=once_per_email and bool(person.email))
     if not hold_seat:
         return await _register_pending(row, now)
     if event.offer_hours > 0 and await _offers_due(event.id, now):
         # expired offers pass their seats to the waiting list first, never to a newcomer
-        async with event_lock(event.id) as (conn, locked):
+        async with seating.event_lock(event.id) as (conn, locked):
             await expire_event_offers(conn, locked, now)
     placed = await register_sql.place(row, now=now)
     if placed.status is None:
-        await _why_not_placed(event.id, now)
-    status = S(placed.status)
+        await _why_not_placed(row, now)
+    status = RegistrationStatus(placed.status)
     registration = Registration(
         id=placed.id, event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
         companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=placed.queued_at,
         manage_token=row.manage_token, checkin_token=row.checkin_token, sequence=0, created_at=now, updated_at=now,
-        confirmed_at=now if status == S.CONFIRMED else None)
+        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None)
     registration._saved_in_db = True
     return Outcome(registration, placed.position)
 
 
-async def _register_pending(row: "register_sql.NewRegistration", now: datetime) -> Outcome:
-    """A sign-up that holds no seat yet: the row and its verification mail, no event lock needed."""
-    async with in_transaction() as conn:
+async def _live_registration_exists(conn: BaseDBAsyncClient, event_id: int, email: str) -> bool:
+    return await Registration.filter(
+        event_id=event_id, email__iexact=email,
+        status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists()
+
+
+async def _register_pending(row: register_sql.NewRegistration, now: datetime) -> Outcome:
+    """A sign-up that holds no seat yet: the row and its verification mail (under the event lock only
+    when the address must be new to the event, so two identical sign-ups at once cannot both pass)."""
+    async with seating.event_lock(row.event_id) as (conn, _):
+        if row.once_per_email and await _live_registration_exists(conn, row.event_id, row.email):
+            raise errors.AlreadyRegistered()
         registration = Registration(
             event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
             companions=row.companions, seats=row.seats, answers=row.answers, queued_at=now,
             manage_token=row.manage_token, checkin_token=row.checkin_token)
-        set_status(registration, S.PENDING, now)
+        set_status(registration, RegistrationStatus.PENDING, now)
         await registration.save(using_db=conn)
-        await tell(conn, registration, "verify_email")
+        await queue_registration_mail(conn, registration, "verify_email")
     return Outcome(registration, None)
 
 
-async def _why_not_placed(event_id: int, now: datetime) -> None:
-    """The lock found the event unable to take anyone: raise the error that says why."""
-    event = await Event.get_or_none(id=event_id)
+async def _why_not_placed(row: register_sql.NewRegistration, now: datetime) -> None:
+    """The lock found the event unable to take this registration: raise the error that says why."""
+    event = await Event.get_or_none(id=row.event_id)
     if event is None:
         raise errors.EventNotFound()
     check_open(event, now)
+    if row.once_per_email and await _live_registration_exists(Event._meta.db, row.event_id, row.email):
+        raise errors.AlreadyRegistered()
     raise errors.EventFull()
 
 
@@ -235,18 +232,15 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
                              now: datetime) -> None:
     """Give the registration its seats if they are free, else a place on the waiting list.
 
-    Call only under `event_lock`; invitations and the back office use it for their own flows."""
-    if event.seats_taken + registration.seats <= event.capacity:
-        set_status(registration, S.CONFIRMED, now)
+    Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
+    if await seating.take_seats(conn, event, registration.seats):
+        set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
-        event.seats_taken += registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
     elif event.waitlist:
-        set_status(registration, S.WAITLISTED, now)
+        set_status(registration, RegistrationStatus.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
         registration.queued_at = utcnow()
-        event.waiting += 1
-        await event.save(using_db=conn, update_fields=["waiting"])
+        await seating.count_waiting(conn, event, +1)
     else:
         raise errors.EventFull()
     await registration.save(using_db=conn)
@@ -258,71 +252,64 @@ async def confirm_pending(*, registration_id: int, now: datetime | None = None) 
     registration = await Registration.get_or_none(id=registration_id)
     if registration is None:
         raise errors.RegistrationNotFound()
-    async with event_lock(registration.event_id) as (conn, event):
+    async with seating.event_lock(registration.event_id) as (conn, event):
         registration = await Registration.get(id=registration_id).using_db(conn)
-        if registration.status != S.PENDING:
+        if registration.status != RegistrationStatus.PENDING:
             return Outcome(registration, await waitlist_position(conn, registration))
         check_open(event, now)
         await expire_event_offers(conn, event, now)
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
-        await tell(conn, registration, "waitlisted" if position else "confirmed", position=position)
+        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
         return Outcome(registration, position)
 
 
 async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) -> list[Registration]:
-    """Fill free seats from the waiting list, oldest first. Call only under `event_lock`.
+    """Fill free seats from the waiting list, oldest first. Call only under `seating.event_lock`.
 
     A request for more seats than are free is skipped but keeps its place; with `offer_hours`
     the seats are held as an offer that the person must accept before it expires.
     """
     if event.status == EventStatus.CANCELLED:
         return []
-    free = event.capacity - event.seats_taken
     promoted: list[Registration] = []
-    if free <= 0:
+    if seating.free_seats(event) <= 0:
         return promoted
-    waiting = await Registration.filter(event_id=event.id, status=S.WAITLISTED).order_by(
+    waiting = await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED).order_by(
         "queued_at", "id").using_db(conn)
-    event.waiting = len(waiting)  # the whole list is at hand: the counter is exact again, whatever happened
     for registration in waiting:
-        if free <= 0:
+        if seating.free_seats(event) <= 0:
             break
-        if registration.seats > free:
+        if not await seating.take_seats(conn, event, registration.seats):
             continue
         if event.offer_hours > 0:
-            set_status(registration, S.OFFERED, now)
+            set_status(registration, RegistrationStatus.OFFERED, now)
             registration.offer_expires_at = now + timedelta(hours=event.offer_hours)
             template = "offered"
         else:
-            set_status(registration, S.CONFIRMED, now)
+            set_status(registration, RegistrationStatus.CONFIRMED, now)
             registration.confirmed_at = now
             template = "promoted"
         await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "confirmed_at",
                                                               "updated_at"])
-        await tell(conn, registration, template,
+        await queue_registration_mail(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
-        free -= registration.seats
-        event.seats_taken += registration.seats
-        event.waiting -= 1
         promoted.append(registration)
-    await event.save(using_db=conn, update_fields=["seats_taken", "waiting"])
+    # the whole list was at hand: the counter is exact again, whatever happened before
+    await seating.count_waiting(conn, event, len(waiting) - len(promoted) - event.waiting)
     return promoted
 
 
-async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: S,
+async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Registration, status: RegistrationStatus,
                         now: datetime) -> None:
-    """Give back the seats a registration held and set its new status. Call only under `event_lock`."""
+    """Give back the seats a registration held and set its new status. Call only under `seating.event_lock`."""
     if registration.status in SEAT_HOLDING:
-        event.seats_taken -= registration.seats
-        await event.save(using_db=conn, update_fields=["seats_taken"])
-    joins_queue = (status == S.WAITLISTED) - (registration.status == S.WAITLISTED)
-    if joins_queue:
-        event.waiting += joins_queue
-        await event.save(using_db=conn, update_fields=["waiting"])
+        await seating.give_back_seats(conn, event, registration.seats)
+    await seating.count_waiting(conn, event, (status == RegistrationStatus.WAITLISTED)
+                                - (registration.status == RegistrationStatus.WAITLISTED))
     set_status(registration, status, now)
     registration.offer_expires_at = None
-    if status == S.CANCELLED:
+    if status == RegistrationStatus.CANCELLED:
         registration.cancelled_at = now
     await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "offer_expires_at", "cancelled_at",
                                                           "updated_at"])
@@ -330,15 +317,17 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
 
 async def _offers_due(event_id: int, now: datetime) -> bool:
     """Checked before taking the lock, so a page view takes the lock only when there is work to do."""
-    return await Registration.filter(event_id=event_id, status=S.OFFERED, offer_expires_at__lte=now).exists()
+    return await Registration.filter(event_id=event_id, status=RegistrationStatus.OFFERED,
+                                     offer_expires_at__lte=now).exists()
 
 
 async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: datetime) -> int:
-    """Expire this event's offers past their deadline and pass the seats on. Call only under `event_lock`."""
-    due = await Registration.filter(event_id=event.id, status=S.OFFERED, offer_expires_at__lte=now).using_db(conn)
+    """Expire this event's offers past their deadline and pass the seats on. Call only under `seating.event_lock`."""
+    due = await Registration.filter(event_id=event.id, status=RegistrationStatus.OFFERED,
+                                    offer_expires_at__lte=now).using_db(conn)
     for registration in due:
-        await release_seats(conn, event, registration, S.EXPIRED, now)
-        await tell(conn, registration, "offer_expired")
+        await release_seats(conn, event, registration, RegistrationStatus.EXPIRED, now)
+        await queue_registration_mail(conn, registration, "offer_expired")
     if due:
         await promote_waiting(conn, event, now)
     return len(due)
@@ -347,11 +336,11 @@ async def expire_event_offers(conn: BaseDBAsyncClient, event: Event, now: dateti
 async def expire_due_offers(*, now: datetime | None = None) -> int:
     """Worker job: expire every offer past its deadline, event by event, each under its lock."""
     now = now or utcnow()
-    event_ids = await Registration.filter(status=S.OFFERED, offer_expires_at__lte=now).distinct().values_list(
-        "event_id", flat=True)
+    event_ids = await Registration.filter(status=RegistrationStatus.OFFERED, offer_expires_at__lte=now
+                                          ).distinct().values_list("event_id", flat=True)
     expired = 0
     for event_id in set(event_ids):
-        async with event_lock(event_id) as (conn, event):
+        async with seating.event_lock(event_id) as (conn, event):
             expired += await expire_event_offers(conn, event, now)
     return expired
 
@@ -370,12 +359,12 @@ async def _event_id_for_token(token: str) -> int:
     return event_id[0]
 
 
-async def find_by_token(token: str, *, now: datetime | None = None) -> Outcome:
+async def find_by_manage_token(token: str, *, now: datetime | None = None) -> Outcome:
     """The registration behind a manage link, with due offers expired first so the page is true."""
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
     if await _offers_due(event_id, now):
-        async with event_lock(event_id) as (conn, event):
+        async with seating.event_lock(event_id) as (conn, event):
             await expire_event_offers(conn, event, now)
     registration = await Registration.get(manage_token=token).prefetch_related("event")
     return Outcome(registration, await waitlist_position(registration._meta.db, registration))
@@ -385,12 +374,12 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
     """Cancelled by the person: frees the seats and moves the waiting list."""
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
-        if registration.status in (S.CANCELLED, S.EXPIRED):
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             raise errors.AlreadyCancelled()
-        await release_seats(conn, event, registration, S.CANCELLED, now)
-        await tell(conn, registration, "cancelled")
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await queue_registration_mail(conn, registration, "cancelled")
         await promote_waiting(conn, event, now)
         return registration
 
@@ -398,14 +387,14 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
 async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:
     now = now or utcnow()
     event_id = await _event_id_for_token(token)
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         registration = await _locked_registration(conn, token)
-        if registration.status == S.OFFERED and registration.offer_expires_at <= now:
+        if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at <= now:
             await expire_event_offers(conn, event, now)
             expired = True  # committed first, reported after the transaction
         else:
             expired = False
-            if registration.status != S.OFFERED:
+            if registration.status != RegistrationStatus.OFFERED:
                 raise errors.OfferNotOpen()
             await _confirm_offer(conn, registration, now)
     if expired:
@@ -414,16 +403,16 @@ async def accept_offer(*, token: str, now: datetime | None = None) -> Registrati
 
 
 async def _confirm_offer(conn: BaseDBAsyncClient, registration: Registration, now: datetime) -> None:
-    set_status(registration, S.CONFIRMED, now)
+    set_status(registration, RegistrationStatus.CONFIRMED, now)
     registration.confirmed_at = now
     registration.offer_expires_at = None
     await registration.save(using_db=conn, update_fields=[*STATUS_FIELDS, "confirmed_at", "offer_expires_at",
                                                           "updated_at"])
-    await tell(conn, registration, "confirmed")
+    await queue_registration_mail(conn, registration, "confirmed")
 
 
 def check_capacity(event: Event, capacity: int) -> None:
-    """Refuse a new capacity below the seats already taken. Call only under `event_lock`, so no
+    """Refuse a new capacity below the seats already taken. Call only under `seating.event_lock`, so no
     registration can take a seat between this check and the write.
 
     An unchanged capacity passes even when an organiser has promoted beyond it."""
@@ -436,7 +425,7 @@ def check_capacity(event: Event, capacity: int) -> None:
 async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = None) -> Event:
     """Change the capacity; a raise promotes from the waiting list. Seats already given stay given."""
     now = now or utcnow()
-    async with event_lock(event_id) as (conn, event):
+    async with seating.event_lock(event_id) as (conn, event):
         check_capacity(event, capacity)
         event.capacity = capacity
         await event.save(using_db=conn, update_fields=["capacity", "updated_at"])
@@ -447,11 +436,11 @@ async def set_capacity(*, event_id: int, capacity: int, now: datetime | None = N
 async def seat_counts(event_id: int) -> dict[str, int]:
     """Seats taken (confirmed + offered), seats waiting, registrations waiting: recounted from rows."""
     counts = {"confirmed": 0, "offered": 0, "waitlisted_seats": 0, "waitlisted": 0}
-    rows = await Registration.filter(event_id=event_id, status__in=[S.CONFIRMED, S.OFFERED, S.WAITLISTED]).values_list(
-        "status", "seats")
+    held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
+    rows = await Registration.filter(event_id=event_id, status__in=held).values_list("status", "seats")
     for status, seats in rows:
-        status = S(status)
-        if status == S.WAITLISTED:
+        status = RegistrationStatus(status)
+        if status == RegistrationStatus.WAITLISTED:
             counts["waitlisted"] += 1
             counts["waitlisted_seats"] += seats
         else:

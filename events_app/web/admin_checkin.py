@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from events_app.courses import checkin
 from events_app.core import errors
 from events_app.backoffice import exports
-from events_app.core.models import Event, Registration, RegistrationStatus as S
+from events_app.core.models import Event, Registration, RegistrationStatus
 from events_app.web.admin_common import back, load_event, page
 from events_app.web.admin_auth import EVERYONE, requires
 from events_app.web.requests import read_form
@@ -42,7 +42,7 @@ async def checkin_page(request: Request) -> Response:
     if q.get("token"):
         scanned = await checkin.by_token(event_id=event.id, token=q["token"])
     search = q.get("q", "").strip()[:100]
-    people = sorted(await Registration.filter(event_id=event.id, status=S.CONFIRMED),
+    people = sorted(await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED),
                     key=lambda r: (exports.name_key(r.name), r.id))
     if search:  # "ayse yilmaz" finds "Ayşe Yılmaz": door staff type on any phone keyboard
         wanted = exports.name_key(search)

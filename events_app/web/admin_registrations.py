@@ -18,14 +18,12 @@ from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 
-S = RegistrationStatus
-
 
 @requires(*ORGANISERS)
 async def event_detail(request: Request) -> Response:
     event = await load_event(request)
     q = request.query_params
-    status = q.get("status", "") if q.get("status", "") in {s.value for s in S} else ""
+    status = q.get("status", "") if q.get("status", "") in {s.value for s in RegistrationStatus} else ""
     language = q.get("language", "") if q.get("language", "") in LANGUAGES else ""
     answer_key = q.get("answer_key", "") if q.get("answer_key", "") in {x.key for x in event.questions} else ""
     found = await changes.find_registrations(event_id=event.id, status=status, language=language,
@@ -40,12 +38,12 @@ async def event_detail(request: Request) -> Response:
     page_number = min(page_number, pages)
     shown = found[(page_number - 1) * per_page:page_number * per_page]
     positions = await registration.waitlist_positions(event.id)
-    waiting = sorted((r for r in await Registration.filter(event_id=event.id, status=S.WAITLISTED)),
+    waiting = sorted((r for r in await Registration.filter(event_id=event.id, status=RegistrationStatus.WAITLISTED)),
                      key=lambda r: positions.get(r.id, 0))
     return page(request, "admin/event_detail.html", {
         "event": event, "summary": await changes.summarise(event), "registrations": shown, "found": len(found),
         "page_number": page_number, "pages": pages,
-        "positions": positions, "waiting": waiting, "statuses": list(S),
+        "positions": positions, "waiting": waiting, "statuses": list(RegistrationStatus),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},
         "confirm_promote": q.get("confirm_promote", "") if q.get("confirm_promote", "").isdigit() else "",
@@ -157,7 +155,7 @@ async def registration_resend(request: Request) -> Response:
 async def message_page(request: Request) -> Response:
     event = await load_event(request)
     counts = await registration.seat_counts(event.id)
-    confirmed = await Registration.filter(event_id=event.id, status=S.CONFIRMED).count()
+    confirmed = await Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED).count()
     return page(request, "admin/message.html", {"event": event, "form": {"group": "confirmed"},
                                                 "confirmed": confirmed, "waiting": counts["waitlisted"]})
 

@@ -32,7 +32,7 @@ def _pdf(data: bytes, filename: str, *, inline: bool = False) -> Response:
 
 async def verify_page(request: Request) -> Response:
     """GET shows a button; only the POST confirms, so mail scanners that open links confirm nothing."""
-    outcome = await registration.find_by_token(request.path_params["token"])
+    outcome = await registration.find_by_manage_token(request.path_params["token"])
     return render(request, "verify_email.html", {"registration": outcome.registration,
                                                  "code": request.query_params.get("code", "")})
 

@@ -1,4 +1,4 @@
-"""The progress page of a background job (events_app/jobs.py), the same for every kind of job: the
+"""The progress page of a background job (events_app/core/jobs.py), the same for every kind of job: the
 template extends admin/job.html and words the steps for its kind."""
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def _every_problem(data: dict, event, first: errors.ValidationFailed) -> tuple[d
 
 
 async def manage_page(request: Request) -> Response:
-    outcome = await registration.find_by_token(request.path_params["token"])
+    outcome = await registration.find_by_manage_token(request.path_params["token"])
     reg = outcome.registration
     event = await events.get_event(reg.event_id, public=False)
     return render(request, "manage.html", {

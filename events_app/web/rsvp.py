@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from events_app.core import errors, urls
-from events_app.seats import events, registration as engine
+from events_app.seats import events
+from events_app.seats.registration import find_by_manage_token
 from events_app.receptions import invitations
 from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES, gettext
@@ -48,7 +49,7 @@ async def _page(request: Request, invitation: Invitation, *, form=None, field_er
     registration = None
     if invitation.registration_id:
         manage_token = (await invitation.registration).manage_token
-        registration = (await engine.find_by_token(manage_token)).registration  # due offers expired first
+        registration = (await find_by_manage_token(manage_token)).registration  # due offers expired first
     return render(request, "rsvp.html", {
         "invitation": invitation, "event": event, "registration": registration,
         "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
@@ -80,12 +81,12 @@ async def code_submit(request: Request) -> Response:
 
 
 async def invitation_page(request: Request) -> Response:
-    invitation = await invitations.find_by_token(request.path_params["token"])
+    invitation = await invitations.find_by_invitation_token(request.path_params["token"])
     return await _page(request, invitation, message=request.query_params.get("done"))
 
 
 async def invitation_answer(request: Request) -> Response:
-    invitation = await invitations.find_by_token(request.path_params["token"])
+    invitation = await invitations.find_by_invitation_token(request.path_params["token"])
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
     if data.get("language") not in LANGUAGES:
@@ -107,7 +108,7 @@ async def invitation_answer(request: Request) -> Response:
 
 async def accept_seat(request: Request) -> Response:
     """POST: the invitee takes the seat offered to them (an expired or missing offer is a 409 page)."""
-    invitation = await invitations.find_by_token(request.path_params["token"])
+    invitation = await invitations.find_by_invitation_token(request.path_params["token"])
     await read_form(request)
     await invitations.accept_seat(invitation_id=invitation.id)
     return RedirectResponse(urls.rsvp_page("", invitation.token, done="accepted"), status_code=303)
