@@ -149,7 +149,7 @@ async def _measure(mode: str, database_url: str, event_id: int, count: int) -> d
             fonts = FontConfiguration()
             data = b"".join(await asyncio.to_thread(lambda: [
                 HTML(string=certificates.certificate_html([page], settings=settings),
-                     base_url=certificates.fonts_base_url()).write_pdf(font_config=fonts) for page in pages]))
+                     base_url=pdf.fonts_base_url()).write_pdf(font_config=fonts) for page in pages]))
         else:
             raise SystemExit(f"unknown mode {mode}")
         seconds, cpu = time.perf_counter() - started, time.process_time() + _render_cpu() - cpu_started

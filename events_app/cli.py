@@ -1,10 +1,12 @@
-"""`events-app serve | migrate | worker | backup | restore | demo | user add | token create`."""
+"""`events-app serve | migrate | worker | backup | restore | demo | user add | token create | import-invitations |
+purge`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sys
 
@@ -64,7 +66,7 @@ async def _worker(settings) -> None:
 
     # a worker's jobs run one after another: a few connections are plenty
     async with db.orm(settings.database_url, pool_size=4, statement_timeout=settings.db_statement_timeout):
-        await worker.run_forever(settings)
+        await worker.run_until_signalled(settings)
 
 
 # --- receptions ---
@@ -110,6 +112,19 @@ async def _import_invitations(settings, event_id: int, path: str, store: bool) -
 # --- end receptions ---
 
 
+async def _purge(settings, dry_run: bool) -> None:
+    """Run the retention job now and print the rows and files per table it removed (or would remove)."""
+    from events_app.privacy import retention
+
+    async with db.orm(settings.database_url):
+        removed = await retention.purge(settings, dry_run=dry_run)
+    print("would remove (dry run):" if dry_run else "removed:")
+    for table, count in removed.items():
+        print(f"  {table}: {count}")
+    if not removed:
+        print("  nothing")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="events-app", description="Events of the integration office.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -146,8 +161,12 @@ def main(argv: list[str] | None = None) -> None:
     import_inv.add_argument("file")
     import_inv.add_argument("--yes", action="store_true", help="store the invitations (without: preview only)")
     # --- end receptions ---
+    purge = commands.add_parser("purge", help="anonymise the people of events past their retention period now")
+    purge.add_argument("--dry-run", action="store_true", help="only print what would be removed")
 
     args = parser.parse_args(argv)
+    if args.command in ("serve", "worker"):  # the worker's line per round, and warnings, on stderr
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     seating.set_lock_timeout(settings.lock_timeout_ms)
     if args.command == "serve":
@@ -160,7 +179,10 @@ def main(argv: list[str] | None = None) -> None:
             args.workers = 1
         os.environ["EVENTS_WEB_PROCESSES"] = str(args.workers)  # each process takes its share of the pool
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                    loop="uvloop", http="httptools", proxy_headers=True, log_level="info",
+                    loop="uvloop", http="httptools", log_level="info",
+                    # X-Forwarded-For is read by the application, and only from EVENTS_TRUSTED_PROXIES
+                    # (web/requests.client_address); uvicorn itself trusts no forwarded header
+                    proxy_headers=False, forwarded_allow_ips="",
                     # requests are logged by the reverse proxy (docs/operations.md); a second log of every
                     # address costs CPU in a rush and keeps personal data nobody needs
                     access_log=args.access_log,
@@ -194,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_token_create(settings, args.email, args.label))
     elif args.command == "import-invitations":  # receptions
         raise SystemExit(asyncio.run(_import_invitations(settings, args.event_id, args.file, args.yes)))
+    elif args.command == "purge":
+        asyncio.run(_purge(settings, args.dry_run))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ from events_app.seats.registration import Applicant
 from tests.helpers import in_days, make_event
 
 
-async def make_course(dates: int = 8, **overrides):
-    """A weekly course with `dates` sessions of 90 minutes, and its sessions in order."""
-    sessions = [SessionSpec(in_days(7 * (i + 1), hour=9), in_days(7 * (i + 1), hour=9) + timedelta(minutes=90))
-                for i in range(dates)]
+async def make_course(dates: int = 8, *, held: bool = True, **overrides):
+    """A weekly course with `dates` sessions of 90 minutes, and its sessions in order. `held`: its last
+    date was a week ago, so attendance can be recorded and certificates issued; else it starts next week."""
+    first_week = -dates if held else 1
+    sessions = [SessionSpec(in_days(7 * (first_week + i), hour=9),
+                            in_days(7 * (first_week + i), hour=9) + timedelta(minutes=90)) for i in range(dates)]
     values = {"kind": "course", "title": "Schwimmkurs für Frauen", "capacity": 12, "certificate_min_attendance": 75}
     values.update(overrides)
     event = await make_event(sessions=sessions, **values)

@@ -1,14 +1,18 @@
 """A real SMTP server (aiosmtpd) on a free loopback port that keeps what it receives.
 
 `smtp_server.replies` scripts the answers to the next DATA commands (e.g. "451 try later");
-with the list empty every message is accepted with 250.
+with the list empty every message is accepted with 250. Faults: `drop_for` holds recipients whose
+message makes the server drop the connection (after the data, before answering), `delay` makes
+the server slow (seconds before each answer to DATA).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
+import time
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -28,6 +32,8 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    #: The client's address and port: one per SMTP connection.
+    peer: tuple = ()
 
 
 @dataclass
@@ -36,17 +42,40 @@ class SmtpSink:
     received: list[Received] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     controller: Controller | None = None
+    drop_for: set[str] = field(default_factory=set)
+    #: (recipient, client address) of each message on which the connection was dropped.
+    dropped: list[tuple[str, tuple]] = field(default_factory=list)
+    delay: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self._lock:
+            dropping = self.drop_for.intersection(envelope.rcpt_tos)
+            if dropping:
+                self.dropped.append((sorted(dropping)[0], session.peer))
+                server.transport.close()
+                return "421 4.3.0 Connection dropped"
             reply = self.replies.pop(0) if self.replies else "250 Message accepted for delivery"
             if not reply.startswith("250"):
                 return reply
             message = email.message_from_bytes(envelope.original_content or envelope.content,
                                                policy=email.policy.default)
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, session.peer))
         return reply
+
+    def message_ids(self) -> list[str]:
+        with self._lock:
+            return [r.message["Message-ID"] for r in self.received]
+
+    async def until(self, condition, *, timeout: float = 30.0) -> None:
+        """Wait (without blocking the test's event loop) until `condition(self)` holds."""
+        deadline = time.monotonic() + timeout
+        while not condition(self):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s; {len(self.received)} messages received")
+            await asyncio.sleep(0.02)
 
     def start(self) -> "SmtpSink":
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)

@@ -17,6 +17,7 @@ import pytest
 from tests.fixtures_browser import _cli
 from tests.fixtures_i18n import axe_violations
 from tests.fixtures_receptions import sample_bytes
+from events_app.core.timeutil import utcnow
 from tests.helpers import in_days
 
 pytestmark = pytest.mark.browser
@@ -73,8 +74,21 @@ def demo(live_server, tmp_path_factory) -> dict:
     def answer_path(invitee: dict) -> str:
         return "/rsvp/" + invitee["rsvp_url"].rsplit("/rsvp/", 1)[1]
 
+    consultation = events["Sprechstunde für neu angekommene Frauen"]["id"]
+    with live_server.api() as api:
+        free = [s for s in api.get(f"/api/v1/events/{consultation}/slots").json() if s["free"]]
+        booked = api.post(f"/api/v1/slots/{free[0]['id']}/bookings", json={
+            "name": "Zahra Ahmadi", "phone": "0176 1234567", "interpreter_needed": True, "interpreter_language": "prs",
+            "women_only": True})
+        assert booked.status_code == 201, booked.text
+        applied = api.post(f"/api/v1/events/{festival}/partners", json={
+            "organisation": "Afghanischer Kulturverein", "contact_name": "Zahra Ahmadi",
+            "email": "kulturverein@example.org", "needs": {"table": True}})
+        assert applied.status_code == 201, applied.text
     return {"festival": festival, "course": course, "reception": reception, "manage": manage_path,
-            "answer": answer_path(invitees[0]), "offered": answer_path(second)}
+            "answer": answer_path(invitees[0]), "offered": answer_path(second), "consultation": consultation,
+            "booking": "/b/" + booked.json()["manage_url"].rsplit("/b/", 1)[1],
+            "partner": "/p/" + applied.json()["manage_url"].rsplit("/p/", 1)[1]}
 
 
 async def _tab_until(page, condition: str, limit: int = 80) -> None:
@@ -200,6 +214,7 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
         "course for women": f"/events/{demo['course']}",
         "event by invitation": f"/events/{demo['reception']}",
         "manage page": demo["manage"],
+        "delete my data": demo["manage"] + "/delete",
         "accessibility statement": "/accessibility",
         "privacy notice": "/privacy",
         "page not found": "/events/999999",
@@ -207,6 +222,10 @@ async def test_axe_finds_no_wcag_violations(live_server, demo, open_context, axe
         "invitee's answer page": demo["answer"],
         "answer page with a seat offered": demo["offered"],
         "back-office login": "/admin/login",
+        "consultation slots": f"/events/{demo['consultation']}",
+        "booked appointment": demo["booking"],
+        "stand application form": f"/events/{demo['festival']}/partners",
+        "partner's application page": demo["partner"],
     }
     found: dict[str, list] = {}
     for name, path in paths.items():
@@ -242,7 +261,8 @@ async def test_pages_reflow_at_320_pixels(live_server, demo, open_context, langu
     context = await open_context(locale="de-DE", viewport={"width": 320, "height": 640})
     page = await context.new_page()
     for path in ("/", f"/events/{demo['festival']}", f"/events/{demo['course']}", demo["manage"],
-                 demo["answer"], demo["offered"], "/accessibility", "/privacy"):
+                 demo["answer"], demo["offered"], "/accessibility", "/privacy", f"/events/{demo['consultation']}",
+                 f"/events/{demo['festival']}/partners", demo["booking"], demo["partner"]):
         await page.goto(f"{live_server.url}{path}?lang={language}")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320, f"{path} in {language} is {width}px wide at a 320px viewport"
@@ -292,6 +312,14 @@ async def test_the_attendance_tick_list_works_with_the_keyboard_and_passes_axe(l
         registered = api.post(f"/api/v1/events/{demo['course']}/registrations",
                               json={"name": name, "phone": "0176 1234567", "women_only": True})
         assert registered.status_code == 201 and registered.json()["status"] == "confirmed", registered.text
+        # the course's first date has begun (attendance is recorded only from a date's start)
+        course = api.get(f"/api/v1/events/{demo['course']}").json()
+        first = course["sessions"][0]
+        moved = api.patch(f"/api/v1/events/{demo['course']}", json={"sessions": [
+            {"id": first["id"], "starts_at": (utcnow() - timedelta(hours=1)).isoformat(),
+             "ends_at": (utcnow() + timedelta(minutes=30)).isoformat()},
+            *({"id": s["id"], "starts_at": s["starts_at"], "ends_at": s["ends_at"]} for s in course["sessions"][1:])]})
+        assert moved.status_code == 200, moved.text
     context = await open_context(locale="de-DE")
     page = await context.new_page()
     await page.goto(f"{live_server.url}/admin/events/{demo['course']}/attendance?lang={language}")

@@ -10,7 +10,7 @@ import pytest
 
 from events_app.mail import delivery
 from events_app.mail.files import mail_files
-from events_app.core.models import DoorAssignment, OutboxMessage
+from events_app.core.models import DoorAssignment, Newsletter, OutboxMessage
 from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import make_event, make_user
@@ -59,6 +59,7 @@ ROUTES = [
     ("POST", "/admin/users/{u}/unlock", {A}),
     ("POST", "/admin/users/{u}/active", {A}),
     ("POST", "/admin/users/{u}/role", {A}),
+    ("POST", "/admin/users/{u}/password", {A}),
     ("GET", "/admin/audit", {A}),
     ("GET", "/admin/settings", {A}),
     ("GET", "/admin/account", ALL),
@@ -71,6 +72,8 @@ ROUTES = [
     ("POST", "/admin/events/{e}/invitations/remind", ORG),
     ("POST", "/admin/events/{e}/invitations/{i}/told", ORG),
     ("GET", "/admin/events/{e}/invitations/letters.pdf", ORG),
+    ("GET", "/admin/events/{e}/invitations/letters/preview.pdf", ORG),
+    ("POST", "/admin/events/{e}/invitations/deadline", ORG),
     ("POST", "/admin/events/{e}/invitations/letters", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}.pdf", ORG),
     ("GET", "/admin/events/{e}/invitations/letters/{j}", ORG),
@@ -86,12 +89,44 @@ ROUTES = [
     ("GET", "/admin/events/{e}/certificates/jobs/{j}", ORG),
     ("GET", "/admin/training", ORG),
     ("GET", "/admin/training/record.csv", ORG),
-    ("GET", "/admin/mail", ORG),
-    ("GET", "/admin/mail/files/{m}", ORG),
-    ("GET", "/admin/mail/files/{m}/download", ORG),
+    ("GET", "/admin/mail", {A}),
+    ("GET", "/admin/mail/files/{m}", {A}),
+    ("GET", "/admin/mail/files/{m}/download", {A}),
     ("POST", "/admin/mail/{o}/requeue", ORG),
     ("POST", "/admin/account/feeds", ALL),
     ("POST", "/admin/account/feeds/{f}/revoke", ALL),
+    ("GET", "/admin/statistics", ORG),
+    ("GET", "/admin/statistics.csv", ORG),
+    ("GET", "/admin/statistics/districts", ORG),
+    ("POST", "/admin/statistics/districts", ORG),
+    ("GET", "/admin/privacy", {A}),
+    ("GET", "/admin/privacy/personal-data.json?email=amina@example.org", {A}),
+    ("POST", "/admin/privacy/erase", {A}),
+    ("GET", "/admin/events/{e}/slots", ORG),
+    ("POST", "/admin/events/{e}/slots", ORG),
+    ("GET", "/admin/events/{e}/slots/desk", ORG),
+    ("POST", "/admin/events/{e}/slots/desk", ORG),
+    ("POST", "/admin/events/{e}/slots/bookings/{b}/cancel", ORG),
+    ("POST", "/admin/events/{e}/slots/bookings/{b}/move", ORG),
+    ("GET", "/admin/events/{fe}/partners", ORG),
+    ("GET", "/admin/events/{fe}/partners.xlsx", ORG),
+    ("POST", "/admin/events/{fe}/partners/stands", ORG),
+    ("POST", "/admin/events/{fe}/partners/numbers", ORG),
+    ("POST", "/admin/events/{fe}/partners/{p}/decision", ORG),
+    ("GET", "/admin/interpreters", ORG),
+    ("POST", "/admin/interpreters", ORG),
+    ("POST", "/admin/interpreters/{n}/remove", ORG),
+    ("GET", "/admin/events/{e}/language-needs", ORG),
+    ("POST", "/admin/events/{e}/language-needs", ORG),
+    ("GET", "/admin/newsletter", ORG),
+    ("POST", "/admin/newsletter", ORG),
+    ("GET", "/admin/newsletter/{nl}", ORG),
+    ("POST", "/admin/newsletter/{nl}", ORG),
+    ("POST", "/admin/newsletter/{nl}/test", ORG),
+    ("POST", "/admin/newsletter/{nl}/send", ORG),
+    ("GET", "/admin/subscribers", {A}),
+    ("GET", "/admin/subscribers.csv", {A}),
+    ("POST", "/admin/events/{e}/registrations/bulk", ORG),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -104,7 +139,12 @@ def test_every_admin_route_is_in_the_table():
                .replace("certificates/jobs/{job_id}.pdf", "certificates/jobs/{job_id}.{fmt:str}").replace("{f}", "{token_id:id}")
                .replace("certificates.pdf", "certificates.{fmt:str}").replace("record.csv", "record.{fmt:str}")
                .replace("{m}", "{name}").replace("{o}", "{message_id:id}").replace("{i}", "{invitation_id:id}")
-               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")) for m, p, _ in ROUTES}
+               .replace("export.csv", "export.{fmt}").replace("export.xlsx", "export.{fmt}")
+               .replace("statistics.csv", "statistics.{fmt:str}")
+               .replace("personal-data.json?email=amina@example.org", "personal-data.{fmt:str}")
+               .replace("{fe}", "{event_id:id}").replace("{b}", "{booking_id:id}").replace("{p}", "{partner_id:id}")
+               .replace("{n}", "{interpreter_id:id}").replace("partners.xlsx", "partners.{fmt}")
+               .replace("{nl}", "{newsletter_id:id}")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed
@@ -117,8 +157,10 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     await delivery.deliver_due(settings)  # no SMTP server: the confirmation becomes a mail file
     [mail_file] = mail_files(settings)
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
-    return {"e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
-            "m": mail_file.name, "o": sent.id, "i": 999999}
+    festival = await make_event(kind="festival", title="Global Village")
+    newsletter = await Newsletter.create(texts={"de": {"subject": "Neues", "body": "Text"}})
+    return {"nl": newsletter.id, "e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
+            "m": mail_file.name, "o": sent.id, "i": 999999, "fe": festival.id, "b": 999999, "p": 999999, "n": 999999}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])
@@ -146,8 +188,10 @@ async def test_role_route_matrix(client, db, settings, role):
             assert response.status_code == 403, outcomes[-1]
         else:
             assert response.status_code not in (401, 403, 500), outcomes[-1]
-            if method == "GET" and "{j}" not in template and "certificates.pdf" not in template:
-                # an unknown letters job is a 404 for anyone; no certificate issued yet is a 4xx
+            if method == "GET" and "{j}" not in template and "certificates.pdf" not in template \
+                    and "/letters" not in template:
+                # an unknown letters job is a 404 for anyone; no certificate issued yet is a 4xx;
+                # letters for an event that is no reception with an answer deadline are a 422
                 assert response.status_code == 200, outcomes[-1]
         if template == "/admin/logout" and role != "anonymous":
             break  # last row: signing out ends the session

@@ -29,7 +29,7 @@ async def _person(event, name: str, **extra):
 
 
 async def test_mail_files_are_listed_newest_first_shown_and_downloaded(client, db, settings):
-    await sign_in(client, "organiser")
+    await sign_in(client, "admin")  # mail files hold every registrant's links: admins only
     event = await make_event(title="Stadtteilführung")
     await _person(event, "Anna")
     await delivery.deliver_due(settings)
@@ -62,7 +62,7 @@ async def test_mail_files_are_listed_newest_first_shown_and_downloaded(client, d
 
 
 async def test_mail_file_names_are_never_paths(client, db, settings):
-    await sign_in(client, "organiser")
+    await sign_in(client, "admin")  # mail files hold every registrant's links: admins only
     event = await make_event()
     await _person(event, "Anna")
     await delivery.deliver_due(settings)
@@ -91,7 +91,7 @@ async def test_mail_file_names_are_never_paths(client, db, settings):
 
 
 async def test_without_mail_files_the_page_says_so_and_with_smtp_the_menu_hides_it(client, db, settings):
-    await sign_in(client, "organiser")
+    await sign_in(client, "admin")  # mail files hold every registrant's links: admins only
     empty = await client.get("/admin/mail")
     assert empty.status_code == 200 and "Noch keine E-Mail-Dateien." in empty.text
     with_smtp = create_app(settings.with_(smtp_host="127.0.0.1"), manage_orm=False)

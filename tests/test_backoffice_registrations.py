@@ -135,15 +135,19 @@ async def test_move_back_to_the_waiting_list(client, db):
     me = await sign_in(client, "organiser")
     event = await make_event(capacity=1)
     anna, berat = await _people(event, "Anna", "Berat")
+    asked = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
+                              data={"csrf_token": me.csrf})  # first the question, nothing moves yet
+    assert asked.status_code == 200 and "1 Person" in asked.text and "Anna" in asked.text
+    assert await _status(anna) == RegistrationStatus.CONFIRMED
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
-                                 data={"csrf_token": me.csrf})
+                                 data={"csrf_token": me.csrf, "confirm": "yes"})
     assert response.status_code == 303
     assert (await _status(anna), await _status(berat)) == (RegistrationStatus.WAITLISTED, RegistrationStatus.CONFIRMED)
     assert (await Event.get(id=event.id)).seats_taken == 1
     told = await OutboxMessage.filter(template="waitlisted", registration_id=anna.id).order_by("-id").first()
     assert told.context["position"] == 1
     not_holding = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
-                                    data={"csrf_token": me.csrf})
+                                    data={"csrf_token": me.csrf, "confirm": "yes"})
     assert not_holding.status_code == 409
 
 
@@ -207,13 +211,18 @@ async def test_message_all_confirmed_or_all_waiting(client, db):
     assert empty.status_code == 422
     bad_group = await client.post(url, data={"csrf_token": me.csrf, "group": "everyone", "subject": "x", "body": "y"})
     assert bad_group.status_code == 422
+    asked = await client.post(url, data={"csrf_token": me.csrf, "group": "confirmed", "subject": "Raumänderung",
+                                         "body": "Wir treffen uns in Raum 2.14."})
+    assert asked.status_code == 200 and "2 Personen" in asked.text  # how many, before anything is sent
+    assert not await OutboxMessage.filter(template="organiser_message").exists()
     sent = await client.post(url, data={"csrf_token": me.csrf, "group": "confirmed", "subject": "Raumänderung",
-                                        "body": "Wir treffen uns in Raum 2.14."})
+                                        "body": "Wir treffen uns in Raum 2.14.", "confirm": "1"})
     assert sent.status_code == 303
     mails = await OutboxMessage.filter(template="organiser_message")
     assert sorted(m.recipient for m in mails) == ["anna@example.org", "berat@example.org"]
     assert mails[0].context["subject"] == "Raumänderung" and mails[0].context["body"] == "Wir treffen uns in Raum 2.14."
-    await client.post(url, data={"csrf_token": me.csrf, "group": "waitlisted", "subject": "Warteliste", "body": "Geduld"})
+    await client.post(url, data={"csrf_token": me.csrf, "group": "waitlisted", "subject": "Warteliste", "body": "Geduld",
+                                 "confirm": "1"})
     assert [m.recipient for m in await OutboxMessage.filter(template="organiser_message")
             if m.context["subject"] == "Warteliste"] == ["chiara@example.org"]
     assert (await AuditEntry.filter(action="event.message_sent").order_by("id").first()).detail == {
@@ -269,6 +278,6 @@ async def test_moving_back_with_nobody_else_waiting_gives_the_seat_again(client,
     event = await make_event(capacity=1)
     (anna,) = await _people(event, "Anna")
     response = await client.post(f"/admin/events/{event.id}/registrations/{anna.id}/waitlist",
-                                 data={"csrf_token": me.csrf})
+                                 data={"csrf_token": me.csrf, "confirm": "yes"})
     assert "done=moved_back_promoted" in response.headers["location"]
     assert await _status(anna) == RegistrationStatus.CONFIRMED and (await Event.get(id=event.id)).seats_taken == 1

@@ -51,7 +51,7 @@ async def test_organiser_gets_403_and_no_link(client, db):
 
 def test_each_documented_variable_is_the_one_that_sets_the_field(tmp_path):
     """The page names each field's variable; setting that variable must change that field."""
-    samples = {str: "sample", int: "7", bool: "false"}
+    samples = {str: "sample", int: "7", float: "0.5", bool: "false"}
     base = {"EVENTS_VAR_DIR": str(tmp_path)}
     defaults = load_settings(base)
     for spec in fields(Settings):

@@ -102,3 +102,20 @@ async def test_certificate_text_form_with_errors_and_training_record_pass_axe(li
     await page.wait_for_url("**/admin/training")
     found["training record"] = await axe_violations(page, axe_source)
     assert not any(found.values()), found
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+async def test_statistics_and_personal_data_pages_pass_axe(live_server, open_context, axe_source, language):
+    """The statistics page (charts drawn as SVG with their tables) and the admins' personal-data search."""
+    context = await open_context(locale="de-DE")
+    page = await context.new_page()
+    await page.goto(f"{live_server.url}/admin/statistics?lang={language}")
+    await page.wait_for_url("**/admin/login**")
+    await page.get_by_label(re.compile("E-Mail-Adresse|E-mail address|البريد")).fill(ADMIN_EMAIL)
+    await page.locator("input[type=password]").fill(ADMIN_PASSWORD)
+    await page.locator("main form button[type=submit]").click()
+    await page.wait_for_url("**/admin/statistics**")
+    found = {"statistics": await axe_violations(page, axe_source)}
+    await page.goto(f"{live_server.url}/admin/privacy?email=nobody%40example.org&lang={language}")
+    found["personal data"] = await axe_violations(page, axe_source)
+    assert not any(found.values()), found

@@ -46,7 +46,8 @@ async def test_csv_for_german_excel_with_chosen_columns(client, db):
     me = await sign_in(client, "organiser")
     event = await _festival()
     response = await client.get(f"/admin/events/{event.id}/export.csv",
-                                params={"layout": "attendees", "columns": ["name", "q_organisation", "status", "q_power"]})
+                                params={"layout": "attendees", "include": "waiting",
+                                        "columns": ["name", "q_organisation", "status", "q_power"]})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = read_csv(response.content)
@@ -112,19 +113,23 @@ async def test_door_list_counts_companions(client, db):
 async def test_xlsx_has_a_sheet_per_status_with_filters_and_widths(client, db):
     await sign_in(client, "organiser")
     event = await _festival()
+    only_confirmed = load_workbook(io.BytesIO((await client.get(f"/admin/events/{event.id}/export.xlsx")).content))
+    assert len(only_confirmed.sheetnames) == 1  # the default: people with a seat, nobody else
     response = await client.get(f"/admin/events/{event.id}/export.xlsx",
-                                params={"columns": ["name", "email", "companions", "q_organisation"]})
+                                params={"columns": ["name", "email", "companions", "q_organisation"],
+                                        "include": "waiting"})
     workbook = load_workbook(io.BytesIO(response.content))
     titles = workbook.sheetnames
     assert len(titles) == 3  # confirmed, offered, waiting
     confirmed, offered, waiting = (workbook[t] for t in titles)
     header = [c.value for c in confirmed[1]]
-    assert header[:3] == ["Name", "E-Mail-Adresse", "Begleitpersonen"] or header[:3] == ["Name", "E-mail address", "Companions"]
-    assert header[3] == "Organisation / Verein"
-    assert confirmed.auto_filter.ref == "A1:D3"
-    assert confirmed.column_dimensions["B"].width >= len("bogdan@example.org")
+    # with others on the list, the status column comes after the name even though it was not ticked
+    assert header[:4] == ["Name", "Status", "E-Mail-Adresse", "Begleitpersonen"]
+    assert header[4] == "Organisation / Verein"
+    assert confirmed.auto_filter.ref == "A1:E3"
+    assert confirmed.column_dimensions["C"].width >= len("bogdan@example.org")
     assert [row[0] for row in confirmed.iter_rows(min_row=2, values_only=True)] == ["Ayşe Yılmaz", "Bogdan Kowalenko"]
-    assert confirmed.cell(row=3, column=4).data_type == "s"  # the formula-looking answer stays text
+    assert confirmed.cell(row=3, column=5).data_type == "s"  # the formula-looking answer stays text
     assert offered.max_row == 1
     assert [row[0] for row in waiting.iter_rows(min_row=2, values_only=True)] == ["Chiara Rossi"]
 
@@ -179,7 +184,13 @@ async def test_api_export_with_a_token(client, db):
                                 headers={"authorization": f"Bearer {token}"})
     rows = read_csv(response.content)
     assert rows[0][1] in ("E-Mail-Adresse", "E-mail address")
-    assert {r[1] for r in rows[1:]} == {"ayse@example.org", "bogdan@example.org", "chiara@example.org"}
+    assert {r[1] for r in rows[1:]} == {"ayse@example.org", "bogdan@example.org"}  # confirmed only by default
+    everyone = read_csv((await client.get(f"/api/v1/events/{event.id}/export.csv?columns=name,email&include=waiting",
+                                          headers={"authorization": f"Bearer {token}"})).content)
+    assert everyone[0][:2] == ["Name", "Status"]  # a list with others always says who is who
+    assert {r[2] for r in everyone[1:]} == {"ayse@example.org", "bogdan@example.org", "chiara@example.org"}
+    assert (await client.get(f"/api/v1/events/{event.id}/export.csv?include=nobody",
+                             headers={"authorization": f"Bearer {token}"})).status_code == 422
     assert (await client.get("/api/v1/events/999/export.csv", headers={"authorization": f"Bearer {token}"})).status_code == 404
 
 

@@ -245,7 +245,7 @@ async def test_letters_pdf_has_every_code_once_and_the_address_block(reception, 
     await invitations.save_letter(event_id=reception.id, sender="Universitätsstadt Gießen · Berliner Platz 1",
                                   subject="Einladung zum Einbürgerungsempfang",
                                   body="Wir laden Sie ein: {event_title}.\n\nBitte antworten Sie bis {deadline}.",
-                                  signature="Ihr Integrationsbüro")
+                                  closing="Mit freundlichen Grüßen")
     people = await Invitation.all()
     text = pdf_text(await letters.letters_pdf(event_id=reception.id, settings=settings, by=me, everyone=True),
                     tmp_path)
@@ -321,7 +321,10 @@ async def test_letters_job_shows_progress_then_offers_the_pdf(client, reception,
     base = f"/admin/events/{reception.id}/invitations/letters"
     assert (await client.post(base)).headers["location"].startswith("/admin/login")
     me = await sign_in(client)
-    started = await client.post(base, data={"csrf_token": me.csrf})
+    asked = await client.post(base, data={"csrf_token": me.csrf})  # first the plan and the preview, nothing made
+    assert asked.status_code == 200 and "6 Briefe erstellen" in asked.text
+    assert f"{base}/preview.pdf" in asked.text and not await AuditEntry.exists(action="export.downloaded")
+    started = await client.post(base, data={"csrf_token": me.csrf, "confirm": "1"})
     assert started.status_code == 303
     progress_url = started.headers["location"]
     page = await wait_for_job(client, progress_url)
@@ -365,7 +368,7 @@ async def test_letters_job_page_counts_the_letters_and_a_job_that_fell_silent_fa
     retry = re.search(r'<form method="post" action="([^"]+)">.*?name="everyone" value="1".*?Noch einmal versuchen',
                       page.text, re.S)
     assert retry and retry.group(1) == base
-    again = await client.post(base, data={"csrf_token": me.csrf, "everyone": "1"})
+    again = await client.post(base, data={"csrf_token": me.csrf, "everyone": "1", "confirm": "1"})
     assert again.status_code == 303 and not again.headers["location"].endswith("silent0123456789abcd")
     page = await wait_for_job(client, again.headers["location"])
     assert "0 Briefe sind fertig." in page.text  # nobody is invited yet

@@ -4,6 +4,7 @@ over real SMTP, and their links work."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -73,8 +74,9 @@ async def test_certificate_mail_links_to_the_pdf(client, smtp_settings, smtp_ser
     from events_app.core.models import EventSession
 
     session = await EventSession.get(event_id=event.id)
-    await attendance.record(registration_id=outcome.registration.id, session_id=session.id, present=True)
-    await certificates.issue(registration_id=outcome.registration.id, send_mail=True)
+    after = session.ends_at + timedelta(minutes=1)  # the workshop has taken place
+    await attendance.record(registration_id=outcome.registration.id, session_id=session.id, present=True, now=after)
+    await certificates.issue(registration_id=outcome.registration.id, send_mail=True, now=after)
     await deliver_all(smtp_settings)
     mail = [m for m in smtp_server.to("ali@example.org") if "Workshop Vielfalt" in m["Subject"]][-1]
     url = re.search(r"https?://\S+/certificate\.pdf", text_of(mail)).group(0)

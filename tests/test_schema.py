@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise import Tortoise
 
-from events_app.core.models import CertificateTemplate, ReceptionLetter, RsvpAttempt
+from events_app.core.models import CertificateTemplate, ReceptionLetter, ThrottleCounter
 from tests.helpers import both_databases
 
 
@@ -23,5 +23,5 @@ async def test_each_model_has_its_own_table_in_the_migrated_database(db):
     names = [model._meta.db_table for model in models]
     assert len(names) == len(set(names)), "two models share a table"
     assert set(names) <= await _tables()
-    assert (CertificateTemplate._meta.db_table, ReceptionLetter._meta.db_table, RsvpAttempt._meta.db_table) == \
-        ("certificate_template", "reception_letter", "rsvp_attempt")
+    assert (CertificateTemplate._meta.db_table, ReceptionLetter._meta.db_table, ThrottleCounter._meta.db_table) == \
+        ("certificate_template", "reception_letter", "throttle_counter")

@@ -7,7 +7,7 @@ import re
 import pytest
 from tortoise.transactions import in_transaction
 
-from events_app.core import errors, urls
+from events_app.core import errors, urls, wording
 from events_app.seats import events, registration, signup
 from events_app.core.models import Audience, Event, OutboxMessage, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant
@@ -143,7 +143,7 @@ async def test_standard_questions_are_added_once_and_translated(db):
         assert await signup.add_standard_questions(conn, event) == []  # creating the event added them
     questions = await Question.filter(event_id=event.id).order_by("position")
     assert [(q.key, q.required) for q in questions] == [("department", True), ("supervisor", False)]
-    assert signup.question_label(questions[0], "en") == "Department or office"
+    assert wording.question_label(questions[0], "en") == "Department or office"
     public = await make_event()
     assert not await Question.filter(event_id=public.id).exists()
     await events.update_event(event_id=public.id, values={"audience": Audience.WOMEN})

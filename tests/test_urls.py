@@ -30,6 +30,12 @@ BUILT = {
     "checkin_link": urls.checkin_link(BASE, REGISTRATION),
     "rsvp_form": urls.rsvp_form(BASE),
     "rsvp_page": urls.rsvp_page(BASE, "inv_token", done="accepted"),
+    "booking_page": urls.booking_page(BASE, "book_token", new="1"),
+    "booking_calendar": urls.booking_calendar(BASE, "book_token"),
+    "partner_page": urls.partner_page(BASE, "partner_token", new="1"),
+    "partner_application_form": urls.partner_application_form(BASE, 3),
+    "subscription_confirmation": urls.subscription_confirmation(BASE, "sub_token"),
+    "unsubscribe": urls.unsubscribe(BASE, "sub_token"),
 }
 
 

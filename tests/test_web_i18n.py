@@ -123,20 +123,28 @@ async def test_legal_facts_come_from_settings(client, db, monkeypatch):
     monkeypatch.setenv("EVENTS_LEGAL_EMAIL", "barrierefrei@musterstadt.example")
     monkeypatch.setenv("EVENTS_LEGAL_COMPLIANCE", "full")
     monkeypatch.setenv("EVENTS_LEGAL_KNOWN_ISSUES", "")
-    monkeypatch.setenv("EVENTS_LEGAL_RETENTION_DAYS", "1")
     monkeypatch.setenv("EVENTS_LEGAL_REVIEWED_ON", "2027-01-15")
     statement = (await client.get("/accessibility?lang=de")).text
     assert "<bdi>Stadt Musterstadt, Integrationsbüro</bdi>" in statement
     assert "mailto:barrierefrei@musterstadt.example" in statement
     assert "vollständig vereinbar" in statement and "Uns sind keine nicht barrierefreien Inhalte bekannt." in statement
     assert "15.01.2027" in statement
-    notice = (await client.get("/privacy?lang=uk")).text
+
+
+async def test_the_privacy_notice_states_the_retention_setting(settings):
+    """One number: the period the notice states is EVENTS_RETENTION_DAYS, which the retention job uses."""
+    import httpx
+
+    from events_app.app import create_app
+
+    app = create_app(settings.with_(retention_days=1), manage_orm=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        notice = (await http.get("/privacy?lang=uk")).text
     assert "через 1 день після" in notice
 
 
 async def test_bad_legal_settings_fall_back_to_defaults(client, db, monkeypatch):
     monkeypatch.setenv("EVENTS_LEGAL_COMPLIANCE", "mostly")
-    monkeypatch.setenv("EVENTS_LEGAL_RETENTION_DAYS", "ninety")
     monkeypatch.setenv("EVENTS_LEGAL_REVIEWED_ON", "soon")
     statement = await client.get("/accessibility?lang=en")
     assert statement.status_code == 200 and "partially compliant" in statement.text and "<bdi>soon</bdi>" in statement.text

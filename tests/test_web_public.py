@@ -30,7 +30,10 @@ async def test_register_by_form_then_cancel_on_manage_page(client, db):
     waiting_page = await client.get(second.headers["location"])
     assert re.search(r"(position|Platz) 1", waiting_page.text)
     token = manage_url.split("/r/")[1].split("?")[0]
-    cancelled = await client.post(f"/r/{token}/cancel")
+    asked = await client.post(f"/r/{token}/cancel")  # without the confirmation nothing happens yet
+    assert asked.status_code == 200 and "Möchten Sie Ihren Platz wirklich abgeben?" in asked.text
+    assert await Registration.filter(status=RegistrationStatus.CANCELLED).count() == 0
+    cancelled = await client.post(f"/r/{token}/cancel", data={"confirm": "1"})
     assert cancelled.status_code == 303
     statuses = sorted((await Registration.all().values_list("status", flat=True)))
     assert statuses == [RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED]

@@ -8,9 +8,11 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tortoise.transactions import in_transaction
+
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import ApiToken, Role, User
+from events_app.core.models import ApiToken, CalendarFeedToken, Role, User
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import normalise_email
 
@@ -69,39 +71,25 @@ async def user_for_token(token: str) -> User | None:
 
 from datetime import datetime, timedelta  # noqa: E402
 
-from tortoise.expressions import F  # noqa: E402
-
 from events_app.core.models import LoginSession  # noqa: E402
 
-#: Failed sign-ins in a row that lock an account, and for how long.
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
 SESSION_HOURS = 10
 _DUMMY_HASH = hash_password("not a real password, only for equal timing")
 
 
-async def authenticate(*, email: str, password: str, now: datetime | None = None) -> User:
-    """The user with these credentials, or LoginFailed / AccountLocked.
+async def authenticate(*, email: str, password: str) -> User:
+    """The user with these credentials, or LoginFailed.
 
-    Unknown addresses cost the same hashing time as known ones, and a locked account is refused
-    even with the right password, so guessing gains nothing during the lock.
+    Unknown addresses cost the same hashing time as known ones. No account is ever locked: a lock would
+    let anyone shut out the owner (admins included) with five wrong passwords. Guessing is held back by
+    the throttles in front of this (per address, per account and address, and a slow-down per account).
     """
-    now = now or utcnow()
     user = await User.get_or_none(email=(email or "").strip().lower())
     if user is None or not user.active:
         password_matches(_DUMMY_HASH, password or "")
         raise errors.LoginFailed()
-    if user.locked_until and user.locked_until > now:
-        raise errors.AccountLocked()
     if not password_matches(user.password_hash, password or ""):
-        await User.filter(id=user.id).update(failed_logins=F("failed_logins") + 1)
-        await user.refresh_from_db(fields=["failed_logins"])
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            await User.filter(id=user.id).update(locked_until=now + timedelta(minutes=LOCK_MINUTES), failed_logins=0)
-            raise errors.AccountLocked()
         raise errors.LoginFailed()
-    if user.failed_logins or user.locked_until:
-        await User.filter(id=user.id).update(failed_logins=0, locked_until=None)
     return user
 
 
@@ -115,6 +103,27 @@ async def change_password(*, user_id: int, current: str, new: str) -> None:
                                       min=MIN_PASSWORD_LENGTH)
     user.password_hash = hash_password(new)
     await user.save(update_fields=["password_hash"])
+
+
+async def reset_password(*, user_id: int, new: str) -> User:
+    """An admin sets a new password for someone (forgotten, or the account may be in other hands): every
+    session of the user ends and every API token and private calendar address is revoked, since any of
+    them may be what leaked. (A user changing their own password ends only their other sessions; tokens
+    and calendar addresses stay, each listed and revocable by the owner.)"""
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise errors.NotFound()
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise errors.ValidationFailed(fields={"password": N_("The password must have at least %(min)d characters.")},
+                                      min=MIN_PASSWORD_LENGTH)
+    now = utcnow()
+    async with in_transaction() as conn:
+        await User.filter(id=user_id).using_db(conn).update(password_hash=hash_password(new), failed_logins=0,
+                                                            locked_until=None)
+        await LoginSession.filter(user_id=user_id).using_db(conn).delete()
+        await ApiToken.filter(user_id=user_id, revoked_at=None).using_db(conn).update(revoked_at=now)
+        await CalendarFeedToken.filter(user_id=user_id, revoked_at=None).using_db(conn).update(revoked_at=now)
+    return user
 
 
 async def unlock(*, user_id: int) -> None:

@@ -7,12 +7,12 @@ audit entry is written in the same transaction as the change it records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
-from tortoise.functions import Count, Sum
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count, Min, Sum
 from tortoise.transactions import in_transaction
 
 from events_app.core import audit, db, errors
@@ -23,9 +23,11 @@ from events_app.seats.registration import (
     waitlist_position,
 )
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, DoorAssignment, Event, EventSession, EventStatus, OutboxMessage, OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User, Visibility
+from events_app.core.models import (SEAT_HOLDING, DoorAssignment, Event, EventKind, EventSession, EventStatus, OutboxMessage,
+                                    OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User,
+                                    Visibility)
 from events_app.mail.outbox import queue_mail
-from events_app.seats.signup import add_standard_questions
+from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
 
@@ -44,6 +46,8 @@ class QuestionSpec:
     kind: str = "text"
     choices: tuple[str, ...] = ()
     required: bool = False
+    #: {language: {"label": ..., "choices": [...]}} besides German
+    translations: dict = field(default_factory=dict)
 
 
 def check_questions(specs: list[QuestionSpec]) -> None:
@@ -60,6 +64,9 @@ def check_questions(specs: list[QuestionSpec]) -> None:
             problems["questions"] = N_("This value is not one of the allowed options.")
         elif spec.kind == "choice" and not spec.choices:
             problems["questions"] = N_("A choice question needs at least one option.")
+        elif any(text.get("choices") and len(text["choices"]) != len(spec.choices)
+                 for text in spec.translations.values()):
+            problems["questions"] = N_("A translation of the options needs as many options as the German list.")
         seen.add(spec.key)
     if problems:
         raise errors.ValidationFailed(fields=problems)
@@ -70,8 +77,10 @@ async def _write_questions(conn, event: Event, specs: list[QuestionSpec]) -> Non
     already given stay stored with the registrations."""
     await Question.filter(event_id=event.id).using_db(conn).delete()
     for position, spec in enumerate(specs):
-        await Question.create(event_id=event.id, key=spec.key, label=spec.label.strip()[:300], kind=spec.kind,
-                              choices=list(spec.choices), required=spec.required, position=position, using_db=conn)
+        msgid = builtin_label(spec.key, spec.label, audience=event.audience, kind=event.kind)
+        await Question.create(event_id=event.id, key=spec.key, label=msgid or spec.label.strip()[:300],
+                              kind=spec.kind, choices=list(spec.choices), required=spec.required, position=position,
+                              builtin=msgid is not None, translations=spec.translations, using_db=conn)
     await add_standard_questions(conn, event)
 
 
@@ -94,15 +103,19 @@ async def create_event(*, values: dict, sessions: list[events.SessionSpec], ques
         return event
 
 
-async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec],
-                       questions: list[QuestionSpec], door_user_ids: list[int] | None = None, by: User,
+async def update_event(*, event_id: int, values: dict, sessions: list[events.SessionSpec] | None,
+                       questions: list[QuestionSpec] | None, door_user_ids: list[int] | None = None, by: User,
                        conn: BaseDBAsyncClient | None = None) -> Event:
-    """The change, the questions and the door staff in one transaction under the event lock."""
-    check_questions(questions)
+    """The change, the questions and the door staff in one transaction under the event lock. Questions and
+    door staff are replaced when given and kept when None (an API PATCH)."""
+    if questions is not None:
+        check_questions(questions)
     async with db.transaction(conn) as conn:
         event = await events.update_event(event_id=event_id, values=values, sessions=sessions, by=by, conn=conn)
-        await _write_questions(conn, event, questions)
-        await _write_door_staff(conn, event_id, door_user_ids or [])
+        if questions is not None:
+            await _write_questions(conn, event, questions)
+        if door_user_ids is not None:
+            await _write_door_staff(conn, event_id, door_user_ids)
         return event
 
 
@@ -124,7 +137,8 @@ async def duplicate_event(*, event_id: int, shift_days: int = 0, by: User,
         events.SessionSpec(s.starts_at + shift, s.ends_at + shift) for s in source.sessions]
     async with db.transaction(conn) as conn:
         copy = await events.create_event(values=values, sessions=sessions, by=by, conn=conn)
-        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required)
+        await _write_questions(conn, copy, [QuestionSpec(q.key, q.label, q.kind, tuple(q.choices), q.required,
+                                                         dict(q.translations or {}))
                                                for q in source.questions])
         await audit.record("event.duplicated", user=by, event_id=copy.id, conn=conn, source_event_id=source.id,
                            shift_days=shift_days)
@@ -159,29 +173,71 @@ class EventSummary:
 
 
 async def summarise(event: Event) -> EventSummary:
-    return (await summarise_all([event]))[0]
+    return (await summaries([event]))[0]
 
 
-async def summarise_all(listed: list[Event]) -> list[EventSummary]:
-    """Seats taken and waiting per event, recounted from the rows in one grouped query for all of them."""
-    counts = {event.id: {"taken": 0, "waiting": 0, "waiting_seats": 0} for event in listed}
+async def summaries(listed: list[Event]) -> list[EventSummary]:
+    """Summaries of many events from one grouped query (no query per event)."""
+    ids = [event.id for event in listed]
     held = [RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED]
-    rows = await Registration.filter(event_id__in=list(counts), status__in=held).annotate(
-        people=Count("id"), seats_held=Sum("seats")).group_by("event_id", "status").values_list(
-        "event_id", "status", "people", "seats_held") if counts else []
-    for event_id, status, people, seats_held in rows:
+    rows = await (Registration.filter(event_id__in=ids, status__in=held).annotate(count=Count("id"), seats=Sum("seats"))
+                  .group_by("event_id", "status").values_list("event_id", "status", "count", "seats")) if ids else []
+    figures: dict[int, dict] = {}
+    for event_id, status, count, seats in rows:
+        entry = figures.setdefault(event_id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
         if RegistrationStatus(status) == RegistrationStatus.WAITLISTED:
-            counts[event_id]["waiting"] += people
-            counts[event_id]["waiting_seats"] += seats_held or 0
+            entry["waiting"] += count
+            entry["waiting_seats"] += seats or 0
         else:
-            counts[event_id]["taken"] += seats_held or 0
-    summaries = []
+            entry["taken"] += seats or 0
+    result = []
     for event in listed:
-        taken = counts[event.id]["taken"]
-        percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
-        summaries.append(EventSummary(event, events.first_start(event), taken, counts[event.id]["waiting"],
-                                      counts[event.id]["waiting_seats"], percent))
-    return summaries
+        entry = figures.get(event.id, {"taken": 0, "waiting": 0, "waiting_seats": 0})
+        percent = min(100, round(100 * entry["taken"] / event.capacity)) if event.capacity else 100
+        result.append(EventSummary(event, events.first_start(event), entry["taken"], entry["waiting"],
+                                   entry["waiting_seats"], percent))
+    return result
+
+
+#: How the event list can be ordered.
+EVENT_SORTS = ("date", "title", "newest")
+EVENT_WHEN = ("upcoming", "past", "all")
+EVENTS_PER_PAGE = 50
+
+
+async def find_events(*, search: str = "", kind: str = "", state: str = "", when: str = "upcoming",
+                      sort: str = "date", page: int = 1, now: datetime | None = None
+                      ) -> tuple[list[EventSummary], int]:
+    """The back office's event list: searched, filtered and sorted in the database, one page at a time.
+
+    `state` is scheduled, cancelled or draft; `when` upcoming (a date still to come), past or all.
+    Returns the page's summaries and the number of events found.
+    """
+    now = now or utcnow()
+    query = Event.all()
+    if search.strip():
+        query = query.filter(title__icontains=search.strip()[:100])
+    if kind in {k.value for k in EventKind}:
+        query = query.filter(kind=kind)
+    if state == "draft":
+        query = query.filter(visibility=Visibility.DRAFT)
+    elif state in {s.value for s in EventStatus}:
+        query = query.filter(status=state)
+    coming = EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
+    if when == "upcoming":
+        query = query.filter(id__in=Subquery(coming))
+    elif when == "past":
+        query = query.exclude(id__in=Subquery(coming))
+    found = await query.count()
+    if sort == "title":
+        query = query.order_by("title", "id")
+    elif sort == "newest":
+        query = query.order_by("-created_at", "-id")
+    else:  # by first date: upcoming soonest first, past most recent first
+        query = query.annotate(first=Min("sessions__starts_at")).order_by("-first" if when == "past" else "first", "id")
+    page = max(1, min(page, -(-found // EVENTS_PER_PAGE) or 1))
+    listed = await query.offset((page - 1) * EVENTS_PER_PAGE).limit(EVENTS_PER_PAGE).prefetch_related("sessions")
+    return await summaries(listed), found
 
 
 async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
@@ -189,9 +245,9 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
     now = now or utcnow()
     ids = await EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
     listed = await Event.filter(id__in=set(ids)).prefetch_related("sessions")
-    summaries = await summarise_all(list(listed))
-    summaries.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))
-    return summaries
+    found = await summaries(list(listed))  # one grouped query, not one per event
+    found.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))
+    return found
 
 
 async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
@@ -250,7 +306,7 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            manage_token=new_token(), checkin_token=new_token())
+            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
         await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
@@ -395,12 +451,13 @@ async def update_contact(*, event_id: int, registration_id: int, name: str, emai
 MESSAGE_GROUPS = {"confirmed": (RegistrationStatus.CONFIRMED,), "waitlisted": (RegistrationStatus.WAITLISTED,)}
 
 
-async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User) -> int:
-    """Queue the organisers' message to everyone confirmed (or waiting). Returns the number of mails."""
+def check_message(*, group: str, subject: str, body: str, selected: bool = False) -> tuple[str, str]:
+    """The message's subject and body as they will be sent; ValidationFailed for a missing part.
+    `selected`: the message goes to registrations ticked in the list rather than to a group."""
     problems = {}
     subject = clean_text(subject, max_length=200).replace("\n", " ")
     body = clean_text(body, max_length=10_000)
-    if group not in MESSAGE_GROUPS:
+    if group not in MESSAGE_GROUPS and not (group == "selected" and selected):
         problems["group"] = N_("This value is not one of the allowed options.")
     if not subject:
         problems["subject"] = N_("This field is required.")
@@ -408,11 +465,38 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
         problems["body"] = N_("This field is required.")
     if problems:
         raise errors.ValidationFailed(fields=problems)
+    return subject, body
+
+
+@dataclass(frozen=True)
+class MessageReach:
+    """Whom a message to a group reaches: by mail, and who has only a phone number (to call)."""
+
+    by_mail: int
+    phone_only: int
+
+
+async def message_audience(*, event_id: int, group: str) -> MessageReach:
+    """Counted before sending, so the organiser confirms how many people the message reaches."""
+    if group not in MESSAGE_GROUPS:
+        raise errors.ValidationFailed(fields={"group": N_("This value is not one of the allowed options.")})
+    emails = await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).values_list(
+        "email", flat=True)
+    return MessageReach(by_mail=sum(1 for e in emails if e), phone_only=sum(1 for e in emails if not e))
+
+
+async def message_group(*, event_id: int, group: str, subject: str, body: str, by: User,
+                        registration_ids: list[int] | None = None) -> int:
+    """Queue the organisers' message to everyone confirmed (or waiting), or to the chosen registrations
+    (`group="selected"`). Returns the number of mails."""
+    subject, body = check_message(group=group, subject=subject, body=body, selected=bool(registration_ids))
     async with in_transaction() as conn:
         if not await Event.filter(id=event_id).using_db(conn).exists():
             raise errors.EventNotFound()
         queued = 0
-        for registration in await Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]).using_db(conn):
+        chosen = (Registration.filter(event_id=event_id, id__in=registration_ids) if group == "selected"
+                  else Registration.filter(event_id=event_id, status__in=MESSAGE_GROUPS[group]))
+        for registration in await chosen.using_db(conn):
             message = await queue_mail(conn, template=ORGANISER_MESSAGE_TEMPLATE, recipient=registration.email,
                                        language=registration.language,
                                        context={"event_id": event_id, "registration_id": registration.id,
@@ -421,6 +505,46 @@ async def message_group(*, event_id: int, group: str, subject: str, body: str, b
             queued += message is not None
         await audit.record("event.message_sent", user=by, event_id=event_id, conn=conn, group=group, mails=queued)
         return queued
+
+
+#: What can be done to many registrations at once from the list.
+BULK_ACTIONS = ("confirm", "waitlist", "message", "export")
+
+
+@dataclass
+class BulkOutcome:
+    done: int = 0
+    #: left as they were: no free seat, or not in a state the action applies to
+    skipped: int = 0
+
+
+async def confirm_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Give each chosen registration a seat while seats are free, oldest request first; the others stay."""
+    outcome = BulkOutcome()
+    chosen = await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("queued_at", "id")
+    for registration in chosen:
+        if registration.status not in (RegistrationStatus.WAITLISTED, RegistrationStatus.EXPIRED,
+                                       RegistrationStatus.PENDING, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        try:
+            await promote(event_id=event_id, registration_id=registration.id, by=by)
+            outcome.done += 1
+        except (errors.NotEnoughSeats, errors.RegistrationStateConflict):
+            outcome.skipped += 1
+    return outcome
+
+
+async def waitlist_many(*, event_id: int, registration_ids: list[int], by: User) -> BulkOutcome:
+    """Move each chosen confirmed (or offered) registration back to the waiting list."""
+    outcome = BulkOutcome()
+    for registration in await Registration.filter(event_id=event_id, id__in=registration_ids).order_by("id"):
+        if registration.status not in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED):
+            outcome.skipped += 1
+            continue
+        await move_to_waitlist(event_id=event_id, registration_id=registration.id, by=by)
+        outcome.done += 1
+    return outcome
 
 
 # ---------------------------------------------------------------- mail

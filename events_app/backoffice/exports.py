@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from events_app.core import i18n
+from events_app.core import i18n, wording
 from events_app.core.errors import N_
 from events_app.core.pdf import render_pdf
 from events_app.core.rendering import render_string
@@ -47,23 +47,35 @@ STATUS_LABELS = {
     RegistrationStatus.CANCELLED: N_("Cancelled"),
     RegistrationStatus.EXPIRED: N_("Offer expired"),
 }
-#: Which registrations each layout lists.
-LAYOUT_STATUSES = {
-    "attendees": (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED),
-    "signatures": (RegistrationStatus.CONFIRMED,),
-    "door": (RegistrationStatus.CONFIRMED,),
-}
 #: XLSX of the attendee list: one sheet per status, in this order.
 SHEET_ORDER = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED,
                RegistrationStatus.PENDING, RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)
+#: Whom the attendee list includes (`include`): confirmed people only unless the organiser chooses more,
+#: so a printed list never mixes waiting people in with those who have a seat.
+INCLUDE = {
+    "confirmed": (RegistrationStatus.CONFIRMED,),
+    "waiting": (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED),
+    "all": SHEET_ORDER,
+}
+DEFAULT_INCLUDE = "confirmed"
+#: Which registrations the signature and door lists show: the people with a seat.
+LAYOUT_STATUSES = {
+    "signatures": (RegistrationStatus.CONFIRMED,),
+    "door": (RegistrationStatus.CONFIRMED,),
+}
+
+
+def statuses_for(layout: str, include: str = DEFAULT_INCLUDE) -> tuple:
+    """The statuses a list shows: the attendee list as chosen, the others confirmed people only."""
+    return INCLUDE[include] if layout == "attendees" else LAYOUT_STATUSES[layout]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def available_columns(event: Event) -> dict[str, str]:
-    """Column key -> heading (msgid for fields, the organiser's label for questions)."""
-    columns = dict(FIELD_COLUMNS)
+def available_columns(event: Event, language: str = i18n.DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Column key -> heading in `language` (fields from the catalog, questions in their translation)."""
+    columns = {key: i18n.gettext(language, msgid) for key, msgid in FIELD_COLUMNS.items()}
     for question in event.questions:
-        columns[f"q_{question.key}"] = question.label
+        columns[f"q_{question.key}"] = wording.question_label(question, language)
     return columns
 
 
@@ -73,11 +85,15 @@ def default_columns(event: Event) -> list[str]:
     return ["name", "email", "phone", "companions", "status"]
 
 
-def chosen_columns(event: Event, requested: list[str] | None) -> list[str]:
-    """The requested columns that exist, in the order asked; the defaults when none are asked for."""
+def chosen_columns(event: Event, requested: list[str] | None, *, layout: str = "attendees",
+                   include: str = DEFAULT_INCLUDE) -> list[str]:
+    """The requested columns that exist, in the order asked; the defaults when none are asked for.
+    A list with more than confirmed people always has the status column (after the name)."""
     available = available_columns(event)
-    chosen = [key for key in dict.fromkeys(requested or []) if key in available]
-    return chosen or default_columns(event)
+    chosen = [key for key in dict.fromkeys(requested or []) if key in available] or default_columns(event)
+    if len(statuses_for(layout, include)) > 1 and "status" not in chosen:
+        chosen.insert(1 if chosen and chosen[0] == "name" else 0, "status")
+    return chosen
 
 
 def neutralise(value: str) -> str:
@@ -115,6 +131,9 @@ class _Cells:
         self.language = language
         self.fmt = i18n.Formatter(language, timezone)
         self.kinds = {f"q_{q.key}": q.kind for q in event.questions}
+        #: a choice is stored in German and shown in the list's language
+        self.choices = {f"q_{q.key}": dict(wording.question_choices(q, language))
+                        for q in event.questions if q.kind == "choice"}
 
     def _t(self, message: str) -> str:
         return i18n.gettext(self.language, message)
@@ -126,7 +145,7 @@ class _Cells:
                 return ""
             if isinstance(answer, bool):
                 return self._t(N_("Yes")) if answer else self._t(N_("No"))
-            return str(answer)
+            return self.choices.get(column, {}).get(answer, str(answer))
         if column == "status":
             return self._t(STATUS_LABELS[registration.status])
         if column == "created_at":
@@ -140,8 +159,8 @@ class _Cells:
 
 
 def _headings(event: Event, columns: list[str], layout: str, language: str, timezone: str) -> list[str]:
-    available = available_columns(event)
-    headings = [i18n.gettext(language, available[c]) if c in FIELD_COLUMNS else available[c] for c in columns]
+    available = available_columns(event, language)
+    headings = [available[c] for c in columns]
     if layout == "signatures":
         fmt = i18n.Formatter(language, timezone)
         headings += [fmt.date(s.starts_at) for s in _live_sessions(event)] or [i18n.gettext(language, N_("Signature"))]
@@ -176,25 +195,28 @@ def _sort_key(registration: Registration):
     return (name_key(registration.name), registration.id)
 
 
-async def _registrations(event: Event, statuses) -> list[Registration]:
-    found = await Registration.filter(event_id=event.id, status__in=list(statuses))
+async def _registrations(event: Event, statuses, only: list[int] | None = None) -> list[Registration]:
+    query = Registration.filter(event_id=event.id, status__in=list(statuses))
+    found = await (query.filter(id__in=only) if only is not None else query)
     found.sort(key=_sort_key)
     return found
 
 
 async def build_table(event: Event, *, layout: str, columns: list[str], language: str,
-                      timezone: str = "Europe/Berlin", sheet_per_status: bool = False) -> Table:
-    """Rows for the layout; `event` must have its sessions and questions prefetched."""
+                      timezone: str = "Europe/Berlin", sheet_per_status: bool = False,
+                      include: str = DEFAULT_INCLUDE, only: list[int] | None = None) -> Table:
+    """Rows for the layout (of the `only` registrations, when chosen); `event` must have its sessions and
+    questions prefetched."""
     cells = _Cells(event, columns, language, timezone)
-    statuses = SHEET_ORDER if sheet_per_status and layout == "attendees" else LAYOUT_STATUSES[layout]
-    registrations = await _registrations(event, statuses)
+    statuses = statuses_for(layout, include)
+    registrations = await _registrations(event, statuses, only)
     sheets: list[Sheet] = []
     if sheet_per_status and layout == "attendees":
-        for status in SHEET_ORDER:
+        for status in statuses:
             group = [r for r in registrations if r.status == status]
             if status == RegistrationStatus.WAITLISTED:
                 group.sort(key=lambda r: (r.queued_at, r.id))
-            if group or status in LAYOUT_STATUSES["attendees"]:
+            if group or status in INCLUDE["waiting"]:
                 sheets.append(Sheet(i18n.gettext(language, STATUS_LABELS[status])[:31],
                                     [cells.row(r) for r in group]))
     else:
@@ -215,7 +237,8 @@ class GermanExcel(csv.excel):
 
 
 async def stream_csv(event: Event, *, layout: str, columns: list[str], language: str,
-                     timezone: str = "Europe/Berlin", batch: int = 500) -> AsyncIterator[bytes]:
+                     timezone: str = "Europe/Berlin", batch: int = 500,
+                     include: str = DEFAULT_INCLUDE, only: list[int] | None = None) -> AsyncIterator[bytes]:
     """UTF-8 with BOM, fetched and sent in batches so a large event never sits in memory whole."""
     cells = _Cells(event, columns, language, timezone)
     buffer = io.StringIO()
@@ -231,8 +254,8 @@ async def stream_csv(event: Event, *, layout: str, columns: list[str], language:
     yield b"\xef\xbb\xbf" + flush()
     # the order is decided on (id, name) pairs alone, so every format sorts alike (case- and accent-blind
     # enough for German lists), and only one batch of full rows is in memory at a time
-    pairs = await Registration.filter(event_id=event.id, status__in=list(LAYOUT_STATUSES[layout])).values_list(
-        "id", "name")
+    query = Registration.filter(event_id=event.id, status__in=list(statuses_for(layout, include)))
+    pairs = await (query.filter(id__in=only) if only is not None else query).values_list("id", "name")
     ordered = [reg_id for reg_id, name in sorted(pairs, key=lambda pair: (name_key(pair[1]), pair[0]))]
     for start in range(0, len(ordered), batch):
         ids = ordered[start:start + batch]

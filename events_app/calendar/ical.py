@@ -198,3 +198,34 @@ KIND_LABELS = {
     "tour": N_("Tours"),
     "consultation": N_("Consultation hours"),
 }
+
+
+def booking_uid(booking_id: int, base_url: str) -> str:
+    """The UID of a booked consultation slot: the same in every mail about it and on its page."""
+    return f"booking-{booking_id}@{urls.site_host(base_url)}"
+
+
+def appointment_ics(*, uid: str, title: str, starts_at: datetime, ends_at: datetime, location: str,
+                    url: str, changed: datetime, sequence: int = 0, cancelled: bool = False,
+                    timezone: str = "Europe/Berlin") -> bytes:
+    """One personal appointment (a booked consultation slot) as a VCALENDAR with one VEVENT."""
+    zone = _zone(timezone)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    vevent = icalendar.Event()
+    vevent.add("uid", uid)
+    vevent.add("dtstamp", changed)
+    vevent.add("last-modified", changed)
+    vevent.add("sequence", sequence)
+    vevent.add("dtstart", starts_at.astimezone(zone))
+    vevent.add("dtend", ends_at.astimezone(zone))
+    vevent.add("summary", title)
+    if location:
+        vevent.add("location", location)
+    vevent.add("url", url)
+    vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(vevent)
+    calendar.add_missing_timezones(starts_at.date() - timedelta(days=1), ends_at.date() + timedelta(days=2))
+    return calendar.to_ical()

@@ -105,6 +105,13 @@ class OfferExpired(OfferNotOpen):
     slug = "offer-expired"
 
 
+class AlreadyRegistered(DomainError):
+    status = 409
+    title = N_("This e-mail address is already registered for this event. The mail we sent you has the link "
+               "to see or change the registration.")
+    slug = "already-registered"
+
+
 class AlreadyCancelled(DomainError):
     status = 409
     title = N_("This registration is already cancelled.")
@@ -141,6 +148,12 @@ class UnreadableFile(DomainError):
     status = 422
     title = N_("This file could not be read. Please upload a CSV or Excel (.xlsx) file with a header row.")
     slug = "unreadable-file"
+
+
+class ListTooLarge(UnreadableFile):
+    title = N_("This list is too large: at most %(rows)d rows, %(columns)d columns and %(cell)d characters "
+               "per cell. Please split it into several files.")
+    slug = "list-too-large"
 
 
 class InvitationNotFound(NotFound):
@@ -194,11 +207,6 @@ class LoginFailed(DomainError):
     status = 401
     title = N_("The e-mail address or the password is wrong.")
     slug = "login-failed"
-
-
-class AccountLocked(TooManyAttempts):
-    title = N_("Too many failed sign-ins. This account is locked for a few minutes.")
-    slug = "account-locked"
 
 
 class CsrfFailed(DomainError):
@@ -271,3 +279,130 @@ class SeatsBusy(DomainError):
     slug = "seats-busy"
     #: Seconds after which trying again makes sense (sent as the Retry-After header).
     retry_after = 5
+class PlaceholderEmpty(ValidationFailed):
+    """A document would go out with a gap ("Bitte antworten Sie bis ,"): nothing is produced."""
+
+    title = N_("Nothing was produced: %(placeholders)s has no value. Fill it in or change the text.")
+    slug = "placeholder-empty"
+
+
+class AnswerDeadlineMissing(ValidationFailed):
+    """Reception letters tell the invitee until when to answer, so they need the deadline first."""
+
+    title = N_("Please set the answer deadline of this reception before making letters.")
+    slug = "answer-deadline-missing"
+
+
+class DateNotBegun(ValidationFailed):
+    """Attendance is a fact about the past: a date that has not begun cannot have been attended."""
+
+    title = N_("This date has not begun yet; attendance can be recorded from its start.")
+    slug = "date-not-begun"
+
+
+class CourseNotOver(DomainError):
+    """A certificate says someone took part: it waits until the last counted date has begun."""
+
+    status = 409
+    title = N_("Certificates can be issued after the last date of the event.")
+    slug = "course-not-over"
+
+
+class UndoNotPossible(DomainError):
+    """The seat given back has gone to someone else (or the registration cannot come back)."""
+
+    status = 409
+    title = N_("Your place can no longer be restored: the seat has been given to someone else.")
+    slug = "undo-not-possible"
+# --- consultations ---
+
+
+class NotConsultation(DomainError):
+    status = 409
+    title = N_("Slots can only be made for consultation hours.")
+    slug = "not-consultation"
+
+
+class SlotNotFound(NotFound):
+    title = N_("This slot does not exist.")
+    slug = "slot-not-found"
+
+
+class SlotTaken(DomainError):
+    """`next_free` lists the next free slots, so the person can choose another at once."""
+
+    status = 409
+    title = N_("This slot has just been booked by someone else.")
+    slug = "slot-taken"
+
+    def __init__(self, *, next_free: list[dict], next_text: str):
+        detail = (N_("Next free slots: %(slots)s") if next_text
+                  else N_("There is no free slot left. Please call the office."))
+        super().__init__(detail, slots=next_text)
+        self.extra = {"next_free_slots": next_free}
+
+
+class SlotPast(DomainError):
+    status = 409
+    title = N_("This slot is in the past.")
+    slug = "slot-past"
+
+
+class OneSlotPerDay(DomainError):
+    status = 409
+    title = N_("You already have a slot on this day. One slot per person and day.")
+    slug = "one-slot-per-day"
+
+
+class BookingNotFound(NotFound):
+    title = N_("This booking link is not valid.")
+    slug = "booking-not-found"
+
+
+class BookingCancelled(DomainError):
+    status = 409
+    title = N_("This booking is already cancelled.")
+    slug = "booking-cancelled"
+
+
+# --- festival ---
+
+
+class NotFestival(DomainError):
+    status = 409
+    title = N_("Partner stands exist only for festivals.")
+    slug = "not-festival"
+
+
+class PartnerNotFound(NotFound):
+    title = N_("This application does not exist or the link is not valid.")
+    slug = "partner-not-found"
+
+
+class PartnerStateConflict(DomainError):
+    status = 409
+    title = N_("This does not fit the application's current status.")
+    slug = "partner-state"
+
+
+# --- interpreters ---
+
+
+class InterpreterNotFound(NotFound):
+    title = N_("This interpreter is not in the pool.")
+    slug = "interpreter-not-found"
+class SubscriptionNotFound(NotFound):
+    title = N_("This link is not valid (any more). Nothing was changed.")
+    slug = "subscription-not-found"
+
+
+class SubscriptionNotPossible(DomainError):
+    status = 409
+    title = N_("This registration cannot be turned into a subscription.")
+    slug = "subscription-not-possible"
+
+
+class NewsletterAlreadySent(DomainError):
+    status = 409
+    title = N_("This newsletter has already been sent.")
+    slug = "newsletter-already-sent"

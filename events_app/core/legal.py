@@ -3,7 +3,8 @@
 A German public body must name who runs the site, how to reach them, how far the site meets
 BITV 2.0 / HVBIT (WCAG 2.1 AA), what is not accessible yet, how to report a barrier, the
 enforcement procedure, and, for data protection, the controller, the data protection officer,
-purposes, legal bases, retention and the supervisory authority. The fixed wording is in the
+purposes, legal bases and the supervisory authority (the retention period is the setting
+EVENTS_RETENTION_DAYS, the same number the retention job uses). The fixed wording is in the
 templates (translated); these values are the parts each installation states for itself. They are
 read on every request, so a changed environment shows after a restart without a rebuild.
 """
@@ -25,6 +26,8 @@ class LegalInfo:
     address: str = "Berliner Platz 1, 35390 Gießen"
     email: str = "integration@giessen.de"
     phone: str = "0641 306-0"
+    #: When the office answers the phone and receives visitors (printed on letters, shown where people get stuck).
+    opening_hours: str = "Mo–Fr 9:00–12:00 Uhr, Do 14:00–17:00 Uhr"
     #: The data protection officer (Datenschutzbeauftragte/r) of the operator.
     dpo: str = "Datenschutzbeauftragte der Universitätsstadt Gießen, Berliner Platz 1, 35390 Gießen, datenschutz@giessen.de"
     compliance: str = "partial"
@@ -40,8 +43,6 @@ class LegalInfo:
     supervisory_authority: str = ("Der Hessische Beauftragte für Datenschutz und Informationsfreiheit (HBDI), "
                                   "Gustav-Stresemann-Ring 1, 65189 Wiesbaden")
     supervisory_url: str = "https://datenschutz.hessen.de"
-    #: Days after an event's last date until registrations are deleted or anonymised.
-    retention_days: int = 90
 
     @property
     def reviewed_date(self) -> date | None:
@@ -68,12 +69,7 @@ def current(environ: Mapping[str, str] | None = None) -> LegalInfo:
         if raw is None:
             continue
         raw = raw.replace("\\n", "\n")
-        if f.name == "retention_days":
-            try:
-                values[f.name] = max(int(raw), 0)
-            except ValueError:
-                continue
-        elif f.name == "compliance":
+        if f.name == "compliance":
             if raw.strip() in COMPLIANCE_LEVELS:
                 values[f.name] = raw.strip()
         else:

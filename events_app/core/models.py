@@ -1,7 +1,8 @@
 """All database models.
 
-Personal data lives in few tables on purpose (Registration, Invitation, User), so that
-retention and anonymisation have few places to look. Times are stored in UTC.
+Personal data lives in few tables on purpose (Registration, Invitation, User, and for the
+office's other activities SlotBooking, PartnerApplication, Interpreter), so that retention and
+anonymisation have few places to look. Times are stored in UTC.
 """
 
 from __future__ import annotations
@@ -92,6 +93,16 @@ class Event(Model):
     certificate_min_attendance = fields.IntField(default=100)
     #: iCalendar SEQUENCE: raised on every change of time, place or status.
     sequence = fields.IntField(default=0)
+    #: Days after the last date until the personal data is anonymised (NULL: EVENTS_RETENTION_DAYS).
+    retention_days = fields.IntField(null=True)
+    #: When the retention job first anonymised the people of this event (only figures remain).
+    anonymised_at = fields.DatetimeField(null=True)
+    #: Partner stands a festival has (kind festival). Accepted applications beyond them wait in order.
+    stands = fields.IntField(default=0)
+    #: Stands held by accepted partner applications, changed only under the event lock.
+    stands_taken = fields.IntField(default=0)
+    #: When subscribers of its kind were told that its registration is open (once per event).
+    announced_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     #: Start of the first date (of the scheduled ones, if any), kept with the dates: lists sort and page by it.
@@ -136,6 +147,11 @@ class Question(Model):
     choices = fields.JSONField(default=list)
     required = fields.BooleanField(default=False)
     position = fields.IntField(default=0)
+    #: A built-in question (standard for the audience): its label is a message id, shown translated.
+    builtin = fields.BooleanField(default=False)
+    #: The organiser's label and choices per language, e.g. {"ar": {"label": "...", "choices": [...]}};
+    #: German is in `label` and `choices`, and answers always store the German choice.
+    translations = fields.JSONField(default=dict)
 
     class Meta:
         table = "question"
@@ -169,6 +185,15 @@ class Registration(Model):
     sequence = fields.IntField(default=0)
     #: When the status last changed after registering: LAST-MODIFIED of the person's own calendar.
     status_changed_at = fields.DatetimeField(null=True)
+    #: Optional, for the figures per district; the district is derived when registering and kept.
+    postcode = fields.CharField(max_length=10, default="", db_default="")
+    district = fields.CharField(max_length=100, default="", db_default="")
+    #: The person had taken part in an earlier event, decided when registering (kept after anonymisation).
+    returning = fields.BooleanField(default=False, db_default=False)
+    #: The registration was on the waiting list at some point (with confirmed_at: whether it got a seat).
+    waited = fields.BooleanField(default=False, db_default=False)
+    #: When the name, contacts, answers and tokens were removed (retention or erasure).
+    anonymised_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "registration"
@@ -226,9 +251,15 @@ class OutboxMessage(Model):
     )
     event = fields.ForeignKeyField("events.Event", related_name="mails", null=True, on_delete=fields.SET_NULL)
     state = fields.CharEnumField(OutboxState, max_length=10, default=OutboxState.QUEUED, index=True)
-    attempts = fields.IntField(default=0)
+    #: Lower goes first: 0 a person's own registration, 1 notices about an event, 2 bulk (outbox.MailPriority).
+    priority = fields.SmallIntField(default=1, db_default=1)
+    attempts = fields.IntField(default=0, description="Times the message was actually tried.")
     next_attempt_at = fields.DatetimeField(index=True)
     claimed_until = fields.DatetimeField(null=True)
+    #: The worker round holding the claim; only it may write the result or renew the lease.
+    claimed_by = fields.CharField(max_length=100, default="", db_default="")
+    #: Tries in a row that ended with the SMTP connection lost; from 2 on the message is sent on its own.
+    connection_breaks = fields.SmallIntField(default=0, db_default=0)
     last_error = fields.TextField(default="")
     message_id = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -236,6 +267,7 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_message"
+        indexes = (("state", "priority", "next_attempt_at"),)
 
 
 class AuditEntry(Model):
@@ -317,6 +349,7 @@ class Invitation(Model):
     reminded_at = fields.DatetimeField(null=True)
     #: What the invitee last learnt (a registration status or event_cancelled), so a change gets a phone call.
     status_told = fields.CharField(max_length=20, default="")
+    anonymised_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -334,6 +367,13 @@ class ReceptionLetter(Model):
     sender = fields.TextField(default="")
     subject = fields.CharField(max_length=200, default="")
     body = fields.TextField(default="")
+    #: The closing formula above the signature, e.g. "Mit freundlichen Grüßen".
+    closing = fields.TextField(default="")
+    #: Who signs: empty means the names from EVENTS_LETTER_SIGNER_NAME / _ROLE.
+    signer_name = fields.CharField(max_length=200, default="")
+    signer_role = fields.CharField(max_length=200, default="")
+    #: An optional scanned signature as a data: URI (PNG or JPEG), so the PDF needs no file store.
+    signature_image = fields.TextField(default="")
 
     class Meta:
         table = "reception_letter"
@@ -360,7 +400,9 @@ class Attendance(Model):
 
 
 class Certificate(Model):
-    """A certificate of participation. The name is read from the registration, so it is not copied here."""
+    """A certificate of participation. The name is read from the registration while it exists; when the
+    registration is anonymised, the name is copied here for the verification page (the course and its
+    dates stay with the event) and kept for EVENTS_CERTIFICATE_RETENTION_DAYS after issue, then cleared."""
 
     id = fields.IntField(primary_key=True)
     registration = fields.ForeignKeyField("events.Registration", related_name="certificates",
@@ -370,6 +412,9 @@ class Certificate(Model):
     issued_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
     revoked_reason = fields.TextField(default="")
+    holder_name = fields.CharField(max_length=200, default="", db_default="")
+    #: The details above were deleted: the verification page says only that the certificate existed.
+    details_deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "certificate"
@@ -395,16 +440,17 @@ class CertificateTemplate(Model):
         table = "certificate_template"
 
 
-class RsvpAttempt(Model):
-    """A wrong RSVP code typed from one client, kept briefly to throttle guessing."""
+class ThrottleCounter(Model):
+    """One throttle's count in its current window (events_app/security/throttle.py), in the database so
+    that every server process counts in the same place. The bucket is a hash: no address or e-mail in it."""
 
-    id = fields.IntField(primary_key=True)
-    #: SHA-256 of the client address: the throttle needs no readable IP address.
-    client = fields.CharField(max_length=64, index=True)
-    created_at = fields.DatetimeField(index=True)
+    bucket = fields.CharField(max_length=128, primary_key=True)
+    hits = fields.IntField()
+    #: Seconds since the epoch (UTC) when the window ends and the count starts again.
+    expires_at = fields.FloatField(index=True)
 
     class Meta:
-        table = "rsvp_attempt"
+        table = "throttle_counter"
 
 
 # --- backoffice ---
@@ -454,3 +500,213 @@ class CheckIn(Model):
     class Meta:
         table = "checkin"
         unique_together = (("registration", "session"),)
+
+
+# --- statistics ---
+
+
+class PostcodeDistrict(Model):
+    """Which district (Stadtteil) of the city a postcode belongs to, editable by the office."""
+
+    id = fields.IntField(primary_key=True)
+    postcode = fields.CharField(max_length=10, unique=True)
+    district = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "postcode_district"
+# --- consultations ---
+
+
+class ConsultationSlot(Model):
+    """One bookable time of a consultation hour, made from the organiser's weekly pattern."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="slots", on_delete=fields.CASCADE)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "consultation_slot"
+        unique_together = (("event", "starts_at"),)
+        ordering = ["starts_at", "id"]
+
+
+class BookingStatus(str, Enum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class SlotBooking(Model):
+    """A person's booking of one slot. Personal data (name, contact) sits here and in few other tables."""
+
+    id = fields.IntField(primary_key=True)
+    slot = fields.ForeignKeyField("events.ConsultationSlot", related_name="bookings", on_delete=fields.CASCADE)
+    event = fields.ForeignKeyField("events.Event", related_name="slot_bookings", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=50, default="")
+    language = fields.CharField(max_length=5, default="de")
+    #: The language an interpreter should speak, empty when none is needed (a code from the list or free text).
+    interpreter_language = fields.CharField(max_length=50, default="")
+    note = fields.TextField(default="")
+    status = fields.CharEnumField(BookingStatus, max_length=10, default=BookingStatus.BOOKED, index=True)
+    #: The slot's id while booked, NULL once cancelled: unique, so the database refuses a second booking.
+    held_slot = fields.IntField(null=True, unique=True)
+    #: "<event>:<contact>:<local day>" while booked, NULL once cancelled: one slot per person and day.
+    held_day = fields.CharField(max_length=400, null=True, unique=True)
+    manage_token = fields.CharField(max_length=64, unique=True)
+    #: iCalendar SEQUENCE of the appointment: raised when it is moved or cancelled.
+    sequence = fields.IntField(default=0)
+    booked_by = fields.ForeignKeyField("events.User", related_name="slot_bookings", null=True,
+                                       on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "slot_booking"
+
+
+# --- festival ---
+
+
+class PartnerStatus(str, Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # holds a stand
+    WAITING = "waiting"  # accepted, waiting in order for a stand to come free
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class PartnerApplication(Model):
+    """A local association's application for a stand at a festival."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="partners", on_delete=fields.CASCADE)
+    organisation = fields.CharField(max_length=200)
+    contact_name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254)
+    phone = fields.CharField(max_length=50, default="")
+    language = fields.CharField(max_length=5, default="de")
+    presents = fields.TextField(default="")
+    #: Languages spoken at the stand, as typed.
+    languages = fields.JSONField(default=list)
+    #: {"table": bool, "power": bool, "tent": bool, "food_permit": bool, "other": str}
+    needs = fields.JSONField(default=dict)
+    answers = fields.JSONField(default=dict)
+    status = fields.CharEnumField(PartnerStatus, max_length=10, default=PartnerStatus.PENDING, index=True)
+    #: Order among applications waiting for a stand: when they were accepted.
+    queued_at = fields.DatetimeField(null=True)
+    #: Printed on the site plan, assigned by the organisers.
+    stand_number = fields.CharField(max_length=20, default="")
+    reason = fields.TextField(default="")
+    manage_token = fields.CharField(max_length=64, unique=True)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "partner_application"
+        ordering = ["created_at", "id"]
+
+
+# --- interpreters ---
+
+
+class Interpreter(Model):
+    """A staff member or volunteer of the interpreter pool (Sprachbörse)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=50, default="")
+    #: Language keys (codes from the list, or free text).
+    languages = fields.JSONField(default=list)
+    note = fields.TextField(default="")
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "interpreter"
+        ordering = ["name", "id"]
+
+
+class InterpreterAssignment(Model):
+    """An interpreter assigned to one language needed at an event (or on one consultation day)."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="interpreter_assignments", on_delete=fields.CASCADE)
+    language = fields.CharField(max_length=50)
+    #: The local day (YYYY-MM-DD) for consultation hours, empty for the whole event.
+    day = fields.CharField(max_length=10, default="")
+    interpreter = fields.ForeignKeyField("events.Interpreter", related_name="assignments", on_delete=fields.CASCADE)
+    #: The organiser chose to tell the interpreter the participants' names.
+    share_names = fields.BooleanField(default=False)
+    assigned_by = fields.ForeignKeyField("events.User", related_name="interpreter_assignments", null=True,
+                                         on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "interpreter_assignment"
+        unique_together = (("event", "language", "day"),)
+# --- newsletter ---
+
+
+class Subscription(Model):
+    """An e-mail address that asked to hear about kinds of events and/or the newsletter.
+
+    Nothing but the confirmation mail is sent until `confirmed_at` is set (double opt-in). What a
+    request asked for waits in `pending` until its link is followed, so nobody can change another
+    person's subscription. Unsubscribing deletes the row: no address is kept as a flag.
+    """
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    language = fields.CharField(max_length=5, default="de")
+    #: Kinds of events (EventKind values) whose announcements this address receives.
+    kinds = fields.JSONField(default=list)
+    newsletter = fields.BooleanField(default=False)
+    #: The secret in the confirmation and unsubscribe links.
+    token = fields.CharField(max_length=64, unique=True)
+    #: {"kinds", "newsletter", "language"} asked for and not yet confirmed.
+    pending = fields.JSONField(default=dict)
+    confirmed_at = fields.DatetimeField(null=True, index=True)
+    #: How consent was given: {"method", "source", "asked_at", "confirmed_at"}.
+    consent = fields.JSONField(default=dict)
+    confirmation_sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, index=True)
+
+    class Meta:
+        table = "subscription"
+
+
+class Announcement(Model):
+    """One subscriber was told about one event: never twice for the same event and person."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="announcements", on_delete=fields.CASCADE)
+    subscription = fields.ForeignKeyField("events.Subscription", related_name="announcements",
+                                          on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "announcement"
+        unique_together = (("event", "subscription"),)
+
+
+class Newsletter(Model):
+    """A newsletter written by an organiser: subject and text per language (German required)."""
+
+    id = fields.IntField(primary_key=True)
+    #: {"de": {"subject": "...", "body": "..."}, "ar": {...}}
+    texts = fields.JSONField(default=dict)
+    created_by = fields.ForeignKeyField("events.User", related_name="newsletters", null=True,
+                                        on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+    recipients = fields.IntField(default=0)
+
+    class Meta:
+        table = "newsletter"

@@ -25,10 +25,19 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
+from events_app.core.settings import STATIC_DIR
+
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 #: Seconds between two looks at a running layout's progress.
 PROGRESS_INTERVAL = 0.5
+
+
+def fonts_base_url() -> str:
+    """The base URL for PDF templates: the fonts shipped under static/ are referenced as fonts/<file>."""
+    from events_app.core.settings import STATIC_DIR
+
+    return STATIC_DIR.as_uri() + "/"
 
 
 def _note(progress_file: str | None, step: str, done: int, total: int) -> None:
@@ -39,12 +48,47 @@ def _note(progress_file: str | None, step: str, done: int, total: int) -> None:
         partial.replace(f"{progress_file}.{step}")
 
 
+#: The only data: URLs a document may use (QR codes, logos, signatures); never SVG, which can reference more.
+ALLOWED_DATA_TYPES = ("image/png", "image/jpeg")
+
+
+def refused_url(url: str) -> bool:
+    """Whether the renderer must not open `url`: everything but the project's own static files (fonts,
+    style sheets) and data: URLs of PNG or JPEG images. No network, no other local file."""
+    if url.startswith("data:"):
+        media = url[5:].split(",", 1)[0].split(";", 1)[0].strip().lower()
+        return media not in ALLOWED_DATA_TYPES
+    if url.startswith("file:"):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return True
+        path = Path(unquote(parts.path)).resolve()
+        return not (path.is_file() and path.is_relative_to(STATIC_DIR.resolve()))
+    return True
+
+
+def url_fetcher():
+    """WeasyPrint's fetcher restricted by `refused_url`: a refused resource is left out of the page."""
+    from weasyprint.urls import URLFetcher
+
+    class LocalOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if refused_url(url):
+                raise ValueError(f"not fetched: {url[:80]}")
+            return super().fetch(url, headers)
+
+    return LocalOnlyFetcher(allowed_protocols=("data", "file"), allow_redirects=False)
+
+
 def _lay_out(htmls: list[str], base_url: str | None, progress_file: str | None) -> list:
     from weasyprint import HTML
 
     documents = []
+    fetcher = url_fetcher()
     for html in htmls:
-        documents.append(HTML(string=html, base_url=base_url).render())
+        documents.append(HTML(string=html, base_url=base_url, url_fetcher=fetcher).render())
         _note(progress_file, "layout", len(documents), len(htmls))
     return documents
 

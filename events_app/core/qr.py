@@ -37,10 +37,11 @@ def png(data: str, *, scale: int = 5, border: int = 4) -> bytes:
             + _png_chunk(b"IDAT", zlib.compress(b"".join(rows))) + _png_chunk(b"IEND", b""))
 
 
-def png_data_uri(data: str) -> str:
-    """One pixel per module, no quiet zone, for PDFs: printed sharp because the templates ask for
-    `image-rendering: pixelated`; a PNG lays out far faster than the same code as SVG in WeasyPrint."""
-    return "data:image/png;base64," + base64.b64encode(png(data, scale=1, border=0)).decode()
+def png_data_uri(data: str, *, scale: int = 1, border: int = 0) -> str:
+    """By default one pixel per module, no quiet zone, for PDFs: printed sharp because the templates ask
+    for `image-rendering: pixelated`; a PNG lays out far faster than the same code as SVG in WeasyPrint.
+    Pages on a phone screen ask for a larger scale and a quiet zone, so any scanner reads them."""
+    return "data:image/png;base64," + base64.b64encode(png(data, scale=scale, border=border)).decode()
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from events_app.core import i18n, urls
+from events_app.core import i18n, languages, legal, urls, wording
 from events_app.core.settings import TEMPLATES_DIR
 
 
@@ -65,12 +65,20 @@ def base_context(language: str, settings) -> dict:
         "languages": i18n.LANGUAGES,
         "text_direction": i18n.text_direction,
         "fmt": i18n.Formatter(language, settings.timezone),
+        "assistance_choices": languages.choices(language),
         "settings": settings,
         "urls": urls,
+        #: the office's contact (EVENTS_LEGAL_*), shown wherever someone may get stuck
+        "legal": legal.current(),
+        "question_label": lambda question: wording.question_label(question, language),
+        "question_label_lang": lambda question: wording.question_label_language(question, language),
+        "question_choices": lambda question: wording.question_choices(question, language),
+        "women_only_confirmation": wording.women_only_confirmation,
+        "missing_translations": wording.missing_translations,
         **gettext_callables(language),
     }
 
 
 def render_string(template: str, *, language: str, settings, **context) -> str:
     """Render a template outside a request (mail, PDF) in the given language."""
-    return environment().get_template(template).render(**base_context(language, settings), **context)
+    return environment().get_template(template).render({**base_context(language, settings), **context})

@@ -73,6 +73,63 @@ class Settings:
                                                                  "person to try again, in milliseconds."),
                                     default=5000)
 
+    # --- throttling (events_app/security): limits in the `limits` notation "count/period" ---
+    rate_limits: bool = _setting("EVENTS_RATE_LIMITS", N_("Throttling of sign-ins, codes, registrations and "
+                                                          "certificate checks: on, or off (load tests only)."),
+                                 default=True)
+    rate_limit_storage: str = _setting("EVENTS_RATE_LIMIT_STORAGE", N_("Where the throttles count: empty for the "
+                                                                       "database (shared by all processes), or "
+                                                                       "redis://host:6379/0."), default="")
+    trusted_proxies: tuple[str, ...] = _setting("EVENTS_TRUSTED_PROXIES", N_("Addresses or networks of reverse "
+                                                                             "proxies whose X-Forwarded-For is "
+                                                                             "believed. Empty: none."), default=())
+    limit_login_address: str = _setting("EVENTS_LIMIT_LOGIN_ADDRESS", N_("Failed sign-ins from one client "
+                                                                         "address, any account."),
+                                        default="30/15 minutes")
+    limit_login_account_address: str = _setting("EVENTS_LIMIT_LOGIN_ACCOUNT_ADDRESS", N_(
+        "Failed sign-ins to one account from one client address; then that address waits."),
+        default="5/15 minutes")
+    limit_login_account: str = _setting("EVENTS_LIMIT_LOGIN_ACCOUNT", N_(
+        "Failed sign-ins to one account from all addresses; beyond it every attempt at the account is slowed "
+        "down, never refused, so the owner can still sign in."), default="20/15 minutes")
+    login_slowdown_seconds: float = _setting("EVENTS_LOGIN_SLOWDOWN_SECONDS", N_(
+        "Pause before each sign-in attempt at an account over its limit."), default=2.0)
+    limit_rsvp_address: str = _setting("EVENTS_LIMIT_RSVP_ADDRESS", N_("Wrong invitation codes from one client "
+                                                                       "address."), default="30/10 minutes")
+    limit_rsvp_global: str = _setting("EVENTS_LIMIT_RSVP_GLOBAL", N_("Wrong invitation codes from all addresses "
+                                                                     "together."), default="1000/hour")
+    limit_registration_address: str = _setting("EVENTS_LIMIT_REGISTRATION_ADDRESS", N_(
+        "Public registrations from one client address (a shelter's shared Wi-Fi counts as one)."),
+        default="60/hour")
+    limit_registration_email: str = _setting("EVENTS_LIMIT_REGISTRATION_EMAIL", N_(
+        "Public registrations for one e-mail address, all events together."), default="10/hour")
+    repeat_mail_minutes: int = _setting("EVENTS_REPEAT_MAIL_MINUTES", N_(
+        "A repeated registration of the same address for the same event sends no second mail within this "
+        "many minutes."), default=60)
+    limit_certificate_address: str = _setting("EVENTS_LIMIT_CERTIFICATE_ADDRESS", N_(
+        "Certificate verifications from one client address."), default="60/10 minutes")
+
+    mail_lease_seconds: int = _setting("EVENTS_MAIL_LEASE_SECONDS", N_("Seconds a mail worker's claim on the mails it "
+                                                                      "took lasts unless renewed; the mails of a "
+                                                                      "worker that died go to another after this."),
+                                       default=120)
+    worker_poll_seconds: float = _setting("EVENTS_WORKER_POLL_SECONDS", N_("Seconds the background worker waits "
+                                                                          "between rounds when it has nothing to "
+                                                                          "do."), default=5.0)
+    letter_signer_name: str = _setting("EVENTS_LETTER_SIGNER_NAME", N_("Who signs the reception letters by default "
+                                                                    "(each reception can name someone else)."),
+                                       default="")
+    letter_signer_role: str = _setting("EVENTS_LETTER_SIGNER_ROLE", N_("The signer's role under the name on "
+                                                                    "reception letters."),
+                                       default="Büro für Integration")
+    retention_days: int = _setting("EVENTS_RETENTION_DAYS", N_("Days after an event's last date until its "
+                                                                "participants' personal data is anonymised (an "
+                                                                "event may set its own). The privacy notice "
+                                                                "states it."), default=90)
+    certificate_retention_days: int = _setting("EVENTS_CERTIFICATE_RETENTION_DAYS",
+                                               N_("Days after issue that a certificate's verification page "
+                                                  "still shows the name, course and dates."), default=1826)
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
@@ -147,6 +204,20 @@ def load_settings(environ: dict | None = None) -> Settings:
         web_processes=config("EVENTS_WEB_PROCESSES", cast=int, default=1),
         db_statement_timeout=config("EVENTS_DB_STATEMENT_TIMEOUT", cast=int, default=30),
         lock_timeout_ms=config("EVENTS_LOCK_TIMEOUT_MS", cast=int, default=5000),
+        rate_limits=config("EVENTS_RATE_LIMITS", default="on").strip().lower() not in ("off", "0", "false", "no"),
+        rate_limit_storage=config("EVENTS_RATE_LIMIT_STORAGE", default=""),
+        trusted_proxies=tuple(p.strip() for p in config("EVENTS_TRUSTED_PROXIES", default="").split(",")
+                              if p.strip()),
+        login_slowdown_seconds=config("EVENTS_LOGIN_SLOWDOWN_SECONDS", cast=float, default=2.0),
+        repeat_mail_minutes=config("EVENTS_REPEAT_MAIL_MINUTES", cast=int, default=60),
+        **{spec.name: config(spec.metadata["env"], default=spec.default)
+           for spec in fields(Settings) if spec.name.startswith("limit_")},
+        mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),
+        worker_poll_seconds=config("EVENTS_WORKER_POLL_SECONDS", cast=float, default=5.0),
+        letter_signer_name=config("EVENTS_LETTER_SIGNER_NAME", default=""),
+        letter_signer_role=config("EVENTS_LETTER_SIGNER_ROLE", default="Büro für Integration"),
+        retention_days=max(config("EVENTS_RETENTION_DAYS", cast=int, default=90), 0),
+        certificate_retention_days=max(config("EVENTS_CERTIFICATE_RETENTION_DAYS", cast=int, default=1826), 0),
     )
 
 

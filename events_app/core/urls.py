@@ -107,3 +107,35 @@ def rsvp_form(base_url: str) -> str:
 def rsvp_page(base_url: str, invitation_token: str, **query: str) -> str:
     """An invitation's own answer page (the link in its mail and the QR code in its letter)."""
     return f"{_base(base_url)}/rsvp/{invitation_token}" + (f"?{urlencode(query)}" if query else "")
+
+
+# --- consultation hours and festival partners ----------------------------------------------------
+
+def booking_page(base_url: str, manage_token: str, **query: str) -> str:
+    """A consultation booking's own page (see and cancel)."""
+    return f"{_base(base_url)}/b/{manage_token}" + (f"?{urlencode(query)}" if query else "")
+
+
+def booking_calendar(base_url: str, manage_token: str) -> str:
+    """The booked appointment as a calendar file (phone-only bookings get no mail with it)."""
+    return f"{_base(base_url)}/b/{manage_token}/calendar.ics"
+
+
+def partner_page(base_url: str, manage_token: str, **query: str) -> str:
+    """A festival partner's application page (status, withdraw)."""
+    return f"{_base(base_url)}/p/{manage_token}" + (f"?{urlencode(query)}" if query else "")
+
+
+def partner_application_form(base_url: str, event_id: int) -> str:
+    """Where associations apply for a festival stand."""
+    return f"{_base(base_url)}/events/{event_id}/partners"
+# --- subscriptions (newsletter and announcements) -------------------------------------------------
+
+def subscription_confirmation(base_url: str, subscription_token: str) -> str:
+    """The double opt-in link: a page with a button (a GET confirms nothing)."""
+    return f"{_base(base_url)}/subscriptions/{subscription_token}/confirm"
+
+
+def unsubscribe(base_url: str, subscription_token: str) -> str:
+    """In every announcement and newsletter, and in its List-Unsubscribe header (RFC 8058 one-click POST)."""
+    return f"{_base(base_url)}/unsubscribe/{subscription_token}"

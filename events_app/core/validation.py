@@ -36,10 +36,34 @@ def normalise_phone(value: str) -> str:
     return value
 
 
+#: NUL (PostgreSQL refuses it in text) and lone surrogates (not encodable: every later page, export and
+#: API answer showing the text would fail).
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+UNSAFE_TEXT = N_("This text contains characters that are not allowed (e.g. a NUL byte or broken Unicode).")
+TOO_LONG = N_("This text is too long.")
+
+
+def check_text(value: str) -> str:
+    """The one boundary for text from outside (JSON, forms, query strings, uploaded cells): text that
+    cannot be stored or shown is refused with ValueError, never stored to break pages later."""
+    if _UNSAFE.search(value):
+        raise ValueError(UNSAFE_TEXT)
+    return value
+
+
 def clean_text(value: str, *, max_length: int) -> str:
-    """Strip, drop control characters (header injection, invisible junk) and cap the length."""
+    """Strip, drop control characters (header injection, invisible junk, NUL, lone surrogates) and cap
+    the length. For text already past the boundary (or from files) that must fit a column."""
     value = "".join(ch for ch in (value or "") if ch in "\n\t" or ch.isprintable()).strip()
     return value[:max_length]
+
+
+def bounded_text(value: str, *, max_length: int) -> str:
+    """Clean text that a person typed and may correct: over the limit is a ValueError (422), not a cut."""
+    value = clean_text(check_text(value or ""), max_length=max_length + 1)
+    if len(value) > max_length:
+        raise ValueError(TOO_LONG)
+    return value
 
 
 #: Larger whole numbers do not fit the database's integer columns (and make no sense here).
@@ -57,3 +81,21 @@ def parse_whole_number(value) -> int:
     if abs(number) > MAX_WHOLE_NUMBER:
         raise ValueError(N_("This number is too large."))
     return number
+
+
+_ID = re.compile(r"[0-9]{1,9}")
+
+
+def parse_id(value) -> int | None:
+    """A database id typed or posted as ASCII digits (at most nine, so it fits every integer column);
+    None for anything else ('²' and '٣' count as digits to str.isdigit but are no ids here)."""
+    text = str(value if value is not None else "").strip()
+    return int(text) if _ID.fullmatch(text) else None
+
+
+MAX_ID = 999_999_999
+
+
+def is_id(value) -> bool:
+    """Whether a JSON value can be a database id: a whole number (not true/false) within every id column."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID

@@ -18,13 +18,18 @@ from events_app.core.models import Attendance, EventSession, Registration, Regis
 from events_app.core.timeutil import utcnow
 
 
-async def check_open_date(*, event_id: int, session_id: int, conn: BaseDBAsyncClient | None = None) -> None:
-    """Attendance is recorded only on a date of the event itself that is not cancelled."""
+async def check_open_date(*, event_id: int, session_id: int, conn: BaseDBAsyncClient | None = None,
+                          now: datetime | None = None) -> EventSession:
+    """Attendance is recorded only on a date of the event itself that is not cancelled, and (with `now`)
+    that has begun: nobody can have attended a date still to come, so no certificate rests on one."""
     session = await EventSession.get_or_none(id=session_id, event_id=event_id).using_db(conn)
     if session is None:
         raise errors.SessionNotFound()
     if session.status == SessionStatus.CANCELLED:
         raise errors.SessionCancelled()
+    if now is not None and session.starts_at > now:
+        raise errors.DateNotBegun(fields={"session_id": errors.DateNotBegun.title})
+    return session
 
 
 async def record(*, registration_id: int, session_id: int, present: bool, user_id: int | None = None,
@@ -34,7 +39,7 @@ async def record(*, registration_id: int, session_id: int, present: bool, user_i
     registration = await Registration.get_or_none(id=registration_id)
     if registration is None:
         raise errors.RegistrationNotFound()
-    await check_open_date(event_id=registration.event_id, session_id=session_id)
+    await check_open_date(event_id=registration.event_id, session_id=session_id, now=now)
     if registration.status != RegistrationStatus.CONFIRMED:
         raise errors.NotAParticipant()
     values = {"present": present, "recorded_at": now, "recorded_by_id": user_id}
@@ -86,7 +91,7 @@ async def save_tick_list(*, event_id: int, session_id: int, present: dict[int, b
     """
     now = now or utcnow()
     async with in_transaction() as conn:
-        await check_open_date(event_id=event_id, session_id=session_id, conn=conn)
+        await check_open_date(event_id=event_id, session_id=session_id, conn=conn, now=now)
         participants = await Registration.filter(
             id__in=list(present), event_id=event_id, status=RegistrationStatus.CONFIRMED).using_db(conn).values_list(
             "id", flat=True)

@@ -25,7 +25,6 @@ the organiser's texts stay as written. Bulk PDFs for the organisers are German.
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import re
 import secrets
@@ -41,18 +40,17 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
-from events_app.core import audit, errors, i18n, jobs, pdf, qr, urls
+from events_app.core import audit, errors, i18n, jobs, legal, pdf, placeholders, qr, urls
 from events_app.core.errors import N_
-from events_app.core.settings import STATIC_DIR
 from events_app.core.i18n import Formatter
 from events_app.core.rendering import render_string
 from events_app.core.models import Audience, Certificate, CertificateTemplate, Event, EventSession, Registration, RegistrationStatus, SessionStatus, User
 from events_app.mail.outbox import queue_mail
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text
+from events_app.core import images
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PLACEHOLDER = re.compile(r"\{(name|event|dates|hours)\}")
 PDF_TEMPLATE = "pdf/certificate.html"
 
 
@@ -61,9 +59,14 @@ def is_eligible(*, attended: int, countable: int, min_percent: int) -> bool:
     return countable > 0 and attended > 0 and attended * 100 >= min_percent * countable
 
 
+#: Random characters in a serial: 16 of 32 symbols are 80 bits, so the public verification page cannot be
+#: walked even without its throttle (serials issued before carry 8, i.e. 40 bits, and stay valid).
+SERIAL_CHARS = 16
+
+
 def new_serial(year: int) -> str:
-    digits = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"TB-{year}-{digits[:4]}-{digits[4:]}"
+    digits = "".join(secrets.choice(_ALPHABET) for _ in range(SERIAL_CHARS))
+    return f"TB-{year}-" + "-".join(digits[i:i + 4] for i in range(0, SERIAL_CHARS, 4))
 
 
 def normalise_serial(serial: str) -> str:
@@ -94,6 +97,19 @@ async def eligibility(*, event_id: int) -> list[Eligibility]:
             for person in people]
 
 
+async def course_over_at(event_id: int) -> datetime | None:
+    """When certificates may be issued: the end of the event's last date that is not cancelled."""
+    dates = await _countable_sessions(event_id)
+    return dates[-1].ends_at if dates else None
+
+
+async def check_course_over(event_id: int, now: datetime) -> None:
+    """A certificate says someone took part, so none before the last counted date is over."""
+    over_at = await course_over_at(event_id)
+    if over_at is not None and over_at > now:
+        raise errors.CourseNotOver()
+
+
 async def _issue(conn, registration: Registration, *, send_mail: bool, now: datetime) -> tuple[Certificate, bool]:
     existing = await Certificate.filter(registration_id=registration.id, revoked_at=None).using_db(conn).first()
     if existing:
@@ -119,6 +135,7 @@ async def issue(*, registration_id: int, event_id: int | None = None, send_mail:
         raise errors.RegistrationNotFound()
     entry = next((e for e in await eligibility(event_id=registration.event_id) if e.registration.id == registration_id),
                  None)
+    await check_course_over(registration.event_id, now)
     if entry is None or not entry.eligible:
         raise errors.NotEligibleForCertificate()
     try:
@@ -140,6 +157,7 @@ async def issue_all(*, event_id: int, send_mail: bool = False, by: User | int | 
                     now: datetime | None = None) -> list[Certificate]:
     """Issue certificates to everyone eligible who has none yet; returns all valid ones of the eligible."""
     now = now or utcnow()
+    await check_course_over(event_id, now)
     try:
         return await _issue_all_once(event_id, send_mail=send_mail, by=by, now=now)
     except IntegrityError:  # a concurrent issue committed first; the second pass finds its certificates
@@ -207,6 +225,8 @@ class Verification:
     event: Event | None = None
     first_date: datetime | None = None
     last_date: datetime | None = None
+    #: Past EVENTS_CERTIFICATE_RETENTION_DAYS: the certificate existed, but its details are deleted.
+    details_deleted: bool = False
 
 
 async def verify(*, serial: str) -> Verification:
@@ -217,9 +237,12 @@ async def verify(*, serial: str) -> Verification:
         return Verification(Validity.UNKNOWN)
     registration = certificate.registration
     event = registration.event
-    dates = await _countable_sessions(event.id)
     validity = Validity.REVOKED if certificate.revoked_at else Validity.VALID
-    name = None if event.audience == Audience.WOMEN else registration.name
+    if certificate.details_deleted_at:
+        return Verification(validity, certificate, details_deleted=True)
+    dates = await _countable_sessions(event.id)
+    holder = certificate.holder_name if registration.anonymised_at else registration.name
+    name = None if event.audience == Audience.WOMEN else holder
     return Verification(validity, certificate, name, event,
                         dates[0].starts_at if dates else None, dates[-1].ends_at if dates else None)
 
@@ -251,6 +274,9 @@ class CertificatePage:
     hours: str
     body: str
     verify_url: str
+    #: Who issues it, where and when ("Gießen, 05.12.2026"): the default design prints them above the signature.
+    issuer: str = ""
+    place_and_date: str = ""
 
 
 async def _countable_sessions(event_id: int) -> list[EventSession]:
@@ -264,12 +290,16 @@ ISOLATE, END_ISOLATE = "\u2068", "\u2069"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    """The organiser's text with known {placeholders} filled; names and titles isolated for bidi."""
-    def value(match: re.Match) -> str:
-        key = match.group(1)
-        return f"{ISOLATE}{values[key]}{END_ISOLATE}" if key in ("name", "event") else values[key]
+    """The organiser's text with its {placeholders} filled (an empty or unknown one refuses the certificate,
+    see core/placeholders.py); each value isolated for bidi (an Arabic name, or an Arabic date with its
+    right-to-left marks, keeps its own order inside German text)."""
+    return placeholders.fill(text, values, wrap=lambda key, value: f"{ISOLATE}{value}{END_ISOLATE}")
 
-    return _PLACEHOLDER.sub(value, text)
+
+def issue_place(address: str) -> str:
+    """The town of the office's address ("Berliner Platz 1, 35390 Gießen" -> "Gießen") for "Gießen, <date>"."""
+    last = address.rsplit(",", 1)[-1].strip()
+    return re.sub(r"^\d{4,5}\s+", "", last) or last
 
 
 def qr_markup(url: str) -> Markup:
@@ -292,8 +322,11 @@ def _page(certificate: Certificate, registration: Registration, event: Event, te
     hours = format_decimal(round(seconds / 3600, 1), locale=language)
     values = {"name": registration.name, "event": event.title, "dates": dates, "hours": hours}
     url = urls.certificate_check(base_url, certificate.serial)
+    office = legal.current()
+    issued = fmt.date(certificate.issued_at or utcnow())
     return CertificatePage(certificate.serial, registration.name, event.title, dates, hours,
-                           _fill(template.body, values), url)
+                           _fill(template.body, values), url, issuer=office.operator,
+                           place_and_date=f"{issue_place(office.address)}, {ISOLATE}{issued}{END_ISOLATE}")
 
 
 async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[EventSession]]:
@@ -301,7 +334,8 @@ async def _event_parts(event_id: int) -> tuple[Event, CertificateTemplate, list[
     event = await Event.get(id=event_id)
     template = await CertificateTemplate.get_or_none(event_id=event.id) or CertificateTemplate(event_id=event.id)
     for image in IMAGE_FIELDS:
-        if not _is_image_data(getattr(template, image)):
+        # stored before images were checked (an SVG may reference URLs): left out, the fetcher refuses them too
+        if not getattr(template, image).startswith(tuple(f"data:{m};base64," for m in images.ALLOWED_MEDIA)):
             setattr(template, image, "")
     return event, template, await _countable_sessions(event.id)
 
@@ -325,27 +359,13 @@ async def pages_for(certificates: list[Certificate], *, base_url: str, timezone:
     return pages
 
 
-def _is_image_data(value: str) -> bool:
-    return value.startswith(("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/svg+xml;base64,"))
-
-
 #: The organiser's texts and their longest allowed length (the title and signer fit one line of the page).
 TEXT_FIELDS = {"title": 200, "body": 5000, "content_summary": 5000, "signer_name": 200, "signer_role": 200}
 IMAGE_FIELDS = ("logo", "signature")
+#: What the body text may use; anything else in braces is refused when saved (and when printed).
+CERTIFICATE_PLACEHOLDERS = ("name", "event", "dates", "hours")
 #: Uploaded logo and signature images; each is embedded in every certificate page.
-MAX_IMAGE_BYTES = 300_000
-_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def _image_data_uri(data: bytes) -> str:
-    """An uploaded PNG or JPEG file as a data: URI, recognised by its content, not its name; ValueError
-    with a message id otherwise."""
-    media = next((media for magic, media in _IMAGE_SIGNATURES.items() if data.startswith(magic)), None)
-    if media is None:
-        raise ValueError(N_("Please choose a PNG or JPEG image."))
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(N_("The image is too large: at most %(kilobytes)d KB."))
-    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+MAX_IMAGE_BYTES = images.MAX_IMAGE_BYTES
 
 
 async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes] | None = None,
@@ -360,18 +380,27 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
     for name in IMAGE_FIELDS:
         if uploads and uploads.get(name):
             try:
-                values[name] = _image_data_uri(uploads[name])
+                values[name] = images.image_data_uri(uploads[name])
             except ValueError as exc:
                 problems[name] = str(exc)
-        elif values.get(name) and not _is_image_data(str(values[name])):
-            problems[name] = N_("Please give a PNG, JPEG or SVG image as a data: URI.")
+        elif values.get(name):
+            try:
+                values[name] = images.checked_data_uri(str(values[name]))
+            except ValueError as exc:
+                problems[name] = str(exc)
+    unknown = sorted({name for name in placeholders.PLACEHOLDER.findall(str(values.get("body") or ""))
+                      if name not in CERTIFICATE_PLACEHOLDERS})
+    if unknown:
+        problems["body"] = errors.PlaceholderEmpty.title
     if "title" in values and not str(values["title"]).strip():
         problems["title"] = N_("This field is required.")
     for name, longest in TEXT_FIELDS.items():
         if len(str(values.get(name) or "")) > longest:
             problems[name] = N_("This text is too long.")
     if problems:
-        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000)
+        raise errors.ValidationFailed(fields=problems, kilobytes=MAX_IMAGE_BYTES // 1000,
+                                      side=images.MAX_IMAGE_SIDE,
+                                      placeholders=", ".join("{%s}" % name for name in unknown))
     if not await Event.exists(id=event_id):
         raise errors.EventNotFound()
     async with in_transaction() as conn:
@@ -383,11 +412,6 @@ async def save_template(*, event_id: int, values: dict, uploads: dict[str, bytes
         await template.save(using_db=conn)
         await audit.record("certificate_template.saved", user=by, event_id=event_id, conn=conn, fields=changed)
     return template
-
-
-def fonts_base_url() -> str:
-    """The base URL for PDF templates: fonts are referenced as fonts/<file> under static/."""
-    return STATIC_DIR.as_uri() + "/"
 
 
 def certificate_html(pages: list[tuple[CertificatePage, CertificateTemplate]], *, settings,
@@ -411,7 +435,7 @@ async def render_one(*, certificate: Certificate, settings) -> bytes:
     language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     pages = await pages_for([certificate], base_url=settings.base_url, timezone=settings.timezone,
                             language=language)
-    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html(pages, settings=settings, language=language), base_url=pdf.fonts_base_url())
 
 
 #: The made-up person on the organisers' preview; the serial is one the verification page does not know.
@@ -427,7 +451,7 @@ async def render_sample(*, event_id: int, settings) -> bytes:
     fmt = Formatter(i18n.DEFAULT_LANGUAGE, settings.timezone)
     page = _page(Certificate(serial=SAMPLE_SERIAL), Registration(name=SAMPLE_NAME), event, template, sessions,
                  tuple(s.id for s in sessions), base_url=settings.base_url, fmt=fmt, language=i18n.DEFAULT_LANGUAGE)
-    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=fonts_base_url())
+    return await pdf.render_pdf(await _html([(page, template)], settings=settings), base_url=pdf.fonts_base_url())
 
 
 def _none_issued() -> errors.CertificateNotFound:
@@ -459,7 +483,7 @@ async def render_event(*, event_id: int, settings, progress: Progress | None = N
     callers that promise "all eligible" (the API) call `issue_all` first."""
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
-    return await pdf.render_pdf_parts(parts, base_url=fonts_base_url(),
+    return await pdf.render_pdf_parts(parts, base_url=pdf.fonts_base_url(),
                                       progress=progress and pdf.per_item(progress, per_part, len(pages)))
 
 
@@ -469,7 +493,7 @@ async def render_event_zip(*, event_id: int, settings, progress: Progress | None
     pages = await _issued_pages(event_id, settings)
     parts, per_part = await _html_parts(pages, settings=settings, progress=progress)
     files = await pdf.render_pages_separately(
-        parts, base_url=fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
+        parts, base_url=pdf.fonts_base_url(), progress=progress and pdf.per_item(progress, per_part, len(pages)),
         cutting=progress and (lambda done, total: progress(done, total, "cut")))
     if len(files) != len(pages):  # a certificate that overflowed its page would shift the names
         raise RuntimeError(f"certificate layout gave {len(files)} pages for {len(pages)} certificates")

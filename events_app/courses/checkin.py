@@ -15,7 +15,8 @@ from tortoise.transactions import in_transaction
 
 from events_app.courses import attendance
 from events_app.core import audit, errors
-from events_app.core.models import CheckIn, DoorAssignment, Event, EventSession, Registration, RegistrationStatus, Role, SessionStatus, User
+from events_app.core.models import (CheckIn, DoorAssignment, Event, EventSession, EventStatus, Registration,
+                                    RegistrationStatus, Role, SessionStatus, User)
 from events_app.core.timeutil import utcnow
 
 
@@ -26,11 +27,33 @@ async def may_check_in(user: User, event_id: int) -> bool:
     return await DoorAssignment.filter(user_id=user.id, event_id=event_id).exists()
 
 
-async def events_for(user: User) -> list[Event]:
-    query = Event.all()
+async def events_for(user: User, *, timezone: str, now: datetime | None = None) -> tuple[list[Event], list[Event]]:
+    """The events this user may check people in at: (today's, the others), each by their date.
+
+    The others run from the next date on, then the past ones (most recent first), so the door's list
+    starts with what happens now and nobody scrolls past last year's events on a phone.
+    """
+    now = now or utcnow()
+    query = Event.filter(status=EventStatus.SCHEDULED)
     if user.role == Role.DOOR:
         query = query.filter(id__in=await DoorAssignment.filter(user_id=user.id).values_list("event_id", flat=True))
-    return await query.prefetch_related("sessions").order_by("id")
+    today, upcoming, past = [], [], []
+    zone = ZoneInfo(timezone)
+    for event in await query.prefetch_related("sessions"):
+        session = current_session(list(event.sessions), now, timezone)
+        if session is None:
+            continue
+        event.door_session = session
+        if session.starts_at.astimezone(zone).date() == now.astimezone(zone).date():
+            today.append(event)
+        elif session.ends_at >= now:
+            upcoming.append(event)
+        else:
+            past.append(event)
+    today.sort(key=lambda e: e.door_session.starts_at)
+    upcoming.sort(key=lambda e: e.door_session.starts_at)
+    past.sort(key=lambda e: e.door_session.starts_at, reverse=True)
+    return today, upcoming + past
 
 
 def current_session(sessions: list[EventSession], now: datetime, timezone: str) -> EventSession | None:

@@ -15,12 +15,14 @@ from functools import lru_cache
 
 from events_app.calendar import ical
 from events_app.core import i18n, urls
-from events_app.core.models import Event, EventSession, EventStatus, Invitation, OutboxMessage, Registration, RegistrationStatus, SessionStatus
+from events_app.core.models import (Event, EventSession, EventStatus, Invitation, Newsletter, OutboxMessage, Registration,
+                                    RegistrationStatus, SessionStatus, Subscription)
 from events_app.core.rendering import base_context, environment
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
 from events_app.core.wording import format_code, greeting
 from events_app.mail.failures import PermanentFailure
+from events_app.mail import stored
 from events_app.mail.mime import one_line
 
 #: Message kinds the engine queues, and the templates that exist for them.
@@ -53,6 +55,9 @@ class MailData:
     dates: dict[tuple, tuple[list[str], list[str]]] = field(default_factory=dict)
     #: Invitations (receptions) the batch writes to, with their event and sessions.
     invitations: dict[int, Invitation] = field(default_factory=dict)
+    #: Subscribers (announcements, newsletters) and the newsletters the batch sends.
+    subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    newsletters: dict[int, Newsletter] = field(default_factory=dict)
 
 
 async def load_data(rows: list[OutboxMessage]) -> MailData:
@@ -69,7 +74,13 @@ async def load_data(rows: list[OutboxMessage]) -> MailData:
                       if r.registration_id is None and r.context.get("invitation_id")}
     invitations = ({i.id: i for i in await Invitation.filter(id__in=invitation_ids).prefetch_related(
         "event", "event__sessions")} if invitation_ids else {})
-    return MailData(registrations, events, sessions, invitations=invitations)
+    subscription_ids = {r.context["subscription_id"] for r in rows if (r.context or {}).get("subscription_id")}
+    subscriptions = ({s.id: s for s in await Subscription.filter(id__in=subscription_ids)}
+                     if subscription_ids else {})
+    newsletter_ids = {r.context["newsletter_id"] for r in rows if (r.context or {}).get("newsletter_id")}
+    newsletters = {n.id: n for n in await Newsletter.filter(id__in=newsletter_ids)} if newsletter_ids else {}
+    return MailData(registrations, events, sessions, invitations=invitations, subscriptions=subscriptions,
+                    newsletters=newsletters)
 
 
 @lru_cache(maxsize=1)
@@ -114,9 +125,82 @@ def invitation_context(row: OutboxMessage, data: MailData, settings: Settings) -
 
 INVITATION_KINDS = frozenset({"invitation", "invitation_reminder"})
 
+def stored_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """Bookings, partner applications, interpreters: the facts are in the row (see mail/stored.py)."""
+    event = data.events.get(row.event_id) if row.event_id else None
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    return stored.context(row, event, settings)
+
+def _subscription(row: OutboxMessage, data: MailData) -> Subscription:
+    subscription = data.subscriptions.get((row.context or {}).get("subscription_id"))
+    if subscription is None:  # unsubscribed or expired since: nobody to write to
+        raise PermanentFailure("the subscription of this message no longer exists")
+    return subscription
+
+
+def _subscriber_context(row: OutboxMessage, subscription: Subscription, settings: Settings) -> dict:
+    language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
+            "subscription": subscription, "unsubscribe_url": urls.unsubscribe(settings.base_url, subscription.token)}
+
+
+def subscription_confirm_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """The double opt-in mail: the only mail an address gets before its owner follows the link."""
+    subscription = _subscription(row, data)
+    context = _subscriber_context(row, subscription, settings)
+    asked = subscription.pending or {}
+    context.update(unsubscribe_url="", kinds=asked.get("kinds", []), newsletter=bool(asked.get("newsletter")),
+                   confirm_url=urls.subscription_confirmation(settings.base_url, subscription.token))
+    return context
+
+
+def announcement_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """A newly opened event of a kind the subscriber asked for."""
+    subscription = _subscription(row, data)
+    event = data.events.get(row.event_id)
+    if event is None:
+        raise PermanentFailure("the event of this message no longer exists")
+    context = _subscriber_context(row, subscription, settings)
+    language = context["language"]
+    if (event.id, language) not in data.dates:
+        fmt = i18n.Formatter(language, settings.timezone)
+        shown = [s for s in data.sessions.get(event.id, []) if s.status == SessionStatus.SCHEDULED]
+        data.dates[event.id, language] = ([fmt.span(s.starts_at, s.ends_at) for s in shown], [])
+    context.update(event=event, title=localised(event, language, "title"), dates=data.dates[event.id, language][0],
+                   show_location=bool(event.location) and not event.location_confidential,
+                   location_withheld=event.location_confidential,
+                   event_url=urls.event_page(settings.base_url, event.id))
+    return context
+
+
+def newsletter_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
+    """A newsletter in the subscriber's language, German when it has no text in theirs.
+
+    A test mail goes to an organiser, who has no subscription: its unsubscribe link is a sample.
+    """
+    newsletter = data.newsletters.get((row.context or {}).get("newsletter_id"))
+    if newsletter is None:
+        raise PermanentFailure("the newsletter of this message no longer exists")
+    if (row.context or {}).get("test"):
+        language = row.language if row.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+        context = {"kind": row.template, "language": language, "registration": None, "calendar_attached": False,
+                   "subscription": None, "unsubscribe_url": "", "test": True}
+    else:
+        context = _subscriber_context(row, _subscription(row, data), settings)
+    texts = newsletter.texts or {}
+    language = context["language"] if context["language"] in texts else i18n.DEFAULT_LANGUAGE
+    text = texts.get(language) or {}
+    context.update(language=language, newsletter_subject=text.get("subject", ""),
+                   newsletter_body=text.get("body", ""))
+    return context
+
+
 #: Kinds whose variables do not come from a registration: kind -> function(row, data, settings) -> context.
 OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
-                  "invitation_reminder": invitation_context}
+                  "invitation_reminder": invitation_context, "subscription_confirm": subscription_confirm_context,
+                  "announcement": announcement_context, "newsletter": newsletter_context,
+                  **{kind: stored_context for kind in stored.KINDS}}
 
 
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:

@@ -58,8 +58,13 @@ class SmtpTransport:
             raise classify(exc) if isinstance(exc, aiosmtplib.SMTPException) else TransientFailure(
                 f"{type(exc).__name__}: {exc}") from exc
 
+    @property
+    def connected(self) -> bool:
+        """False once the server closed the connection (or it broke): the next message needs a new one."""
+        return self.smtp.is_connected
+
     async def send(self, message: MimeMail) -> None:
-        """Raises PermanentFailure or TransientFailure; a ConnectionError means the rest must wait."""
+        """Raises PermanentFailure, TransientFailure, or ConnectionLost when the connection broke."""
         try:
             await self.smtp.sendmail(self.sender, [message.recipient], message.data)
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
@@ -78,11 +83,13 @@ class SmtpTransport:
 
 
 class ConnectionLost(TransientFailure):
-    """The connection broke mid-batch: this and the remaining messages wait for the next try."""
+    """The connection broke (or timed out) while this message was sent: it alone waits for another try."""
 
 
 class FileTransport:
     """No SMTP server configured: each message becomes an `.eml` file under var/mail/."""
+
+    connected = True
 
     def __init__(self, settings: Settings):
         self.directory = mail_directory(settings)

@@ -9,7 +9,6 @@ means the waiting list with the usual promotion.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import secrets
@@ -19,15 +18,15 @@ from datetime import datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_app.core import audit, errors
+from events_app.core import audit, errors, placeholders
 from events_app.core.errors import N_
 from events_app.core.i18n import LANGUAGES
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, RsvpAttempt, User
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, User
 from events_app.mail.outbox import queue_mail
 from events_app.seats import seating
 from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, queue_registration_mail, check_open, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
-from events_app.core.validation import clean_text
+from events_app.core.validation import clean_text, normalise_phone
 
 
 # --- codes -------------------------------------------------------------------------------------
@@ -37,11 +36,6 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #: 31 symbols: 10 characters would give 49.5 bits, so codes have 11 (54.5 bits).
 CODE_LENGTH = 11
 CODE_BITS = CODE_LENGTH * math.log2(len(CODE_ALPHABET))
-
-#: Wrong codes allowed per client before it is made to wait (guessing 2^54 codes stays hopeless).
-THROTTLE_LIMIT = 10
-THROTTLE_WINDOW = timedelta(minutes=10)
-
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -66,28 +60,17 @@ async def invitation_event(event_id: int) -> Event:
     return event
 
 
-# --- finding an invitation: code (throttled) or link ----------------------------------------------
+# --- finding an invitation: code or link ----------------------------------------------------------
+# Wrong codes are throttled at the web edge (per client address and in total), where the address is known.
 
 
-def client_key(address: str) -> str:
-    return hashlib.sha256(f"rsvp:{address}".encode()).hexdigest()
-
-
-async def find_by_code(*, code: str, client: str, now: datetime | None = None) -> Invitation:
-    """The invitation for a typed code. Wrong codes are counted per client and throttled."""
-    now = now or utcnow()
-    key = client_key(client)
-    since = now - THROTTLE_WINDOW
-    if await RsvpAttempt.filter(client=key, created_at__gte=since).count() >= THROTTLE_LIMIT:
-        raise errors.TooManyAttempts()
+async def find_by_code(*, code: str) -> Invitation:
+    """The invitation for a typed code, or InvitationNotFound."""
     normalised = normalise_code(code)
     invitation = None
     if len(normalised) == CODE_LENGTH:
         invitation = await Invitation.get_or_none(code=normalised)
     if invitation is None:
-        async with in_transaction() as conn:
-            await RsvpAttempt.filter(created_at__lt=since).using_db(conn).delete()
-            await RsvpAttempt.create(client=key, created_at=now, using_db=conn)
         raise errors.InvitationNotFound()
     return invitation
 
@@ -111,6 +94,9 @@ class Reply:
     language: str = "de"
     #: {"language_assistance": "...", "accessibility": "..."}; empty values are dropped
     needs: dict | None = None
+    #: A phone number, asked of invitees without an e-mail address (a seat offer must reach them);
+    #: None leaves the one on file unchanged.
+    phone: str | None = None
 
 
 def check_reply(invitation: Invitation, reply: Reply) -> Reply:
@@ -122,11 +108,19 @@ def check_reply(invitation: Invitation, reply: Reply) -> Reply:
         problems["companions"] = N_("At most %(max)d companions are allowed for this event.")
     if reply.language not in LANGUAGES:
         problems["language"] = N_("This language is not offered.")
+    phone = None
+    if reply.phone is not None:
+        phone = clean_text(reply.phone, max_length=50)
+        if phone:
+            try:
+                phone = normalise_phone(phone)
+            except ValueError as exc:
+                problems["phone"] = str(exc)
     if problems:
         raise errors.ValidationFailed(fields=problems, max=invitation.max_companions)
     needs = {name: clean_text(str(value), max_length=300) for name, value in (reply.needs or {}).items()
              if name in NEEDS and value and clean_text(str(value), max_length=300)}
-    return Reply(accept=reply.accept, companions=companions, language=reply.language, needs=needs)
+    return Reply(accept=reply.accept, companions=companions, language=reply.language, needs=needs, phone=phone)
 
 
 async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = None) -> Invitation:
@@ -166,13 +160,17 @@ async def answer(*, invitation_id: int, reply: Reply, now: datetime | None = Non
                 await _change_companions(conn, event, current, reply.companions, now)
                 current.language = reply.language
                 current.answers = reply.needs or {}
-                await current.save(using_db=conn, update_fields=["language", "answers", "updated_at"])
+                if reply.phone is not None:
+                    current.phone = reply.phone
+                await current.save(using_db=conn, update_fields=["language", "answers", "phone", "updated_at"])
             invitation.state = InvitationState.ACCEPTED
             invitation.companions = reply.companions
             invitation.registration_id = current.id
             invitation.status_told = current.status.value  # the answer page shows it
         invitation.language = reply.language
         invitation.needs = reply.needs or {}
+        if reply.phone is not None:
+            invitation.phone = reply.phone
         invitation.answered_at = now
         await invitation.save(using_db=conn)
         return invitation
@@ -198,9 +196,9 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
                     now: datetime) -> Registration:
     registration = Registration(
         event_id=event.id, name=f"{invitation.first_name} {invitation.last_name}".strip(),
-        email=invitation.email, phone=invitation.phone, language=reply.language,
+        email=invitation.email, phone=invitation.phone if reply.phone is None else reply.phone, language=reply.language,
         companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
-        queued_at=now, manage_token=new_token(), checkin_token=new_token(),
+        queued_at=now, postcode=invitation.postcode, manage_token=new_token(), checkin_token=new_token(),
     )
     await place_registration(conn, event, registration, now)
     waiting = registration.status == RegistrationStatus.WAITLISTED
@@ -227,11 +225,20 @@ async def _change_companions(conn: BaseDBAsyncClient, event: Event, registration
 
 # --- mail, reminders, letter text ----------------------------------------------------------------
 
+def _mail_due(event_id: int):
+    return Invitation.filter(event_id=event_id, mailed_at__isnull=True).exclude(email="")
+
+
+async def invitation_mails_due(*, event_id: int) -> int:
+    """How many invitation mails `send_invitation_mails` would queue now (the organiser confirms this)."""
+    return await _mail_due(event_id).count()
+
+
 async def send_invitation_mails(*, event_id: int, now: datetime | None = None) -> int:
     """Queue the invitation mail for everyone with an address who has not had one yet."""
     now = now or utcnow()
     async with in_transaction() as conn:
-        due = await Invitation.filter(event_id=event_id, mailed_at__isnull=True).exclude(email="").using_db(conn)
+        due = await _mail_due(event_id).using_db(conn)
         for invitation in due:
             await queue_mail(conn, template="invitation", recipient=invitation.email, language=invitation.language,
                              context={"invitation_id": invitation.id, "event_id": event_id}, event_id=event_id)
@@ -246,15 +253,30 @@ class Reminders:
     to_contact: list[Call]
 
 
+REMIND_AGAIN_AFTER = timedelta(days=7)
+
+
+def _reminders_due(event: Event, pending: list[Invitation], now: datetime, again_after: timedelta) -> list[Invitation]:
+    if event.status == EventStatus.CANCELLED:
+        return []
+    return [i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
+
+
+async def reminders_due(*, event_id: int, now: datetime | None = None) -> int:
+    """How many reminder mails `send_reminders` would queue now (the organiser confirms this)."""
+    event = await invitation_event(event_id)
+    pending = await Invitation.filter(event_id=event_id, state=InvitationState.PENDING)
+    return len(_reminders_due(event, pending, now or utcnow(), REMIND_AGAIN_AFTER))
+
+
 async def send_reminders(*, event_id: int, now: datetime | None = None,
-                         again_after: timedelta = timedelta(days=7)) -> Reminders:
+                         again_after: timedelta = REMIND_AGAIN_AFTER) -> Reminders:
     """Remind by mail those who have not answered (at most once a week each, never for a cancelled event)."""
     now = now or utcnow()
     event = await invitation_event(event_id)
     async with in_transaction() as conn:
         pending = await Invitation.filter(event_id=event_id, state=InvitationState.PENDING).using_db(conn)
-        due = [] if event.status == EventStatus.CANCELLED else [
-            i for i in pending if i.email and (i.reminded_at is None or i.reminded_at <= now - again_after)]
+        due = _reminders_due(event, pending, now, again_after)
         for invitation in due:
             await queue_mail(conn, template="invitation_reminder", recipient=invitation.email,
                              language=invitation.language,
@@ -264,38 +286,109 @@ async def send_reminders(*, event_id: int, now: datetime | None = None,
 
 
 DEFAULT_LETTER = {
-    "sender": "Stadt Gießen · Integrationsbüro · Berliner Platz 1 · 35390 Gießen",
+    "sender": "Universitätsstadt Gießen · Büro für Integration · Berliner Platz 1 · 35390 Gießen",
     "subject": "Einladung zum Einbürgerungsempfang",
     "body": (
-        "wir freuen uns, dass Sie die deutsche Staatsangehörigkeit erhalten haben, und gratulieren Ihnen "
-        "herzlich. Die Universitätsstadt Gießen lädt Sie zum Einbürgerungsempfang ein:\n\n"
+        "herzlichen Glückwunsch zur deutschen Staatsangehörigkeit! Die Universitätsstadt Gießen lädt Sie "
+        "herzlich zum Einbürgerungsempfang ein:\n\n"
         "{event_title}\n{event_date}\n{event_location}\n\n"
-        "Bitte sagen Sie uns bis {deadline}, ob Sie kommen und wie viele Begleitpersonen Sie mitbringen "
+        "Bitte sagen Sie uns bis zum {deadline}, ob Sie kommen und wie viele Begleitpersonen Sie mitbringen "
         "(höchstens {max_companions})."
     ),
-    "signature": "Mit freundlichen Grüßen\nIhr Integrationsbüro",
+    "closing": "Mit freundlichen Grüßen",
 }
+#: Placeholders the letter text may use (the hint on the organisers' form names them).
+LETTER_PLACEHOLDERS = ("event_title", "event_date", "event_location", "deadline", "max_companions")
+#: Days before the reception that the suggested answer deadline falls on.
+SUGGESTED_DEADLINE_DAYS = 14
 
 
-async def get_letter(event_id: int) -> ReceptionLetter:
+async def get_letter(event_id: int, *, settings=None) -> ReceptionLetter:
+    """The reception's letter texts; the signer comes from the settings until the organiser names one."""
     letter = await ReceptionLetter.get_or_none(event_id=event_id)
-    return letter or ReceptionLetter(event_id=event_id, **DEFAULT_LETTER)
+    if letter is None:
+        letter = ReceptionLetter(event_id=event_id, **DEFAULT_LETTER)
+    if settings is not None:
+        letter.signer_name = letter.signer_name or settings.letter_signer_name
+        letter.signer_role = letter.signer_role or settings.letter_signer_role
+    return letter
 
 
-async def save_letter(*, event_id: int, sender: str, subject: str, body: str, signature: str) -> ReceptionLetter:
+#: Scanned signatures: a PNG or JPEG file, embedded in every letter.
+MAX_SIGNATURE_BYTES = 300_000
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def signature_data_uri(data: bytes) -> str:
+    """An uploaded PNG/JPEG (recognised by content) as a data: URI; ValidationFailed otherwise."""
+    import base64
+
+    media = next((media for magic, media in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
+    if media is None:
+        raise errors.ValidationFailed(fields={"signature_image": N_("Please choose a PNG or JPEG image.")})
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise errors.ValidationFailed(fields={"signature_image": N_("The image is too large: at most %(kilobytes)d KB.")},
+                                      kilobytes=MAX_SIGNATURE_BYTES // 1000)
+    return f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+async def save_letter(*, event_id: int, sender: str, subject: str, body: str, closing: str = "",
+                      signer_name: str = "", signer_role: str = "", signature_upload: bytes | None = None,
+                      remove_signature: bool = False) -> ReceptionLetter:
+    """Store the reception's letter texts. Unknown placeholders are refused now, not when printing."""
     await invitation_event(event_id)
     values = {"sender": clean_text(sender, max_length=300), "subject": clean_text(subject, max_length=200),
-              "body": clean_text(body, max_length=5000), "signature": clean_text(signature, max_length=500)}
+              "body": clean_text(body, max_length=5000), "closing": clean_text(closing, max_length=500),
+              "signer_name": clean_text(signer_name, max_length=200),
+              "signer_role": clean_text(signer_role, max_length=200)}
     if not values["body"]:
         raise errors.ValidationFailed(fields={"body": N_("Please write the letter text.")})
+    unknown = [name for name in placeholders.PLACEHOLDER.findall(values["body"]) if name not in LETTER_PLACEHOLDERS]
+    if unknown:
+        raise placeholders.refuse(sorted(set(unknown)))
+    image = signature_data_uri(signature_upload) if signature_upload else None
     async with in_transaction() as conn:
         letter = await ReceptionLetter.get_or_none(event_id=event_id).using_db(conn)
         if letter is None:
             letter = ReceptionLetter(event_id=event_id)
         for name, value in values.items():
             setattr(letter, name, value)
+        if image is not None:
+            letter.signature_image = image
+        elif remove_signature:
+            letter.signature_image = ""
         await letter.save(using_db=conn)
     return letter
+
+
+def suggested_deadline(event: Event, timezone: str) -> datetime | None:
+    """Two weeks before the reception, end of that day (local time): what the organiser is offered."""
+    from zoneinfo import ZoneInfo
+
+    if not event.sessions:
+        return None
+    zone = ZoneInfo(timezone)
+    day = (event.sessions[0].starts_at.astimezone(zone) - timedelta(days=SUGGESTED_DEADLINE_DAYS)).date()
+    return datetime(day.year, day.month, day.day, 23, 59, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+async def set_answer_deadline(*, event_id: int, deadline: datetime, by: User, now: datetime | None = None) -> Event:
+    """The organiser confirms the answer deadline (the reception's registration end) letters will print."""
+    now = now or utcnow()
+    if deadline.tzinfo is None:
+        raise errors.ValidationFailed(fields={"deadline": N_("Please enter a valid date.")})
+    if deadline <= now:
+        raise errors.ValidationFailed(fields={"deadline": N_("The answer deadline must lie in the future.")})
+    async with in_transaction() as conn:
+        event = await Event.get_or_none(id=event_id).using_db(conn)
+        if event is None:
+            raise errors.EventNotFound()
+        check_invitation_event(event)
+        event.registration_closes_at = deadline
+        await event.save(using_db=conn, update_fields=["registration_closes_at", "updated_at"])
+        await audit.record("invitations.deadline_set", user=by, event_id=event_id, conn=conn,
+                           deadline=deadline.isoformat())
+    return event
 
 
 # --- the organiser's view ---------------------------------------------------------------------

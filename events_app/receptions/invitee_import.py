@@ -23,7 +23,7 @@ from events_app.receptions.invitations import check_invitation_event, invitation
 from events_app.core.models import AuditEntry, Invitation
 from events_app.seats import seating
 from events_app.seats.registration import new_token
-from events_app.core.validation import clean_text, normalise_email
+from events_app.core.validation import clean_text, normalise_email, parse_id
 
 
 # --- mapping and preview ------------------------------------------------------------------------------------
@@ -71,7 +71,8 @@ def mapping_from_choices(headers: list[str], choices: dict[str, str]) -> dict[st
     for name in FIELDS:
         if name in choices:
             value = (choices[name] or "").strip()
-            mapping[name] = int(value) if value.isdigit() and int(value) < len(headers) else None
+            column = parse_id(value)
+            mapping[name] = column if column is not None and column < len(headers) else None
     return mapping
 
 

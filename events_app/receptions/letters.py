@@ -9,11 +9,15 @@ of these personal data is written to the audit log.
 from __future__ import annotations
 
 
-from events_app.core import audit, jobs, pdf, qr, urls
+from dataclasses import dataclass
+from datetime import datetime
+
+from events_app.core import audit, errors, jobs, legal, pdf, placeholders, qr, urls
+from events_app.core.errors import N_
 from events_app.seats import events
 from events_app.receptions import invitations
 from events_app.core.i18n import Formatter
-from events_app.core.models import Invitation, User
+from events_app.core.models import Event, Invitation, ReceptionLetter, User
 from events_app.core.timeutil import utcnow
 from events_app.core.wording import format_code, greeting
 from events_app.core.rendering import render_string
@@ -28,10 +32,15 @@ def qr_data_uris(urls: list[str]) -> list[str]:
     return [qr.png_data_uri(url) for url in urls]
 
 
-def _fill(text: str, values: dict[str, str]) -> str:
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
+#: One line each in the invitees' other languages: they may answer, and call, in their own language.
+#: Fixed wording (not the catalogs): every letter carries all of them, whatever the reader's language.
+ANSWER_IN_YOUR_LANGUAGE = (
+    ("en", "You may also answer us or call us in English."),
+    ("tr", "Bize Türkçe de cevap verebilir veya bizi arayabilirsiniz."),
+    ("uk", "Ви можете відповісти нам або зателефонувати також українською мовою."),
+    ("ar", "يمكنكم الرد علينا أو الاتصال بنا باللغة العربية أيضًا."),
+    ("fa", "می‌توانید به زبان فارسی نیز به ما پاسخ دهید یا با ما تماس بگیرید."),
+)
 
 
 def address_lines(invitation: Invitation) -> list[str]:
@@ -42,25 +51,66 @@ def address_lines(invitation: Invitation) -> list[str]:
     return [line for line in lines if line]
 
 
-async def letters_html(*, event_id: int, settings, everyone: bool = False,
-                       per_part: int = LETTERS_PER_PART) -> tuple[list[str], int]:
-    """(HTML documents of up to `per_part` letters each, number of letters): everyone without an e-mail
-    address, or everyone."""
+def has_postal_address(invitation: Invitation) -> bool:
+    """A letter needs a street and a town; without them it cannot be posted (the person needs a call)."""
+    return bool(invitation.street.strip() and invitation.city.strip())
+
+
+@dataclass(frozen=True)
+class LetterPlan:
+    """What a batch of letters would be, shown to the organiser before it is made."""
+
+    event: Event
+    letter: ReceptionLetter
+    #: The deadline printed in the letters ("" when the reception has none yet: no letters then).
+    deadline: str
+    #: A deadline the organiser can confirm with one click when none is set.
+    suggested_deadline: datetime | None
+    recipients: list[Invitation]
+    #: Invitees who would get a letter but have no postal address (phone them).
+    without_address: list[Invitation]
+
+
+async def plan(*, event_id: int, settings, everyone: bool = False) -> LetterPlan:
     event = await events.get_event(event_id, public=False)
-    letter = await invitations.get_letter(event_id)
+    invitations.check_invitation_event(event)
+    letter = await invitations.get_letter(event_id, settings=settings)
     fmt = Formatter(LETTER_LANGUAGE, settings.timezone)
-    first = events.first_start(event)
-    values = {
-        "event_title": event.title,
-        "event_date": fmt.span(event.sessions[0].starts_at, event.sessions[0].ends_at) if first else "",
-        "event_location": event.location,
-        "deadline": fmt.date(event.registration_closes_at) if event.registration_closes_at else "",
-        "max_companions": str(event.max_companions),
-    }
-    body = _fill(letter.body, values)
     people = await invitations.list_invitations(event_id)
     if not everyone:
         people = [p for p in people if not p.email]
+    return LetterPlan(event, letter,
+                      fmt.date(event.registration_closes_at) if event.registration_closes_at else "",
+                      None if event.registration_closes_at else invitations.suggested_deadline(event, settings.timezone),
+                      [p for p in people if has_postal_address(p)],
+                      [p for p in people if not has_postal_address(p)])
+
+
+async def letters_html(*, event_id: int, settings, everyone: bool = False,
+                       per_part: int = LETTERS_PER_PART, limit: int | None = None) -> tuple[list[str], int]:
+    """(HTML documents of up to `per_part` letters each, number of letters): everyone without an e-mail
+    address, or everyone, who has a postal address. `limit` makes only the first letters (the preview).
+
+    Refuses (nothing is made) while the reception has no answer deadline, or when any placeholder of
+    the text or the layout would stay empty.
+    """
+    found = await plan(event_id=event_id, settings=settings, everyone=everyone)
+    event, letter = found.event, found.letter
+    if not found.deadline:
+        raise errors.AnswerDeadlineMissing(fields={"deadline": errors.AnswerDeadlineMissing.title})
+    fmt = Formatter(LETTER_LANGUAGE, settings.timezone)
+    legal_info = legal.current()
+    values = {
+        "event_title": event.title,
+        "event_date": fmt.span(event.sessions[0].starts_at, event.sessions[0].ends_at) if event.sessions else "",
+        "event_location": event.location,
+        "deadline": found.deadline,
+        "max_companions": str(event.max_companions),
+    }
+    body = placeholders.fill(letter.body, values)
+    placeholders.check_values({"subject": letter.subject, "sender": letter.sender, "closing": letter.closing,
+                               "phone": legal_info.phone, "email": legal_info.email}, field="letter")
+    people = found.recipients[:limit] if limit is not None else found.recipients
     codes = await pdf.run_in_render_process(qr_data_uris, [urls.rsvp_page(settings.base_url, p.token) for p in people])
     pages = [{
         "invitation": person,
@@ -72,9 +122,18 @@ async def letters_html(*, event_id: int, settings, everyone: bool = False,
     paragraphs = [p for p in body.split("\n\n") if p.strip()]
     parts = [render_string("pdf/invitation_letters.html", language=LETTER_LANGUAGE, settings=settings,
                            event=event, letter=letter, paragraphs=paragraphs, pages=pages[start:start + per_part],
-                           rsvp_url=urls.rsvp_form(settings.base_url), deadline=values["deadline"], today=fmt.date(utcnow()))
+                           rsvp_url=urls.rsvp_form(settings.base_url), deadline=found.deadline, today=fmt.date(utcnow()),
+                           other_languages=ANSWER_IN_YOUR_LANGUAGE)
              for start in range(0, max(len(pages), 1), per_part)]
     return parts, len(pages)
+
+
+async def preview_pdf(*, event_id: int, settings, everyone: bool = False) -> bytes:
+    """The first letter of the batch, exactly as it will be printed: the organiser looks before printing all."""
+    parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone, limit=1)
+    if count == 0:
+        raise errors.ValidationFailed(fields={"letters": N_("There is nobody to write to yet: import the invitee list first.")})
+    return await pdf.render_pdf(parts[0], base_url=pdf.fonts_base_url())
 
 
 async def _record_download(by: User, event_id: int, layout: str, **detail) -> None:
@@ -83,7 +142,7 @@ async def _record_download(by: User, event_id: int, layout: str, **detail) -> No
 
 async def letters_pdf(*, event_id: int, settings, by: User, everyone: bool = False) -> bytes:
     parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone)
-    content = await pdf.render_pdf_parts(parts)
+    content = await pdf.render_pdf_parts(parts, base_url=pdf.fonts_base_url())
     await _record_download(by, event_id, "letters", everyone=everyone, letters=count)
     return content
 
@@ -115,11 +174,11 @@ async def job_pdf(settings, *, event_id: int, job_id: str, by: User) -> bytes | 
 
 async def start_letters_job(*, event_id: int, settings, everyone: bool = False) -> str:
     """Start laying out the letters in the background; the organiser watches `jobs.status`."""
-    await events.get_event(event_id, public=False)
+    await letters_html(event_id=event_id, settings=settings, everyone=everyone, limit=0)  # refuses now, not later
 
     async def work(job: jobs.Job) -> bytes:
         per_part = LETTERS_PER_PART
         parts, count = await letters_html(event_id=event_id, settings=settings, everyone=everyone, per_part=per_part)
-        return await pdf.render_pdf_parts(parts, progress=pdf.per_item(job.progress, per_part, count))
+        return await pdf.render_pdf_parts(parts, base_url=pdf.fonts_base_url(), progress=pdf.per_item(job.progress, per_part, count))
 
     return await jobs.start(settings, kind=JOB_KIND, event_id=event_id, work=work, everyone=everyone)

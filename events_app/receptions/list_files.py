@@ -8,6 +8,7 @@ mean is decided in `invitations.py`.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import zipfile
@@ -17,6 +18,14 @@ from datetime import date, datetime
 from events_app.core import errors
 
 DELIMITERS = (";", ",", "\t")
+#: Limits of an uploaded list, so no file can stall the server or fill its memory: a reception invites a
+#: few hundred people; twenty thousand rows is far beyond any real list.
+MAX_ROWS = 20_000
+MAX_COLUMNS = 100
+MAX_CELL_CHARS = 2_000
+#: What the parts of an XLSX file (a zip) may add up to once unpacked: a 640 KB "zip bomb" may unpack to
+#: gigabytes of rows.
+MAX_UNPACKED_BYTES = 30_000_000
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,29 @@ def _clean(cell) -> str:
     return str(cell).strip()
 
 
+def _too_large() -> errors.ListTooLarge:
+    return errors.ListTooLarge(rows=MAX_ROWS, columns=MAX_COLUMNS, cell=MAX_CELL_CHARS)
+
+
+def _bounded(records) -> list[list[str]]:
+    """The records as cleaned cells, refusing a list beyond the limits as soon as it passes one."""
+    table = []
+    for record in records:
+        if len(table) > MAX_ROWS:  # one header row on top of MAX_ROWS rows of data
+            raise _too_large()
+        record = list(record)
+        if len(record) > MAX_COLUMNS:
+            if any(cell not in (None, "") for cell in record[MAX_COLUMNS:]):
+                raise _too_large()
+            record = record[:MAX_COLUMNS]
+        cells = [_clean(c) for c in record]
+        if any(len(cell) > MAX_CELL_CHARS for cell in cells):
+            raise _too_large()
+        table.append(cells)
+    return table
+
+
 def _table(records: list[list], **meta) -> Table:
-    records = [[_clean(c) for c in record] for record in records]
     numbered = [(line, cells) for line, cells in enumerate(records, start=1) if any(cells)]
     # the header is the first row with at least two cells: a title row above it ("Einbürgerungen 1. Halbjahr")
     # is skipped, as exports often have one
@@ -91,7 +121,7 @@ def read_csv(data: bytes) -> Table:
         delimiter, text = text[4], text.split("\n", 1)[1] if "\n" in text else ""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
     try:
-        records = list(reader)
+        records = _bounded(reader)
     except csv.Error:
         raise errors.UnreadableFile() from None
     # rows are numbered as records (a quoted line break does not start a new row), as in a spreadsheet
@@ -102,15 +132,30 @@ def read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise errors.UnreadableFile() from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _too_large()
+    try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
         raise errors.UnreadableFile() from None
     try:
         sheet = workbook.worksheets[0]
-        records = [list(row) for row in sheet.iter_rows(values_only=True)]
+        # max_col: a sheet may declare 16,384 columns, which read-only mode would fill row by row
+        records = _bounded(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError):
+        raise errors.UnreadableFile() from None
     finally:
         workbook.close()
     return _table(records, encoding="xlsx", delimiter="", kind="xlsx")
+
+
+async def read_upload(data: bytes, filename: str = "") -> Table:
+    """`read_table` in a worker thread: parsing a long list never holds up the event loop."""
+    return await asyncio.to_thread(read_table, data, filename)
 
 
 def read_table(data: bytes, filename: str = "") -> Table:

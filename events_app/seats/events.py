@@ -35,8 +35,10 @@ ACTIVE = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, Registration
 EDITABLE_FIELDS = (
     "kind", "title", "description", "translations", "location", "location_confidential", "capacity",
     "waitlist", "offer_hours", "max_companions", "phone_allowed", "registration_opens_at",
-    "registration_closes_at", "audience", "visibility", "certificate_min_attendance",
+    "registration_closes_at", "audience", "visibility", "certificate_min_attendance", "retention_days",
 )
+#: Ten years: longer than any period the office keeps registrations for.
+MAX_RETENTION_DAYS = 3650
 #: Fields whose change makes calendar clients and registrants need to know.
 NOTIFY_FIELDS = ("location", "title")
 
@@ -63,6 +65,9 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
     for number in ("offer_hours", "max_companions"):
         if values.get(number) is not None and values[number] < 0:
             problems[number] = N_("This number cannot be negative.")
+    retention = values.get("retention_days")
+    if retention is not None and not 0 <= retention <= MAX_RETENTION_DAYS:
+        problems["retention_days"] = N_("Enter a number of days from 0 to %(max)d.")
     percent = values.get("certificate_min_attendance")
     if percent is not None and not 0 <= percent <= 100:
         problems["certificate_min_attendance"] = N_("Enter a percentage from 0 to 100.")
@@ -73,15 +78,18 @@ def check_event_fields(values: dict, sessions: list[SessionSpec] | None, *, crea
     if opens and closes and closes <= opens:
         problems["registration_closes_at"] = N_("Registration must close after it opens.")
     if problems:
-        raise errors.ValidationFailed(fields=problems)
+        raise errors.ValidationFailed(fields=problems, max=MAX_RETENTION_DAYS)
 
 
 async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | None = None,
                        conn: BaseDBAsyncClient | None = None) -> Event:
     """The one way events come to exist (API, back office, duplicates): with the audience's standard questions.
 
-    `by` is the organiser (None: a script such as the demo data); with `conn`, inside the caller's transaction."""
+    `by` is the organiser (None: a script such as the demo data); with `conn`, inside the caller's transaction.
+    A tour (district tours for women) always keeps its meeting point for confirmed participants."""
     check_event_fields(values, sessions, creating=True)
+    if values.get("kind") == EventKind.TOUR:
+        values = {**values, "location_confidential": True}
     async with db.transaction(conn) as conn:
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
@@ -171,6 +179,8 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
             notify = notify or name in NOTIFY_FIELDS
             setattr(event, name, value)
             changed.append(name)
+        if event.kind == EventKind.TOUR and not event.location_confidential:
+            event.location_confidential = True  # tours for women: the meeting point only to the confirmed
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
             changed.append("sessions")
@@ -272,8 +282,8 @@ async def upcoming_public_events(*, limit: int = 20, cursor: str | None = None, 
                                  now: datetime | None = None) -> EventPage:
     """Public, listed events that have not ended, soonest first, `limit` at a time (at most MAX_PAGE_SIZE).
 
-    The database picks the page through the index on (first_starts_at, id), so a page costs two queries
-    (the events, their dates) however many events there are. `cursor` is the previous page's
+    The database picks the page through the index on (first_starts_at, id), so a page costs three queries
+    (the events, their dates, their questions) however many events there are. `cursor` is the previous page's
     `next_cursor`: the (first date, id) after which this page begins, so events added or removed
     meanwhile neither repeat nor skip one.
     """
@@ -285,7 +295,7 @@ async def upcoming_public_events(*, limit: int = 20, cursor: str | None = None, 
     if cursor:
         first_start, event_id = _read_cursor(cursor)
         query = query.filter(Q(first_starts_at__gt=first_start) | Q(first_starts_at=first_start, id__gt=event_id))
-    found = await query.order_by("first_starts_at", "id").limit(limit + 1).prefetch_related("sessions")
+    found = await query.order_by("first_starts_at", "id").limit(limit + 1).prefetch_related("sessions", "questions")
     page = list(found[:limit])
     following = _cursor(page[-1].first_starts_at, page[-1].id) if len(found) > limit else None
     return EventPage(page, following)

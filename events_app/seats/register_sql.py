@@ -42,6 +42,10 @@ class NewRegistration:
     checkin_token: str
     #: Refuse the registration when the address already has a live one for the event (public sign-up).
     once_per_email: bool = False
+    #: For the figures (seats/participation.py), decided before the lock.
+    postcode: str = ""
+    district: str = ""
+    returning: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,10 @@ WITH e AS (
     RETURNING e.fits, event.waiting, clock_timestamp() AS queued_at
 ), placed AS (
     INSERT INTO registration (event_id, name, email, phone, language, companions, seats, status, queued_at,
-                              manage_token, checkin_token, answers, sequence, created_at, updated_at, confirmed_at)
+                              manage_token, checkin_token, answers, sequence, created_at, updated_at, confirmed_at,
+                              postcode, district, "returning", waited)
     SELECT $1, $4, $5, $6, $7, $8, $2, CASE WHEN fits THEN 'confirmed' ELSE 'waitlisted' END, queued_at,
-           $9, $10, $11::jsonb, 0, $3, $3, CASE WHEN fits THEN $3 END
+           $9, $10, $11::jsonb, 0, $3, $3, CASE WHEN fits THEN $3 END, $13, $14, $15, NOT fits
     FROM decided
     RETURNING id, status
 ), mailed AS (
@@ -100,7 +105,8 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
     if client.capabilities.dialect == "sqlite":
         return await _place_sqlite(client, row, now)
     values = (row.event_id, row.seats, now, row.name, row.email, row.phone, row.language, row.companions,
-              row.manage_token, row.checkin_token, json.dumps(row.answers, **_JSON), row.once_per_email)
+              row.manage_token, row.checkin_token, json.dumps(row.answers, **_JSON), row.once_per_email,
+              row.postcode, row.district, row.returning)
     try:
         async with client.acquire_connection() as conn:
             if row.once_per_email:
@@ -151,11 +157,12 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
             status = "confirmed" if fits else "waitlisted"
             cursor = db.execute(
                 "INSERT INTO registration (event_id, name, email, phone, language, companions, seats, status,"
-                " queued_at, manage_token, checkin_token, answers, sequence, created_at, updated_at, confirmed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                " queued_at, manage_token, checkin_token, answers, sequence, created_at, updated_at, confirmed_at,"
+                " postcode, district, \"returning\", waited)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
                 (row.event_id, row.name, row.email, row.phone, row.language, row.companions, row.seats, status,
                  queued_at.isoformat(" "), row.manage_token, row.checkin_token, answers, stamp, stamp,
-                 stamp if fits else None))
+                 stamp if fits else None, row.postcode, row.district, row.returning, not fits))
             registration_id = cursor.lastrowid
             if row.email:
                 context = json.dumps({"registration_id": registration_id, "event_id": row.event_id,

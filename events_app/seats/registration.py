@@ -16,11 +16,12 @@ from tortoise.expressions import Q
 
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Registration, RegistrationStatus
+from events_app.core.models import SEAT_HOLDING, Audience, Event, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
 from events_app.seats import register_sql, seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.seats.participation import clean_postcode, describe_newcomer, district_of, has_taken_part_before
 
 
 def new_token() -> str:
@@ -38,6 +39,8 @@ class Applicant:
     language: str = "de"
     companions: int = 0
     answers: dict | None = None
+    #: Optional, only for the figures per district.
+    postcode: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
     if problems:
         raise errors.ValidationFailed(fields=problems, max=event.max_companions)
     return Applicant(name=name, email=email, phone=phone, language=language,
-                     companions=companions, answers=applicant.answers or {})
+                     companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -86,6 +89,14 @@ def check_open(event: Event, now: datetime) -> None:
     if event.registration_opens_at and now < event.registration_opens_at:
         raise errors.RegistrationNotOpenYet()
     if event.registration_closes_at and now >= event.registration_closes_at:
+        raise errors.RegistrationClosed()
+
+
+async def check_not_over(event: Event, now: datetime) -> None:
+    """An event recorded after it took place (or simply over) takes no more sign-ups from the public;
+    organisers may still add the people who came, by hand."""
+    ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
+    if ends and max(ends) <= now:
         raise errors.RegistrationClosed()
 
 
@@ -121,6 +132,8 @@ def set_status(registration: Registration, status: RegistrationStatus, now: date
         registration.sequence += 1
         registration.status_changed_at = now
     registration.status = status
+    if status == RegistrationStatus.WAITLISTED:
+        registration.waited = True
 
 
 def _mail_context(registration: Registration, **extra) -> dict:
@@ -160,8 +173,9 @@ async def register(
     passes it (`event`) to spare a query.
 
     Everything but the seat decision happens before the event's lock: the checks here, the row's
-    values and tokens. The lock is held only for `register_sql.place`, which checks again, under the
-    lock, what may have changed meanwhile (cancelled, closed, full, the same address registered).
+    values, tokens and figures (district, taken part before). The lock is held only for
+    `register_sql.place`, which checks again, under the lock, what may have changed meanwhile
+    (cancelled, closed, full, the same address registered).
     """
     now = now or utcnow()
     if event is None or event.id != event_id:
@@ -172,12 +186,14 @@ async def register(
         raise errors.InvitationRequired()
     check_open(event, now)
     person = check_applicant(event, applicant, languages=languages)
+    if not hold_seat:
+        return await _register_pending(event.id, person, once_per_email=once_per_email, now=now)
     row = register_sql.NewRegistration(
         event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
         companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
-        manage_token=new_token(), checkin_token=new_token(), once_per_email=once_per_email and bool(person.email))
-    if not hold_seat:
-        return await _register_pending(row, now)
+        manage_token=new_token(), checkin_token=new_token(), once_per_email=once_per_email and bool(person.email),
+        postcode=person.postcode, district=await district_of(None, person.postcode),
+        returning=await has_taken_part_before(None, email=person.email, phone=person.phone, event_id=event.id))
     if event.offer_hours > 0 and await _offers_due(event.id, now):
         # expired offers pass their seats to the waiting list first, never to a newcomer
         async with seating.event_lock(event.id) as (conn, locked):
@@ -190,7 +206,8 @@ async def register(
         id=placed.id, event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
         companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=placed.queued_at,
         manage_token=row.manage_token, checkin_token=row.checkin_token, sequence=0, created_at=now, updated_at=now,
-        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None)
+        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None, postcode=row.postcode,
+        district=row.district, returning=row.returning, waited=status == RegistrationStatus.WAITLISTED)
     registration._saved_in_db = True
     return Outcome(registration, placed.position)
 
@@ -201,16 +218,17 @@ async def _live_registration_exists(conn: BaseDBAsyncClient, event_id: int, emai
         status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists()
 
 
-async def _register_pending(row: register_sql.NewRegistration, now: datetime) -> Outcome:
-    """A sign-up that holds no seat yet: the row and its verification mail (under the event lock only
-    when the address must be new to the event, so two identical sign-ups at once cannot both pass)."""
-    async with seating.event_lock(row.event_id) as (conn, _):
-        if row.once_per_email and await _live_registration_exists(conn, row.event_id, row.email):
+async def _register_pending(event_id: int, person: Applicant, *, once_per_email: bool, now: datetime) -> Outcome:
+    """A sign-up that holds no seat yet: the row and its verification mail, under the event lock so two
+    identical sign-ups at once cannot both pass the one-address rule."""
+    async with seating.event_lock(event_id) as (conn, _):
+        if once_per_email and person.email and await _live_registration_exists(conn, event_id, person.email):
             raise errors.AlreadyRegistered()
         registration = Registration(
-            event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
-            companions=row.companions, seats=row.seats, answers=row.answers, queued_at=now,
-            manage_token=row.manage_token, checkin_token=row.checkin_token)
+            event_id=event_id, name=person.name, email=person.email, phone=person.phone, language=person.language,
+            companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
+            queued_at=utcnow(), postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
+        await describe_newcomer(conn, registration)
         set_status(registration, RegistrationStatus.PENDING, now)
         await registration.save(using_db=conn)
         await queue_registration_mail(conn, registration, "verify_email")
@@ -233,6 +251,8 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
+    if not registration._saved_in_db:
+        await describe_newcomer(conn, registration)
     if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
@@ -382,6 +402,21 @@ async def cancel(*, token: str, now: datetime | None = None) -> Registration:
         await queue_registration_mail(conn, registration, "cancelled")
         await promote_waiting(conn, event, now)
         return registration
+
+
+async def release_for_erasure(*, registration_id: int, now: datetime | None = None) -> None:
+    """Give back the seats of a person whose data is to be erased, through the same steps as a
+    cancellation (the waiting list moves on), but without a mail: they asked to be forgotten."""
+    now = now or utcnow()
+    event_id = await Registration.filter(id=registration_id).values_list("event_id", flat=True)
+    if not event_id:
+        return
+    async with event_lock(event_id[0]) as (conn, event):
+        registration = await Registration.get(id=registration_id).using_db(conn)
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
+            return
+        await release_seats(conn, event, registration, RegistrationStatus.CANCELLED, now)
+        await promote_waiting(conn, event, now)
 
 
 async def accept_offer(*, token: str, now: datetime | None = None) -> Registration:

@@ -32,24 +32,40 @@ from events_app.core import errors, i18n
 from events_app.seats import registration
 from events_app.core.errors import N_
 from events_app.core.signing import verification_serializer
-from events_app.core.models import Audience, Event, Question, Registration, RegistrationStatus
+from events_app.core.models import Audience, Event, EventKind, Question, Registration, RegistrationStatus
 from events_app.seats.registration import Applicant, Outcome
+from events_app.core.timeutil import utcnow
 
 #: How long the link in the verification mail works (seconds).
 VERIFY_MAX_AGE = 7 * 24 * 3600
 
-#: Questions every event of an audience gets: (key, label msgid, kind, required).
-STANDARD_QUESTIONS: dict[Audience, tuple[tuple[str, str, str, bool], ...]] = {
-    Audience.STAFF: (
-        ("department", N_("Department or office"), "text", True),
-        ("supervisor", N_("Supervisor (optional)"), "text", False),
-    ),
-    Audience.WOMEN: (
-        ("childcare", N_("I need childcare during the course."), "yesno", False),
-        ("language_assistance", N_("Language assistance: which language would help you?"), "text", False),
-    ),
+#: Childcare is asked in the words of the kind of event (a tour does not talk about a course).
+CHILDCARE_LABELS = {
+    EventKind.COURSE: N_("I need childcare during the course."),
+    EventKind.TOUR: N_("I need childcare during the tour."),
+    EventKind.CONSULTATION: N_("I need childcare during the appointment."),
 }
-_STANDARD_LABELS = {key: label for questions in STANDARD_QUESTIONS.values() for key, label, _, _ in questions}
+CHILDCARE_OTHER = N_("I need childcare during the event.")
+
+
+def standard_questions(audience: Audience, kind: EventKind) -> tuple[tuple[str, str, str, bool], ...]:
+    """The questions every event of this audience and kind gets: (key, label msgid, kind, required)."""
+    if audience == Audience.STAFF:
+        return (("department", N_("Department or office"), "text", True),
+                ("supervisor", N_("Supervisor (optional)"), "text", False))
+    if audience == Audience.WOMEN:
+        return (("childcare", CHILDCARE_LABELS.get(kind, CHILDCARE_OTHER), "yesno", False),
+                ("language_assistance", N_("Language assistance: which language would help you?"), "text", False))
+    return ()
+
+
+def builtin_label(key: str, label: str, *, audience: Audience, kind: EventKind) -> str | None:
+    """The message id of a standard question when `label` is its text in any language (the back office
+    shows it translated and posts it back so), else None: the organiser reworded it."""
+    for std_key, msgid, _, _ in standard_questions(audience, kind):
+        if std_key == key and label.strip() in {msgid, *(i18n.gettext(lang, msgid) for lang in i18n.LANGUAGES)}:
+            return msgid
+    return None
 
 
 def email_domain(email: str) -> str | None:
@@ -75,13 +91,6 @@ def staff_address_allowed(email: str, domains: Iterable[str]) -> bool:
     return False
 
 
-def question_label(question: Question, language: str) -> str:
-    """A standard question's label in the reader's language; the organiser's own labels as written."""
-    if _STANDARD_LABELS.get(question.key) == question.label:
-        return i18n.gettext(language, question.label)
-    return question.label
-
-
 async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[Question]:
     """Add the audience's standard questions the event does not have yet (by key), inside the caller's
     transaction. Called wherever events are created or their questions written, so every path has them."""
@@ -89,10 +98,10 @@ async def add_standard_questions(conn: BaseDBAsyncClient, event: Event) -> list[
     last = await Question.filter(event_id=event.id).using_db(conn).order_by("-position").first()
     position = (last.position + 1) if last else 0
     added = []
-    for key, label, kind, required in STANDARD_QUESTIONS.get(event.audience, ()):
+    for key, label, kind, required in standard_questions(event.audience, event.kind):
         if key in existing:
             continue
-        added.append(await Question.create(event_id=event.id, key=key, label=label, kind=kind,
+        added.append(await Question.create(event_id=event.id, key=key, label=label, kind=kind, builtin=True,
                                             required=required, position=position, using_db=conn))
         position += 1
     return added
@@ -107,7 +116,9 @@ def _audience_problems(event: Event, applicant: Applicant, *, staff_domains: tup
         elif not staff_address_allowed(applicant.email, staff_domains):
             problems["email"] = N_("Please use your work e-mail address (%(domains)s).")
     if event.audience == Audience.WOMEN and not women_confirmed:
-        problems["women_only"] = N_("Please confirm that you are a woman: this course is for women only.")
+        problems["women_only"] = (N_("Please confirm that you are a woman: this course is for women only.")
+                                  if event.kind == EventKind.COURSE else
+                                  N_("Please confirm that you are a woman: this offer is for women only."))
     return problems
 
 
@@ -123,6 +134,7 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
         event = await Event.get_or_none(id=event_id)
     if event is None:
         raise errors.EventNotFound()
+    await registration.check_not_over(event, now or utcnow())
     problems = _audience_problems(event, applicant, staff_domains=staff_domains, women_confirmed=women_confirmed)
     params: dict = {"domains": ", ".join(d for d in staff_domains)}
     if problems:
@@ -134,7 +146,7 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
         raise errors.ValidationFailed(fields=problems, **params)
     staff = event.audience == Audience.STAFF
     return await registration.register(event_id=event_id, applicant=applicant, languages=languages,
-                                       hold_seat=not staff, now=now, event=event)
+                                       hold_seat=not staff, once_per_email=True, now=now, event=event)
 
 
 async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from events_app.core.timeutil import utcnow
 from events_app.courses import attendance, certificates, checkin
 from events_app.core import errors
 from events_app.core.models import SessionStatus
@@ -29,15 +30,19 @@ async def attendance_page(request: Request) -> Response:
     """The tick list of the date asked for (else today's, the next or the last) above the grid of all dates."""
     event = await door_event(request)
     asked = request.query_params.get("session")
+    now = utcnow()
+    begun = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED and s.starts_at <= now]
     if asked is not None:
         [session_id] = _ids([asked], "session")
+    elif begun:  # attendance is ticked during or after a date: the latest one that has begun
+        session_id = max(begun, key=lambda s: s.starts_at).id
     else:
         session_id = await checkin.session_of(event.id, None, timezone=request.app.state.settings.timezone)
     ticks = await attendance.tick_list(event_id=event.id, session_id=session_id)
     sessions = sorted((s for s in event.sessions if s.status == SessionStatus.SCHEDULED), key=lambda s: s.starts_at)
     return page(request, "admin/attendance.html", {
         "event": event, "sessions": sessions, "session": next(s for s in sessions if s.id == session_id),
-        "ticks": ticks, "grid": await certificates.eligibility(event_id=event.id),
+        "ticks": ticks, "now": now, "grid": await certificates.eligibility(event_id=event.id),
         "marks": await attendance.marks(event_id=event.id),
     })
 

@@ -1,13 +1,11 @@
-"""Back-office sign-in at the web edge: the session cookie, CSRF checks, roles per route, and a
-per-address throttle on the login form (the per-account lockout lives in accounts.py)."""
+"""Back-office sign-in at the web edge: the session cookie, CSRF checks and roles per route (the sign-in
+throttles are in admin_signin.py and events_app/security/throttle.py)."""
 
 from __future__ import annotations
 
 import functools
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 from typing import Awaitable, Callable
 from urllib.parse import quote
 
@@ -30,36 +28,6 @@ def cookie_options(request: Request) -> dict:
     """HttpOnly, SameSite=Lax, and Secure whenever the site is served over https."""
     secure = request.app.state.settings.base_url.startswith("https://")
     return {"httponly": True, "samesite": "lax", "secure": secure, "path": "/"}
-
-
-class LoginThrottle:
-    """At most `limit` sign-in attempts per client address within `window` seconds (in memory,
-    per process: a first line against scripted guessing; the account lockout is the durable one)."""
-
-    def __init__(self, limit: int = 20, window: float = 600.0):
-        self.limit = limit
-        self.window = window
-        self.attempts: dict[str, deque] = defaultdict(deque)
-
-    def hit(self, key: str) -> None:
-        now = time.monotonic()
-        attempts = self.attempts[key]
-        while attempts and attempts[0] <= now - self.window:
-            attempts.popleft()
-        if len(attempts) >= self.limit:
-            raise errors.TooManyAttempts()
-        attempts.append(now)
-
-
-def throttle(request: Request) -> LoginThrottle:
-    state = request.app.state
-    if not hasattr(state, "login_throttle"):
-        state.login_throttle = LoginThrottle()
-    return state.login_throttle
-
-
-def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def same_token(a: str | None, b: str | None) -> bool:

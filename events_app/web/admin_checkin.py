@@ -14,10 +14,12 @@ from events_app.core.models import Event, Registration, RegistrationStatus
 from events_app.web.admin_common import back, load_event, page
 from events_app.web.admin_auth import EVERYONE, requires
 from events_app.web.requests import read_form
+from events_app.core.validation import parse_id
 
 @requires(*EVERYONE)
 async def checkin_events(request: Request) -> Response:
-    return page(request, "admin/checkin_events.html", {"events": await checkin.events_for(request.state.user)})
+    today, others = await checkin.events_for(request.state.user, timezone=request.app.state.settings.timezone)
+    return page(request, "admin/checkin_events.html", {"today": today, "others": others})
 
 
 async def door_event(request: Request) -> Event:
@@ -29,7 +31,7 @@ async def door_event(request: Request) -> Event:
 
 
 def _int_or_none(value) -> int | None:
-    return int(value) if value is not None and str(value).isdigit() else None
+    return parse_id(value) if value is not None else None
 
 
 @requires(*EVERYONE)

@@ -8,12 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from events_app.backoffice import changes
+from events_app.consultations import bookings
+from events_app.festival import partners
 from events_app.core import errors
 from events_app.core.models import Audience, DoorAssignment, Event, EventKind, Role, User, Visibility
 from events_app.web import admin_forms
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.requests import read_form
+from events_app.core.validation import parse_whole_number
 
 
 def _tz(request: Request) -> ZoneInfo:
@@ -28,15 +31,24 @@ async def dashboard(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def event_list(request: Request) -> Response:
-    listed = await Event.all().prefetch_related("sessions").order_by("-id")
-    return page(request, "admin/events.html", {"summaries": await changes.summarise_all(list(listed))})
+    q = request.query_params
+    filters = {"q": q.get("q", "")[:100], "kind": q.get("kind", ""), "state": q.get("state", ""),
+               "when": q.get("when", "upcoming") if q.get("when") in changes.EVENT_WHEN else "upcoming",
+               "sort": q.get("sort", "date") if q.get("sort") in changes.EVENT_SORTS else "date"}
+    page_number = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 6 else 1
+    listed, found = await changes.find_events(search=filters["q"], kind=filters["kind"], state=filters["state"],
+                                              when=filters["when"], sort=filters["sort"], page=page_number)
+    pages = max(1, -(-found // changes.EVENTS_PER_PAGE))
+    return page(request, "admin/events.html", {"summaries": listed, "found": found, "filters": filters,
+                                               "kinds": list(EventKind), "page_number": min(page_number, pages),
+                                               "pages": pages})
 
 
 async def _event_form(request: Request, form: dict, *, event: Event | None = None, errors_: dict | None = None,
-                      status_code: int = 200) -> Response:
+                      status_code: int = 200, previewed: bool = False) -> Response:
     door_staff = await User.filter(role=Role.DOOR, active=True).order_by("email")
     return page(request, "admin/event_form.html", {
-        "event": event, "form": form, "errors": errors_ or {}, "door_staff": door_staff,
+        "event": event, "form": form, "errors": errors_ or {}, "door_staff": door_staff, "previewed": previewed,
         "kinds": list(EventKind), "audiences": list(Audience), "visibilities": list(Visibility),
         "question_kinds": changes.QUESTION_KINDS,
     }, status_code=status_code)
@@ -52,6 +64,9 @@ async def event_create(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
+        if data.get("preview"):
+            return await _event_form(request, admin_forms.with_sessions(data, sessions, tz=_tz(request)),
+                                     previewed=True)
         event = await changes.create_event(values=values, sessions=sessions, questions=questions,
                                               door_user_ids=door, by=request.state.user)
     except errors.ValidationFailed as exc:
@@ -64,7 +79,8 @@ async def event_create(request: Request) -> Response:
 async def event_edit(request: Request) -> Response:
     event = await load_event(request)
     door = await DoorAssignment.filter(event_id=event.id).values_list("user_id", flat=True)
-    return await _event_form(request, admin_forms.event_to_form(event, tz=_tz(request), door_user_ids=list(door)),
+    return await _event_form(request, admin_forms.event_to_form(event, tz=_tz(request), door_user_ids=list(door),
+                                                                 language=request.state.language),
                              event=event)
 
 
@@ -74,6 +90,9 @@ async def event_update(request: Request) -> Response:
     data = admin_forms.form_dict(await read_form(request))
     try:
         values, sessions, questions, door = admin_forms.event_from_form(data, tz=_tz(request))
+        if data.get("preview"):
+            return await _event_form(request, admin_forms.with_sessions(data, sessions, tz=_tz(request)),
+                                     event=event, previewed=True)
         await changes.update_event(event_id=event.id, values=values, sessions=sessions, questions=questions,
                                       door_user_ids=door, by=request.state.user)
     except errors.ValidationFailed as exc:
@@ -87,7 +106,7 @@ async def event_duplicate(request: Request) -> Response:
     event = await load_event(request)
     form = await read_form(request)
     try:
-        weeks = int(str(form.get("shift_weeks") or "0"))
+        weeks = parse_whole_number(form.get("shift_weeks") or "0")
     except ValueError:
         raise errors.ValidationFailed(fields={"shift_weeks": errors.N_("Please enter a whole number.")}) from None
     if not -520 <= weeks <= 520:
@@ -103,6 +122,10 @@ async def event_cancel(request: Request) -> Response:
     if form.get("confirm") != "yes":
         raise errors.ValidationFailed(fields={"confirm": errors.N_("Please confirm that the event is cancelled.")})
     await changes.cancel_event(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    if event.kind == EventKind.CONSULTATION:  # the appointments go with it, each person told
+        await bookings.cancel_all(event_id=event.id, reason=str(form.get("reason") or ""), by=request.state.user)
+    if event.kind == EventKind.FESTIVAL:
+        await partners.tell_event_cancelled(event_id=event.id, reason=str(form.get("reason") or ""))
     return back(f"/admin/events/{event.id}", "event_cancelled")
 
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from events_app.backoffice import exports
-from events_app.core import audit, errors
+from events_app.core import audit, errors, i18n
 from events_app.core.models import Event, User
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import load_event, page
@@ -15,9 +15,9 @@ from events_app.web.admin_common import load_event, page
 @requires(*ORGANISERS)
 async def export_page(request: Request) -> Response:
     event = await load_event(request)
-    return page(request, "admin/export.html", {"event": event, "columns": exports.available_columns(event),
-                                               "defaults": exports.default_columns(event),
-                                               "field_columns": exports.FIELD_COLUMNS})
+    return page(request, "admin/export.html", {
+        "event": event, "columns": exports.available_columns(event, request.state.language),
+        "defaults": exports.default_columns(event)})
 
 
 async def export_response(request: Request, event: Event, fmt: str, user: User) -> Response:
@@ -27,19 +27,28 @@ async def export_response(request: Request, event: Event, fmt: str, user: User) 
     layout = request.query_params.get("layout", "attendees")
     if layout not in exports.LAYOUTS:
         raise errors.ValidationFailed(fields={"layout": errors.N_("This value is not one of the allowed options.")})
+    include = request.query_params.get("include", exports.DEFAULT_INCLUDE)
+    if include not in exports.INCLUDE:
+        raise errors.ValidationFailed(fields={"include": errors.N_("This value is not one of the allowed options.")})
     requested = [c for value in request.query_params.getlist("columns") for c in value.split(",") if c]
-    columns = exports.chosen_columns(event, requested)
-    language = request.state.language
+    columns = exports.chosen_columns(event, requested, layout=layout, include=include)
+    only = [int(v) for value in request.query_params.getlist("ids") for v in value.split(",")
+            if v.isdigit() and len(v) <= 9] or None
+    language = request.query_params.get("language") or request.state.language
+    if language not in i18n.LANGUAGES:
+        raise errors.ValidationFailed(fields={"language": errors.N_("This language is not offered.")})
     settings = request.app.state.settings
-    await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns)
+    await audit.record("export.downloaded", user=user, event_id=event.id, format=fmt, layout=layout, columns=columns,
+                       include=include, selected=len(only) if only else None)
     name = exports.filename(event, layout, fmt)
     disposition = {"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"}
     if fmt == "csv":
         return StreamingResponse(exports.stream_csv(event, layout=layout, columns=columns, language=language,
-                                                    timezone=settings.timezone),
+                                                    timezone=settings.timezone, include=include, only=only),
                                  media_type="text/csv; charset=utf-8", headers=disposition)
     table = await exports.build_table(event, layout=layout, columns=columns, language=language,
-                                      timezone=settings.timezone, sheet_per_status=(fmt == "xlsx"))
+                                      timezone=settings.timezone, sheet_per_status=(fmt == "xlsx"),
+                                      include=include, only=only)
     if fmt == "xlsx":
         return Response(await exports.xlsx_bytes(table), headers=disposition,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

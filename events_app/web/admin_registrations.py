@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from events_app.backoffice import changes
 from events_app.core import audit, errors, qr, urls
-from events_app.core.i18n import LANGUAGES
+from events_app.core.i18n import LANGUAGES, gettext
 from events_app.core.models import Event, Registration, RegistrationStatus
 from events_app.seats import registration
 from events_app.web import admin_forms
@@ -17,6 +17,7 @@ from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
+from events_app.core.validation import parse_id
 
 
 @requires(*ORGANISERS)
@@ -30,10 +31,7 @@ async def event_detail(request: Request) -> Response:
                                                 search=q.get("q", "")[:100], answer_key=answer_key,
                                                 answer_value=q.get("answer_value", "")[:100])
     per_page = 100
-    try:
-        page_number = max(1, int(q.get("page", "1")))
-    except ValueError:
-        page_number = 1
+    page_number = max(1, parse_id(q.get("page", "1")) or 1)
     pages = max(1, -(-len(found) // per_page))
     page_number = min(page_number, pages)
     shown = found[(page_number - 1) * per_page:page_number * per_page]
@@ -137,7 +135,21 @@ async def registration_promote(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def registration_waitlist(request: Request) -> Response:
+    """Asks first (who, how many seats, that the seat goes to the next person); moves on `confirm=yes`."""
     event = await load_event(request)
+    form = await read_form(request)
+    if form.get("confirm") != "yes":
+        person = await Registration.get_or_none(id=_registration_id(request), event_id=event.id)
+        if person is None:
+            raise errors.RegistrationNotFound()
+        language = request.state.language
+        return page(request, "admin/confirm.html", {
+            "event": event, "action": f"/admin/events/{event.id}/registrations/{person.id}/waitlist", "count": 1,
+            "question": gettext(language, errors.N_(
+                "Move %(name)s back to the end of the waiting list? This affects 1 person with %(seats)d seats; "
+                "the seats go to whoever waits longest."), name=person.name, seats=person.seats),
+            "button": gettext(language, errors.N_("Yes, back to the waiting list")),
+            "confirm_value": "yes", "details": [], "back_url": f"/admin/events/{event.id}#reg-{person.id}"})
     outcome = await changes.move_to_waitlist(event_id=event.id, registration_id=_registration_id(request),
                                                 by=request.state.user)
     return back(f"/admin/events/{event.id}", "moved_back" if outcome.waitlist_position else "moved_back_promoted")
@@ -162,8 +174,30 @@ async def message_page(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def message_send(request: Request) -> Response:
+    """The first POST shows how many people the message reaches; the confirmed one (`confirm=1`) sends."""
     event = await load_event(request)
     data = admin_forms.form_dict(await read_form(request))
+    if data.get("confirm") != "1":
+        try:
+            subject, body = changes.check_message(group=data.get("group", ""), subject=data.get("subject", ""),
+                                                  body=data.get("body", ""))
+        except errors.ValidationFailed as exc:
+            return page(request, "admin/message.html", {"event": event, "form": data, "confirmed": None,
+                                                        "waiting": None, "errors": field_messages(request, exc)},
+                        status_code=422)
+        reach = await changes.message_audience(event_id=event.id, group=data["group"])
+        language = request.state.language
+        details = [gettext(language, errors.N_("Subject: %(subject)s"), subject=subject)]
+        if reach.phone_only:
+            details.append(gettext(language, errors.N_("%(count)d more people have no e-mail address: please phone them."),
+                                   count=reach.phone_only))
+        return page(request, "admin/confirm.html", {
+            "event": event, "action": f"/admin/events/{event.id}/message", "count": reach.by_mail,
+            "question": gettext(language, errors.N_("This message goes to %(count)d people by e-mail. Send it?"),
+                                count=reach.by_mail),
+            "button": gettext(language, errors.N_("Yes, send %(count)d mails"), count=reach.by_mail),
+            "hidden": {"group": data["group"], "subject": subject, "body": body}, "details": details,
+            "back_url": f"/admin/events/{event.id}/message"})
     try:
         queued = await changes.message_group(event_id=event.id, group=data.get("group", ""),
                                                 subject=data.get("subject", ""), body=data.get("body", ""),
@@ -172,3 +206,48 @@ async def message_send(request: Request) -> Response:
         return page(request, "admin/message.html", {"event": event, "form": data, "confirmed": None, "waiting": None,
                                                     "errors": field_messages(request, exc)}, status_code=422)
     return back(f"/admin/events/{event.id}?sent={queued}", "message_queued")
+
+
+def _chosen_ids(form) -> list[int]:
+    return sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit() and len(v) <= 9})
+
+
+@requires(*ORGANISERS)
+async def registrations_bulk(request: Request) -> Response:
+    """Many registrations at once: the first POST shows what will happen to how many people, the second
+    (with `confirm`) does it. Export and message lead on to their own pages with the chosen people."""
+    event = await load_event(request)
+    form = await read_form(request, max_fields=1100)
+    ids = _chosen_ids(form)
+    action = str(form.get("action") or "")
+    chosen = await Registration.filter(event_id=event.id, id__in=ids).order_by("name", "id") if ids else []
+    problems = {}
+    if action not in changes.BULK_ACTIONS:
+        problems["action"] = errors.N_("Please choose what to do.")
+    if not chosen:
+        problems["ids"] = errors.N_("Please tick at least one registration in the list.")
+    if problems:
+        return back(f"/admin/events/{event.id}", "bulk_nothing_chosen" if "ids" in problems else "bulk_no_action")
+    ids = [r.id for r in chosen]
+    if form.get("confirm") != "yes":
+        return page(request, "admin/bulk_confirm.html", {"event": event, "chosen": chosen, "action": action,
+                                                         "ids": ids, "form": {}})
+    if action == "confirm":
+        outcome = await changes.confirm_many(event_id=event.id, registration_ids=ids, by=request.state.user)
+    elif action == "waitlist":
+        outcome = await changes.waitlist_many(event_id=event.id, registration_ids=ids, by=request.state.user)
+    elif action == "message":
+        try:
+            done = await changes.message_group(event_id=event.id, group="selected", registration_ids=ids,
+                                               subject=str(form.get("subject") or ""), body=str(form.get("body") or ""),
+                                               by=request.state.user)
+        except errors.ValidationFailed as exc:
+            return page(request, "admin/bulk_confirm.html", {
+                "event": event, "chosen": chosen, "action": action, "ids": ids,
+                "form": {"subject": form.get("subject") or "", "body": form.get("body") or ""},
+                "errors": field_messages(request, exc)}, status_code=422)
+        outcome = changes.BulkOutcome(done=done, skipped=len(ids) - done)
+    else:
+        return page(request, "admin/bulk_confirm.html", {"event": event, "chosen": chosen, "action": action,
+                                                         "ids": ids, "form": {}})
+    return back(f"/admin/events/{event.id}?done_count={outcome.done}&skipped_count={outcome.skipped}", f"bulk_{action}")

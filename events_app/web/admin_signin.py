@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,9 +11,9 @@ from events_app.backoffice import accounts
 from events_app.core import audit, errors
 from events_app.core.i18n import gettext
 from events_app.core.models import Role, User
-from events_app.web.admin_auth import EVERYONE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, client_key, cookie_options, new_login_csrf, requires, same_token, throttle
+from events_app.web.admin_auth import EVERYONE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie_options, new_login_csrf, requires, same_token
 from events_app.web.admin_common import back, page, safe_next
-from events_app.web.requests import read_form
+from events_app.web.requests import client_address, read_form, throttle
 
 
 def home_for(user: User) -> str:
@@ -35,10 +37,9 @@ async def login_submit(request: Request) -> Response:
     form = await read_form(request)
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise errors.CsrfFailed()
-    email = str(form.get("email") or "")
+    email = str(form.get("email") or "")[:254]
     try:
-        throttle(request).hit(client_key(request))
-        user = await accounts.authenticate(email=email, password=str(form.get("password") or ""))
+        user = await _authenticate_throttled(request, email, str(form.get("password") or ""))
     except (errors.LoginFailed, errors.TooManyAttempts) as exc:
         return await login_page(request, error=gettext(request.state.language, exc.title), status_code=exc.status,
                                 email=email)
@@ -48,6 +49,30 @@ async def login_submit(request: Request) -> Response:
     response.set_cookie(SESSION_COOKIE, token, max_age=accounts.SESSION_HOURS * 3600, **cookie_options(request))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
+
+
+#: How a slowed-down attempt waits (a name of its own, so tests can watch it).
+pause = asyncio.sleep
+
+
+async def _authenticate_throttled(request: Request, email: str, password: str) -> User:
+    """Sign-in behind three throttles that count failures only (a success gives its attempt back):
+    per client address, per account from that address (then that address must wait), and per account
+    from everywhere, which only slows attempts down, so the owner signs in from their own address even
+    while someone guesses elsewhere."""
+    limits, address, account = throttle(request), client_address(request), email.strip().lower()
+    await limits.hit("login_address", address)
+    await limits.hit("login_account_address", account, address)
+    if await limits.over("login_account", account):
+        await pause(request.app.state.settings.login_slowdown_seconds)
+    try:
+        user = await accounts.authenticate(email=account, password=password)
+    except errors.LoginFailed:
+        await limits.count("login_account", account)
+        raise
+    await limits.give_back("login_address", address)
+    await limits.give_back("login_account_address", account, address)
+    return user
 
 
 @requires(*EVERYONE)

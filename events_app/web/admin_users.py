@@ -42,6 +42,16 @@ async def user_create(request: Request) -> Response:
 
 
 @requires(*ADMINS)
+async def user_password(request: Request) -> Response:
+    """An admin sets a new password: sessions end, API tokens and calendar addresses are revoked."""
+    form = await read_form(request)
+    target = request.path_params["user_id"]
+    await accounts.reset_password(user_id=target, new=str(form.get("password") or ""))  # too short: the 422 page
+    await audit.record("user.password_reset", user=request.state.user, target_user_id=target)
+    return back("/admin/users", "password_reset")
+
+
+@requires(*ADMINS)
 async def user_unlock(request: Request) -> Response:
     await accounts.unlock(user_id=request.path_params["user_id"])
     await audit.record("user.unlocked", user=request.state.user, target_user_id=request.path_params["user_id"])

@@ -9,19 +9,23 @@ from events_app.core import audit, errors, urls
 from events_app.core.errors import N_
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
-from events_app.core.models import Event, EventSession, Registration
+from events_app.backoffice import changes
+from events_app.consultations import bookings
+from events_app.festival import partners
+from events_app.core.models import Event, EventKind, EventSession, Question, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
 from events_app.web.forms import applicant_from, event_fields_from, whole_number
 from events_app.web.openapi import OPENAPI
-from events_app.web.requests import read_json
+from events_app.web.requests import read_json, throttle_registration
 
 
 def _time(value):
     return value.isoformat() if value else None
 
 
-async def event_json(event: Event, *, base_url: str) -> dict:
+async def event_json(event: Event, *, base_url: str, retention_days: int) -> dict:
+    """`retention_days` is the default period (EVENTS_RETENTION_DAYS), shown for events without their own."""
     sessions: list[EventSession] = list(event.sessions)
     first = events.first_start(event)
     return {
@@ -50,12 +54,28 @@ async def event_json(event: Event, *, base_url: str) -> dict:
         "visibility": event.visibility.value,
         "status": event.status.value,
         "certificate_min_attendance": event.certificate_min_attendance,
+        "retention_days": event.retention_days if event.retention_days is not None else retention_days,
+        "questions": [question_json(q) for q in event.questions],
         "url": urls.event_page(base_url, event.id),
     }
 
 
+def question_json(question: Question) -> dict:
+    """A question with its label and options per language (German in `label` and `choices`)."""
+    texts = question.translations or {}
+    return {"key": question.key, "label": question.label, "kind": question.kind, "choices": list(question.choices),
+            "required": question.required, "builtin": question.builtin,
+            "translations": {lang: text["label"] for lang, text in texts.items() if text.get("label")},
+            "choice_translations": {lang: text["choices"] for lang, text in texts.items() if text.get("choices")}}
+
+
 def _base_url(request: Request) -> str:
     return request.app.state.settings.base_url
+
+
+def _event_json(event: Event, request: Request):
+    settings = request.app.state.settings
+    return event_json(event, base_url=settings.base_url, retention_days=settings.retention_days)
 
 
 async def openapi(request: Request) -> Response:
@@ -75,34 +95,37 @@ async def list_events(request: Request) -> Response:
     if page.next_cursor:
         following = urls.api_events(_base_url(request), limit=str(limit), cursor=page.next_cursor)
         headers["Link"] = f'<{following}>; rel="next"'
-    return JSONResponse([await event_json(e, base_url=_base_url(request)) for e in page.events], headers=headers)
+    return JSONResponse([await _event_json(e, request) for e in page.events], headers=headers)
 
 
 async def get_event(request: Request) -> Response:
     event = await events.get_event(request.path_params["event_id"])
-    return JSONResponse(await event_json(event, base_url=_base_url(request)))
+    return JSONResponse(await _event_json(event, request))
 
 
 async def create_event(request: Request) -> Response:
     user = await api_user(request)
-    values, sessions = event_fields_from(await read_json(request), creating=True)
-    event = await events.create_event(values=values, sessions=sessions or [], by=user)
+    values, sessions = event_fields_from(await read_json(request), creating=True,
+                                         tz=request.app.state.settings.timezone)
+    questions = values.pop("questions", [])
+    event = await changes.create_event(values=values, sessions=sessions or [], questions=questions, by=user)
     event = await events.get_event(event.id, public=False)
-    return JSONResponse(await event_json(event, base_url=_base_url(request)), status_code=201)
+    return JSONResponse(await _event_json(event, request), status_code=201)
 
 
 async def patch_event(request: Request) -> Response:
     user = await api_user(request)
     event = await events.get_event(request.path_params["event_id"], public=False)
     data = await read_json(request)
-    values, sessions = event_fields_from(data, creating=False)
-    if sessions and "sessions" not in data and len(event.sessions) == 1:
+    values, sessions = event_fields_from(data, creating=False, tz=request.app.state.settings.timezone)
+    questions = values.pop("questions", None)
+    if sessions and "sessions" not in data and "recurrence" not in data and len(event.sessions) == 1:
         # starts_at/ends_at on a one-date event move that date rather than adding one
         only = event.sessions[0]
         sessions = [events.SessionSpec(starts_at=sessions[0].starts_at, ends_at=sessions[0].ends_at, id=only.id)]
-    await events.update_event(event_id=event.id, values=values, sessions=sessions, by=user)
+    await changes.update_event(event_id=event.id, values=values, sessions=sessions, questions=questions, by=user)
     event = await events.get_event(event.id, public=False)
-    return JSONResponse(await event_json(event, base_url=_base_url(request)))
+    return JSONResponse(await _event_json(event, request))
 
 
 async def cancel_event(request: Request) -> Response:
@@ -110,8 +133,12 @@ async def cancel_event(request: Request) -> Response:
     data = await read_json(request)
     event = await events.cancel_event(event_id=request.path_params["event_id"],
                                       reason=str(data.get("reason", ""))[:1000], by=user)
+    if event.kind == EventKind.CONSULTATION:  # the appointments go with it, each person told
+        await bookings.cancel_all(event_id=event.id, reason=str(data.get("reason", "")), by=user)
+    if event.kind == EventKind.FESTIVAL:
+        await partners.tell_event_cancelled(event_id=event.id, reason=str(data.get("reason", "")))
     event = await events.get_event(event.id, public=False)
-    return JSONResponse(await event_json(event, base_url=_base_url(request)))
+    return JSONResponse(await _event_json(event, request))
 
 
 def registration_json(reg: Registration, position: int | None, *, base_url: str, private: bool) -> dict:
@@ -135,6 +162,7 @@ async def create_registration(request: Request) -> Response:
     event = await events.get_event_for_signup(request.path_params["event_id"])
     data = await read_json(request)
     applicant = applicant_from(data, event, answers_key="answers")
+    await throttle_registration(request, applicant.email)
     outcome = await signup.sign_up(event_id=event.id, event=event, applicant=applicant, languages=tuple(LANGUAGES),
                                    staff_domains=request.app.state.settings.staff_domains,
                                    women_confirmed=data.get("women_only") is True)

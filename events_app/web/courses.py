@@ -12,8 +12,9 @@ from events_app.seats import events, registration, signup
 from events_app.core.errors import N_
 from events_app.core.models import Registration
 from events_app.web.auth import DOOR_STAFF, api_user
-from events_app.web.requests import read_form, read_json
+from events_app.web.requests import client_address, read_form, read_json, throttle
 from events_app.web.templating import render
+from events_app.core.validation import is_id
 
 
 def _settings(request: Request):
@@ -54,8 +55,14 @@ async def my_certificate(request: Request) -> Response:
 
 
 async def verification_page(request: Request) -> Response:
+    """Public check of a serial; unknown serials count against the client address, so serials cannot be
+    tried in bulk."""
+    limits, address = throttle(request), client_address(request)
+    await limits.hit("certificate_address", address)
     result = await certificates.verify(serial=request.path_params["serial"])
     status = 404 if result.validity == certificates.Validity.UNKNOWN else 200
+    if status == 200:
+        await limits.give_back("certificate_address", address)
     return render(request, "certificate_verify.html", {
         "result": result, "serial": certificates.normalise_serial(request.path_params["serial"]),
     }, status_code=status, headers={"cache-control": "no-store", "x-robots-tag": "noindex"})
@@ -80,7 +87,7 @@ async def record_attendance(request: Request) -> Response:
         raise errors.PermissionDenied()
     data = await read_json(request)
     session_id = data.get("session")
-    if not isinstance(session_id, int) or isinstance(session_id, bool):
+    if not is_id(session_id):
         raise errors.ValidationFailed(fields={"session": N_("Please give the id of the date.")})
     present = _bool(data.get("present"), "present")
     row = await attendance.record(registration_id=registration.id, session_id=session_id,
@@ -117,7 +124,7 @@ async def issue_certificates(request: Request) -> Response:
     base_url = _settings(request).base_url
     if "registration" in data:
         registration_id = data["registration"]
-        if not isinstance(registration_id, int) or isinstance(registration_id, bool):
+        if not is_id(registration_id):
             raise errors.ValidationFailed(fields={"registration": N_("Please give the id of the registration.")})
         issued = [await certificates.issue(registration_id=registration_id, event_id=event.id, send_mail=send_mail,
                                            by=user)]

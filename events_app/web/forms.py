@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Mapping
 
 from events_app.core import errors
 from events_app.core.errors import N_
+from events_app.backoffice.changes import QuestionSpec
+from events_app.seats import recurrence
 from events_app.seats.events import SessionSpec
 from events_app.core.i18n import LANGUAGES
 from events_app.core.models import Audience, Event, EventKind, Question, Visibility
+from events_app.seats.participation import clean_postcode
 from events_app.seats.registration import Applicant
 from events_app.core.timeutil import parse_iso
-from events_app.core.validation import parse_whole_number
+from events_app.core.validation import bounded_text, parse_whole_number
 
 
 def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> int:
@@ -25,13 +29,24 @@ def whole_number(value: Any, field: str, problems: dict, default: int = 0) -> in
         return default
 
 
-def _str(value: Any, field: str, problems: dict) -> str:
+#: Longest text accepted per field; longer is a 422 naming the field, never a silent cut.
+MAX_LENGTHS = {"name": 200, "email": 254, "phone": 40, "language": 10, "title": 200, "description": 10_000,
+               "location": 300, "answer": 2000, "reason": 1000}
+
+
+def _str(value: Any, field: str, problems: dict, *, max_length: int | None = None) -> str:
+    """Text through the one input boundary: valid Unicode, no control characters, within its length."""
     if value is None:
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         problems[field] = N_("Please enter text.")
         return ""
-    return str(value)
+    limit = max_length or MAX_LENGTHS.get(field, 2000)
+    try:
+        return bounded_text(str(value), max_length=limit)
+    except ValueError as exc:
+        problems[field] = str(exc)
+        return ""
 
 
 def answers_from(data: Mapping[str, Any], questions: list[Question], problems: dict, *, prefix: str = "") -> dict:
@@ -50,12 +65,12 @@ def answers_from(data: Mapping[str, Any], questions: list[Question], problems: d
         elif question.kind == "yesno":
             answers[question.key] = str(text).lower() in ("1", "yes", "true", "on", "ja")
         elif question.kind == "choice":
-            if text not in question.choices:
+            if not isinstance(text, str) or text not in question.choices:
                 problems[field] = N_("Please choose one of the options.")
             else:
                 answers[question.key] = text
         else:
-            answers[question.key] = _str(text, field, problems)[:2000]
+            answers[question.key] = _str(text, field, problems, max_length=MAX_LENGTHS["answer"])
     return answers
 
 
@@ -78,7 +93,10 @@ def applicant_from(data: Mapping[str, Any], event: Event, *, answers_key: str | 
         language=_str(data.get("language"), "language", problems) or "de",
         companions=whole_number(data.get("companions"), "companions", problems),
         answers=answers,
+        postcode=_str(data.get("postcode"), "postcode", problems).strip(),
     )
+    if applicant.postcode and not clean_postcode(applicant.postcode):
+        problems["postcode"] = N_("Please enter a postcode of five digits, or leave the field empty.")
     if applicant.language not in LANGUAGES:
         problems["language"] = N_("This language is not offered.")
     if problems:
@@ -104,23 +122,99 @@ def _choice(value: Any, enum, field: str, problems: dict):
         return None
 
 
-def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict, list[SessionSpec] | None]:
+def questions_from(raw: Any, problems: dict) -> list[QuestionSpec]:
+    """API questions: [{key, label, kind, choices, required, translations: {lang: label | {label, choices}}}]."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        problems["questions"] = N_("Questions must be a list of objects with key and label.")
+        return []
+    specs = []
+    for item in raw[:50]:
+        translations: dict[str, dict] = {}
+        given = item.get("translations") or {}
+        if not isinstance(given, dict):
+            problems["questions"] = N_("Translations must be an object keyed by language.")
+            given = {}
+        for lang, text in given.items():
+            if lang not in LANGUAGES or lang == "de":
+                continue
+            if isinstance(text, str):
+                text = {"label": text}
+            if not isinstance(text, dict):
+                problems["questions"] = N_("Translations must be an object keyed by language.")
+                continue
+            entry = {"label": _str(text.get("label"), "questions", problems).strip()[:300],
+                     "choices": [str(c).strip()[:200] for c in (text.get("choices") or []) if str(c).strip()]
+                     if isinstance(text.get("choices") or [], list) else []}
+            entry = {name: value for name, value in entry.items() if value}
+            if entry:
+                translations[lang] = entry
+        choices = item.get("choices") or []
+        if not isinstance(choices, list):
+            problems["questions"] = N_("Questions must be a list of objects with key and label.")
+            choices = []
+        if not isinstance(item.get("required", False), bool):
+            problems["questions"] = N_("Please give true or false.")
+        specs.append(QuestionSpec(key=_str(item.get("key"), "questions", problems).strip(),
+                                  label=_str(item.get("label"), "questions", problems).strip(),
+                                  kind=_str(item.get("kind") or "text", "questions", problems),
+                                  choices=tuple(str(c).strip()[:200] for c in choices if str(c).strip()),
+                                  required=item.get("required") is True, translations=translations))
+    return specs
+
+
+def recurrence_from(raw: Any, problems: dict) -> recurrence.Weekly | None:
+    """{"weekly": {"count": N} | {"until": "YYYY-MM-DD"}, "skip": ["YYYY-MM-DD", ...]}"""
+    message = N_('Give recurrence as {"weekly": {"count": N} or {"until": "YYYY-MM-DD"}, "skip": [dates]}.')
+    if not isinstance(raw, dict) or not isinstance(raw.get("weekly"), dict) or set(raw) - {"weekly", "skip"}:
+        problems["recurrence"] = message
+        return None
+    weekly, skip = raw["weekly"], raw.get("skip") or []
+    if set(weekly) - {"count", "until"} or not isinstance(skip, list):
+        problems["recurrence"] = message
+        return None
+    count = until = None
+    try:
+        if "count" in weekly:
+            count = parse_whole_number(weekly["count"])
+        if "until" in weekly:
+            until = date.fromisoformat(str(weekly["until"]))
+        days = frozenset(date.fromisoformat(str(day)) for day in skip)
+    except ValueError:
+        problems["recurrence"] = message
+        return None
+    return recurrence.Weekly(count=count, until=until, skip=days)
+
+
+def expand_sessions(sessions: list[SessionSpec], pattern: recurrence.Weekly, *, tz: str) -> list[SessionSpec]:
+    """The first date repeated by the pattern, then the other dates as given."""
+    first, *others = sessions
+    repeated = recurrence.weekly_dates(first.starts_at, first.ends_at, pattern, tz=tz)
+    series = [SessionSpec(starts_at=start, ends_at=end, id=first.id if index == 0 and start == first.starts_at else None)
+              for index, (start, end) in enumerate(repeated)]
+    return series + others
+
+
+def event_fields_from(data: Mapping[str, Any], *, creating: bool,
+                      tz: str = "Europe/Berlin") -> tuple[dict, list[SessionSpec] | None]:
     """API JSON -> (event values, sessions). Unknown fields are rejected, not ignored."""
     problems: dict[str, str] = {}
     known = {"kind", "title", "description", "location", "location_confidential", "starts_at", "ends_at",
              "sessions", "capacity", "waitlist", "offer_hours", "max_companions", "phone_allowed",
              "registration_opens_at", "registration_closes_at", "audience", "visibility",
-             "certificate_min_attendance", "translations"}
+             "certificate_min_attendance", "translations", "retention_days", "questions", "recurrence"}
     for name in data:
         if name not in known:
             problems[name] = N_("Unknown field.")
     values: dict[str, Any] = {}
     for name in ("title", "description", "location"):
         if name in data:
-            values[name] = _str(data[name], name, problems).strip()
+            values[name] = _str(data[name], name, problems)
     for name in ("capacity", "offer_hours", "max_companions", "certificate_min_attendance"):
         if name in data:
             values[name] = whole_number(data[name], name, problems)
+    if "retention_days" in data:  # null: the default period (EVENTS_RETENTION_DAYS)
+        values["retention_days"] = None if data["retention_days"] is None else whole_number(
+            data["retention_days"], "retention_days", problems)
     for name in ("waitlist", "phone_allowed", "location_confidential"):
         if name in data:
             if not isinstance(data[name], bool):
@@ -136,9 +230,12 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
         if not isinstance(data["translations"], dict):
             problems["translations"] = N_("Translations must be an object keyed by language.")
         else:
-            values["translations"] = {lang: {k: str(v) for k, v in texts.items() if k in ("title", "description")}
-                                      for lang, texts in data["translations"].items()
-                                      if lang in LANGUAGES and isinstance(texts, dict)}
+            values["translations"] = {
+                lang: {k: _str(v, k, problems, max_length=MAX_LENGTHS[k]) for k, v in texts.items()
+                       if k in ("title", "description", "location")}
+                for lang, texts in data["translations"].items() if lang in LANGUAGES and isinstance(texts, dict)}
+    if "questions" in data:
+        values["questions"] = questions_from(data["questions"], problems)
     sessions: list[SessionSpec] | None = None
     if "sessions" in data:
         if not isinstance(data["sessions"], list):
@@ -163,6 +260,12 @@ def event_fields_from(data: Mapping[str, Any], *, creating: bool) -> tuple[dict,
             sessions = [SessionSpec(starts_at=starts, ends_at=ends)]
         elif "starts_at" not in problems and "ends_at" not in problems:
             problems["ends_at" if starts else "starts_at"] = N_("This field is required.")
+    if "recurrence" in data:
+        pattern = recurrence_from(data["recurrence"], problems)
+        if pattern is not None and not sessions and "sessions" not in problems:
+            problems["recurrence"] = N_("A repeated date needs its first date in sessions or starts_at and ends_at.")
+        elif pattern is not None and sessions:
+            sessions = expand_sessions(sessions, pattern, tz=tz)
     if problems:
         raise errors.ValidationFailed(fields=problems)
     return values, sessions

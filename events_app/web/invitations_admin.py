@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -26,11 +28,12 @@ from events_app.core.i18n import gettext
 from events_app.core.wording import format_code
 from events_app.core.models import Role, User
 from events_app.web.auth import ORGANISERS, api_user
-from events_app.web.requests import read_form
+from events_app.web.requests import check_form, read_form
 from events_app.web.rsvp import invitation_json
 from events_app.web.admin_common import page
 from events_app.web.admin_auth import requires
 from events_app.web.job_pages import progress_page
+from events_app.core.validation import clean_text, parse_id
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -55,7 +58,9 @@ async def _read_list_form(request: Request):
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
-    return await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+    form = await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
+    check_form(form)
+    return form
 
 
 def _uploads_dir(request: Request) -> Path:
@@ -76,7 +81,7 @@ def _keep_upload(request: Request, data: bytes, filename: str) -> str:
             old.unlink(missing_ok=True)
     upload_id = secrets.token_urlsafe(24)
     (_uploads_dir(request) / f"{upload_id}.bin").write_bytes(data)
-    (_uploads_dir(request) / f"{upload_id}.name").write_text(filename[:200])
+    (_uploads_dir(request) / f"{upload_id}.name").write_text(clean_text(filename, max_length=200))
     return upload_id
 
 
@@ -100,7 +105,9 @@ async def _overview(request: Request, event_id: int, *, message: str | None = No
     return page(request, "admin/invitations.html", {
         "event": event, "counts": await invitations.counts(event_id),
         "invitations": await invitations.list_invitations(event_id),
-        "letter": await invitations.get_letter(event_id), "format_code": format_code,
+        "letter": await invitations.get_letter(event_id, settings=request.app.state.settings),
+        "format_code": format_code,
+        "suggested_deadline": invitations.suggested_deadline(event, request.app.state.settings.timezone),
         "message": message, "errors": field_errors or {}, "form": {},
         "to_contact": await invitations.call_list(event_id) if to_contact is None else to_contact,
     }, status_code=status_code)
@@ -141,17 +148,17 @@ async def preview_upload(request: Request) -> Response:
     try:
         if isinstance(upload, UploadFile) and upload.filename:
             data = await upload.read()
-            table = list_files.read_table(data, upload.filename)
+            table = await list_files.read_upload(data, upload.filename)
             upload_id = _keep_upload(request, data, upload.filename)
             mapping = invitee_import.guess_mapping(table.headers)
         else:
             upload_id = str(form.get("upload_id") or "")
             data, filename = _load_upload(request, upload_id)
-            table = list_files.read_table(data, filename)
+            table = await list_files.read_upload(data, filename)
             mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
     except (errors.UnreadableFile, errors.ValidationFailed) as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()} if "upload_id" in form else None
+    accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None} if "upload_id" in form else None
     return await _preview_page(request, event_id, upload_id, table, mapping, accepted)
 
 
@@ -170,9 +177,9 @@ async def import_upload(request: Request) -> Response:
         data, filename = _load_upload(request, upload_id)
     except errors.ValidationFailed as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
-    table = list_files.read_table(data, filename)
+    table = await list_files.read_upload(data, filename)
     mapping = invitee_import.mapping_from_choices(table.headers, _mapping_choices(form))
-    accepted = {int(v) for v in form.getlist("accept") if str(v).isdigit()}
+    accepted = {line for v in form.getlist("accept") if (line := parse_id(v)) is not None}
     try:
         result = await invitee_import.import_invitations(event_id=event_id, table=table, mapping=mapping,
                                                       accept_lines=accepted, by_user_id=user.id, source=filename)
@@ -185,32 +192,86 @@ async def import_upload(request: Request) -> Response:
 
 @requires(Role.ADMIN, Role.ORGANISER)
 async def save_letter(request: Request) -> Response:
+    """The letter texts, the signer and an optional scanned signature (multipart upload)."""
     await require_staff(request)
     event_id = request.path_params["event_id"]
-    form = await read_form(request)
+    form = await _read_list_form(request)
+    upload = form.get("signature_image")
+    image = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
     try:
-        await invitations.save_letter(event_id=event_id, **{name: str(form.get(name) or "") for name in (
-            "sender", "subject", "body", "signature")})
+        await invitations.save_letter(
+            event_id=event_id, signature_upload=image, remove_signature=form.get("remove_signature") == "1",
+            **{name: str(form.get(name) or "") for name in (
+                "sender", "subject", "body", "closing", "signer_name", "signer_role")})
     except errors.ValidationFailed as exc:
         return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
     return RedirectResponse(f"/admin/events/{event_id}/invitations?done=letter", status_code=303)
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
+async def set_deadline(request: Request) -> Response:
+    """The organiser confirms the answer deadline (a date; answers are taken until 23:59 that day)."""
+    user = await require_staff(request)
+    event_id = request.path_params["event_id"]
+    form = await read_form(request)
+    settings = request.app.state.settings
+    try:
+        day = date.fromisoformat(str(form.get("deadline") or "").strip())
+        deadline = datetime(day.year, day.month, day.day, 23, 59, tzinfo=ZoneInfo(settings.timezone))
+    except ValueError:
+        exc = errors.ValidationFailed(fields={"deadline": N_("Please enter a valid date.")})
+        return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
+    try:
+        await invitations.set_answer_deadline(event_id=event_id, deadline=deadline, by=user)
+    except errors.ValidationFailed as exc:
+        return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
+    back_to = "letters" if form.get("then") == "letters" else ""
+    return RedirectResponse(f"/admin/events/{event_id}/invitations?done=deadline" + (
+        "#letters" if back_to else ""), status_code=303)
+
+
+def _confirm_page(request: Request, event, *, action: str, question: str, count: int, button: str,
+                  hidden: dict | None = None, status_code: int = 200, details: list[str] | None = None) -> Response:
+    """The step before a bulk action: what will happen and to how many people, with a way back."""
+    return page(request, "admin/confirm.html", {
+        "event": event, "action": action, "question": question, "count": count, "button": button,
+        "hidden": hidden or {}, "details": details or [], "back_url": f"/admin/events/{event.id}/invitations",
+    }, status_code=status_code)
+
+
+@requires(Role.ADMIN, Role.ORGANISER)
 async def send_mails(request: Request) -> Response:
+    """Asks first ("13 people will get the invitation mail"), sends on the confirmed second POST."""
     await require_staff(request)
-    await read_form(request)
-    sent = await invitations.send_invitation_mails(event_id=request.path_params["event_id"])
-    return RedirectResponse(f"/admin/events/{request.path_params['event_id']}/invitations?done=mailed-{sent}",
-                            status_code=303)
+    form = await read_form(request)
+    event_id = request.path_params["event_id"]
+    if form.get("confirm") != "1":
+        event = await events.get_event(event_id, public=False)
+        count = await invitations.invitation_mails_due(event_id=event_id)
+        language = request.state.language
+        return _confirm_page(
+            request, event, action=f"/admin/events/{event_id}/invitations/send", count=count,
+            question=gettext(language, N_("%(count)d invitees will get the invitation mail now. Send it?"), count=count),
+            button=gettext(language, N_("Yes, send %(count)d mails"), count=count))
+    sent = await invitations.send_invitation_mails(event_id=event_id)
+    return RedirectResponse(f"/admin/events/{event_id}/invitations?done=mailed-{sent}", status_code=303)
 
 
 @requires(Role.ADMIN, Role.ORGANISER)
 async def send_reminders(request: Request) -> Response:
     """Reminds by mail and shows who must be phoned or written to."""
     await require_staff(request)
-    await read_form(request)
+    form = await read_form(request)
     event_id = request.path_params["event_id"]
+    if form.get("confirm") != "1":
+        event = await events.get_event(event_id, public=False)
+        count = await invitations.reminders_due(event_id=event_id)
+        language = request.state.language
+        return _confirm_page(
+            request, event, action=f"/admin/events/{event_id}/invitations/remind", count=count,
+            question=gettext(language, N_("%(count)d invitees who have not answered will get a reminder mail now. "
+                                          "Send it?"), count=count),
+            button=gettext(language, N_("Yes, send %(count)d mails"), count=count))
     result = await invitations.send_reminders(event_id=event_id)
     return await _overview(request, event_id, message=f"reminded-{result.mailed}", to_contact=result.to_contact)
 
@@ -270,13 +331,33 @@ async def letters_pdf(request: Request) -> Response:
 
 @requires(Role.ADMIN, Role.ORGANISER)
 async def start_letters(request: Request) -> Response:
-    """POST: lay out the letters in the background and show the progress page."""
+    """POST: first the plan (how many letters, the deadline they print, who has no address, a preview of
+    the first letter); with `confirm=1` the letters are laid out in the background (progress page)."""
     await require_staff(request)
     event_id = request.path_params["event_id"]
     form = await read_form(request)
-    job_id = await letters.start_letters_job(event_id=event_id, settings=request.app.state.settings,
-                                             everyone=form.get("everyone") == "1")
+    settings = request.app.state.settings
+    everyone = form.get("everyone") == "1"
+    if form.get("confirm") != "1":
+        found = await letters.plan(event_id=event_id, settings=settings, everyone=everyone)
+        return page(request, "admin/letters_confirm.html", {
+            "event": found.event, "plan": found, "everyone": everyone, "format_code": format_code})
+    try:
+        job_id = await letters.start_letters_job(event_id=event_id, settings=settings, everyone=everyone)
+    except errors.ValidationFailed as exc:
+        return await _overview(request, event_id, field_errors=_field_messages(request, exc), status_code=exc.status)
     return RedirectResponse(f"/admin/events/{event_id}/invitations/letters/{job_id}", status_code=303)
+
+
+@requires(Role.ADMIN, Role.ORGANISER)
+async def letters_preview(request: Request) -> Response:
+    """The first letter of the batch as it will be printed (`?all=1`: of the batch for everyone)."""
+    await require_staff(request)
+    event_id = request.path_params["event_id"]
+    content = await letters.preview_pdf(event_id=event_id, settings=request.app.state.settings,
+                                        everyone=request.query_params.get("all") == "1")
+    return Response(content, media_type="application/pdf",
+                    headers={"content-disposition": f'inline; filename="einladung-vorschau-{event_id}.pdf"'})
 
 
 @requires(Role.ADMIN, Role.ORGANISER)

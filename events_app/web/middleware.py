@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,9 +58,28 @@ class LanguageMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(*, https: bool) -> dict[str, str]:
+    """The headers every response carries, error pages included (the 500 handler adds them itself,
+    because Starlette answers a crash outside the middleware stack)."""
+    headers = {
+        "content-security-policy": CSP,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "x-frame-options": "DENY",
+        "permissions-policy": "camera=(self), microphone=(), geolocation=()",
+    }
+    if https:
+        headers["strict-transport-security"] = HSTS
+    return headers
+
+
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, https: bool = False):
         self.app = app
+        self.headers = security_headers(https=https)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,11 +89,37 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("content-security-policy", CSP)
-                headers.setdefault("x-content-type-options", "nosniff")
-                headers.setdefault("referrer-policy", "no-referrer")
-                headers.setdefault("x-frame-options", "DENY")
-                headers.setdefault("permissions-policy", "camera=(self), microphone=(), geolocation=()")
+                for name, value in self.headers.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class InputBoundaryMiddleware:
+    """Paths and query strings with a NUL or a control character, or that are not UTF-8, are refused
+    (400) before any handler: no database accepts them and no page needs them."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _acceptable(scope):
+            body = b'{"type": "/problems/bad-request", "title": "Bad request", "status": 400}'
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/problem+json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _acceptable(scope: Scope) -> bool:
+    path = scope.get("path", "")
+    query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
+    try:
+        query_text = query.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any(ord(ch) < 0x20 and ch not in "\t\n\r" or 0xD800 <= ord(ch) <= 0xDFFF
+                   for ch in path + query_text)

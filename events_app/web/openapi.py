@@ -50,6 +50,10 @@ OPENAPI: dict = {
                 "audience": {"enum": ["public", "staff", "invitation", "women"]},
                 "visibility": {"enum": ["public", "unlisted", "draft"]},
                 "certificate_min_attendance": {"type": "integer", "minimum": 0, "maximum": 100},
+                "retention_days": {"type": ["integer", "null"], "minimum": 0, "maximum": 3650,
+                                   "description": "Days after the last date until the people's personal data is "
+                                                  "anonymised; null or absent: EVENTS_RETENTION_DAYS. Dates in "
+                                                  "the past are accepted (registration is then closed)."},
                 "translations": {"type": "object"}}},
             "Event": {"allOf": [{"$ref": "#/components/schemas/EventInput"}, {"type": "object", "properties": {
                 "id": {"type": "integer"}, "seats_taken": {"type": "integer"}, "seats_available": {"type": "integer"},
@@ -58,7 +62,9 @@ OPENAPI: dict = {
             "RegistrationInput": {"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
                 "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"]},
-                "companions": {"type": "integer", "minimum": 0}, "answers": {"type": "object"}}},
+                "companions": {"type": "integer", "minimum": 0}, "answers": {"type": "object"},
+                "postcode": {"type": "string", "description": "optional, five digits: only for the figures per "
+                                                              "district"}}},
             "Registration": {"type": "object", "properties": {
                 "id": {"type": "integer"},
                 "status": {"enum": ["pending", "confirmed", "waitlisted", "offered", "cancelled", "expired"]},
@@ -136,8 +142,8 @@ OPENAPI["components"]["schemas"].update({
         "title": {"type": "string"},
         "body": {"type": "string", "description": "placeholders {name} {event} {dates} {hours}"},
         "content_summary": {"type": "string"}, "signer_name": {"type": "string"}, "signer_role": {"type": "string"},
-        "logo": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."},
-        "signature": {"type": "string", "description": "data:image/png|jpeg|svg+xml;base64,..."}}},
+        "logo": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"},
+        "signature": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"}}},
 })
 _REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 OPENAPI["paths"].update({
@@ -184,3 +190,121 @@ for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlforma
     _export = _op(f"Attendee, signature or door list as {_fmt.upper()}", secured=True, errors=("404", "422"))
     _export["responses"]["200"]["content"] = {_media: {}}
     OPENAPI["paths"][f"/api/v1/events/{{event_id}}/export.{_fmt}"] = {"parameters": _EXPORT_PARAMS, "get": _export}
+
+# --- privacy: people's rights ---
+_SUBJECT_PARAMS = [{"name": "email", "in": "query", "schema": {"type": "string"}},
+                   {"name": "phone", "in": "query", "schema": {"type": "string"}}]
+OPENAPI["components"]["schemas"]["EraseInput"] = {
+    "type": "object", "description": "exactly one of email or phone",
+    "properties": {"email": {"type": "string"}, "phone": {"type": "string"}}}
+OPENAPI["paths"].update({
+    "/api/v1/personal-data": {
+        "get": _op("Everything stored about a person (?email= or ?phone=): registrations, invitations, answers, "
+                   "attendance, certificates, mails. Admin token; audited by a hash of the address.", secured=True,
+                   errors=("403", "422"))},
+    "/api/v1/personal-data/erase": {
+        "post": _op("Erase a person: seats at events to come are given back first (the waiting list moves on), "
+                    "then everything is anonymised as the retention job does. Admin token.", secured=True,
+                    body="EraseInput", errors=("400", "403", "422"))},
+})
+
+# --- statistics ---
+_STATISTICS_PARAMS = [
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "by", "in": "query", "schema": {"enum": ["quarter", "year"], "default": "quarter"}},
+]
+OPENAPI["paths"]["/api/v1/statistics"] = {"parameters": _STATISTICS_PARAMS, "get": _op(
+    "Figures per period and kind: events, dates, registrations, confirmed_people, attended_people, "
+    "attendance_rate, waited_unserved, languages, returning_people, new_people, districts (groups under 5 "
+    "as people null, fewer_than 5). Organiser or admin token.", secured=True, errors=("422",))}
+for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                     ("pdf", "application/pdf")):
+    _statistics = _op(f"The same figures as {_fmt.upper()}", secured=True, errors=("422",))
+    _statistics["responses"]["200"]["content"] = {_media: {}}
+    OPENAPI["paths"][f"/api/v1/statistics.{_fmt}"] = {"parameters": _STATISTICS_PARAMS, "get": _statistics}
+# --- consultation hours, festival partners, interpreter pool ---
+_LANGS = {"enum": ["de", "en", "ar", "tr", "uk", "fa"]}
+OPENAPI["components"]["schemas"].update({
+    "SlotPattern": {"type": "object", "required": ["weekday", "start", "end", "minutes", "first", "last"], "properties": {
+        "weekday": {"type": "integer", "minimum": 1, "maximum": 7, "description": "1 = Monday ... 7 = Sunday"},
+        "start": {"type": "string", "example": "10:00", "description": "local time (Europe/Berlin)"},
+        "end": {"type": "string", "example": "12:00"}, "minutes": {"type": "integer", "minimum": 5, "maximum": 480},
+        "first": {"type": "string", "format": "date"}, "last": {"type": "string", "format": "date"},
+        "skip": {"type": "array", "items": {"type": "string", "format": "date"}}}},
+    "Slot": {"type": "object", "properties": {"id": {"type": "integer"}, "starts_at": _TIME, "ends_at": _TIME,
+                                             "free": {"type": "boolean"}}},
+    "BookingInput": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string",
+                                                                         "description": "e-mail or phone"},
+        "language": _LANGS, "interpreter_needed": {"type": "boolean"},
+        "interpreter_language": {"type": "string", "description": "a code (ar, fa, prs, ps, tr, ku, uk, ru, ti, so, "
+                                 "sq, ro, bg, pl, en, fr) or the language's name"}}},
+    "Booking": {"type": "object", "properties": {"id": {"type": "integer"}, "manage_url": {"type": "string"}}},
+    "SlotTaken": {"allOf": [{"$ref": "#/components/schemas/Problem"}, {"type": "object", "properties": {
+        "next_free_slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}}}}]},
+    "PartnerInput": {"type": "object", "required": ["organisation", "contact_name", "email"], "properties": {
+        "organisation": {"type": "string"}, "contact_name": {"type": "string"}, "email": {"type": "string"},
+        "phone": {"type": "string"}, "language": _LANGS, "presents": {"type": "string"},
+        "languages": {"type": "array", "items": {"type": "string"}},
+        "needs": {"type": "object", "properties": {"table": {"type": "boolean"}, "power": {"type": "boolean"},
+                                                    "tent": {"type": "boolean"}, "food_permit": {"type": "boolean"},
+                                                    "other": {"type": "string"}}},
+        "answers": {"type": "object", "description": "the event's custom questions by key"}}},
+    "Partner": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "status": {"enum": ["pending", "accepted", "waiting", "declined", "withdrawn"]},
+        "manage_url": {"type": "string", "description": "only in the answer to the applicant"},
+        "stand_number": {"type": "string"}, "waiting_position": {"type": ["integer", "null"]}}},
+    "DecisionInput": {"type": "object", "required": ["decision"], "properties": {
+        "decision": {"enum": ["accept", "decline", "pending"]},
+        "reason": {"type": "string", "description": "required to decline; the partner reads it"}}},
+    "LanguageNeed": {"type": "object", "properties": {
+        "language": {"type": "string"}, "day": {"type": ["string", "null"], "description": "consultation day"},
+        "people": {"type": "integer"}, "interpreter": {"type": ["object", "null"]}}},
+})
+_SLOT_ID = [{"name": "slot_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_PARTNER_ID = [{"name": "partner_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+OPENAPI["paths"].update({
+    "/api/v1/events/{event_id}/slots": {
+        "parameters": _EVENT_ID,
+        "get": _op("The coming slots of a consultation hour, each free or not (no names)"),
+        "post": _op("Make slots from a weekly pattern in local time; answers the slots created", secured=True,
+                    body="SlotPattern", ok="201", errors=("400", "404", "409", "422"))},
+    "/api/v1/slots/{slot_id}/bookings": {
+        "parameters": _SLOT_ID,
+        "post": _op("Book a slot; 409 slot-taken lists next_free_slots, 409 one-slot-per-day", body="BookingInput",
+                    ok="201", ok_schema="Booking", errors=("400", "404", "409", "422"))},
+    "/api/v1/events/{event_id}/partners": {
+        "parameters": _EVENT_ID,
+        "post": _op("Apply for a festival stand (status pending, mail 'received')", body="PartnerInput", ok="201",
+                    ok_schema="Partner", errors=("400", "404", "409", "422")),
+        "get": _op("All applications with status, contact, needs and stand number", secured=True)},
+    "/api/v1/partners/{partner_id}/decision": {
+        "parameters": _PARTNER_ID,
+        "post": _op("Accept (a stand, or waiting in order), decline with a reason, or back to pending; mails the "
+                    "partner", secured=True, body="DecisionInput", ok_schema="Partner",
+                    errors=("400", "404", "409", "422"))},
+    "/api/v1/events/{event_id}/partners.xlsx": {
+        "parameters": _EVENT_ID, "get": _op("Partner list for the site plan (accepted, then waiting)", secured=True)},
+    "/api/v1/events/{event_id}/partners.pdf": {
+        "parameters": _EVENT_ID, "get": _op("Partner list for the site plan as PDF", secured=True)},
+    "/api/v1/events/{event_id}/language-needs": {
+        "parameters": _EVENT_ID,
+        "get": _op("Languages people asked assistance for, how many, and the interpreter assigned", secured=True)},
+})
+# --- newsletter ---
+OPENAPI["components"]["schemas"].update({
+    "SubscriptionInput": {"type": "object", "required": ["email"], "properties": {
+        "email": {"type": "string", "format": "email"},
+        "kinds": {"type": "array", "items": {"enum": ["course", "workshop", "tour", "consultation", "festival"]},
+                  "description": "kinds of events to hear about when their registration opens; workshop only with "
+                                 "a staff address"},
+        "newsletter": {"type": "boolean", "default": False},
+        "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"], "default": "de"}}},
+    "SubscriptionAccepted": {"type": "object", "required": ["status", "detail"], "properties": {
+        "status": {"const": "accepted"}, "detail": {"type": "string"}}},
+})
+OPENAPI["paths"]["/api/v1/subscriptions"] = {
+    "post": _op("Ask to hear about kinds of events and/or the newsletter. Always 202, known address or not: a "
+                "confirmation mail (at most one an hour) carries the link that confirms (double opt-in).",
+                body="SubscriptionInput", ok="202", ok_schema="SubscriptionAccepted", errors=("400", "413", "422"))}

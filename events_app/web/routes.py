@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.convertors import IntegerConvertor, register_url_convertor
+from starlette.convertors import IntegerConvertor, StringConvertor, register_url_convertor
 
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -10,8 +10,8 @@ from starlette.staticfiles import StaticFiles
 from events_app.core.settings import STATIC_DIR
 from events_app.web import (
     admin_account, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
-    admin_registrations, admin_signin, admin_training, admin_users, api, courses, feeds, invitations_admin, pages,
-    rsvp,
+    admin_registrations, admin_signin, admin_training, admin_users, api, consultations, courses, feeds, festival,
+    interpreters, invitations_admin, newsletter, pages, privacy, rsvp, statistics,
 )
 
 class IdConvertor(IntegerConvertor):
@@ -20,16 +20,27 @@ class IdConvertor(IntegerConvertor):
     regex = "[0-9]{1,9}"
 
 
+class TokenConvertor(StringConvertor):
+    """A secret from a link or a letter (manage and RSVP tokens, codes, certificate serials): letters,
+    digits, '-' and '_', at most 64. Anything else, or longer than any column, is a plain 404."""
+
+    regex = "[A-Za-z0-9_-]{1,64}"
+
+
 register_url_convertor("id", IdConvertor())
+register_url_convertor("token", TokenConvertor())
 
 routes = [
     Route("/", pages.home),
     Route("/health", pages.health),
-    Route("/events/{event_id:id}", pages.event_page),
+    Route("/events/{event_id:id}", consultations.event_page),
     Route("/events/{event_id:id}/register", pages.register_form, methods=["POST"]),
-    Route("/r/{token}", pages.manage_page),
-    Route("/r/{token}/cancel", pages.manage_cancel, methods=["POST"]),
-    Route("/r/{token}/accept", pages.manage_accept, methods=["POST"]),
+    Route("/r/{token:token}", pages.manage_page),
+    Route("/r/{token:token}/cancel", pages.manage_cancel_ask, methods=["GET"]),
+    Route("/r/{token:token}/cancel", pages.manage_cancel, methods=["POST"]),
+    Route("/r/{token:token}/change", pages.manage_change, methods=["POST"]),
+    Route("/r/{token:token}/undo", pages.manage_undo, methods=["POST"]),
+    Route("/r/{token:token}/accept", pages.manage_accept, methods=["POST"]),
     # --- i18n: accessibility statement and privacy notice ---
     Route("/accessibility", pages.accessibility_statement),
     Route("/privacy", pages.privacy_notice),
@@ -41,21 +52,21 @@ routes = [
     Route("/api/v1/events/{event_id:id}/cancel", api.cancel_event, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/registrations", api.create_registration, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/registrations", api.list_registrations, methods=["GET"]),
-    Route("/api/v1/registrations/{token}/cancel", api.cancel_registration, methods=["POST"]),
-    Route("/api/v1/registrations/{token}/accept", api.accept_offer, methods=["POST"]),
+    Route("/api/v1/registrations/{token:token}/cancel", api.cancel_registration, methods=["POST"]),
+    Route("/api/v1/registrations/{token:token}/accept", api.accept_offer, methods=["POST"]),
     # --- calendar ---
     Route("/events/{event_id:id}.ics", feeds.event_calendar),
     Route("/calendar.ics", feeds.public_calendar),
     Route("/calendar/{kind}.ics", feeds.kind_calendar),
-    Route("/r/{token}/calendar.ics", feeds.registration_calendar),
-    Route("/feeds/{token}.ics", feeds.staff_calendar),
+    Route("/r/{token:token}/calendar.ics", feeds.registration_calendar),
+    Route("/feeds/{token:token}.ics", feeds.staff_calendar),
     # --- end calendar ---
     # --- receptions ---
     Route("/rsvp", rsvp.code_form, methods=["GET"]),
     Route("/rsvp", rsvp.code_submit, methods=["POST"]),
-    Route("/rsvp/{token}", rsvp.invitation_page, methods=["GET"]),
-    Route("/rsvp/{token}", rsvp.invitation_answer, methods=["POST"]),
-    Route("/rsvp/{token}/accept-seat", rsvp.accept_seat, methods=["POST"]),
+    Route("/rsvp/{token:token}", rsvp.invitation_page, methods=["GET"]),
+    Route("/rsvp/{token:token}", rsvp.invitation_answer, methods=["POST"]),
+    Route("/rsvp/{token:token}/accept-seat", rsvp.accept_seat, methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations", invitations_admin.overview),
     Route("/admin/events/{event_id:id}/invitations/preview", invitations_admin.preview_upload, methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations/import", invitations_admin.import_upload, methods=["POST"]),
@@ -66,25 +77,27 @@ routes = [
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations/letters.pdf", invitations_admin.letters_pdf),
     Route("/admin/events/{event_id:id}/invitations/letters", invitations_admin.start_letters, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/invitations/letters/preview.pdf", invitations_admin.letters_preview),
+    Route("/admin/events/{event_id:id}/invitations/deadline", invitations_admin.set_deadline, methods=["POST"]),
     Route("/admin/events/{event_id:id}/invitations/letters/{job_id}.pdf", invitations_admin.letters_job_pdf),
     Route("/admin/events/{event_id:id}/invitations/letters/{job_id}", invitations_admin.letters_progress),
     Route("/admin/events/{event_id:id}/invitations/door-list.pdf", invitations_admin.door_list_pdf),
     Route("/api/v1/events/{event_id:id}/invitations", invitations_admin.api_list, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/letters.pdf", invitations_admin.api_letters_pdf, methods=["GET"]),
-    Route("/api/v1/invitations/{code}/rsvp", rsvp.api_rsvp, methods=["POST"]),
+    Route("/api/v1/invitations/{code:token}/rsvp", rsvp.api_rsvp, methods=["POST"]),
     # --- end receptions ---
     # --- courses: staff sign-up verification, attendance, certificates, training record ---
-    Route("/r/{token}/verify", courses.verify_page, methods=["GET"]),
-    Route("/r/{token}/verify", courses.verify_submit, methods=["POST"]),
-    Route("/r/{token}/certificate.pdf", courses.my_certificate, methods=["GET"]),
-    Route("/certificates/{serial}", courses.verification_page, methods=["GET"]),
+    Route("/r/{token:token}/verify", courses.verify_page, methods=["GET"]),
+    Route("/r/{token:token}/verify", courses.verify_submit, methods=["POST"]),
+    Route("/r/{token:token}/certificate.pdf", courses.my_certificate, methods=["GET"]),
+    Route("/certificates/{serial:token}", courses.verification_page, methods=["GET"]),
     Route("/api/v1/registrations/{registration_id:id}/attendance", courses.record_attendance, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/certificates", courses.certificate_list, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/certificates", courses.issue_certificates, methods=["POST"]),
     Route("/api/v1/events/{event_id:id}/certificates.pdf", courses.event_certificates_pdf, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/certificates.zip", courses.event_certificates_zip, methods=["GET"]),
     Route("/api/v1/events/{event_id:id}/certificate-template", courses.certificate_template, methods=["PUT"]),
-    Route("/api/v1/certificates/{serial}/revoke", courses.revoke_certificate, methods=["POST"]),
+    Route("/api/v1/certificates/{serial:token}/revoke", courses.revoke_certificate, methods=["POST"]),
     Route("/api/v1/training-record.{format:str}", courses.training_record, methods=["GET"]),
     # --- backoffice ---
     Route("/api/v1/events/{event_id:id}/export.{fmt}", api.export_event, methods=["GET"]),
@@ -117,6 +130,7 @@ routes = [
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/resend", admin_registrations.registration_resend,
           methods=["POST"]),
+    Route("/admin/events/{event_id:id}/registrations/bulk", admin_registrations.registrations_bulk, methods=["POST"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_page, methods=["GET"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_send, methods=["POST"]),
     Route("/admin/events/{event_id:id}/export", admin_exports.export_page, methods=["GET"]),
@@ -129,6 +143,7 @@ routes = [
     Route("/admin/events/{event_id:id}/attendance", admin_attendance.attendance_save, methods=["POST"]),
     Route("/admin/users", admin_users.users_page, methods=["GET"]),
     Route("/admin/users", admin_users.user_create, methods=["POST"]),
+    Route("/admin/users/{user_id:id}/password", admin_users.user_password, methods=["POST"]),
     Route("/admin/users/{user_id:id}/unlock", admin_users.user_unlock, methods=["POST"]),
     Route("/admin/users/{user_id:id}/active", admin_users.user_active, methods=["POST"]),
     Route("/admin/users/{user_id:id}/role", admin_users.user_role, methods=["POST"]),
@@ -159,5 +174,75 @@ routes = [
     # --- back office: private calendar feed ---
     Route("/admin/account/feeds", admin_account.feed_create, methods=["POST"]),
     Route("/admin/account/feeds/{token_id:id}/revoke", admin_account.feed_revoke, methods=["POST"]),
+    # --- privacy: people's rights ---
+    Route("/r/{token}/delete", privacy.own_delete_page, methods=["GET"]),
+    Route("/r/{token}/delete", privacy.own_delete, methods=["POST"]),
+    Route("/api/v1/personal-data", privacy.api_personal_data, methods=["GET"]),
+    Route("/api/v1/personal-data/erase", privacy.api_erase, methods=["POST"]),
+    Route("/admin/privacy", privacy.privacy_page, methods=["GET"]),
+    Route("/admin/privacy/personal-data.{fmt:str}", privacy.privacy_download, methods=["GET"]),
+    Route("/admin/privacy/erase", privacy.privacy_erase, methods=["POST"]),
+    # --- statistics ---
+    Route("/api/v1/statistics", statistics.api_statistics, methods=["GET"]),
+    Route("/api/v1/statistics.{fmt:str}", statistics.api_statistics, methods=["GET"]),
+    Route("/admin/statistics", statistics.statistics_page, methods=["GET"]),
+    Route("/admin/statistics.{fmt:str}", statistics.statistics_download, methods=["GET"]),
+    Route("/admin/statistics/districts", statistics.districts_page, methods=["GET"]),
+    Route("/admin/statistics/districts", statistics.districts_save, methods=["POST"]),
+    # --- consultation hours ---
+    Route("/events/{event_id:id}/book", consultations.book_form, methods=["POST"]),
+    Route("/b/{token}", consultations.booking_page, methods=["GET"]),
+    Route("/b/{token}/cancel", consultations.booking_cancel, methods=["POST"]),
+    Route("/b/{token}/calendar.ics", consultations.booking_calendar, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/slots", consultations.api_slots, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/slots", consultations.api_create_slots, methods=["POST"]),
+    Route("/api/v1/slots/{slot_id:id}/bookings", consultations.api_book, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots", consultations.slots_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/slots", consultations.slots_submit, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/desk", consultations.desk_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/slots/desk", consultations.desk_book, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/cancel", consultations.desk_cancel,
+          methods=["POST"]),
+    Route("/admin/events/{event_id:id}/slots/bookings/{booking_id:id}/move", consultations.desk_move,
+          methods=["POST"]),
+    # --- festival partners ---
+    Route("/events/{event_id:id}/partners", festival.apply_page, methods=["GET"]),
+    Route("/events/{event_id:id}/partners", festival.apply_submit, methods=["POST"]),
+    Route("/p/{token}", festival.partner_page, methods=["GET"]),
+    Route("/p/{token}/withdraw", festival.partner_withdraw, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/partners", festival.api_apply, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/partners", festival.api_list, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/partners.{fmt}", festival.api_partner_file, methods=["GET"]),
+    Route("/api/v1/partners/{partner_id:id}/decision", festival.api_decision, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners", festival.admin_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/partners.{fmt}", festival.admin_file, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/partners/stands", festival.admin_stands, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners/numbers", festival.admin_numbers, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/partners/{partner_id:id}/decision", festival.admin_decision,
+          methods=["POST"]),
+    # --- interpreter pool ---
+    Route("/api/v1/events/{event_id:id}/language-needs", interpreters.api_language_needs, methods=["GET"]),
+    Route("/admin/interpreters", interpreters.pool_page, methods=["GET"]),
+    Route("/admin/interpreters", interpreters.pool_add, methods=["POST"]),
+    Route("/admin/interpreters/{interpreter_id:id}/remove", interpreters.pool_remove, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/language-needs", interpreters.needs_assign, methods=["POST"]),
+    # --- newsletter ---
+    Route("/subscribe", newsletter.subscribe_page, methods=["GET"]),
+    Route("/subscribe", newsletter.subscribe_form, methods=["POST"]),
+    Route("/api/v1/subscriptions", newsletter.api_subscribe, methods=["POST"]),
+    Route("/subscriptions/{token}/confirm", newsletter.confirm_page, methods=["GET"]),
+    Route("/subscriptions/{token}/confirm", newsletter.confirm_submit, methods=["POST"]),
+    Route("/unsubscribe/{token}", newsletter.unsubscribe_page, methods=["GET"]),
+    Route("/unsubscribe/{token}", newsletter.unsubscribe_submit, methods=["POST"]),
+    Route("/r/{token}/follow-up", newsletter.follow_up, methods=["POST"]),
+    Route("/admin/newsletter", newsletter.newsletter_overview, methods=["GET"]),
+    Route("/admin/newsletter", newsletter.newsletter_save, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}", newsletter.newsletter_detail, methods=["GET"]),
+    Route("/admin/newsletter/{newsletter_id:id}", newsletter.newsletter_save, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}/test", newsletter.newsletter_test, methods=["POST"]),
+    Route("/admin/newsletter/{newsletter_id:id}/send", newsletter.newsletter_send, methods=["POST"]),
+    Route("/admin/subscribers", newsletter.subscribers_page, methods=["GET"]),
+    Route("/admin/subscribers.csv", newsletter.subscribers_csv, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -16,12 +16,26 @@ from events_app.core.i18n import LANGUAGES, gettext
 from events_app.core.wording import format_code
 from events_app.core.models import Invitation
 from events_app.core.timeutil import utcnow
-from events_app.web.requests import read_form, read_json
+from events_app.web.requests import client_address, read_form, read_json, throttle
 from events_app.web.templating import render
+from events_app.core.validation import parse_whole_number
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+async def find_invitation(request: Request, code: str) -> Invitation:
+    """The invitation for a typed code, behind two throttles of wrong codes: per client address and in
+    total. The attempt is counted first (so parallel guesses cannot slip through between count and check)
+    and given back when the code was right."""
+    limits, address = throttle(request), client_address(request)
+    await limits.hit("rsvp_address", address)
+    try:
+        await limits.hit("rsvp_global")
+    except errors.TooManyAttempts:
+        await limits.give_back("rsvp_address", address)
+        raise
+    invitation = await invitations.find_by_code(code=code)
+    await limits.give_back("rsvp_address", address)
+    await limits.give_back("rsvp_global")
+    return invitation
 
 
 def reply_from(data, problems: dict) -> invitations.Reply:
@@ -33,14 +47,16 @@ def reply_from(data, problems: dict) -> invitations.Reply:
     companions = 0
     if raw not in (None, ""):
         try:
-            companions = int(str(raw).strip()) if not isinstance(raw, bool) else -1
+            companions = parse_whole_number(raw)
         except ValueError:
             problems["companions"] = N_("Please enter a whole number.")
     language = str(data.get("language") or "de")
     needs = data.get("needs") if isinstance(data.get("needs"), dict) else {
         name: data.get(name) for name in invitations.NEEDS}
+    phone = data.get("phone")
     return invitations.Reply(accept=answer == "accept", companions=companions, language=language,
-                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v})
+                             needs={k: str(v) for k, v in needs.items() if isinstance(v, (str, int)) and v},
+                             phone=str(phone) if isinstance(phone, (str, int)) else None)
 
 
 async def _page(request: Request, invitation: Invitation, *, form=None, field_errors=None, status_code=200,
@@ -52,11 +68,12 @@ async def _page(request: Request, invitation: Invitation, *, form=None, field_er
         registration = (await find_by_manage_token(manage_token)).registration  # due offers expired first
     return render(request, "rsvp.html", {
         "invitation": invitation, "event": event, "registration": registration,
-        "form": form or {"companions": invitation.companions, **(invitation.needs or {}),
+        "form": form or {"companions": invitation.companions, **(invitation.needs or {}), "phone": invitation.phone,
                          "language": invitation.language if invitation.answered_at else request.state.language},
         "errors": field_errors or {}, "message": message,
         "closed": bool(event.registration_closes_at and event.registration_closes_at <= utcnow()),
         "code": format_code(invitation.code),
+        "manage_url": urls.manage_page("", registration.manage_token) if registration else "",
     }, status_code=status_code)
 
 
@@ -70,7 +87,7 @@ async def code_submit(request: Request) -> Response:
     typed = str(form.get("code") or "")
     language = request.state.language
     try:
-        invitation = await invitations.find_by_code(code=typed, client=client_address(request))
+        invitation = await find_invitation(request, typed)
     except errors.InvitationNotFound as exc:
         return render(request, "rsvp_code.html", {"form": {"code": typed[:40]},
                                                   "errors": {"code": gettext(language, exc.title)}}, status_code=404)
@@ -144,7 +161,7 @@ def invitation_json(invitation: Invitation, *, private: bool, base_url: str) -> 
 
 async def api_rsvp(request: Request) -> Response:
     """POST /api/v1/invitations/{code}/rsvp {answer, companions, language}: throttled like the form."""
-    invitation = await invitations.find_by_code(code=request.path_params["code"], client=client_address(request))
+    invitation = await find_invitation(request, request.path_params["code"])
     problems: dict[str, str] = {}
     reply = reply_from(await read_json(request), problems)
     if problems:

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0001_initial")]
+    dependencies = [("events", "0009_question_translations")]
 
     operations = [
         ops.AddField(
