@@ -21,9 +21,13 @@ from datetime import datetime, timezone
 from tortoise import connections
 
 from events_app.core import errors
+from events_app.mail import outbox
 from events_app.seats import seating
 
 _JSON = {"separators": (",", ":")}
+#: The confirmation and the waiting-list mail are a person's own mail: sent before bulk mail.
+_PRIORITY = int(outbox.priority_for("confirmed"))
+assert _PRIORITY == outbox.priority_for("waitlisted")
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,11 @@ WITH e AS (
     RETURNING id, status
 ), mailed AS (
     INSERT INTO outbox_message (template, recipient, language, context, registration_id, event_id, state,
-                                attempts, next_attempt_at, last_error, message_id, created_at)
+                                attempts, next_attempt_at, last_error, message_id, created_at, priority)
     SELECT placed.status, $5, $7,
            jsonb_build_object('registration_id', placed.id, 'event_id', $1::int,
                               'position', CASE WHEN decided.fits THEN NULL ELSE decided.waiting END),
-           placed.id, $1, 'queued', 0, $3, '', '', $3
+           placed.id, $1, 'queued', 0, $3, '', '', $3, $16
     FROM placed, decided
     WHERE $5 <> ''
 )
@@ -106,7 +110,7 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
         return await _place_sqlite(client, row, now)
     values = (row.event_id, row.seats, now, row.name, row.email, row.phone, row.language, row.companions,
               row.manage_token, row.checkin_token, json.dumps(row.answers, **_JSON), row.once_per_email,
-              row.postcode, row.district, row.returning)
+              row.postcode, row.district, row.returning, _PRIORITY)
     try:
         async with client.acquire_connection() as conn:
             if row.once_per_email:
@@ -169,9 +173,10 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
                                       "position": position}, **_JSON)
                 db.execute(
                     "INSERT INTO outbox_message (template, recipient, language, context, registration_id, event_id,"
-                    " state, attempts, next_attempt_at, last_error, message_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, '', '', ?)",
-                    (status, row.email, row.language, context, registration_id, row.event_id, stamp, stamp))
+                    " state, attempts, next_attempt_at, last_error, message_id, created_at, priority)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, '', '', ?, ?)",
+                    (status, row.email, row.language, context, registration_id, row.event_id, stamp, stamp,
+                     _PRIORITY))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
