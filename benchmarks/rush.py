@@ -423,7 +423,11 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
             profiler = Profiler(process.pid, Path(tmp) / f"profile-{name}.txt") if profile else None
             meter.start()
             db_meter.began = _client.cpu_seconds(db_meter.pids)
-            app = await run_all(connections, requests)
+            try:
+                app = await run_all(connections, requests)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                logs = "\n".join(path.read_text()[-3000:] for path in Path(tmp).glob("server-*.log"))
+                raise RuntimeError(f"the server dropped a connection ({exc}); its log:\n{logs}") from None
             meter.stop()
             db_meter.stop()
             profile_lines = profiler.stop() if profiler else []

@@ -70,8 +70,9 @@ WITH e AS (
     WHERE id = $1 AND status <> 'cancelled'
       AND (registration_opens_at IS NULL OR registration_opens_at <= $3)
       AND (registration_closes_at IS NULL OR registration_closes_at > $3)
-      AND NOT ($12 AND EXISTS (SELECT 1 FROM registration r WHERE r.event_id = $1 AND lower(r.email) = lower($5)
-                               AND r.status NOT IN ('cancelled', 'expired')))
+      AND NOT ($12 AND EXISTS (SELECT 1 FROM registration r
+                               WHERE UPPER(CAST(r.email AS VARCHAR)) = UPPER(CAST($5 AS VARCHAR))
+                               AND r.event_id = $1 AND r.status NOT IN ('cancelled', 'expired')))
     FOR UPDATE
 ), decided AS (
     UPDATE event SET seats_taken = e.seats_taken + CASE WHEN e.fits THEN $2 ELSE 0 END,
@@ -145,8 +146,8 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
                 " AND (registration_closes_at IS NULL OR registration_closes_at > ?)",
                 (row.seats, row.event_id, stamp, stamp)).fetchone()
             if found is not None and row.once_per_email and db.execute(
-                    "SELECT 1 FROM registration WHERE event_id = ? AND lower(email) = lower(?)"
-                    " AND status NOT IN ('cancelled', 'expired') LIMIT 1", (row.event_id, row.email)).fetchone():
+                    "SELECT 1 FROM registration WHERE UPPER(CAST(email AS VARCHAR)) = UPPER(?) AND event_id = ?"
+                    " AND status NOT IN ('cancelled', 'expired') LIMIT 1", (row.email, row.event_id)).fetchone():
                 found = None
             if found is None or not (found[0] or found[1]):
                 db.execute("ROLLBACK")

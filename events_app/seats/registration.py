@@ -95,8 +95,11 @@ def check_open(event: Event, now: datetime) -> None:
 async def check_not_over(event: Event, now: datetime) -> None:
     """An event recorded after it took place (or simply over) takes no more sign-ups from the public;
     organisers may still add the people who came, by hand."""
-    ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
-    if ends and max(ends) <= now:
+    last_end = event.last_ends_at  # kept with the dates (events._keep_span): no query in a rush
+    if last_end is None:
+        ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
+        last_end = max(ends, default=None)
+    if last_end is not None and last_end <= now:
         raise errors.RegistrationClosed()
 
 
