@@ -3,6 +3,7 @@ with the number of rows (no N+1), counted from Tortoise's query log."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -162,3 +163,19 @@ async def test_pages_and_json_are_compressed_for_clients_that_accept_it(client, 
         assert packed.headers["content-encoding"] == "gzip" and "Kurs 5" in packed.text
         plain = await client.get(path, headers={"Accept-Encoding": "identity"})
         assert "content-encoding" not in plain.headers and plain.text == packed.text
+
+
+@both_databases
+async def test_ten_identical_sign_ups_at_once_store_one(db):
+    """The public sign-up's one-address rule holds under a rush: the hot path checks the address after
+    taking the event's lock (on PostgreSQL with a snapshot taken after it)."""
+    from events_app.core import errors
+    from events_app.seats import signup
+
+    event = await make_event(capacity=3)
+    outcomes = await asyncio.gather(*(signup.sign_up(
+        event_id=event.id, applicant=Applicant(name="Zwilling", email="zwilling@example.org"), staff_domains=())
+        for _ in range(10)), return_exceptions=True)
+    assert [type(o).__name__ for o in outcomes if isinstance(o, BaseException)] == ["AlreadyRegistered"] * 9
+    assert await Registration.filter(event_id=event.id).count() == 1
+    assert all(isinstance(o, errors.AlreadyRegistered) or o.registration.status.value == "confirmed" for o in outcomes)

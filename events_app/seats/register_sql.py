@@ -5,11 +5,13 @@ event's lock. So everything that does not need the lock (checking the input, tok
 values) happens before it, and under it only: the conditional seat update (which also hands out the
 waiting-list place from `Event.waiting`), the registration's insert, the outbox row, the commit.
 
-PostgreSQL does all of it in one statement (a data-modifying CTE, so no BEGIN/COMMIT round trips):
-`SELECT ... FOR UPDATE` locks the event row and reads its latest version, the UPDATE takes the seats
-or the next waiting place from those values, the INSERTs follow. SQLite runs the same steps in one
-call on its database thread, inside BEGIN IMMEDIATE (the database's write lock). `registration.register`
-is the only caller; the ORM paths (invitations, back office) keep `event_lock`.
+PostgreSQL does all of it in one call of the database function `events_place_registration`
+(migration 0013), so the lock is held only while PostgreSQL works, never across a round trip to this
+process: `SELECT ... FOR UPDATE` locks the event row, the one-address check runs after it with a fresh
+snapshot, the UPDATE takes the seats or the next waiting place, the INSERTs follow, autocommit ends it.
+SQLite runs the same steps in one call on its database thread, inside BEGIN IMMEDIATE (the database's
+write lock). `registration.register` is the only caller; the ORM paths (invitations, back office)
+keep `seating.event_lock`.
 """
 
 from __future__ import annotations
@@ -63,45 +65,8 @@ class Placed:
     queued_at: datetime | None
 
 
-_PG_PLACE = """
-WITH e AS (
-    SELECT id, seats_taken, waiting, waitlist, seats_taken + $2 <= capacity AS fits
-    FROM event
-    WHERE id = $1 AND status <> 'cancelled'
-      AND (registration_opens_at IS NULL OR registration_opens_at <= $3)
-      AND (registration_closes_at IS NULL OR registration_closes_at > $3)
-      AND NOT ($12 AND EXISTS (SELECT 1 FROM registration r
-                               WHERE UPPER(CAST(r.email AS VARCHAR)) = UPPER(CAST($5 AS VARCHAR))
-                               AND r.event_id = $1 AND r.status NOT IN ('cancelled', 'expired')))
-    FOR UPDATE
-), decided AS (
-    UPDATE event SET seats_taken = e.seats_taken + CASE WHEN e.fits THEN $2 ELSE 0 END,
-                     waiting = e.waiting + CASE WHEN e.fits THEN 0 ELSE 1 END
-    FROM e
-    WHERE event.id = e.id AND (e.fits OR e.waitlist)
-    RETURNING e.fits, event.waiting, clock_timestamp() AS queued_at
-), placed AS (
-    INSERT INTO registration (event_id, name, email, phone, language, companions, seats, status, queued_at,
-                              manage_token, checkin_token, answers, sequence, created_at, updated_at, confirmed_at,
-                              postcode, district, "returning", waited)
-    SELECT $1, $4, $5, $6, $7, $8, $2, CASE WHEN fits THEN 'confirmed' ELSE 'waitlisted' END, queued_at,
-           $9, $10, $11::jsonb, 0, $3, $3, CASE WHEN fits THEN $3 END, $13, $14, $15, NOT fits
-    FROM decided
-    RETURNING id, status
-), mailed AS (
-    INSERT INTO outbox_message (template, recipient, language, context, registration_id, event_id, state,
-                                attempts, next_attempt_at, last_error, message_id, created_at, priority)
-    SELECT placed.status, $5, $7,
-           jsonb_build_object('registration_id', placed.id, 'event_id', $1::int,
-                              'position', CASE WHEN decided.fits THEN NULL ELSE decided.waiting END),
-           placed.id, $1, 'queued', 0, $3, '', '', $3, $16
-    FROM placed, decided
-    WHERE $5 <> ''
-)
-SELECT placed.id, placed.status, CASE WHEN decided.fits THEN NULL ELSE decided.waiting END AS position,
-       decided.queued_at
-FROM placed, decided
-"""
+_PG_PLACE = ("SELECT * FROM events_place_registration($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+             " $14, $15, $16)")
 
 
 async def place(row: NewRegistration, *, now: datetime) -> Placed:
@@ -114,22 +79,14 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
               row.postcode, row.district, row.returning, _PRIORITY)
     try:
         async with client.acquire_connection() as conn:
-            if row.once_per_email:
-                # the statement's snapshot is taken before it waits for the lock, so the address check would
-                # miss a twin committed meanwhile: take the lock first, then decide with a fresh snapshot
-                async with conn.transaction():
-                    await conn.execute(f"SET LOCAL lock_timeout = {seating.lock_timeout_ms()}")
-                    await conn.execute("SELECT 1 FROM event WHERE id = $1 FOR UPDATE", row.event_id)
-                    found = await conn.fetchrow(_PG_PLACE, *values)
-            else:
-                found = await conn.fetchrow(_PG_PLACE, *values)
+            found = await conn.fetchrow(_PG_PLACE, *values)
     except Exception as exc:
-        if seating.gave_up_waiting(exc):
+        if seating.gave_up_waiting(exc):  # lock_timeout, set on every connection of the pool
             raise errors.SeatsBusy() from exc
         raise
     if found is None:
         return Placed(None, None, None, None)
-    return Placed(found["id"], found["status"], found["position"], found["queued_at"])
+    return Placed(found["placed_id"], found["placed_status"], found["placed_position"], found["placed_queued_at"])
 
 
 async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
