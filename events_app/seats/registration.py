@@ -414,7 +414,7 @@ async def release_for_erasure(*, registration_id: int, now: datetime | None = No
     event_id = await Registration.filter(id=registration_id).values_list("event_id", flat=True)
     if not event_id:
         return
-    async with event_lock(event_id[0]) as (conn, event):
+    async with seating.event_lock(event_id[0]) as (conn, event):
         registration = await Registration.get(id=registration_id).using_db(conn)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED):
             return
