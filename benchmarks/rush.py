@@ -417,6 +417,7 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
             # warm-up: every connection once (a cheap page), then registrations for a throwaway event
             await run_all(connections, [request_bytes("GET", "/health", host=host)] * n)
             await run_all(connections[:200], registration_requests(warm_event, min(200, n), host=host, prefix="Warm"))
+            await run_all(connections, [request_bytes("GET", "/health", host=host)] * n)  # all fresh again
             requests = registration_requests(app_event, n, host=host, prefix="Person")
             meter = ServerMeter(process.pid)
             db_meter = ServerMeter(0, pids=database_processes(url))

@@ -188,7 +188,13 @@ def main(argv: list[str] | None = None) -> None:
                     access_log=args.access_log,
                     # on SIGTERM: stop accepting, answer what is in flight (at most this long), then the
                     # application's shutdown ends the render process and closes the database
-                    timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+                    timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+                    # a process busy with a rush on a loaded machine may answer the supervisor's ping late;
+                    # restarting it then would drop every connection it holds
+                    timeout_worker_healthcheck=30,
+                    # idle keep-alive connections stay open longer than the proxy keeps its own (nginx: 60 s),
+                    # so the proxy never sends a request on a connection the server is just closing
+                    timeout_keep_alive=65)
     elif args.command in ("backup", "restore"):
         from pathlib import Path
 
