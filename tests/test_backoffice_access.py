@@ -127,6 +127,9 @@ ROUTES = [
     ("GET", "/admin/subscribers", {A}),
     ("GET", "/admin/subscribers.csv", {A}),
     ("POST", "/admin/events/{e}/registrations/bulk", ORG),
+    ("GET", "/admin/events/{e}/mail-texts", ORG),
+    ("POST", "/admin/events/{e}/mail-texts", ORG),
+    ("GET", "/admin/events/{e}/mail-texts/preview?kind=confirmed&language=de", ORG),
     ("POST", "/admin/logout", ALL),
 ]
 
@@ -144,7 +147,7 @@ def test_every_admin_route_is_in_the_table():
                .replace("personal-data.json?email=amina@example.org", "personal-data.{fmt:str}")
                .replace("{fe}", "{event_id:id}").replace("{b}", "{booking_id:id}").replace("{p}", "{partner_id:id}")
                .replace("{n}", "{interpreter_id:id}").replace("partners.xlsx", "partners.{fmt}")
-               .replace("{nl}", "{newsletter_id:id}")) for m, p, _ in ROUTES}
+               .replace("{nl}", "{newsletter_id:id}").replace("?kind=confirmed&language=de", "")) for m, p, _ in ROUTES}
     served = {(m, r.path) for r in routes if getattr(r, "path", "").startswith("/admin") and r.path != "/admin/login"
               for m in (r.methods or set()) - {"HEAD"}}
     assert served <= listed, served - listed

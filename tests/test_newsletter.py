@@ -314,3 +314,28 @@ async def test_people_who_waited_in_vain_may_ask_for_the_next_date(client, db):
     # someone who had a seat is not offered this
     assert (await client.post(f"/r/{first.manage_token}/follow-up")).status_code == 409
     assert await Registration.filter(id=first.id, status=RegistrationStatus.CONFIRMED).exists()
+
+
+@both_databases
+async def test_a_confirmation_goes_out_before_a_newsletter_of_two_thousand_finishes(client, db, smtp_settings,
+                                                                                   smtp_server):
+    """The newsletter is queued first, in full; a registration a moment later is still delivered in the
+    worker's first batch, while most of the newsletter waits."""
+    now = utcnow()
+    await Subscription.bulk_create([Subscription(email=f"reader{n}@example.org", token=f"token-{n:05d}",
+                                                 newsletter=True, confirmed_at=now, language="de")
+                                    for n in range(2000)], batch_size=500)
+    me = await sign_in(client, "organiser")
+    newsletter = await sending.save_newsletter(texts={"de": {"subject": "Dezember", "body": "Neues."}},
+                                               by=me.user)
+    assert await sending.send_newsletter(newsletter_id=newsletter.id, by=me.user) == 2000
+    event = await make_event(title="Schwimmkurs")
+    await registration.register(event_id=event.id, applicant=Applicant(name="Amal", email="amal@example.org"))
+    assert await OutboxMessage.filter(state=OutboxState.QUEUED).count() == 2001
+
+    await delivery.deliver_due(smtp_settings, batch_size=50, max_batches=1)
+    [confirmation] = smtp_server.to("amal@example.org")
+    assert "Schwimmkurs" in confirmation["Subject"]
+    newsletters_sent = sum(1 for r in smtp_server.received if r.recipients[0].startswith("reader"))
+    assert newsletters_sent < 50
+    assert await OutboxMessage.filter(template="newsletter", state=OutboxState.QUEUED).count() > 1900

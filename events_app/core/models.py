@@ -710,3 +710,24 @@ class Newsletter(Model):
 
     class Meta:
         table = "newsletter"
+
+
+# --- mail texts ---
+
+
+class MailText(Model):
+    """An organiser's own wording of one kind of mail for one event in one language: the subject and the
+    opening paragraph. The facts (dates, place, links, QR code) stay the built-in ones; a language
+    without its own text gets the built-in text in that language."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.ForeignKeyField("events.Event", related_name="mail_texts", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=30)
+    language = fields.CharField(max_length=5)
+    subject = fields.CharField(max_length=200, default="")
+    body = fields.TextField(default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "mail_text"
+        unique_together = (("event", "kind", "language"),)

@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from events_app.calendar import ical
 from events_app.core import i18n, urls
-from events_app.core.models import (Event, EventSession, EventStatus, Invitation, Newsletter, OutboxMessage, Registration,
-                                    RegistrationStatus, SessionStatus, Subscription)
+from events_app.core.models import (Event, EventSession, EventStatus, Invitation, MailText, Newsletter, OutboxMessage,
+                                    Registration, RegistrationStatus, SessionStatus, Subscription)
 from events_app.core.rendering import base_context, environment
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
@@ -58,6 +58,8 @@ class MailData:
     #: Subscribers (announcements, newsletters) and the newsletters the batch sends.
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     newsletters: dict[int, Newsletter] = field(default_factory=dict)
+    #: The organisers' own wording, by (event, kind, language) (see mail/texts.py).
+    own_texts: dict[tuple[int, str, str], MailText] = field(default_factory=dict)
 
 
 async def load_data(rows: list[OutboxMessage]) -> MailData:
@@ -79,8 +81,10 @@ async def load_data(rows: list[OutboxMessage]) -> MailData:
                      if subscription_ids else {})
     newsletter_ids = {r.context["newsletter_id"] for r in rows if (r.context or {}).get("newsletter_id")}
     newsletters = {n.id: n for n in await Newsletter.filter(id__in=newsletter_ids)} if newsletter_ids else {}
+    own_texts = ({(t.event_id, t.kind, t.language): t for t in await MailText.filter(event_id__in=event_ids)}
+                 if event_ids else {})
     return MailData(registrations, events, sessions, invitations=invitations, subscriptions=subscriptions,
-                    newsletters=newsletters)
+                    newsletters=newsletters, own_texts=own_texts)
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +98,8 @@ def render_parts(kind: str, language: str, settings: Settings, context: dict) ->
     env = _environment()
     values = {**base_context(language, settings), **context}
     text_template = env.get_template(f"email/{kind}.txt")
-    subject = one_line("".join(text_template.blocks["subject"](text_template.new_context(values))))
+    subject = one_line((context.get("own_text") or {}).get("subject")
+                       or "".join(text_template.blocks["subject"](text_template.new_context(values))))
     text = text_template.render(values).strip() + "\n"
     html = env.get_template(f"email/{kind}.html").render({**values, "subject": subject})
     return subject, text, html
@@ -203,6 +208,11 @@ OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
                   **{kind: stored_context for kind in stored.KINDS}}
 
 
+def _own_text(text: MailText | None) -> dict:
+    """The organiser's subject and opening paragraph, as the templates use them (empty: the built-in ones)."""
+    return {"subject": text.subject, "intro": text.body} if text else {}
+
+
 def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict:
     """Template variables for one row: the registration and event as they are now.
 
@@ -264,6 +274,7 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "calendar_attached": holds_seat and row.template in CALENDAR_KINDS,
         "checkin_url": checkin_url,
         "checkin_qr_cid": f"checkin.{row.id}@{urls.site_host(settings.base_url)}",
+        "own_text": _own_text(data.own_texts.get((event.id, row.template, language))),
     }
 
 

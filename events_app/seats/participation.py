@@ -34,7 +34,7 @@ async def has_taken_part_before(conn: BaseDBAsyncClient | None, *, email: str, p
     """Another event where the same address or phone number once had a seat.
 
     Written out rather than built with the ORM: every public sign-up asks this, and building the
-    query cost more than running it (the address is found through its index, migration 0012)."""
+    query cost more than running it (the address is found through its index, migration 0013)."""
     if not email and not phone:
         return False
     conn = conn or connections.get("default")

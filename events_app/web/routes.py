@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from events_app.core.settings import STATIC_DIR
 from events_app.web import (
-    admin_account, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
+    admin_account, admin_mail_texts, admin_attendance, admin_certificates, admin_checkin, admin_events, admin_exports, admin_mail,
     admin_registrations, admin_signin, admin_training, admin_users, api, consultations, courses, feeds, festival,
     interpreters, invitations_admin, newsletter, pages, privacy, rsvp, statistics,
 )
@@ -131,6 +131,9 @@ routes = [
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/resend", admin_registrations.registration_resend,
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/registrations/bulk", admin_registrations.registrations_bulk, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/mail-texts", admin_mail_texts.mail_texts_page, methods=["GET"]),
+    Route("/admin/events/{event_id:id}/mail-texts", admin_mail_texts.mail_texts_save, methods=["POST"]),
+    Route("/admin/events/{event_id:id}/mail-texts/preview", admin_mail_texts.mail_text_preview, methods=["GET"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_page, methods=["GET"]),
     Route("/admin/events/{event_id:id}/message", admin_registrations.message_send, methods=["POST"]),
     Route("/admin/events/{event_id:id}/export", admin_exports.export_page, methods=["GET"]),

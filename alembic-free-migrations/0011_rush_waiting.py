@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0009_question_translations")]
+    dependencies = [("events", "0010_mail_texts")]
 
     operations = [
         ops.AddField(
