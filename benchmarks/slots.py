@@ -69,14 +69,14 @@ async def _floor(event_id: int, slot_ids: list[int]) -> float:
     dialect = connections.get("default").capabilities.dialect
     mark = "$%d" if dialect == "postgres" else "?"
     columns = ("slot_id", "event_id", "name", "email", "phone", "language", "interpreter_language", "note", "status",
-               "held_slot", "manage_token", "created_at")
+               "held_slot", "manage_token", "sequence", "created_at")
     placeholders = ", ".join(mark % (i + 1) if "%" in mark else mark for i in range(len(columns)))
     sql = f"INSERT INTO slot_booking ({', '.join(columns)}) VALUES ({placeholders})"
 
     async def one(n: int, slot_id: int):
         async with in_transaction() as conn:
             await conn.execute_query(sql, [slot_id, event_id, f"f{n}", f"f{n}@example.org", "", "de", "", "", "booked",
-                                           slot_id + 10_000_000, secrets.token_urlsafe(32),
+                                           slot_id + 10_000_000, secrets.token_urlsafe(32), 0,
                                            datetime.now(timezone.utc)])
 
     began = time.perf_counter()

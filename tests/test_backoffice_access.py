@@ -36,6 +36,7 @@ ROUTES = [
     ("POST", "/admin/events/{e}/registrations/new", ORG),
     ("GET", "/admin/events/{e}/registrations/{r}", ORG),
     ("POST", "/admin/events/{e}/registrations/{r}/contact", ORG),
+    ("POST", "/admin/events/{e}/registrations/{r}/verify-contact", ORG),
     ("POST", "/admin/events/{e}/registrations/{r}/cancel", ORG),
     ("POST", "/admin/events/{e}/registrations/{r}/promote", ORG),
     ("POST", "/admin/events/{e}/registrations/{r}/waitlist", ORG),

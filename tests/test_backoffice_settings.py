@@ -59,7 +59,7 @@ def test_each_documented_variable_is_the_one_that_sets_the_field(tmp_path):
         if not env or env == "EVENTS_VAR_DIR":
             continue
         value = {"database_url": "sqlite:///elsewhere.sqlite3", "timezone": "UTC", "staff_domains": "example.org",
-                 "smtp_tls": "tls"}.get(spec.name, samples.get(type(getattr(defaults, spec.name))))
+                 "smtp_tls": "tls", "trusted_proxies": "10.0.0.1"}.get(spec.name, samples.get(type(getattr(defaults, spec.name))))
         changed = load_settings({**base, env: value})
         assert getattr(changed, spec.name) != getattr(defaults, spec.name), env
     assert load_settings({"EVENTS_VAR_DIR": str(tmp_path / "other")}).var_dir == tmp_path / "other"

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.browser
 
 def _event_id(live_server, title: str) -> int:
     with live_server.api() as api:
-        return next(e["id"] for e in api.get("/api/v1/events").json() if e["title"] == title)
+        listed = api.get("/api/v1/events")
+        assert listed.status_code == 200, listed.text
+        return next(e["id"] for e in listed.json() if e["title"] == title)
 
 
 async def test_book_a_consultation_slot_in_arabic(live_server, open_context):

@@ -196,12 +196,19 @@ async def test_no_personal_data_in_public_feeds(client, db):
 
 
 @both_databases
-async def test_personal_feed_shows_meeting_point_only_once_confirmed(client, db):
+async def test_personal_feed_shows_meeting_point_only_once_confirmed_and_verified(client, db):
     course = await make_event(kind="course", audience="women", capacity=1, location="Hallenbad Ost",
                               location_confidential=True,
                               translations={"ar": {"title": "دورة سباحة"}})
     confirmed = (await register(course.id, "A", email="a@example.org", language="ar")).registration
     waiting = (await register(course.id, "B", email="b@example.org")).registration
+    unverified, _ = await fetch(client, f"/r/{confirmed.manage_token}/calendar.ics")
+    assert "LOCATION" not in vevents(unverified)[0]  # a typed address proves nothing yet
+    from events_app.core.models import Registration
+    from events_app.core.timeutil import utcnow
+
+    # both opened the link in our mail (tests/test_security_contact.py)
+    await Registration.filter(id__in=[confirmed.id, waiting.id]).update(contact_verified_at=utcnow())
     mine, response = await fetch(client, f"/r/{confirmed.manage_token}/calendar.ics")
     (vevent,) = vevents(mine)
     assert str(vevent["LOCATION"]) == "Hallenbad Ost" and str(vevent["STATUS"]) == "CONFIRMED"

@@ -16,7 +16,8 @@ from tests.helpers import in_days, make_event, make_user
 
 
 async def _womens_course(**overrides):
-    event, sessions = await make_course(dates=8, audience="women", location="Hallenbad Ost, Eingang B",
+    """A women's course that starts next week: open for sign-up (a course that took place is closed)."""
+    event, sessions = await make_course(dates=8, held=False, audience="women", location="Hallenbad Ost, Eingang B",
                                         location_confidential=True, capacity=1, **overrides)
     return event, sessions
 

@@ -323,17 +323,42 @@ async def test_health_reports_the_database_and_the_due_backlog(db, client):
     assert 180 <= outbox_state["oldest_due_age_seconds"] < 240
 
 
-async def test_health_is_503_when_the_database_is_unreachable(db, client, tmp_path):
+async def test_health_is_503_when_the_database_is_unreachable(db, client, backends, tmp_path):
     from tortoise import Tortoise
 
-    connection = Tortoise.get_connection("default")
-    original = connection.filename
-    await connection.close()
-    connection.filename = str(tmp_path / "no-such-folder" / "events.sqlite3")
+    from events_app.core.settings import tortoise_config
+
+    await Tortoise.close_connections()
+    backends.active = None  # the next test sets its database up again
+    unreachable = tortoise_config(f"sqlite://{tmp_path / 'no-such-folder' / 'events.sqlite3'}")
+    await Tortoise.init(config=unreachable, _enable_global_fallback=True)
     try:
         response = await client.get("/health")
     finally:
-        connection.filename = original
-        await connection.close()
+        await Tortoise.close_connections()
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+@pytest.mark.multiprocess
+@both_databases
+async def test_serve_with_the_worker_inside_stops_like_the_worker(db, settings, smtp_server, tmp_path):
+    from tests.fixtures_mail import free_port
+
+    ids = await queue_many(60)
+    smtp_server.delay = 0.01
+    log = tmp_path / "serve.log"
+    env = {**worker_env(db, smtp_server, tmp_path, lease=3600), "EVENTS_RUN_WORKER": "true"}
+    with log.open("ab") as handle:
+        server = subprocess.Popen([sys.executable, "-m", "events_app.cli", "serve", "--no-migrate",
+                                   "--port", str(free_port())], env=env, stdout=subprocess.DEVNULL, stderr=handle)
+    try:
+        await smtp_server.until(lambda s: len(s.received) >= 15)
+    finally:
+        code = await stop(server)
+    # uvicorn ends by re-raising the signal it shut down for, after the application's shutdown
+    assert code in (0, -signal.SIGTERM) and "Application shutdown complete" in log.read_text(), log.read_text()
+    assert "released" in log.read_text()
+    sent = await OutboxMessage.filter(id__in=ids, state=OutboxState.SENT).count()
+    assert sent == len(smtp_server.received) < len(ids)  # every result written, the rest not sent
+    assert await OutboxMessage.filter(id__in=ids, state=OutboxState.QUEUED, claimed_by="").count() == len(ids) - sent

@@ -367,3 +367,20 @@ def test_access_log_lines_carry_no_tokens_codes_or_addresses():
     assert RedactingFilter().filter(record)
     line = record.getMessage()
     assert "abc123" not in line and "203.0.113.7" not in line and "/r/[redacted]" in line
+
+
+async def test_back_office_records_a_past_event_with_its_own_retention_period(db, client):
+    from tests.test_backoffice_events import COURSE_FORM
+
+    me = await sign_in(client, "organiser")
+    form = {**COURSE_FORM, "csrf_token": me.csrf, "title": "Nachgetragener Kurs", "retention_days": "45",
+            "s0_date": "2025-03-04", "s1_date": "2025-03-11", "s2_date": "2025-03-18"}
+    assert (await client.post("/admin/events/new", data=form)).status_code == 303
+    event = await Event.get(title="Nachgetragener Kurs")
+    assert event.retention_days == 45
+    edit = await client.get(f"/admin/events/{event.id}/edit")
+    assert 'name="retention_days"' in edit.text and 'value="45"' in edit.text
+    refused = await client.post("/admin/events/new", data={**form, "title": "Zu lang", "retention_days": "99999"})
+    assert refused.status_code == 422 and not await Event.exists(title="Zu lang")
+    await client.post(f"/admin/events/{event.id}/edit", data={**form, "retention_days": ""})
+    assert (await Event.get(id=event.id)).retention_days is None

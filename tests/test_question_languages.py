@@ -80,7 +80,8 @@ async def test_built_in_questions_speak_of_the_kind_of_event(client, db):
     page = await client.get(f"/events/{tour.id}?lang=de")
     assert "Ich brauche während der Führung eine Kinderbetreuung." in page.text
     assert "Diese Führung ist nur für Frauen. Ich bestätige, dass ich eine Frau bin." in page.text
-    assert "Kurs" not in re.sub(r"<[^>]+>", "", page.text.split('id="form-heading"')[1])
+    form = page.text.split('id="form-heading"')[1].split("</form>")[0]
+    assert "Kurs" not in re.sub(r"<[^>]+>", "", form)
     course_page = await client.get(f"/events/{course.id}?lang=de")
     assert "Dieser Kurs ist nur für Frauen" in course_page.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -56,6 +57,13 @@ def test_a_path_without_base_url_and_an_address_with_one_agree():
     assert urls.checkin_link(BASE, REGISTRATION) == BASE + "/admin/checkin/3?token=chk_xyz"
     assert urls.webcal(urls.public_calendar(BASE, "tour")) == "webcal://events.giessen.de/calendar/tour.ics"
     assert urls.site_host(BASE) == "events.giessen.de" and urls.site_host("") == "localhost"
+
+
+def test_every_builder_is_checked_here():
+    """A new address added to core/urls.py without a line in BUILT would escape the route check."""
+    builders = {name for name, value in vars(urls).items() if inspect.isfunction(value)
+                and value.__module__ == urls.__name__ and not name.startswith("_")}
+    assert builders - set(BUILT) == {"site_host", "webcal"}
 
 
 def test_the_route_check_catches_an_address_without_a_route():

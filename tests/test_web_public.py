@@ -131,3 +131,13 @@ async def test_openapi_document_lists_the_api(client, db):
     doc = (await client.get("/api/v1/openapi.json")).json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/events/{event_id}/registrations" in doc["paths"]
+
+
+async def test_the_api_lists_public_events_with_their_questions(client, db):
+    from events_app.core.models import Question
+
+    event = await make_event()
+    await Question.create(event_id=event.id, key="diet", label="Essenswünsche")
+    listed = await client.get("/api/v1/events")
+    assert listed.status_code == 200, listed.text
+    assert [q["key"] for q in listed.json()[0]["questions"]] == ["diet"]

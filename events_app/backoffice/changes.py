@@ -27,6 +27,7 @@ from events_app.core.models import (SEAT_HOLDING, DoorAssignment, Event, EventKi
                                     OutboxState, Question, Registration, RegistrationStatus, Role, SessionStatus, User,
                                     Visibility)
 from events_app.mail.outbox import queue_mail
+from events_app.seats.participation import describe_newcomer
 from events_app.seats.signup import add_standard_questions, builtin_label
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
@@ -306,7 +307,9 @@ async def add_by_hand(*, event_id: int, applicant: Applicant, languages: tuple[s
         registration = Registration(
             event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
             companions=person.companions, seats=1 + person.companions, answers=person.answers or {}, queued_at=now,
-            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
+            postcode=person.postcode, manage_token=new_token(), checkin_token=new_token(),
+            contact_verified_at=now)  # the organiser spoke with the person: the contact is known to work
+        await describe_newcomer(conn, registration)
         await place_registration(conn, event, registration, now)
         position = await waitlist_position(conn, registration)
         await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)

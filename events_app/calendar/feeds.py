@@ -109,12 +109,13 @@ def event_feed(*, event_id: int) -> Feed:
 async def registration_feed(*, token: str) -> Feed:
     """The event a registration covers, as its holder sees it."""
     registration = await Registration.get_or_none(manage_token=token).only(
-        "id", "event_id", "status", "sequence", "status_changed_at", "language", "updated_at")
+        "id", "event_id", "status", "sequence", "status_changed_at", "language", "updated_at", "contact_verified_at")
     if registration is None:
         raise errors.RegistrationNotFound()
     audience = ical.registrant_audience(registration)
     return Feed(key=f"registration:{registration.id}", sessions=Q(event_id=registration.event_id),
-                audience=audience, extra_key=f"{registration.status.value}:{registration.sequence}",
+                audience=audience, extra_key=(f"{registration.status.value}:{registration.sequence}:"
+                                              f"{audience.show_confidential_location}"),
                 extra_changed=registration.updated_at,
                 language=registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE)
 

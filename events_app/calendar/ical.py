@@ -73,10 +73,13 @@ class Audience:
 PUBLIC = Audience()
 
 
-def registrant_audience(registration) -> Audience:
-    """A registrant's own calendar: the confidential meeting point only once confirmed."""
+def registrant_audience(registration, *, by_mail: bool = False) -> Audience:
+    """A registrant's own calendar: the confidential meeting point only once confirmed and the contact
+    verified (core/contact.py); a mail attachment goes to the address itself, so there confirmed is enough."""
     status = RegistrationStatus(registration.status)
-    return Audience(show_confidential_location=status == RegistrationStatus.CONFIRMED, registration_status=status,
+    verified = by_mail or getattr(registration, "contact_verified_at", None) is not None
+    return Audience(show_confidential_location=status == RegistrationStatus.CONFIRMED and verified,
+                    registration_status=status,
                     registration_sequence=registration.sequence,
                     registration_changed=registration.status_changed_at)
 
@@ -176,7 +179,7 @@ def registration_ics(event, registration, *, base_url: str, timezone: str = "Eur
     The meeting point is shown only to confirmed registrations; the dates are TENTATIVE while the
     person waits and CANCELLED once the registration is cancelled or the offer expired.
     """
-    audience = registrant_audience(registration)
+    audience = registrant_audience(registration, by_mail=True)
     language = registration.language if registration.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     return event_ics(event, language=language, base_url=base_url, timezone=timezone, audience=audience)
 

@@ -183,7 +183,7 @@ async def book(*, slot_id: int, booker: Booker, timezone: str, by: User | None =
     return booking
 
 
-async def find_by_token(token: str) -> SlotBooking:
+async def find_by_booking_token(token: str) -> SlotBooking:
     booking = await SlotBooking.get_or_none(manage_token=token).prefetch_related("slot", "event")
     if booking is None:
         raise errors.BookingNotFound()

@@ -15,6 +15,7 @@ from events_app.core import audit, errors
 from events_app.core.errors import N_
 from events_app.core.models import ConsultationSlot, Event, EventKind, SlotBooking, User
 from events_app.seats.seating import event_lock
+from events_app.core.timeutil import FIRST_YEAR, LAST_YEAR
 
 #: A pattern may span at most this many days and make at most this many slots at once.
 MAX_DAYS = 366
@@ -48,9 +49,12 @@ def _time(value) -> time:
 
 def _date(value) -> date:
     try:
-        return date.fromisoformat(str(value or "").strip())
+        day = date.fromisoformat(str(value or "").strip())
     except ValueError:
         raise ValueError(N_("Please enter a date like 2026-03-03.")) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # far dates overflow once shifted to UTC
+        raise ValueError(N_("Please enter a date like 2026-03-03."))
+    return day
 
 
 def check_pattern(data: dict) -> Pattern:
@@ -68,7 +72,7 @@ def check_pattern(data: dict) -> Pattern:
         except ValueError as exc:
             problems[name] = str(exc)
     minutes = data.get("minutes")
-    if isinstance(minutes, bool) or not str(minutes).strip().isdigit() or not (
+    if isinstance(minutes, bool) or not (str(minutes).strip().isascii() and str(minutes).strip().isdigit()) or not (
             MIN_MINUTES <= int(str(minutes).strip()) <= 480):
         problems["minutes"] = N_("Please enter a slot length between 5 and 480 minutes.")
     else:

@@ -178,6 +178,9 @@ class Registration(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     confirmed_at = fields.DatetimeField(null=True)
+    #: When the contact was shown to reach the person (a mailed link opened, or an organiser who phoned
+    #: them): only then does a confidential meeting point appear on their page and in their calendar.
+    contact_verified_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
     #: When the reminder mail before the event was queued (set once, so each person gets one).
     reminded_at = fields.DatetimeField(null=True)

@@ -103,9 +103,6 @@ class Settings:
         default="60/hour")
     limit_registration_email: str = _setting("EVENTS_LIMIT_REGISTRATION_EMAIL", N_(
         "Public registrations for one e-mail address, all events together."), default="10/hour")
-    repeat_mail_minutes: int = _setting("EVENTS_REPEAT_MAIL_MINUTES", N_(
-        "A repeated registration of the same address for the same event sends no second mail within this "
-        "many minutes."), default=60)
     limit_certificate_address: str = _setting("EVENTS_LIMIT_CERTIFICATE_ADDRESS", N_(
         "Certificate verifications from one client address."), default="60/10 minutes")
 
@@ -209,7 +206,6 @@ def load_settings(environ: dict | None = None) -> Settings:
         trusted_proxies=tuple(p.strip() for p in config("EVENTS_TRUSTED_PROXIES", default="").split(",")
                               if p.strip()),
         login_slowdown_seconds=config("EVENTS_LOGIN_SLOWDOWN_SECONDS", cast=float, default=2.0),
-        repeat_mail_minutes=config("EVENTS_REPEAT_MAIL_MINUTES", cast=int, default=60),
         **{spec.name: config(spec.metadata["env"], default=spec.default)
            for spec in fields(Settings) if spec.name.startswith("limit_")},
         mail_lease_seconds=config("EVENTS_MAIL_LEASE_SECONDS", cast=int, default=120),

@@ -129,6 +129,8 @@ def partner_page(base_url: str, manage_token: str, **query: str) -> str:
 def partner_application_form(base_url: str, event_id: int) -> str:
     """Where associations apply for a festival stand."""
     return f"{_base(base_url)}/events/{event_id}/partners"
+
+
 # --- subscriptions (newsletter and announcements) -------------------------------------------------
 
 def subscription_confirmation(base_url: str, subscription_token: str) -> str:

@@ -210,7 +210,7 @@ async def decide(*, partner_id: int, decision: str, reason: str = "", by: User |
     return partner
 
 
-async def find_by_token(token: str) -> PartnerApplication:
+async def find_by_partner_token(token: str) -> PartnerApplication:
     partner = await PartnerApplication.get_or_none(manage_token=token).prefetch_related("event")
     if partner is None:
         raise errors.PartnerNotFound()
@@ -220,7 +220,7 @@ async def find_by_token(token: str) -> PartnerApplication:
 async def withdraw(*, token: str, now: datetime | None = None) -> PartnerApplication:
     """The partner withdraws by their personal link; a freed stand goes to the next one waiting."""
     now = now or utcnow()
-    found = await find_by_token(token)
+    found = await find_by_partner_token(token)
     async with event_lock(found.event_id) as (conn, event):
         partner = await _locked_partner(conn, found.id, event.id)
         if partner.status == P.WITHDRAWN:

@@ -22,6 +22,7 @@ from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
 from events_app.core.wording import format_code, greeting
 from events_app.mail.failures import PermanentFailure
+from events_app.core.contact import contact_code
 from events_app.mail import stored
 from events_app.mail.mime import one_line
 
@@ -208,6 +209,14 @@ OTHER_CONTEXTS = {"digest": digest_context, "invitation": invitation_context,
                   **{kind: stored_context for kind in stored.KINDS}}
 
 
+def _contact_query(registration, event, settings) -> dict[str, str]:
+    """`?contact=` for the manage link of a confidential event (core/contact.py); nothing otherwise."""
+    if not (event.location_confidential and registration.email):
+        return {}
+    return {"contact": contact_code(registration_id=registration.id, email=registration.email,
+                                    secret_key=settings.secret_key)}
+
+
 def _own_text(text: MailText | None) -> dict:
     """The organiser's subject and opening paragraph, as the templates use them (empty: the built-in ones)."""
     return {"subject": text.subject, "intro": text.body} if text else {}
@@ -260,7 +269,9 @@ def mail_context(row: OutboxMessage, data: MailData, settings: Settings) -> dict
         "show_location": bool(event.location) and (not event.location_confidential
                                                    or row.template in CONFIRMATION_KINDS),
         "location_withheld": event.location_confidential and row.template not in CONFIRMATION_KINDS,
-        "manage_url": (urls.manage_page(settings.base_url, registration.manage_token) if registration
+        # with a confidential meeting point, the link carries a code: whoever opens it read this mail
+        "manage_url": (urls.manage_page(settings.base_url, registration.manage_token,
+                                        **_contact_query(registration, event, settings)) if registration
                        else urls.rsvp_page(settings.base_url, invitation.token)),
         "event_url": urls.event_page(settings.base_url, event.id),
         "position": extra.get("position"),

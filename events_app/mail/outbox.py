@@ -28,9 +28,12 @@ class MailPriority(IntEnum):
 
 
 PERSONAL_KINDS = frozenset({"confirmed", "waitlisted", "offered", "promoted", "offer_expired", "cancelled",
-                            "cancelled_by_organiser", "verify_email", "subscription_confirm"})
-BULK_KINDS = frozenset({"reminder", "invitation", "invitation_reminder", "certificate", "organiser_message",
-                        "digest", "newsletter", "announcement"})
+                            "cancelled_by_organiser", "verify_email", "subscription_confirm",
+                            "slot_booked", "slot_moved", "slot_cancelled", "interpreter_assigned",
+                            "partner_received", "partner_pending", "partner_waiting", "partner_accepted",
+                            "partner_declined", "partner_withdrawn"})
+BULK_KINDS = frozenset({"reminder", "slot_reminder", "invitation", "invitation_reminder", "certificate",
+                        "organiser_message", "digest", "newsletter", "announcement"})
 
 
 def priority_for(template: str) -> MailPriority:

@@ -126,7 +126,7 @@ async def request_subscription(*, request: Request, source: str, conn: BaseDBAsy
                          language=request.language, context={"subscription_id": subscription.id})
 
 
-async def find_by_token(token: str) -> Subscription:
+async def find_by_subscription_token(token: str) -> Subscription:
     """The subscription of a link, or SubscriptionNotFound (forged, used up or deleted)."""
     if not token or len(token) > 64:
         raise errors.SubscriptionNotFound()

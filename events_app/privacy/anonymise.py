@@ -21,7 +21,8 @@ from pathlib import Path
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from events_app.core.models import AuditEntry, Certificate, Invitation, OutboxMessage, Registration
+from events_app.core.models import (AuditEntry, BookingStatus, Certificate, Invitation, OutboxMessage, PartnerApplication,
+                                    Registration, SlotBooking)
 
 #: The background jobs' folders under var/ (letters, certificates): their files name the people.
 JOB_FOLDERS = ("letters", "certificates")
@@ -111,6 +112,37 @@ async def invitations(conn: BaseDBAsyncClient, found: list[Invitation], *, now: 
             salutation="", first_name="", last_name="", birth_date=None, street="", postcode="", city="",
             email="", phone="", file_number=None, note="", needs={}, code=_unknown_code(),
             token=_unknown_secret(), anonymised_at=now)
+
+
+async def bookings(conn: BaseDBAsyncClient, found: list[SlotBooking], *, removal: Removal, dry_run: bool) -> None:
+    """Consultation bookings lose name, contact and note; the slot, status and languages stay for the figures.
+    A booking still held is cancelled first, so the slot is free again (erasure before the day)."""
+    todo = [b for b in found if b.name or b.email or b.phone]
+    removal.add("slot_booking", len(todo))
+    for booking in todo:
+        removal.identifiers.update(v.lower() for v in (booking.email, booking.phone) if v)
+    if dry_run:
+        return
+    for booking in todo:
+        await SlotBooking.filter(id=booking.id).using_db(conn).update(
+            name="", email="", phone="", note="", held_slot=None, held_day=None, manage_token=_unknown_secret(),
+            status=BookingStatus.CANCELLED if booking.status == BookingStatus.BOOKED else booking.status)
+
+
+async def partners(conn: BaseDBAsyncClient, found: list[PartnerApplication], *, removal: Removal,
+                   dry_run: bool) -> None:
+    """Stand applications lose the contact person, contact data, free text and answers; the association's
+    name, status and stand stay (an association is not a private person)."""
+    todo = [p for p in found if p.contact_name or p.email or p.phone]
+    removal.add("partner_application", len(todo))
+    for partner in todo:
+        removal.identifiers.update(v.lower() for v in (partner.email, partner.phone) if v)
+    if dry_run:
+        return
+    for partner in todo:
+        await PartnerApplication.filter(id=partner.id).using_db(conn).update(
+            contact_name="", email="", phone="", presents="", needs={}, answers={}, reason="",
+            manage_token=_unknown_secret())
 
 
 async def mails(conn: BaseDBAsyncClient, query, *, removal: Removal, dry_run: bool) -> None:

@@ -20,7 +20,8 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from events_app.core.models import AuditEntry, Certificate, Event, EventSession, Invitation, OutboxMessage, Registration, ThrottleCounter
+from events_app.core.models import (AuditEntry, Certificate, Event, EventSession, Invitation, OutboxMessage,
+                                    PartnerApplication, Registration, SlotBooking, ThrottleCounter)
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
 from events_app.privacy import anonymise
@@ -29,7 +30,6 @@ from events_app.privacy.anonymise import Removal
 log = logging.getLogger(__name__)
 #: Set when compacting failed, so the next run compacts even if it removes nothing.
 _compaction_due = False
-#: Wrong RSVP codes are counted for ten minutes; their hashed client addresses need not stay longer than a day.
 #: Uploaded invitee lists are deleted a day after upload (the import page keeps them between preview and import).
 UPLOAD_KEEP_SECONDS = 24 * 3600
 
@@ -56,6 +56,10 @@ async def _event(event: Event, *, now: datetime, dry_run: bool) -> Removal:
         await anonymise.registrations(conn, found, now=now, removal=removal, dry_run=dry_run)
         invited = await Invitation.filter(event_id=event.id, anonymised_at__isnull=True).using_db(conn)
         await anonymise.invitations(conn, invited, now=now, removal=removal, dry_run=dry_run)
+        await anonymise.bookings(conn, await SlotBooking.filter(event_id=event.id).using_db(conn),
+                                 removal=removal, dry_run=dry_run)
+        await anonymise.partners(conn, await PartnerApplication.filter(event_id=event.id).using_db(conn),
+                                 removal=removal, dry_run=dry_run)
         registration_ids = await Registration.filter(event_id=event.id).using_db(conn).values_list("id", flat=True)
         await anonymise.mails(conn, OutboxMessage.filter(Q(event_id=event.id) | Q(registration_id__in=list(
             registration_ids) or [0])), removal=removal, dry_run=dry_run)

@@ -17,7 +17,8 @@ from tortoise.transactions import in_transaction
 from events_app.core import audit, errors
 from events_app.core.errors import N_
 from events_app.core.models import (Attendance, AuditEntry, Certificate, CheckIn, Event, EventSession, Invitation,
-                                    OutboxMessage, Registration, RegistrationStatus, User)
+                                    OutboxMessage, PartnerApplication, Registration, RegistrationStatus, SlotBooking,
+                                    Subscription, User)
 from events_app.core.settings import Settings
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import is_phone_number, normalise_email
@@ -90,6 +91,15 @@ async def _find(subject: Subject) -> tuple[list[Registration], list[Invitation]]
     return registrations, invitations
 
 
+async def _find_other(subject: Subject) -> tuple[list[SlotBooking], list[PartnerApplication]]:
+    """Consultation bookings and stand applications of the person (not yet anonymised)."""
+    if subject.email:
+        return (await SlotBooking.filter(email__iexact=subject.email),
+                await PartnerApplication.filter(email__iexact=subject.email))
+    return ([b for b in await SlotBooking.exclude(phone="") if _matches(subject, "", b.phone)],
+            [p for p in await PartnerApplication.exclude(phone="") if _matches(subject, "", p.phone)])
+
+
 # --- access -------------------------------------------------------------------------------------------
 
 
@@ -125,6 +135,8 @@ async def personal_data(subject: Subject) -> dict:
     if subject.email:
         mails += await OutboxMessage.filter(recipient__iexact=subject.email, registration_id__isnull=True).order_by("id")
     accounts = await User.filter(email__iexact=subject.email) if subject.email else []
+    booked, applied = await _find_other(subject)
+    subscription = await Subscription.get_or_none(email=subject.email) if subject.email else None
 
     def registration_json(r: Registration) -> dict:
         return {
@@ -158,6 +170,19 @@ async def personal_data(subject: Subject) -> dict:
         "other_mails": [_mail_json(m) for m in mails if m.registration_id is None],
         "staff_accounts": [{"email": u.email, "name": u.name, "role": u.role.value, "active": u.active,
                             "created_at": _time(u.created_at)} for u in accounts],
+        "consultation_bookings": [{
+            "id": b.id, "event_id": b.event_id, "name": b.name, "email": b.email, "phone": b.phone,
+            "language": b.language, "interpreter_language": b.interpreter_language, "note": b.note,
+            "status": b.status.value, "booked_at": _time(b.created_at), "cancelled_at": _time(b.cancelled_at),
+        } for b in booked],
+        "partner_applications": [{
+            "id": p.id, "event_id": p.event_id, "organisation": p.organisation, "contact_name": p.contact_name,
+            "email": p.email, "phone": p.phone, "language": p.language, "presents": p.presents, "needs": p.needs,
+            "answers": p.answers, "status": p.status.value, "applied_at": _time(p.created_at),
+        } for p in applied],
+        "subscription": {"email": subscription.email, "language": subscription.language, "kinds": subscription.kinds,
+                         "newsletter": subscription.newsletter, "confirmed_at": _time(subscription.confirmed_at),
+                         "consent": subscription.consent} if subscription else None,
     }
 
 
@@ -215,6 +240,12 @@ async def erase(settings: Settings, subject: Subject, *, by: User | None, now: d
     now = now or utcnow()
     registrations, invitations = await _find(subject)
     removal = await _remove(settings, registrations, invitations, subject_email=subject.email, now=now)
+    booked, applied = await _find_other(subject)
+    async with in_transaction() as conn:
+        await anonymise.bookings(conn, booked, removal=removal, dry_run=False)
+        await anonymise.partners(conn, applied, removal=removal, dry_run=False)
+        if subject.email:
+            removal.add("subscription", await Subscription.filter(email=subject.email).using_db(conn).delete())
     await audit.record("personal_data.erased", user=by, subject_sha256=subject.hash(),
                        by_identifier="email" if subject.email else "phone", **removal.counts)
     return dict(sorted(removal.counts.items()))

@@ -24,6 +24,7 @@ from events_app.core.i18n import LANGUAGES
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventStatus, Invitation, InvitationState, ReceptionLetter, Registration, RegistrationStatus, User
 from events_app.mail.outbox import queue_mail
 from events_app.seats import seating
+from events_app.seats.participation import describe_newcomer
 from events_app.seats.registration import accept_offer, expire_event_offers, place_registration, release_seats, queue_registration_mail, check_open, new_token, promote_waiting
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_phone
@@ -200,6 +201,7 @@ async def _register(conn: BaseDBAsyncClient, event: Event, invitation: Invitatio
         companions=reply.companions, seats=1 + reply.companions, answers=reply.needs or {},
         queued_at=now, postcode=invitation.postcode, manage_token=new_token(), checkin_token=new_token(),
     )
+    await describe_newcomer(conn, registration)
     await place_registration(conn, event, registration, now)
     waiting = registration.status == RegistrationStatus.WAITLISTED
     await queue_registration_mail(conn, registration, "waitlisted" if waiting else "confirmed")

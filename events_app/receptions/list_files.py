@@ -144,7 +144,8 @@ def read_xlsx(data: bytes) -> Table:
         raise errors.UnreadableFile() from None
     try:
         sheet = workbook.worksheets[0]
-        # max_col: a sheet may declare 16,384 columns, which read-only mode would fill row by row
+        # max_col: a sheet may declare 16,384 columns, which read-only mode would fill row by row; a value in
+        # the column after the limit refuses the list, anything further right is never read
         records = _bounded(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError):
         raise errors.UnreadableFile() from None

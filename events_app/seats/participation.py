@@ -6,6 +6,7 @@ so the statistics are the same before and after the retention job."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -34,7 +35,7 @@ async def has_taken_part_before(conn: BaseDBAsyncClient | None, *, email: str, p
     """Another event where the same address or phone number once had a seat.
 
     Written out rather than built with the ORM: every public sign-up asks this, and building the
-    query cost more than running it (the address is found through its index, migration 0013)."""
+    query cost more than running it (the address is found through its index, migration 0014)."""
     if not email and not phone:
         return False
     conn = conn or connections.get("default")
@@ -55,9 +56,25 @@ async def has_taken_part_before(conn: BaseDBAsyncClient | None, *, email: str, p
     return bool(rows)
 
 
+@dataclass(frozen=True)
+class NewcomerFacts:
+    postcode: str
+    district: str
+    returning: bool
+
+
+async def newcomer_facts(conn: BaseDBAsyncClient | None = None, *, email: str, phone: str, postcode: str,
+                         event_id: int) -> NewcomerFacts:
+    """What to store with a new registration. Read before taking the event's lock where the caller can,
+    so the locked section stays as short as the seat counting needs."""
+    postcode = clean_postcode(postcode)
+    return NewcomerFacts(postcode, await district_of(conn, postcode),
+                         await has_taken_part_before(conn, email=email, phone=phone, event_id=event_id))
+
+
 async def describe_newcomer(conn: BaseDBAsyncClient | None, registration: Registration) -> None:
-    """Fill `district` and `returning` of a registration about to be stored for the first time."""
-    registration.postcode = clean_postcode(registration.postcode)
-    registration.district = await district_of(conn, registration.postcode)
-    registration.returning = await has_taken_part_before(conn, email=registration.email, phone=registration.phone,
-                                                         event_id=registration.event_id)
+    """Fill `postcode`, `district` and `returning` of a registration about to be stored for the first time."""
+    facts = await newcomer_facts(conn, email=registration.email, phone=registration.phone,
+                                 postcode=registration.postcode, event_id=registration.event_id)
+    registration.postcode, registration.district, registration.returning = (
+        facts.postcode, facts.district, facts.returning)

@@ -6,7 +6,7 @@ values) happens before it, and under it only: the conditional seat update (which
 waiting-list place from `Event.waiting`), the registration's insert, the outbox row, the commit.
 
 PostgreSQL does all of it in one call of the database function `events_place_registration`
-(migration 0014), so the lock is held only while PostgreSQL works, never across a round trip to this
+(migration 0015), so the lock is held only while PostgreSQL works, never across a round trip to this
 process: `SELECT ... FOR UPDATE` locks the event row, the one-address check runs after it with a fresh
 snapshot, the UPDATE takes the seats or the next waiting place, the INSERTs follow, autocommit ends it.
 SQLite runs the same steps in one call on its database thread, inside BEGIN IMMEDIATE (the database's

@@ -21,7 +21,7 @@ from events_app.mail.outbox import queue_mail
 from events_app.seats import register_sql, seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone
-from events_app.seats.participation import clean_postcode, describe_newcomer, district_of, has_taken_part_before
+from events_app.seats.participation import clean_postcode, describe_newcomer, newcomer_facts
 
 
 def new_token() -> str:
@@ -81,6 +81,13 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
         raise errors.ValidationFailed(fields=problems, max=event.max_companions)
     return Applicant(name=name, email=email, phone=phone, language=language,
                      companions=companions, answers=applicant.answers or {}, postcode=clean_postcode(applicant.postcode))
+
+
+def _address_or_nothing(value: str) -> str:
+    try:
+        return normalise_email(value) if (value or "").strip() else ""
+    except ValueError:
+        return ""  # check_applicant reports it
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -195,8 +202,8 @@ async def register(
         event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
         companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
         manage_token=new_token(), checkin_token=new_token(), once_per_email=once_per_email and bool(person.email),
-        postcode=person.postcode, district=await district_of(None, person.postcode),
-        returning=await has_taken_part_before(None, email=person.email, phone=person.phone, event_id=event.id))
+        **vars(await newcomer_facts(email=person.email, phone=person.phone, postcode=person.postcode,
+                                    event_id=event.id)))
     if event.offer_hours > 0 and await _offers_due(event.id, now):
         # expired offers pass their seats to the waiting list first, never to a newcomer
         async with seating.event_lock(event.id) as (conn, locked):
@@ -254,8 +261,6 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
     """Give the registration its seats if they are free, else a place on the waiting list.
 
     Call only under `seating.event_lock`; invitations and the back office use it for their own flows."""
-    if not registration._saved_in_db:
-        await describe_newcomer(conn, registration)
     if await seating.take_seats(conn, event, registration.seats):
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now

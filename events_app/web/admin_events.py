@@ -16,7 +16,7 @@ from events_app.web import admin_forms
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.requests import read_form
-from events_app.core.validation import parse_whole_number
+from events_app.core.validation import parse_id, parse_whole_number
 
 
 def _tz(request: Request) -> ZoneInfo:
@@ -35,7 +35,7 @@ async def event_list(request: Request) -> Response:
     filters = {"q": q.get("q", "")[:100], "kind": q.get("kind", ""), "state": q.get("state", ""),
                "when": q.get("when", "upcoming") if q.get("when") in changes.EVENT_WHEN else "upcoming",
                "sort": q.get("sort", "date") if q.get("sort") in changes.EVENT_SORTS else "date"}
-    page_number = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 6 else 1
+    page_number = min(parse_id(q.get("page", "")) or 1, 99_999)
     listed, found = await changes.find_events(search=filters["q"], kind=filters["kind"], state=filters["state"],
                                               when=filters["when"], sort=filters["sort"], page=page_number)
     pages = max(1, -(-found // changes.EVENTS_PER_PAGE))

@@ -10,6 +10,7 @@ from events_app.core import audit, errors, i18n
 from events_app.core.models import Event, User
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.admin_common import load_event, page
+from events_app.core.validation import parse_id
 
 
 @requires(*ORGANISERS)
@@ -32,8 +33,8 @@ async def export_response(request: Request, event: Event, fmt: str, user: User) 
         raise errors.ValidationFailed(fields={"include": errors.N_("This value is not one of the allowed options.")})
     requested = [c for value in request.query_params.getlist("columns") for c in value.split(",") if c]
     columns = exports.chosen_columns(event, requested, layout=layout, include=include)
-    only = [int(v) for value in request.query_params.getlist("ids") for v in value.split(",")
-            if v.isdigit() and len(v) <= 9] or None
+    only = [number for value in request.query_params.getlist("ids") for v in value.split(",")
+            if (number := parse_id(v)) is not None] or None
     language = request.query_params.get("language") or request.state.language
     if language not in i18n.LANGUAGES:
         raise errors.ValidationFailed(fields={"language": errors.N_("This language is not offered.")})

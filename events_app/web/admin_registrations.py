@@ -18,6 +18,7 @@ from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.forms import applicant_from
 from events_app.web.requests import read_form
 from events_app.core.validation import parse_id
+from events_app.security import contact
 
 
 @requires(*ORGANISERS)
@@ -44,7 +45,7 @@ async def event_detail(request: Request) -> Response:
         "positions": positions, "waiting": waiting, "statuses": list(RegistrationStatus),
         "filters": {"status": status, "language": language, "q": q.get("q", ""), "answer_key": answer_key,
                     "answer_value": q.get("answer_value", "")},
-        "confirm_promote": q.get("confirm_promote", "") if q.get("confirm_promote", "").isdigit() else "",
+        "confirm_promote": q.get("confirm_promote", "") if parse_id(q.get("confirm_promote", "")) is not None else "",
         "history": await audit.recent(event_id=event.id, limit=30),
     })
 
@@ -106,6 +107,15 @@ async def registration_contact(request: Request) -> Response:
     except errors.ValidationFailed as exc:
         return await _registration_view(request, event, form=data, errors_=field_messages(request, exc),
                                         status_code=422)
+    return back(f"/admin/events/{event.id}/registrations/{_registration_id(request)}", "saved")
+
+
+@requires(*ORGANISERS)
+async def registration_verify_contact(request: Request) -> Response:
+    """The organiser reached the person (phone-only registrations): their page shows the meeting point."""
+    event = await load_event(request)
+    await contact.confirm_by_organiser(registration_id=_registration_id(request), event_id=event.id,
+                                       by=request.state.user)
     return back(f"/admin/events/{event.id}/registrations/{_registration_id(request)}", "saved")
 
 
@@ -209,7 +219,7 @@ async def message_send(request: Request) -> Response:
 
 
 def _chosen_ids(form) -> list[int]:
-    return sorted({int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit() and len(v) <= 9})
+    return sorted({number for v in form.getlist("ids") if (number := parse_id(v)) is not None})
 
 
 @requires(*ORGANISERS)

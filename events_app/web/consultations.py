@@ -25,6 +25,7 @@ from events_app.web import pages
 from events_app.web.pages import localized
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
+from events_app.core.timeutil import FIRST_YEAR, LAST_YEAR
 
 
 #: How many coming free slots the desk offers to move a booking to or to book by phone.
@@ -103,7 +104,7 @@ async def consultation_page(request: Request, event, *, form: dict | None = None
         "event": event, "text": localized(event, request.state.language),
         "days": by_local_day(free, _timezone(request)), "form": form or {}, "errors": field_errors or {},
         "cancelled": event.status == EventStatus.CANCELLED, "assistance_choices": choices(request.state.language),
-        "page_path": f"/events/{event.id}",
+        "page_path": urls.event_page("", event.id),
     }, status_code=status_code)
 
 
@@ -130,7 +131,7 @@ async def book_form(request: Request) -> Response:
 
 
 async def booking_page(request: Request, *, cancelled_now: bool = False) -> Response:
-    booking = await bookings.find_by_token(request.path_params["token"])
+    booking = await bookings.find_by_booking_token(request.path_params["token"])
     return render(request, "booking.html", {
         "booking": booking, "event": booking.event, "text": localized(booking.event, request.state.language),
         "interpreter": language_label(booking.interpreter_language, request.state.language),
@@ -140,7 +141,7 @@ async def booking_page(request: Request, *, cancelled_now: bool = False) -> Resp
 
 async def booking_calendar(request: Request) -> Response:
     """The appointment as a calendar file, the same entry as in the mails (CANCELLED once cancelled)."""
-    booking = await bookings.find_by_token(request.path_params["token"])
+    booking = await bookings.find_by_booking_token(request.path_params["token"])
     language = booking.language if booking.language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
     body = ical.appointment_ics(
         uid=ical.booking_uid(booking.id, _base_url(request)), title=localized(booking.event, language)["title"],
@@ -225,7 +226,10 @@ async def slots_submit(request: Request) -> Response:
 def _day(request: Request) -> date:
     raw = request.query_params.get("date") or ""
     try:
-        return date.fromisoformat(raw) if raw else utcnow().astimezone(ZoneInfo(_timezone(request))).date()
+        day = date.fromisoformat(raw) if raw else utcnow().astimezone(ZoneInfo(_timezone(request))).date()
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError("year out of range")
+        return day
     except ValueError:
         raise errors.ValidationFailed(fields={"date": errors.N_("Please enter a date like 2026-03-03.")}) from None
 

@@ -17,6 +17,7 @@ from events_app.web.auth import api_user
 from events_app.web.pages import localized
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
+from events_app.core.validation import parse_id
 
 #: Status names as the lists show them.
 STATUS_LABELS = {
@@ -99,7 +100,7 @@ async def apply_submit(request: Request) -> Response:
 
 
 async def partner_page(request: Request, *, withdrawn_now: bool = False) -> Response:
-    partner = await partners.find_by_token(request.path_params["token"])
+    partner = await partners.find_by_partner_token(request.path_params["token"])
     positions = await partners.waiting_positions(partner.event_id)
     return render(request, "partner.html", {
         "partner": partner, "event": partner.event, "text": localized(partner.event, request.state.language),
@@ -186,7 +187,11 @@ async def api_partner_file(request: Request) -> Response:
 
 
 async def _admin_event(request: Request):
-    event = await partners.festival(request.path_params["event_id"], public=False)
+    """The festival of the URL; another kind of event has no partner pages (404, like any page that is not there)."""
+    try:
+        event = await partners.festival(request.path_params["event_id"], public=False)
+    except errors.NotFestival:
+        raise errors.NotFound() from None
     await event.fetch_related("sessions")
     return event
 
@@ -240,8 +245,8 @@ async def admin_numbers(request: Request) -> Response:
     form = await read_form(request)
     numbers = {}
     for key in form.keys():
-        if key.startswith("stand_") and key[6:].isdigit():
-            numbers[int(key[6:])] = str(form.get(key) or "")
+        if key.startswith("stand_") and (partner_id := parse_id(key[6:])) is not None:
+            numbers[partner_id] = str(form.get(key) or "")
     await partners.assign_stand_numbers(event_id=event.id, numbers=numbers, by=request.state.user)
     return back(f"/admin/events/{event.id}/partners", "stand_saved")
 

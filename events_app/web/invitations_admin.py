@@ -56,7 +56,7 @@ async def _read_list_form(request: Request):
     """Like `read_form` (same size limit) but allowing a field per row of the list."""
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
     form = await request.form(max_files=1, max_fields=MAX_LIST_FIELDS)
     check_form(form)

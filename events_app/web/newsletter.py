@@ -69,7 +69,7 @@ async def api_subscribe(request: Request) -> Response:
 
 async def confirm_page(request: Request) -> Response:
     """GET shows a button and changes nothing: mail scanners that open links do not confirm."""
-    subscription = await subscriptions.find_by_token(request.path_params["token"])
+    subscription = await subscriptions.find_by_subscription_token(request.path_params["token"])
     asked = subscription.pending or {}
     return render(request, "subscription_confirm.html", {
         "subscription": subscription, "asked": asked, "already": not asked and subscription.confirmed_at is not None,
@@ -83,7 +83,7 @@ async def confirm_submit(request: Request) -> Response:
 
 
 async def unsubscribe_page(request: Request) -> Response:
-    subscription = await subscriptions.find_by_token(request.path_params["token"])
+    subscription = await subscriptions.find_by_subscription_token(request.path_params["token"])
     return render(request, "unsubscribe.html", {"subscription": subscription, "token": request.path_params["token"]})
 
 

@@ -1,18 +1,32 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+It is kept true by tests/test_security_fuzz.py: generated requests (schemathesis) against every
+operation, each response validated against this document. Requests are described strictly (unknown
+fields refused where the API refuses them), responses as they are: times that may be absent are null.
+Every error is an application/problem+json answer (the `default` response), including 401, 403,
+404, 409, 413, 422 and 429.
+"""
 
 from __future__ import annotations
 
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}
+#: A time in a response that may be absent.
+_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _PROBLEM = {"description": "Problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _TOKEN = [{"bearer": []}]
 
 
-def _op(summary: str, *, secured: bool = False, body: str | None = None, ok: str = "200", ok_schema: str | None = None,
-        errors: tuple[str, ...] = ("400", "404")) -> dict:
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _op(summary: str, *, secured: bool = False, body: str | None = None, ok: str = "200",
+        ok_schema: str | dict | None = None, errors: tuple[str, ...] = ("400", "404")) -> dict:
     op: dict = {"summary": summary, "responses": {ok: {"description": "OK"}}}
     if ok_schema:
-        op["responses"][ok]["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok_schema}"}}}
-    for status in errors + (("401", "403") if secured else ()):
+        schema = _ref(ok_schema) if isinstance(ok_schema, str) else ok_schema
+        op["responses"][ok]["content"] = {"application/json": {"schema": schema}}
+    for status in errors + (("401", "403") if secured else ()) + ("default",):
         op["responses"][status] = _PROBLEM
     if secured:
         op["security"] = _TOKEN
@@ -21,8 +35,13 @@ def _op(summary: str, *, secured: bool = False, body: str | None = None, ok: str
     return op
 
 
-_EVENT_ID = [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-_TOKEN_PARAM = [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}]
+#: Ids are at most nine digits and tokens at most 64 letters, digits, '-' or '_': anything else is a 404.
+_ID_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
+_TOKEN_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+_EVENT_ID = [{"name": "event_id", "in": "path", "required": True, "schema": _ID_SCHEMA}]
+_TOKEN_PARAM = [{"name": "token", "in": "path", "required": True, "schema": _TOKEN_SCHEMA}]
+_SESSION_OUT = {"type": "object", "required": ["id", "starts_at", "ends_at", "status"], "properties": {
+    "id": {"type": "integer"}, "starts_at": _TIME, "ends_at": _TIME, "status": {"enum": ["scheduled", "cancelled"]}}}
 
 OPENAPI: dict = {
     "openapi": "3.1.0",
@@ -55,26 +74,57 @@ OPENAPI: dict = {
                                                   "anonymised; null or absent: EVENTS_RETENTION_DAYS. Dates in "
                                                   "the past are accepted (registration is then closed)."},
                 "translations": {"type": "object"}}},
-            "Event": {"allOf": [{"$ref": "#/components/schemas/EventInput"}, {"type": "object", "properties": {
-                "id": {"type": "integer"}, "seats_taken": {"type": "integer"}, "seats_available": {"type": "integer"},
-                "waitlist_length": {"type": "integer"}, "status": {"enum": ["scheduled", "cancelled"]},
-                "url": {"type": "string"}}}]},
+            "Event": {"type": "object", "required": [
+                "id", "kind", "title", "capacity", "seats_taken", "seats_available", "status", "sessions", "url"],
+                "properties": {
+                "id": {"type": "integer"},
+                "kind": {"enum": ["reception", "workshop", "festival", "course", "tour", "consultation"]},
+                "title": {"type": "string"}, "description": {"type": "string"},
+                "translations": {"type": "object", "additionalProperties": {"type": "object"}},
+                "location": {"type": "string", "description": "empty when the meeting point is confidential"},
+                "location_confidential": {"type": "boolean"},
+                "starts_at": _MAYBE_TIME, "ends_at": _MAYBE_TIME,
+                "sessions": {"type": "array", "items": _SESSION_OUT},
+                "capacity": {"type": "integer"}, "seats_taken": {"type": "integer"},
+                "seats_available": {"type": "integer", "minimum": 0},
+                "waitlist": {"type": "boolean"}, "waitlist_length": {"type": "integer", "minimum": 0},
+                "offer_hours": {"type": "integer"}, "max_companions": {"type": "integer"},
+                "phone_allowed": {"type": "boolean"},
+                "registration_opens_at": _MAYBE_TIME, "registration_closes_at": _MAYBE_TIME,
+                "audience": {"enum": ["public", "staff", "invitation", "women"]},
+                "visibility": {"enum": ["public", "unlisted", "draft"]},
+                "status": {"enum": ["scheduled", "cancelled"]},
+                "certificate_min_attendance": {"type": "integer"},
+                "retention_days": {"type": ["integer", "null"]},
+                "questions": {"type": "array", "items": {"type": "object", "required": ["key", "label", "kind"],
+                                                         "properties": {
+                    "key": {"type": "string"}, "label": {"type": "string"}, "kind": {"type": "string"},
+                    "choices": {"type": "array", "items": {"type": "string"}}, "required": {"type": "boolean"},
+                    "builtin": {"type": "boolean"}, "translations": {"type": "object"},
+                    "choice_translations": {"type": "object"}}}},
+                "url": {"type": "string"}}},
+            "CancelInput": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}},
             "RegistrationInput": {"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"},
                 "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"]},
                 "companions": {"type": "integer", "minimum": 0}, "answers": {"type": "object"},
                 "postcode": {"type": "string", "description": "optional, five digits: only for the figures per "
                                                               "district"}}},
-            "Registration": {"type": "object", "properties": {
+            "Registration": {"type": "object", "required": ["id", "status", "seats", "companions"], "properties": {
                 "id": {"type": "integer"},
                 "status": {"enum": ["pending", "confirmed", "waitlisted", "offered", "cancelled", "expired"]},
-                "waitlist_position": {"type": ["integer", "null"]}, "manage_url": {"type": "string"},
-                "seats": {"type": "integer"}, "companions": {"type": "integer"}, "offer_expires_at": _TIME}},
+                "waitlist_position": {"type": ["integer", "null"]},
+                "manage_url": {"type": "string", "description": "only to the person registering"},
+                "seats": {"type": "integer"}, "companions": {"type": "integer"}, "offer_expires_at": _MAYBE_TIME,
+                "name": {"type": "string", "description": "this and the rest only in the organisers' list"},
+                "email": {"type": "string"}, "phone": {"type": "string"}, "language": {"type": "string"},
+                "answers": {"type": "object"}, "created_at": _MAYBE_TIME}},
         },
     },
     "paths": {
         "/api/v1/events": {
-            "get": {**_op("Public upcoming events, soonest first, a page at a time", errors=("400", "422")),
+            "get": {**_op("Public upcoming events, soonest first, a page at a time", errors=("400", "422"),
+                          ok_schema={"type": "array", "items": _ref("Event")}),
                     "parameters": [
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
                                                                     "default": 100}},
@@ -88,12 +138,16 @@ OPENAPI: dict = {
             "patch": _op("Change an event", secured=True, body="EventInput", ok_schema="Event", errors=("400", "404", "422")),
         },
         "/api/v1/events/{event_id}/cancel": {
-            "parameters": _EVENT_ID, "post": _op("Cancel the event and tell everyone", secured=True, ok_schema="Event")},
+            "parameters": _EVENT_ID, "post": _op("Cancel the event and tell everyone", secured=True, ok_schema="Event",
+                                                 body="CancelInput")},
         "/api/v1/events/{event_id}/registrations": {
             "parameters": _EVENT_ID,
-            "post": _op("Register (confirmed, or waitlisted when full)", body="RegistrationInput", ok="201",
-                        ok_schema="Registration", errors=("400", "403", "404", "409", "413", "422")),
-            "get": _op("All registrations with status and waiting position", secured=True),
+            "post": _op("Register (confirmed, or waitlisted when full; 409 when the address is registered "
+                        "already; 429 beyond the limits per client address and per e-mail address)",
+                        body="RegistrationInput", ok="201",
+                        ok_schema="Registration", errors=("400", "403", "404", "409", "413", "422", "429")),
+            "get": _op("All registrations with status and waiting position", secured=True,
+                       ok_schema={"type": "array", "items": _ref("Registration")}),
         },
         "/api/v1/registrations/{token}/cancel": {
             "parameters": _TOKEN_PARAM, "post": _op("Cancel with the manage token", ok_schema="Registration", errors=("404", "409"))},
@@ -109,29 +163,38 @@ OPENAPI["components"]["schemas"].update({
         "language": {"enum": ["de", "en", "ar", "tr", "uk", "fa"]},
         "needs": {"type": "object", "properties": {"language_assistance": {"type": "string"},
                                                      "accessibility": {"type": "string"}}}}},
-    "Invitation": {"type": "object", "properties": {
+    "Invitation": {"type": "object", "required": ["id", "event_id", "state"], "properties": {
         "id": {"type": "integer"}, "event_id": {"type": "integer"},
         "state": {"enum": ["pending", "accepted", "declined"]}, "companions": {"type": "integer"},
         "max_companions": {"type": "integer"}, "language": {"type": "string"},
-        "registration_status": {"type": ["string", "null"]}, "answered_at": _TIME,
-        "offer_expires_at": {**_TIME, "description": "a seat is offered after waiting: accept it on the RSVP page"},
-        "code": {"type": "string", "description": "only in the organisers' list"}}},
+        "registration_status": {"type": ["string", "null"]}, "answered_at": _MAYBE_TIME,
+        "offer_expires_at": {**_MAYBE_TIME, "description": "a seat is offered after waiting: accept it on the RSVP page"},
+        "code": {"type": "string", "description": "this and the rest only in the organisers' list"},
+        "file_number": {"type": ["string", "null"]}, "salutation": {"type": ["string", "null"]},
+        "first_name": {"type": "string"}, "last_name": {"type": "string"},
+        "birth_date": {"type": ["string", "null"], "format": "date"},
+        "street": {"type": "string"}, "postcode": {"type": "string"}, "city": {"type": "string"},
+        "email": {"type": "string"}, "phone": {"type": "string"}, "needs": {"type": "object"},
+        "rsvp_url": {"type": "string"}, "mailed_at": _MAYBE_TIME, "reminded_at": _MAYBE_TIME}},
 })
 OPENAPI["paths"].update({
     "/api/v1/events/{event_id}/invitations": {
         "parameters": _EVENT_ID,
-        "get": _op("Invitations with code, state and companions", secured=True)},
+        "get": _op("Invitations with code, state and companions", secured=True,
+                   ok_schema={"type": "array", "items": _ref("Invitation")})},
     "/api/v1/events/{event_id}/letters.pdf": {
         "parameters": _EVENT_ID,
         "get": _op("Invitation letters as one PDF (those without e-mail; ?all=1 for everyone)", secured=True)},
     "/api/v1/invitations/{code}/rsvp": {
-        "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "parameters": [{"name": "code", "in": "path", "required": True, "schema": _TOKEN_SCHEMA}],
         "post": _op("Answer an invitation; the code is the credential", body="RsvpInput", ok_schema="Invitation",
                     errors=("400", "404", "409", "422", "429"))},
 })
 
 # --- courses: attendance, certificates, training record ---
-_SERIAL = [{"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}]
+_SERIAL = [{"name": "serial", "in": "path", "required": True, "schema": _TOKEN_SCHEMA}]
+_CERTIFICATE = {"type": "object", "required": ["serial", "issued_at", "verify_url"], "properties": {
+    "serial": {"type": "string"}, "issued_at": _TIME, "verify_url": {"type": "string"}}}
 OPENAPI["components"]["schemas"]["RegistrationInput"]["properties"]["women_only"] = {
     "type": "boolean", "description": "Required true for events with audience 'women': the person confirms."}
 OPENAPI["components"]["schemas"].update({
@@ -150,17 +213,25 @@ OPENAPI["components"]["schemas"].update({
         "logo": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"},
         "signature": {"type": "string", "description": "data:image/png|jpeg;base64,... (PNG or JPEG, at most 300 KB and 4000 pixels a side)"}}},
 })
-_REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_REGISTRATION_ID = [{"name": "registration_id", "in": "path", "required": True, "schema": _ID_SCHEMA}]
 OPENAPI["paths"].update({
     "/api/v1/registrations/{registration_id}/attendance": {
         "parameters": _REGISTRATION_ID,
         "post": _op("Record presence on one date (organisers, or door staff at their assigned events; idempotent)",
-                    secured=True, body="AttendanceInput", errors=("400", "404", "409", "422"))},
+                    secured=True, body="AttendanceInput", errors=("400", "404", "409", "422"), ok_schema={
+                        "type": "object", "required": ["registration", "session", "present"], "properties": {
+                            "registration": {"type": "integer"}, "session": {"type": "integer"},
+                            "present": {"type": "boolean"}, "recorded_at": _TIME, "recorded_by": {"type": "integer"}}})},
     "/api/v1/events/{event_id}/certificates": {
         "parameters": _EVENT_ID,
-        "get": _op("Who is eligible for a certificate, and who has one", secured=True),
+        "get": _op("Who is eligible for a certificate, and who has one", secured=True, ok_schema={
+            "type": "array", "items": {"type": "object", "properties": {
+                "registration": {"type": "integer"}, "name": {"type": "string"}, "attended": {"type": "integer"},
+                "dates": {"type": "integer"}, "eligible": {"type": "boolean"},
+                "certificate": {"oneOf": [_CERTIFICATE, {"type": "null"}]}}}}),
         "post": _op("Issue certificates (one person or all eligible), optionally by mail", secured=True,
-                    body="IssueInput", ok="201", errors=("400", "404", "409", "422"))},
+                    body="IssueInput", ok="201", errors=("400", "404", "409", "422"),
+                    ok_schema={"type": "array", "items": _CERTIFICATE})},
     "/api/v1/events/{event_id}/certificates.pdf": {
         "parameters": _EVENT_ID,
         "get": _op("All eligible people's certificates as one PDF, one page each (issues missing ones, "
@@ -172,10 +243,13 @@ OPENAPI["paths"].update({
     "/api/v1/events/{event_id}/certificate-template": {
         "parameters": _EVENT_ID,
         "put": _op("The organiser's certificate texts and images", secured=True, body="CertificateTemplateInput",
-                   errors=("400", "404", "422"))},
+                   errors=("400", "404", "422"), ok_schema={"type": "object", "additionalProperties": {"type": "string"}})},
     "/api/v1/certificates/{serial}/revoke": {
         "parameters": _SERIAL, "post": _op("Revoke a certificate, giving a reason", secured=True, body="RevokeInput",
-                                           errors=("400", "404", "422"))},
+                                           errors=("400", "404", "422"), ok_schema={
+                                               "type": "object", "properties": {
+                                                   "serial": {"type": "string"}, "revoked_at": _TIME,
+                                                   "revoked_reason": {"type": "string"}}})},
     "/api/v1/training-record.csv": {
         "get": _op("HR training record of staff workshops for ?year= as CSV (semicolon, UTF-8 BOM)", secured=True,
                    errors=("422",))},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.requests import Request
@@ -15,14 +16,18 @@ from events_app.core.models import Audience, EventStatus, Invitation, Registrati
 from events_app.core.timeutil import utcnow
 from events_app.mail import delivery
 from events_app.seats.registration import Applicant
+from events_app.core.contact import may_see_meeting_point
 from events_app.newsletter import subscriptions
 from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
+from events_app.security import contact
 from events_app.web.forms import answers_from, applicant_from, whole_number
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
 from events_app.core.validation import parse_whole_number
 
 log = logging.getLogger(__name__)
+#: A database that takes longer than this to count the backlog counts as down for /health.
+HEALTH_TIMEOUT_SECONDS = 5.0
 
 def localized(event, language: str) -> dict:
     """Title and description in the reader's language, falling back to German.
@@ -125,12 +130,16 @@ async def _manage(request: Request, token: str, *, form: dict | None = None, fie
     reg = outcome.registration
     event = await events.get_event(reg.event_id, public=False)
     settings = request.app.state.settings
+    code = request.query_params.get("contact")
+    if code and event.location_confidential:
+        await contact.confirm_by_code(registration=reg, code=code, secret_key=settings.secret_key)
     now = utcnow()
     holds_seat = reg.status == RegistrationStatus.CONFIRMED and event.status != EventStatus.CANCELLED
     invitation = await Invitation.get_or_none(registration_id=reg.id)
     open_now = event.status != EventStatus.CANCELLED and not (
         event.registration_closes_at and event.registration_closes_at <= now)
     return render(request, "manage.html", {
+        "show_location": may_see_meeting_point(event, reg),
         "registration": reg, "event": event, "text": localized(event, request.state.language),
         "position": outcome.waitlist_position, "new": request.query_params.get("new") == "1",
         "message": request.query_params.get("done"),
@@ -227,8 +236,8 @@ async def health(request: Request) -> Response:
     has been due longest has waited; it grows when no worker runs or the SMTP server is down.
     """
     try:
-        backlog = await delivery.backlog()
-    except Exception as exc:  # whatever the driver raises, the answer is the same
+        backlog = await asyncio.wait_for(delivery.backlog(), timeout=HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:  # whatever the driver raises, or no answer in time: the answer is the same
         log.warning("health check: database unreachable: %s", exc)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok",

@@ -19,7 +19,7 @@ MAX_JSON_DEPTH = 20
 async def read_body(request: Request) -> bytes:
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
     body = bytearray()
     async for chunk in request.stream():
@@ -93,7 +93,7 @@ async def read_json(request: Request) -> dict:
 async def read_form(request: Request, *, max_fields: int = 200) -> FormData:
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge()
     form = await request.form(max_files=10, max_fields=max_fields)
     check_form(form)

@@ -122,6 +122,8 @@ routes = [
           methods=["GET"]),
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/contact", admin_registrations.registration_contact,
           methods=["POST"]),
+    Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/verify-contact",
+          admin_registrations.registration_verify_contact, methods=["POST"]),
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/cancel", admin_registrations.registration_cancel,
           methods=["POST"]),
     Route("/admin/events/{event_id:id}/registrations/{registration_id:id}/promote", admin_registrations.registration_promote,

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0010_mail_texts")]
+    dependencies = [("events", "0011_security_contact")]
 
     operations = [
         ops.AddField(

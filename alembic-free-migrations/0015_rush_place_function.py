@@ -76,6 +76,6 @@ async def drop_function(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0013_rush_email_index")]
+    dependencies = [("events", "0014_rush_email_index")]
 
     operations = [ops.RunPython(create_function, drop_function)]

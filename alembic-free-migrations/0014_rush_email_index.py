@@ -8,7 +8,7 @@ _INDEX = 'CREATE INDEX IF NOT EXISTS registration_email_upper ON registration (U
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0012_rush_event_span")]
+    dependencies = [("events", "0013_rush_event_span")]
 
     operations = [
         ops.RunSQL(_INDEX, reverse_sql="DROP INDEX IF EXISTS registration_email_upper"),

@@ -11,7 +11,7 @@ _SPAN = ("UPDATE event SET"
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0011_rush_waiting")]
+    dependencies = [("events", "0012_rush_waiting")]
 
     operations = [
         ops.AddField(
