@@ -9,12 +9,13 @@ import logging
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from tortoise.contrib.starlette import RegisterTortoise
 
-from events_app.core import errors, i18n
+from events_app.core import errors, i18n, pdf
 from events_app.core.settings import Settings, load_settings, tortoise_config
 from events_app.seats import seating
 from events_app.security.throttle import Throttle
@@ -85,7 +86,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    if seating.gave_up_waiting(exc):  # any write that waited for the database's lock in vain: try again
+    if seating.gave_up_waiting(exc):  # lock_timeout / statement_timeout anywhere: busy, not broken
         log.warning("database busy on %s: %s", access_log.redact_path(request.url.path), exc)
         return problem_response(request, errors.SeatsBusy())
     log.exception("unhandled error on %s", access_log.redact_path(request.url.path), exc_info=exc)
@@ -113,7 +114,9 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
             if manage_orm:
-                await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(settings.database_url)))
+                await stack.enter_async_context(RegisterTortoise(app, config=tortoise_config(
+                    settings.database_url, pool_size=settings.pool_size,
+                    statement_timeout=settings.db_statement_timeout, lock_timeout_ms=settings.lock_timeout_ms)))
             if manage_orm and settings.run_worker_in_server:
                 from events_app import worker
 
@@ -121,17 +124,22 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             try:
                 yield
             finally:
-                # the worker finishes the mail in flight, writes its results and hands back the rest
+                # runs after the server answered every request in flight; the database closes after this.
+                # The worker finishes the mail in flight, writes its results and hands back the rest.
                 stop.set()
                 if background:
                     _, late = await asyncio.wait(background, timeout=WORKER_STOP_SECONDS)
                     for task in late:
                         task.cancel()
                     await asyncio.gather(*background, return_exceptions=True)
+                pdf.shutdown()
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")),
+        # pages, JSON and calendars compressed when the client accepts it (level 6: nearly level 9's size for
+        # a fraction of its CPU); feeds served from their cache come compressed already and pass through
+        middleware=[Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6),
+                    Middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")),
                     Middleware(InputBoundaryMiddleware), Middleware(LanguageMiddleware)],
         exception_handlers={
             errors.DomainError: domain_error_handler,

@@ -1,4 +1,5 @@
-"""`events-app serve | migrate | worker | demo | user add | token create | import-invitations | purge`."""
+"""`events-app serve | migrate | worker | backup | restore | demo | user add | token create | import-invitations |
+purge`."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 
 from events_app.core import db
 from events_app.core.settings import load_settings
 from events_app.seats import seating
+
+
+#: How long `serve` lets requests in flight finish after SIGTERM (systemd's TimeoutStopSec must be longer).
+SHUTDOWN_SECONDS = 30
 
 
 def _read_password() -> str:
@@ -58,7 +64,8 @@ async def _demo(settings, if_empty: bool) -> None:
 async def _worker(settings) -> None:
     from events_app import worker
 
-    async with db.orm(settings.database_url):
+    # a worker's jobs run one after another: a few connections are plenty
+    async with db.orm(settings.database_url, pool_size=4, statement_timeout=settings.db_statement_timeout):
         await worker.run_until_signalled(settings)
 
 
@@ -126,7 +133,13 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="app processes (use PostgreSQL for more than one)")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    serve.add_argument("--access-log", action="store_true", help="log every request (the proxy usually does)")
     commands.add_parser("migrate", help="apply database migrations")
+    backup = commands.add_parser("backup", help="write a consistent copy of the database to FILE")
+    backup.add_argument("file")
+    restore = commands.add_parser("restore", help="replace the database with the backup in FILE (stop the server"
+                                                  " and workers first)")
+    restore.add_argument("file")
     commands.add_parser("worker", help="deliver mail and run timed jobs")
     demo = commands.add_parser("demo", help="load demo events (idempotent)")
     demo.add_argument("--if-empty", action="store_true", help="only when there are no events yet")
@@ -164,10 +177,38 @@ def main(argv: list[str] | None = None) -> None:
         if args.workers > 1 and not settings.is_postgres:
             print("Several processes need PostgreSQL; serving with one.", file=sys.stderr)
             args.workers = 1
+        os.environ["EVENTS_WEB_PROCESSES"] = str(args.workers)  # each process takes its share of the pool
         uvicorn.run("events_app.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                    loop="uvloop", http="httptools", log_level="info",
                     # X-Forwarded-For is read by the application, and only from EVENTS_TRUSTED_PROXIES
                     # (web/requests.client_address); uvicorn itself trusts no forwarded header
-                    proxy_headers=False, forwarded_allow_ips="", log_level="info")
+                    proxy_headers=False, forwarded_allow_ips="",
+                    # requests are logged by the reverse proxy (docs/operations.md); a second log of every
+                    # address costs CPU in a rush and keeps personal data nobody needs
+                    access_log=args.access_log,
+                    # on SIGTERM: stop accepting, answer what is in flight (at most this long), then the
+                    # application's shutdown ends the render process and closes the database
+                    timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+                    # a process busy with a rush on a loaded machine may answer the supervisor's ping late;
+                    # restarting it then would drop every connection it holds
+                    timeout_worker_healthcheck=30,
+                    # idle keep-alive connections stay open longer than the proxy keeps its own (nginx: 60 s),
+                    # so the proxy never sends a request on a connection the server is just closing
+                    timeout_keep_alive=65)
+    elif args.command in ("backup", "restore"):
+        from pathlib import Path
+
+        from events_app.core import backup as backups
+
+        try:
+            if args.command == "backup":
+                backups.backup(settings.database_url, Path(args.file))
+                print(f"backup written to {args.file}")
+            else:
+                backups.restore(settings.database_url, Path(args.file))
+                print(f"database restored from {args.file}")
+        except backups.BackupFailed as exc:
+            raise SystemExit(f"{args.command} failed: {exc}") from None
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("migrations applied")

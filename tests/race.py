@@ -28,7 +28,8 @@ from tortoise.transactions import in_transaction
 
 from events_app.courses import checkin
 from events_app.core import errors
-from events_app.seats import registration, seating
+from events_app.seats import register_sql, registration, seating
+from events_app.core.timeutil import utcnow
 from events_app.core.settings import tortoise_config
 from events_app.core.models import Certificate, CheckIn, Event, Registration, RegistrationStatus, User
 from events_app.seats.registration import Applicant
@@ -101,6 +102,26 @@ def unlocked_event_lock(gate: Gate):
         await gate.pass_through(ROLE.get())
         yield conn, event
     return lock
+
+
+def unlocked_place(gate: Gate):
+    """The hot path's classic bug in place of `register_sql.place`: read the counters, decide, write them
+    back; no lock, no transaction. Every participant passes `gate` between its read and its first write."""
+    async def place(row: register_sql.NewRegistration, *, now) -> register_sql.Placed:
+        event = await Event.get(id=row.event_id)
+        await gate.pass_through(ROLE.get())
+        fits = event.seats_taken + row.seats <= event.capacity
+        if fits:
+            await Event.filter(id=event.id).update(seats_taken=event.seats_taken + row.seats)
+        else:
+            await Event.filter(id=event.id).update(waiting=event.waiting + 1)
+        status = RegistrationStatus.CONFIRMED if fits else RegistrationStatus.WAITLISTED
+        created = await Registration.create(
+            event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
+            companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=utcnow(),
+            manage_token=row.manage_token, checkin_token=row.checkin_token, confirmed_at=now if fits else None)
+        return register_sql.Placed(created.id, status.value, None if fits else event.waiting + 1, created.queued_at)
+    return place
 
 
 def transaction_without_row_lock(gate: Gate):
@@ -293,6 +314,7 @@ async def check_invariants(event_id: int, *, expected_total: int) -> dict:
         # whoever holds seats and came later than a waiting request must have needed fewer seats than it
         skipped = [r.id for r in waiting if _queued(r) < _queued(late) and r.seats <= late.seats]
         assert not skipped, f"registration {late.id} holds seats that older waiting requests {skipped} fit into"
+    assert event.waiting == len(waiting), f"waiting counter {event.waiting} but {len(waiting)} rows wait"
     return {"held": held, "waiting": len(waiting), "total": len(rows)}
 
 
@@ -322,6 +344,7 @@ async def _main(argv: list[str]) -> None:
         gate = Gate(args.gate, args.gate_parties, roles=tuple(args.gate_roles.split(",")) if args.gate_roles else None,
                     first=args.gate_first)
         seating.event_lock = transaction_without_row_lock(gate)
+        register_sql.place = unlocked_place(gate)
         if args.database_url.startswith("sqlite"):
             config["connections"]["default"]["engine"] = "tortoise.backends.sqlite"  # deferred BEGIN
     await Tortoise.init(config=config, _enable_global_fallback=True)

@@ -16,6 +16,8 @@ REGISTRATION = SimpleNamespace(id=7, event_id=3, email="erika@giessen.de", manag
                                checkin_token="chk_xyz")
 
 BUILT = {
+    "event_list": urls.event_list(BASE, cursor="abc"),
+    "api_events": urls.api_events(BASE, limit="100", cursor="abc"),
     "event_page": urls.event_page(BASE, 3),
     "event_calendar": urls.event_calendar(BASE, 3),
     "public_calendar": urls.public_calendar(BASE),

@@ -19,7 +19,7 @@ from events_app.core import audit, db, errors
 from events_app.seats import events, seating
 from events_app.seats.registration import (
     Applicant, Outcome, STATUS_FIELDS, check_applicant, expire_event_offers, new_token,
-    place_registration, promote_waiting, queue_registration_mail, release_seats, seat_counts, set_status,
+    place_registration, promote_waiting, queue_registration_mail, release_seats, set_status,
     waitlist_position,
 )
 from events_app.core.errors import N_
@@ -174,11 +174,7 @@ class EventSummary:
 
 
 async def summarise(event: Event) -> EventSummary:
-    counts = await seat_counts(event.id)
-    taken = counts["confirmed"] + counts["offered"]
-    percent = min(100, round(100 * taken / event.capacity)) if event.capacity else 100
-    return EventSummary(event, events.first_start(event), taken, counts["waitlisted"], counts["waitlisted_seats"],
-                        percent)
+    return (await summaries([event]))[0]
 
 
 async def summaries(listed: list[Event]) -> list[EventSummary]:
@@ -250,9 +246,9 @@ async def upcoming(*, now: datetime | None = None) -> list[EventSummary]:
     now = now or utcnow()
     ids = await EventSession.filter(ends_at__gte=now).values_list("event_id", flat=True)
     listed = await Event.filter(id__in=set(ids)).prefetch_related("sessions")
-    summaries = [await summarise(event) for event in listed]
-    summaries.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))
-    return summaries
+    found = await summaries(list(listed))  # one grouped query, not one per event
+    found.sort(key=lambda s: (s.starts_at is None, s.starts_at or now))
+    return found
 
 
 async def attention(*, now: datetime | None = None, within_hours: int = 24) -> dict:
@@ -359,6 +355,7 @@ async def promote(*, event_id: int, registration_id: int, by: User, beyond_capac
         if over and not beyond_capacity:
             raise errors.NotEnoughSeats()
         await seating.take_seats(conn, event, extra, beyond_capacity=over)
+        await seating.count_waiting(conn, event, -(registration.status == RegistrationStatus.WAITLISTED))
         set_status(registration, RegistrationStatus.CONFIRMED, now)
         registration.confirmed_at = now
         registration.offer_expires_at = None

@@ -16,20 +16,23 @@ Listing feeds (public, private) carry dates from 30 days ago on (`KEEP_PAST_DAYS
 was cancelled stays long enough, with STATUS:CANCELLED, for every client to remove it.
 
 A conditional GET must not build the calendar: `feed_state` answers from one aggregate query over
-the feed's dates (count, sums of SEQUENCE, latest change) plus, for listing feeds, the latest change
-of any event (an event made unlisted leaves the feed without changing the remaining rows).
+the feed's dates (count, sums of SEQUENCE, latest change); for listing feeds, over all events and
+dates (see `_LISTING_STATE_SQL`). A plain GET gets the calendar built once per ETag
+(`compressed_feed`).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from collections import OrderedDict
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q, Subquery
-from tortoise.functions import Count, Max, Sum
+from tortoise import connections
+from tortoise.expressions import Q
 
 from events_app.calendar import ical
 from events_app.core import errors, i18n, urls
@@ -143,16 +146,11 @@ def _as_datetime(value) -> datetime:
 
 
 async def feed_state(feed: Feed, *, language: str, base_url: str, tz_name: str, now: datetime | None = None) -> FeedState:
-    """ETag and Last-Modified of a feed, from aggregates only: cheap enough for every poll."""
+    """ETag and Last-Modified of a feed, from one aggregate query: cheap enough for every poll."""
     now = now or utcnow()
     window_start = feed_window_start(now, tz_name)
-    shown = _session_query(feed, window_start)
-    # aggregates over the shown rows, picked by id subqueries (a join would make the ORM group by row)
-    session_rows = await EventSession.filter(id__in=Subquery(shown.values("id"))).annotate(
-        n=Count("id"), changed=Max("updated_at"), seq=Sum("sequence")).values("n", "changed", "seq")
-    event_rows = await Event.filter(id__in=Subquery(shown.values("event_id"))).annotate(
-        event_changed=Max("updated_at"), event_seq=Sum("sequence")).values("event_changed", "event_seq")
-    row = {**(session_rows[0] if session_rows else {}), **(event_rows[0] if event_rows else {})}
+    conn = connections.get("default")
+    [row] = await conn.execute_query_dict(_state_sql(feed, window_start, conn.capabilities.dialect))
     count = row.get("n") or 0
     if count == 0 and feed.missing is not None:
         raise feed.missing()
@@ -160,15 +158,48 @@ async def feed_state(feed: Feed, *, language: str, base_url: str, tz_name: str, 
     if feed.extra_changed is not None:
         moments.append(_as_datetime(feed.extra_changed))
     if feed.listing:
-        latest = await Event.all().annotate(m=Max("updated_at")).values("m")
-        moments.append(_as_datetime(latest[0]["m"] if latest else None))
         moments.append(window_start)  # dates leave the window at midnight
     last_modified = max(moments)
     parts = [FORMAT_VERSION, feed.key, feed.extra_key, language, base_url, tz_name, window_start.isoformat(),
-             str(count), str(row.get("seq") or 0), str(row.get("event_seq") or 0),
+             str(count), str(row.get("events") or 0), str(row.get("seq") or 0), str(row.get("event_seq") or 0),
              *(moment.isoformat() for moment in moments)]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     return FeedState(etag=f'"{digest}"', last_modified=last_modified, count=count)
+
+
+_STATE_SQL: dict[tuple, str] = {}
+
+
+def _state_sql(feed: Feed, window_start: datetime, dialect: str) -> str:
+    """The validator's aggregates in one statement: over the shown dates, over their events and, for
+    listings, the latest change of any event (an event made unlisted leaves the feed without changing
+    the remaining rows). The ORM writes the shown dates' query once per feed and day; its values are
+    ids, enums and the window's start, never text a person typed."""
+    if feed.listing:
+        return _LISTING_STATE_SQL
+    key = (feed.key, window_start, dialect)
+    if key in _STATE_SQL:
+        return _STATE_SQL[key]
+    if len(_STATE_SQL) >= 256:
+        _STATE_SQL.clear()
+    shown = _session_query(feed, window_start).values("id", "event_id", "updated_at", "sequence").sql(
+        params_inline=True)
+    sql = _STATE_SQL[key] = (f"WITH shown AS ({shown}) SELECT COUNT(*) AS n, MAX(shown.updated_at) AS changed,"
+            f" SUM(shown.sequence) AS seq,"
+            f" (SELECT MAX(updated_at) FROM event WHERE id IN (SELECT event_id FROM shown)) AS event_changed,"
+            f" (SELECT SUM(sequence) FROM event WHERE id IN (SELECT event_id FROM shown)) AS event_seq"
+            f" FROM shown")
+    return sql
+
+
+#: A listing's validator looks at every event and date, not only the shown ones: two flat aggregates are
+#: far cheaper than picking the shown dates on every poll, and a change to any event (an unlisted one
+#: too) only costs one rebuild. Deleted rows lower a count; every other change raises an updated_at or
+#: a SEQUENCE. The window's start is part of the ETag, so dates still leave the feed at midnight.
+_LISTING_STATE_SQL = (
+    "SELECT s.n, s.changed, s.seq, e.event_changed, e.event_seq, e.events"
+    " FROM (SELECT COUNT(*) AS n, MAX(updated_at) AS changed, SUM(sequence) AS seq FROM event_session) s,"
+    " (SELECT COUNT(*) AS events, MAX(updated_at) AS event_changed, SUM(sequence) AS event_seq FROM event) e")
 
 
 async def feed_calendar(feed: Feed, *, language: str, base_url: str, tz_name: str,
@@ -187,6 +218,30 @@ async def feed_calendar(feed: Feed, *, language: str, base_url: str, tz_name: st
         name = i18n.gettext(language, msgid, **{k: i18n.gettext(language, v) for k, v in params.items()})
     return ical.build_calendar(pairs, name=name, language=language, base_url=base_url, timezone=tz_name,
                                    audience=feed.audience)
+
+
+#: Built feeds kept per process, by ETag (which names the feed, its language and every change it shows).
+BUILT_FEEDS_KEPT = 32
+_built: OrderedDict[str, bytes] = OrderedDict()
+
+
+async def compressed_feed(feed: Feed, state: FeedState, *, language: str, base_url: str, tz_name: str,
+                          now: datetime) -> bytes:
+    """The feed's calendar, gzip-compressed, built only when its validator changed.
+
+    Calendar clients poll every few minutes and most feeds change a few times a day, so the calendar
+    is built once per change (per process) and kept compressed (a tenth of the size, and the
+    compression is paid once too); clients that do not take gzip get it unpacked."""
+    found = _built.get(state.etag)
+    if found is not None:
+        _built.move_to_end(state.etag)
+        return found
+    body = await feed_calendar(feed, language=language, base_url=base_url, tz_name=tz_name, now=now)
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    _built[state.etag] = packed
+    while len(_built) > BUILT_FEEDS_KEPT:
+        _built.popitem(last=False)
+    return packed
 
 
 #: What a calendar needs of a date and of its event, fetched in one query (plain values, not models:

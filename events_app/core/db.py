@@ -33,11 +33,12 @@ async def migrate(database_url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def orm(database_url: str) -> AsyncIterator[None]:
+async def orm(database_url: str, *, pool_size: int = 20, statement_timeout: int = 0) -> AsyncIterator[None]:
     # Tortoise caches built SQL by connection name; a process that moves to another database
     # (benchmarks, tests) must not reuse one dialect's SQL on the other.
     EXECUTOR_CACHE.clear()
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    config = tortoise_config(database_url, pool_size=pool_size, statement_timeout=statement_timeout)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
     try:
         yield
     finally:

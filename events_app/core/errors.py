@@ -262,6 +262,14 @@ class NoDateLeft(DomainError):
     slug = "no-date-left"
 
 
+class InvalidCursor(DomainError):
+    """A `cursor` that we did not hand out (or that was cut short)."""
+
+    status = 400
+    title = N_("This page link is not valid. Please start again from the first page.")
+    slug = "invalid-cursor"
+
+
 class SeatsBusy(DomainError):
     """The event's lock stayed taken longer than EVENTS_LOCK_TIMEOUT_MS: a rush or a stuck change.
     Nothing was changed; the client may simply send the same request again."""

@@ -77,6 +77,8 @@ class Event(Model):
     capacity = fields.IntField()
     #: Seats held by confirmed and offered registrations, changed only under the event lock.
     seats_taken = fields.IntField(default=0)
+    #: Registrations on the waiting list, changed only under the event lock. A newcomer's place is this number.
+    waiting = fields.IntField(default=0)
     waitlist = fields.BooleanField(default=True)
     offer_hours = fields.IntField(default=0)
     max_companions = fields.IntField(default=0)
@@ -103,6 +105,10 @@ class Event(Model):
     announced_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    #: Start of the first date (of the scheduled ones, if any), kept with the dates: lists sort and page by it.
+    first_starts_at = fields.DatetimeField(null=True)
+    #: End of the last date (of the scheduled ones, if any): an event is upcoming until then.
+    last_ends_at = fields.DatetimeField(null=True)
 
     sessions: fields.ReverseRelation["EventSession"]
     registrations: fields.ReverseRelation["Registration"]
@@ -110,6 +116,7 @@ class Event(Model):
 
     class Meta:
         table = "event"
+        indexes = (("first_starts_at", "id"),)
 
 
 class EventSession(Model):

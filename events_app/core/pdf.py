@@ -115,10 +115,19 @@ def _split(htmls: list[str], base_url: str | None, progress_file: str | None) ->
 
 
 def _lower_priority() -> None:
-    """The render process yields the CPU to the web server: answering requests comes first."""
+    """The render process yields the CPU to the web server: answering requests comes first. It also asks
+    Linux to end it when its parent dies, so a killed server never leaves a render process behind."""
     try:
         os.nice(10)
     except OSError:
+        pass
+    try:
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the server's shutdown still ends it
         pass
 
 
@@ -130,6 +139,21 @@ def _executor() -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_lower_priority)
         return _pool
+
+
+def shutdown() -> None:
+    """End the render process (the server's shutdown calls this after the last request was answered)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    processes = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:

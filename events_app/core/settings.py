@@ -58,6 +58,14 @@ class Settings:
     max_body_bytes: int = _setting("", N_("Largest request body accepted, in bytes."), default=1_000_000)
     reminder_hours: int = _setting("EVENTS_REMINDER_HOURS", N_("Reminder mail this many hours before an event."),
                                    default=48)
+    db_connections: int = _setting("EVENTS_DB_CONNECTIONS", N_("PostgreSQL connections all web processes of this "
+                                                               "machine may hold together; each process gets its "
+                                                               "share."), default=20)
+    web_processes: int = _setting("EVENTS_WEB_PROCESSES", N_("Web processes on this machine (set by `events-app "
+                                                             "serve --workers`)."), default=1)
+    db_statement_timeout: int = _setting("EVENTS_DB_STATEMENT_TIMEOUT", N_("Seconds after which PostgreSQL "
+                                                                           "stops a statement (0: never)."),
+                                         default=30)
     digest_hour: int = _setting("EVENTS_DIGEST_HOUR", N_("Local hour (0-23) of the organisers' daily summary "
                                                          "mail. -1 sends none."), default=-1)
     lock_timeout_ms: int = _setting("EVENTS_LOCK_TIMEOUT_MS", N_("How long a change of seats waits for the "
@@ -123,6 +131,11 @@ class Settings:
         return replace(self, **changes)
 
     @property
+    def pool_size(self) -> int:
+        """Connections per process: the machine's budget shared by the web processes (at least 2 each)."""
+        return max(2, self.db_connections // max(1, self.web_processes))
+
+    @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
@@ -184,6 +197,9 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        db_connections=config("EVENTS_DB_CONNECTIONS", cast=int, default=20),
+        web_processes=config("EVENTS_WEB_PROCESSES", cast=int, default=1),
+        db_statement_timeout=config("EVENTS_DB_STATEMENT_TIMEOUT", cast=int, default=30),
         lock_timeout_ms=config("EVENTS_LOCK_TIMEOUT_MS", cast=int, default=5000),
         rate_limits=config("EVENTS_RATE_LIMITS", default="on").strip().lower() not in ("off", "0", "false", "no"),
         rate_limit_storage=config("EVENTS_RATE_LIMIT_STORAGE", default=""),
@@ -242,8 +258,13 @@ def describe(settings: Settings) -> list[SettingRow]:
     return rows
 
 
-def tortoise_config(database_url: str) -> dict:
-    """The ORM config for a database URL. SQLite uses our own client that begins transactions IMMEDIATE."""
+def tortoise_config(database_url: str, *, pool_size: int = 20, statement_timeout: int = 0,
+                    lock_timeout_ms: int = 0) -> dict:
+    """The ORM config for a database URL. SQLite uses our own client that begins transactions IMMEDIATE.
+
+    On PostgreSQL every connection of the pool gets `statement_timeout` (seconds, 0: none), so a
+    runaway query ends with an error instead of holding a connection and its locks, and
+    `lock_timeout` (milliseconds, 0: none), so no statement waits for a row lock forever."""
     if database_url.startswith("sqlite://"):
         path = database_url.removeprefix("sqlite://")
         if path != ":memory:":
@@ -263,7 +284,9 @@ def tortoise_config(database_url: str) -> dict:
                 "password": parts.password or "",
                 "database": parts.path.lstrip("/") or "events",
                 "minsize": 1,
-                "maxsize": 20,
+                "maxsize": pool_size,
+                "server_settings": {"statement_timeout": str(statement_timeout * 1000),
+                                    "lock_timeout": str(lock_timeout_ms)},
             },
         }
     return {

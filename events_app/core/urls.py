@@ -33,6 +33,16 @@ def webcal(url: str) -> str:
 
 # --- events and calendars ------------------------------------------------------------------------
 
+def event_list(base_url: str, **query: str) -> str:
+    """The home page: upcoming events, a page at a time (`cursor` names the page)."""
+    return f"{_base(base_url)}/" + (f"?{urlencode(query)}" if query else "")
+
+
+def api_events(base_url: str, **query: str) -> str:
+    """The API's list of upcoming events (`limit`, `cursor`)."""
+    return f"{_base(base_url)}/api/v1/events" + (f"?{urlencode(query)}" if query else "")
+
+
 def event_page(base_url: str, event_id: int) -> str:
     return f"{_base(base_url)}/events/{event_id}"
 

@@ -8,14 +8,21 @@ Creating, changing and cancelling write the audit entry in the same transaction,
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
+from tortoise import connections
+from tortoise.expressions import Q
+from tortoise.fields import JSONField
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from events_app.core import audit, db, errors
 from events_app.core.errors import N_
-from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Registration, RegistrationStatus, SessionStatus, User, Visibility
+from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Question, Registration, RegistrationStatus, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
 from events_app.seats import seating
 from events_app.seats.registration import check_capacity, promote_waiting
@@ -87,6 +94,7 @@ async def create_event(*, values: dict, sessions: list[SessionSpec], by: User | 
         event = await Event.create(**{k: v for k, v in values.items() if k in EDITABLE_FIELDS}, using_db=conn)
         for spec in sessions:
             await EventSession.create(event=event, starts_at=spec.starts_at, ends_at=spec.ends_at, using_db=conn)
+        await _keep_span(conn, event)
         await add_standard_questions(conn, event)
         await audit.record("event.created", user=by, event_id=event.id, conn=conn)
         return event
@@ -110,6 +118,18 @@ async def _tell_unanswered_invitees(conn: BaseDBAsyncClient, event: Event, templ
         await queue_mail(conn, template=template, recipient=invitation.email, language=invitation.language,
                          context={"invitation_id": invitation.id, "event_id": event.id, **extra}, event_id=event.id)
     return len(pending)
+
+
+async def _keep_span(conn: BaseDBAsyncClient, event: Event) -> None:
+    """Note the first start and the last end on the event (of the scheduled dates, if any), so lists can
+    pick and sort upcoming events with an index instead of looking at every date. Called wherever dates
+    are added, moved or cancelled."""
+    dates = await EventSession.filter(event_id=event.id).using_db(conn).values_list("starts_at", "ends_at", "status")
+    shown = [d for d in dates if SessionStatus(d[2]) == SessionStatus.SCHEDULED] or dates
+    event.first_starts_at = min((d[0] for d in shown), default=None)
+    event.last_ends_at = max((d[1] for d in shown), default=None)
+    await Event.filter(id=event.id).using_db(conn).update(first_starts_at=event.first_starts_at,
+                                                          last_ends_at=event.last_ends_at)
 
 
 async def _apply_sessions(conn: BaseDBAsyncClient, event: Event, sessions: list[SessionSpec]) -> bool:
@@ -164,6 +184,7 @@ async def update_event(*, event_id: int, values: dict, sessions: list[SessionSpe
         if sessions is not None and await _apply_sessions(conn, event, sessions):
             notify = True
             changed.append("sessions")
+            await _keep_span(conn, event)
         if notify:
             event.sequence += 1
         await event.save(using_db=conn)
@@ -200,23 +221,84 @@ async def get_event(event_id: int, *, public: bool = True) -> Event:
     return event
 
 
-async def list_public_events(*, now: datetime | None = None, kind: EventKind | None = None,
-                             include_past: bool = False) -> list[Event]:
-    """Public, listed events, soonest first; past events only when asked."""
+async def get_event_for_signup(event_id: int) -> Event:
+    """An event with its questions (no sessions), as `get_event` gives it to the public, in one plain query.
+
+    The registration form and API load the event on every request of a rush; the ORM's query building
+    and prefetching cost several times what the database does, so this one statement is written out."""
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(_signup_query(conn.capabilities.dialect), [event_id])
+    if not rows or rows[0]["visibility"] == Visibility.DRAFT.value:
+        raise errors.EventNotFound()
+    row = dict(rows[0])
+    questions = json.loads(row.pop("signup_questions") or "[]")
+    event = Event._init_from_db(**row)
+    event.questions._set_result_for_query([Question._init_from_db(**question) for question in questions])
+    return event
+
+
+@functools.cache
+def _signup_query(dialect: str) -> str:
+    """The event's row and its questions as a JSON array (ordered like `Question.Meta.ordering`)."""
+    if dialect == "postgres":
+        return ("SELECT e.*, (SELECT json_agg(q ORDER BY q.position, q.id) FROM question q"
+                " WHERE q.event_id = e.id) AS signup_questions FROM event e WHERE e.id = $1")
+    columns = sorted(set(Question._meta.fields_db_projection.values()) | {"event_id"})
+    json_columns = {Question._meta.fields_db_projection[name] for name, field in Question._meta.fields_map.items()
+                    if isinstance(field, JSONField)}
+    pairs = ", ".join(f"'{c}', " + (f"json(q.{c})" if c in json_columns else f"q.{c}") for c in columns)
+    return (f"SELECT e.*, (SELECT json_group_array(json_object({pairs})) FROM"
+            " (SELECT * FROM question WHERE event_id = e.id ORDER BY position, id) q) AS signup_questions"
+            " FROM event e WHERE e.id = ?")
+
+
+#: Most events one page of a listing (home page, API) holds.
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[Event]
+    #: Hands out the page after this one; None on the last page.
+    next_cursor: str | None
+
+
+def _cursor(first_start: datetime, event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{first_start.isoformat()}|{event_id}".encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        start, _, event_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
+        first_start = datetime.fromisoformat(start)
+        if first_start.tzinfo is None or not event_id.isdigit():
+            raise ValueError(cursor)
+        return first_start.astimezone(timezone.utc), int(event_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise errors.InvalidCursor() from None
+
+
+async def upcoming_public_events(*, limit: int = 20, cursor: str | None = None, kind: EventKind | None = None,
+                                 now: datetime | None = None) -> EventPage:
+    """Public, listed events that have not ended, soonest first, `limit` at a time (at most MAX_PAGE_SIZE).
+
+    The database picks the page through the index on (first_starts_at, id), so a page costs three queries
+    (the events, their dates, their questions) however many events there are. `cursor` is the previous page's
+    `next_cursor`: the (first date, id) after which this page begins, so events added or removed
+    meanwhile neither repeat nor skip one.
+    """
     now = now or utcnow()
-    query = Event.filter(visibility=Visibility.PUBLIC).exclude(audience=Audience.INVITATION)
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = Event.filter(visibility=Visibility.PUBLIC, last_ends_at__gte=now).exclude(audience=Audience.INVITATION)
     if kind:
-        query = query.filter(kind=kind)
-    events = await query.prefetch_related("sessions", "questions")
-    listed = []
-    for event in events:
-        sessions = [s for s in event.sessions if s.status == SessionStatus.SCHEDULED] or list(event.sessions)
-        if not sessions:
-            continue
-        if include_past or max(s.ends_at for s in sessions) >= now:
-            listed.append(event)
-    listed.sort(key=lambda e: min(s.starts_at for s in e.sessions))
-    return listed
+        query = query.filter(kind=EventKind(kind))
+    if cursor:
+        first_start, event_id = _read_cursor(cursor)
+        query = query.filter(Q(first_starts_at__gt=first_start) | Q(first_starts_at=first_start, id__gt=event_id))
+    found = await query.order_by("first_starts_at", "id").limit(limit + 1).prefetch_related("sessions", "questions")
+    page = list(found[:limit])
+    following = _cursor(page[-1].first_starts_at, page[-1].id) if len(found) > limit else None
+    return EventPage(page, following)
 
 
 def first_start(event: Event) -> datetime | None:

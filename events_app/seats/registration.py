@@ -19,10 +19,10 @@ from events_app.core.errors import N_
 from events_app.core.models import SEAT_HOLDING, Audience, Event, EventKind, EventSession, EventStatus, Registration, RegistrationStatus
 from events_app.mail.outbox import queue_mail
 from events_app.core.i18n import LANGUAGES
-from events_app.seats import seating
+from events_app.seats import register_sql, seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, normalise_email, normalise_phone, staff_address_allowed
-from events_app.seats.participation import clean_postcode, newcomer_facts
+from events_app.seats.participation import clean_postcode, describe_newcomer, newcomer_facts
 
 
 def new_token() -> str:
@@ -133,8 +133,11 @@ def check_open(event: Event, now: datetime) -> None:
 async def check_not_over(event: Event, now: datetime) -> None:
     """An event recorded after it took place (or simply over) takes no more sign-ups from the public;
     organisers may still add the people who came, by hand."""
-    ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
-    if ends and max(ends) <= now:
+    last_end = event.last_ends_at  # kept with the dates (events._keep_span): no query in a rush
+    if last_end is None:
+        ends = await EventSession.filter(event_id=event.id).values_list("ends_at", flat=True)
+        last_end = max(ends, default=None)
+    if last_end is not None and last_end <= now:
         raise errors.RegistrationClosed()
 
 
@@ -202,45 +205,88 @@ async def register(
     hold_seat: bool = True,
     once_per_email: bool = False,
     now: datetime | None = None,
+    event: Event | None = None,
 ) -> Outcome:
     """Register a person: confirmed if the seats are free, else on the waiting list.
 
     `hold_seat=False` stores the registration as pending (it holds no seat until
     `confirm_pending`), for sign-ups whose address must be verified first. `once_per_email` refuses
     a second live registration of the same address for the event (public sign-up: no seats taken and
-    no mail sent again and again to an address the caller chose).
+    no mail sent again and again to an address the caller chose). A caller that has loaded the event
+    passes it (`event`) to spare a query.
+
+    Everything but the seat decision happens before the event's lock: the checks here, the row's
+    values, tokens and figures (district, taken part before). The lock is held only for
+    `register_sql.place`, which checks again, under the lock, what may have changed meanwhile
+    (cancelled, closed, full, the same address registered).
     """
     now = now or utcnow()
-    facts = await newcomer_facts(email=_address_or_nothing(applicant.email), phone=applicant.phone.strip(),
-                                 postcode=applicant.postcode, event_id=event_id)
-    async with seating.event_lock(event_id) as (conn, event):
-        person = check_applicant(event, applicant, languages=languages, rules=rules, input_problems=input_problems)
-        if event.audience == Audience.INVITATION and not via_invitation:
-            raise errors.InvitationRequired()
-        check_open(event, now)
-        if once_per_email and person.email and await Registration.filter(
-                event_id=event.id, email__iexact=person.email,
-                status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists():
-            # checked under the event lock, so two identical sign-ups at once cannot both pass
+    if event is None or event.id != event_id:
+        event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    person = check_applicant(event, applicant, languages=languages, rules=rules, input_problems=input_problems)
+    if event.audience == Audience.INVITATION and not via_invitation:
+        raise errors.InvitationRequired()
+    check_open(event, now)
+    if not hold_seat:
+        return await _register_pending(event.id, person, once_per_email=once_per_email, now=now)
+    row = register_sql.NewRegistration(
+        event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
+        companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
+        manage_token=new_token(), checkin_token=new_token(), once_per_email=once_per_email and bool(person.email),
+        **vars(await newcomer_facts(email=person.email, phone=person.phone, postcode=person.postcode,
+                                    event_id=event.id)))
+    if event.offer_hours > 0 and await _offers_due(event.id, now):
+        # expired offers pass their seats to the waiting list first, never to a newcomer
+        async with seating.event_lock(event.id) as (conn, locked):
+            await expire_event_offers(conn, locked, now)
+    placed = await register_sql.place(row, now=now)
+    if placed.status is None:
+        await _why_not_placed(row, now)
+    status = RegistrationStatus(placed.status)
+    registration = Registration(
+        id=placed.id, event_id=row.event_id, name=row.name, email=row.email, phone=row.phone, language=row.language,
+        companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=placed.queued_at,
+        manage_token=row.manage_token, checkin_token=row.checkin_token, sequence=0, created_at=now, updated_at=now,
+        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None, postcode=row.postcode,
+        district=row.district, returning=row.returning, waited=status == RegistrationStatus.WAITLISTED)
+    registration._saved_in_db = True
+    return Outcome(registration, placed.position)
+
+
+async def _live_registration_exists(conn: BaseDBAsyncClient, event_id: int, email: str) -> bool:
+    return await Registration.filter(
+        event_id=event_id, email__iexact=email,
+        status__not_in=(RegistrationStatus.CANCELLED, RegistrationStatus.EXPIRED)).using_db(conn).exists()
+
+
+async def _register_pending(event_id: int, person: Applicant, *, once_per_email: bool, now: datetime) -> Outcome:
+    """A sign-up that holds no seat yet: the row and its verification mail, under the event lock so two
+    identical sign-ups at once cannot both pass the one-address rule."""
+    async with seating.event_lock(event_id) as (conn, _):
+        if once_per_email and person.email and await _live_registration_exists(conn, event_id, person.email):
             raise errors.AlreadyRegistered()
-        if event.offer_hours > 0:  # offers exist only then (the worker expires any left from before)
-            await expire_event_offers(conn, event, now)
-        seats = 1 + person.companions
         registration = Registration(
-            event_id=event.id, name=person.name, email=person.email, phone=person.phone,
-            language=person.language, companions=person.companions, seats=seats,
-            answers=person.answers or {}, queued_at=utcnow(), postcode=facts.postcode, district=facts.district,
-            returning=facts.returning, manage_token=new_token(), checkin_token=new_token(),
-        )
-        if not hold_seat:
-            set_status(registration, RegistrationStatus.PENDING, now)
-            await registration.save(using_db=conn)
-            await queue_registration_mail(conn, registration, "verify_email")
-            return Outcome(registration, None)
-        await place_registration(conn, event, registration, now)
-        position = await waitlist_position(conn, registration)
-        await queue_registration_mail(conn, registration, "waitlisted" if position else "confirmed", position=position)
-        return Outcome(registration, position)
+            event_id=event_id, name=person.name, email=person.email, phone=person.phone, language=person.language,
+            companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
+            queued_at=utcnow(), postcode=person.postcode, manage_token=new_token(), checkin_token=new_token())
+        await describe_newcomer(conn, registration)
+        set_status(registration, RegistrationStatus.PENDING, now)
+        await registration.save(using_db=conn)
+        await queue_registration_mail(conn, registration, "verify_email")
+    return Outcome(registration, None)
+
+
+async def _why_not_placed(row: register_sql.NewRegistration, now: datetime) -> None:
+    """The lock found the event unable to take this registration: raise the error that says why."""
+    event = await Event.get_or_none(id=row.event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    check_open(event, now)
+    if row.once_per_email and await _live_registration_exists(Event._meta.db, row.event_id, row.email):
+        raise errors.AlreadyRegistered()
+    raise errors.EventFull()
 
 
 async def place_registration(conn: BaseDBAsyncClient, event: Event, registration: Registration,
@@ -255,6 +301,7 @@ async def place_registration(conn: BaseDBAsyncClient, event: Event, registration
         set_status(registration, RegistrationStatus.WAITLISTED, now)
         # the clock read under the lock, so queue order is lock order even across processes
         registration.queued_at = utcnow()
+        await seating.count_waiting(conn, event, +1)
     else:
         raise errors.EventFull()
     await registration.save(using_db=conn)
@@ -309,6 +356,8 @@ async def promote_waiting(conn: BaseDBAsyncClient, event: Event, now: datetime) 
         await queue_registration_mail(conn, registration, template,
                     offer_expires_at=registration.offer_expires_at.isoformat() if registration.offer_expires_at else None)
         promoted.append(registration)
+    # the whole list was at hand: the counter is exact again, whatever happened before
+    await seating.count_waiting(conn, event, len(waiting) - len(promoted) - event.waiting)
     return promoted
 
 
@@ -317,6 +366,8 @@ async def release_seats(conn: BaseDBAsyncClient, event: Event, registration: Reg
     """Give back the seats a registration held and set its new status. Call only under `seating.event_lock`."""
     if registration.status in SEAT_HOLDING:
         await seating.give_back_seats(conn, event, registration.seats)
+    await seating.count_waiting(conn, event, (status == RegistrationStatus.WAITLISTED)
+                                - (registration.status == RegistrationStatus.WAITLISTED))
     set_status(registration, status, now)
     registration.offer_expires_at = None
     if status == RegistrationStatus.CANCELLED:

@@ -7,6 +7,9 @@ SQLite our client begins every transaction IMMEDIATE, so the database's write lo
 start (waiting for it past the connection's busy_timeout is `SeatsBusy` too). Under that lock `take_seats` and `give_back_seats` are the only code that writes
 `Event.seats_taken`: registration (place, promote, release), answers to invitations with companions
 and the back office all go through them, so the counter is compared and written in one place.
+`count_waiting` does the same for `Event.waiting`, the length of the waiting list. The one exception
+is the public sign-up's hot path, `register_sql.place`: the same decision (take the seats if they fit,
+else the next waiting place) written as one statement, so a rush holds the lock only that long.
 
 Callers look the lock up as `seating.event_lock` at call time (never `from ... import event_lock`),
 so the race tests' negative controls can take it away from every path at once.
@@ -112,3 +115,10 @@ async def give_back_seats(conn: BaseDBAsyncClient, event: Event, seats: int) -> 
     if seats:
         event.seats_taken -= seats
         await event.save(using_db=conn, update_fields=["seats_taken"])
+
+
+async def count_waiting(conn: BaseDBAsyncClient, event: Event, change: int) -> None:
+    """Move the locked event's waiting-list counter by `change` (a newcomer's place is the new length)."""
+    if change:
+        event.waiting += change
+        await event.save(using_db=conn, update_fields=["waiting"])

@@ -103,7 +103,7 @@ async def sign_up(*, event_id: int, applicant: Applicant, staff_domains: tuple[s
     rules = registration.AudienceRules(staff_domains=staff_domains, women_confirmed=women_confirmed)
     return await registration.register(event_id=event_id, applicant=applicant, languages=languages, rules=rules,
                                        input_problems=input_problems, hold_seat=event.audience != Audience.STAFF,
-                                       once_per_email=True, now=now)
+                                       once_per_email=True, now=now, event=event)
 
 
 async def verify_email(*, token: str, code: str, secret_key: str, max_age: int = VERIFY_MAX_AGE,

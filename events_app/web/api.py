@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events_app.core import audit, errors, urls
+from events_app.core.errors import N_
 from events_app.seats import events, registration, signup
 from events_app.core.i18n import LANGUAGES
 from events_app.backoffice import changes
@@ -14,7 +15,7 @@ from events_app.festival import partners
 from events_app.core.models import Event, EventKind, EventSession, Question, Registration
 from events_app.web.admin_exports import export_response
 from events_app.web.auth import api_user
-from events_app.web.forms import event_fields_from, read_applicant
+from events_app.web.forms import event_fields_from, read_applicant, whole_number
 from events_app.web.openapi import OPENAPI
 from events_app.web.requests import read_json, throttle_registration
 
@@ -26,7 +27,6 @@ def _time(value):
 async def event_json(event: Event, *, base_url: str, retention_days: int) -> dict:
     """`retention_days` is the default period (EVENTS_RETENTION_DAYS), shown for events without their own."""
     sessions: list[EventSession] = list(event.sessions)
-    positions_waiting = await Registration.filter(event_id=event.id, status="waitlisted").count()
     first = events.first_start(event)
     return {
         "id": event.id,
@@ -44,7 +44,7 @@ async def event_json(event: Event, *, base_url: str, retention_days: int) -> dic
         "seats_taken": event.seats_taken,
         "seats_available": max(event.capacity - event.seats_taken, 0),
         "waitlist": event.waitlist,
-        "waitlist_length": positions_waiting,
+        "waitlist_length": event.waiting,
         "offer_hours": event.offer_hours,
         "max_companions": event.max_companions,
         "phone_allowed": event.phone_allowed,
@@ -83,9 +83,19 @@ async def openapi(request: Request) -> Response:
 
 
 async def list_events(request: Request) -> Response:
-    listed = await events.list_public_events()
-    await Event.fetch_for_list(listed, "questions")  # the list comes with dates only; each event shows its questions
-    return JSONResponse([await _event_json(e, request) for e in listed])
+    """Upcoming public events, soonest first, a page at a time: `limit` (1-100, default 100) and the
+    `cursor` from the previous answer's `Link: <...>; rel="next"` header (absent on the last page)."""
+    limit = whole_number(request.query_params.get("limit"), "limit", problems := {}, default=events.MAX_PAGE_SIZE)
+    if not problems and not 1 <= limit <= events.MAX_PAGE_SIZE:
+        problems["limit"] = N_("Enter a number from 1 to %(max)d.")
+    if problems:
+        raise errors.ValidationFailed(fields=problems, max=events.MAX_PAGE_SIZE)
+    page = await events.upcoming_public_events(limit=limit, cursor=request.query_params.get("cursor"))
+    headers = {}
+    if page.next_cursor:
+        following = urls.api_events(_base_url(request), limit=str(limit), cursor=page.next_cursor)
+        headers["Link"] = f'<{following}>; rel="next"'
+    return JSONResponse([await _event_json(e, request) for e in page.events], headers=headers)
 
 
 async def get_event(request: Request) -> Response:
@@ -149,7 +159,7 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
 
 
 async def create_registration(request: Request) -> Response:
-    event = await events.get_event(request.path_params["event_id"])
+    event = await events.get_event_for_signup(request.path_params["event_id"])
     data = await read_json(request)
     applicant, problems = read_applicant(data, event, answers_key="answers")
     await throttle_registration(request, applicant.email)

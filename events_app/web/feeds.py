@@ -7,6 +7,7 @@ aggregate queries, without loading the events or building the calendar.
 
 from __future__ import annotations
 
+import gzip
 from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from events_app.calendar import feeds
 from events_app.core import i18n
 from events_app.calendar.feeds import Feed, FeedState
 from events_app.core.timeutil import utcnow
+from events_app.web.requests import accepts_gzip
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -71,9 +73,12 @@ async def _serve(request: Request, feed: Feed, *, filename: str, private: bool =
     headers = _headers(state, private=private, filename=filename)
     if _not_modified(request, state):
         return Response(status_code=304, headers=headers)
-    body = await feeds.feed_calendar(feed, language=language, base_url=settings.base_url,
-                                     tz_name=settings.timezone, now=now)
-    return Response(body, media_type=MEDIA_TYPE, headers=headers)
+    packed = await feeds.compressed_feed(feed, state, language=language, base_url=settings.base_url,
+                                         tz_name=settings.timezone, now=now)
+    headers["Vary"] = "Accept-Encoding"
+    if accepts_gzip(request):
+        return Response(packed, media_type=MEDIA_TYPE, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(packed), media_type=MEDIA_TYPE, headers=headers)
 
 
 async def event_calendar(request: Request) -> Response:

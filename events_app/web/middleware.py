@@ -28,16 +28,24 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        chosen = (query.get("lang") or [None])[0]
-        cookie = SimpleCookie()
-        try:
-            cookie.load(headers.get("cookie", ""))
-        except Exception:  # a malformed cookie header is ignored, not an error
-            pass
-        cookie_lang = cookie[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookie else None
-        language = i18n.negotiate(chosen, cookie_lang, headers.get("accept-language"))
+        # only the two headers we read are decoded: this runs on every request, a rush included
+        cookie_header = accept_language = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie_header = value.decode("latin-1")
+            elif name == b"accept-language":
+                accept_language = value.decode("latin-1")
+        query_string = scope.get("query_string", b"")
+        chosen = (parse_qs(query_string.decode("latin-1")).get("lang") or [None])[0] if query_string else None
+        cookie_lang = None
+        if cookie_header:
+            cookie = SimpleCookie()
+            try:
+                cookie.load(cookie_header)
+            except Exception:  # a malformed cookie header is ignored, not an error
+                pass
+            cookie_lang = cookie[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookie else None
+        language = i18n.negotiate(chosen, cookie_lang, accept_language)
         scope.setdefault("state", {})["language"] = language
         remember = chosen in i18n.LANGUAGES and chosen != cookie_lang
 

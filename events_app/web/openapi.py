@@ -123,7 +123,13 @@ OPENAPI: dict = {
     },
     "paths": {
         "/api/v1/events": {
-            "get": _op("Public upcoming events", ok_schema={"type": "array", "items": _ref("Event")}),
+            "get": {**_op("Public upcoming events, soonest first, a page at a time", errors=("400", "422"),
+                          ok_schema={"type": "array", "items": _ref("Event")}),
+                    "parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
+                                                                    "default": 100}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                         "description": "From the previous answer's Link header (rel=\"next\")"}]},
             "post": _op("Create an event", secured=True, body="EventInput", ok="201", ok_schema="Event", errors=("400", "413", "422")),
         },
         "/api/v1/events/{event_id}": {

@@ -43,10 +43,16 @@ def localized(event, language: str) -> dict:
             "location_lang": language if location else DEFAULT_LANGUAGE}
 
 
+#: Events per page of the home page.
+HOME_PAGE_SIZE = 20
+
+
 async def home(request: Request) -> Response:
-    listed = await events.list_public_events()
-    return render(request, "home.html", {"events": listed, "localized": localized,
-                                         "subscribable_kinds": SUBSCRIBABLE_KINDS})
+    page = await events.upcoming_public_events(limit=HOME_PAGE_SIZE, cursor=request.query_params.get("cursor"))
+    following = urls.event_list("", cursor=page.next_cursor) if page.next_cursor else None
+    return render(request, "home.html", {"events": page.events, "localized": localized, "next_page": following,
+                                         "first_page": urls.event_list("") if "cursor" in request.query_params
+                                         else None, "subscribable_kinds": SUBSCRIBABLE_KINDS})
 
 
 async def _event_page(request: Request, event, *, form=None, field_errors=None, status_code=200,
@@ -68,7 +74,7 @@ async def event_page(request: Request) -> Response:
 
 async def register_form(request: Request) -> Response:
     """POST of the registration form. Errors come back next to the fields, keeping what was typed."""
-    event = await events.get_event(request.path_params["event_id"])
+    event = await events.get_event_for_signup(request.path_params["event_id"])
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
     data.setdefault("language", request.state.language)
@@ -81,6 +87,7 @@ async def register_form(request: Request) -> Response:
     except errors.ValidationFailed as exc:
         lang = request.state.language
         messages = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
+        event = await events.get_event(event.id)  # the page shows the dates too
         return await _event_page(request, event, form=data, field_errors=messages, status_code=422,
                                  page_path=urls.event_page("", event.id))
     except errors.AlreadyRegistered as exc:

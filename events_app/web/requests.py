@@ -163,3 +163,9 @@ def wants_json(request: Request) -> bool:
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether the client takes gzip: the same test as Starlette's GZipMiddleware, so a feed from its
+    cache and a page compressed on the way out are chosen alike."""
+    return "gzip" in request.headers.get("accept-encoding", "")
