@@ -78,10 +78,12 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
               row.manage_token, row.checkin_token, json.dumps(row.answers, **_JSON), row.once_per_email,
               row.postcode, row.district, row.returning, _PRIORITY)
     try:
-        async with client.acquire_connection() as conn:
+        async with client.acquire_connection() as conn, conn.transaction():
+            # the event lock waits as long as everywhere else (EVENTS_LOCK_TIMEOUT_MS), then "try again"
+            await conn.execute(f"SET LOCAL lock_timeout = {int(seating.lock_timeout_ms())}")
             found = await conn.fetchrow(_PG_PLACE, *values)
     except Exception as exc:
-        if seating.gave_up_waiting(exc):  # lock_timeout, set on every connection of the pool
+        if seating.gave_up_waiting(exc):
             raise errors.SeatsBusy() from exc
         raise
     if found is None:
@@ -145,4 +147,9 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
         if client._connection is None:
             await client.create_connection(with_db=True)
         connection = client._connection
-        return await connection._execute(run, connection._conn)
+        try:
+            return await connection._execute(run, connection._conn)
+        except Exception as exc:
+            if seating.gave_up_waiting(exc):  # busy_timeout: another process held the write lock too long
+                raise errors.SeatsBusy() from exc
+            raise
