@@ -92,6 +92,7 @@ async def register_form(request: Request) -> Response:
                                  page_path=urls.event_page("", event.id))
     except errors.AlreadyRegistered as exc:
         messages = {"email": gettext(request.state.language, exc.title)}
+        event = await events.get_event(event.id)  # the page shows the dates too
         return await _event_page(request, event, form=data, field_errors=messages, status_code=exc.status,
                                  page_path=urls.event_page("", event.id))
     return RedirectResponse(urls.manage_page("", outcome.registration.manage_token, new="1"), status_code=303)
