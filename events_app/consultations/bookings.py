@@ -25,7 +25,7 @@ from events_app.core.languages import language_key
 from events_app.core.models import (Audience, BookingStatus, ConsultationSlot, Event, EventKind, EventStatus, SlotBooking,
                                     User, Visibility)
 from events_app.core.timeutil import utcnow
-from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.core.validation import clean_text, contact_from
 from events_app.mail.outbox import queue_mail
 from events_app.seats.seating import event_lock
 
@@ -54,17 +54,7 @@ def check_booker(booker: Booker, *, women_only: bool = False) -> Booker:
     name = clean_text(booker.name, max_length=200)
     if not name:
         problems["name"] = N_("Please enter your name.")
-    email = phone = ""
-    if booker.email.strip():
-        try:
-            email = normalise_email(booker.email)
-        except ValueError as exc:
-            problems["email"] = str(exc)
-    if booker.phone.strip():
-        try:
-            phone = normalise_phone(booker.phone)
-        except ValueError as exc:
-            problems["phone"] = str(exc)
+    email, phone = contact_from(booker.email, booker.phone, problems)
     if not email and not phone and "email" not in problems and "phone" not in problems:
         problems["email"] = N_("Please enter an e-mail address or a phone number.")
     if problems:

@@ -44,6 +44,23 @@ UNSAFE_TEXT = N_("This text contains characters that are not allowed (e.g. a NUL
 TOO_LONG = N_("This text is too long.")
 
 
+def contact_from(email: str, phone: str, problems: dict[str, str]) -> tuple[str, str]:
+    """The e-mail address and phone number normalised (empty when not given), a message per bad one in
+    `problems`. Whether one of them is required is the caller's rule."""
+    address = number = ""
+    if email.strip():
+        try:
+            address = normalise_email(email)
+        except ValueError as exc:
+            problems["email"] = str(exc)
+    if phone.strip():
+        try:
+            number = normalise_phone(phone)
+        except ValueError as exc:
+            problems["phone"] = str(exc)
+    return address, number
+
+
 def check_text(value: str) -> str:
     """The one boundary for text from outside (JSON, forms, query strings, uploaded cells): text that
     cannot be stored or shown is refused with ValueError, never stored to break pages later."""

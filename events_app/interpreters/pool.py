@@ -21,7 +21,7 @@ from events_app.core.languages import language_key
 from events_app.core.models import (BookingStatus, Event, EventKind, EventSession, Interpreter,
                                     InterpreterAssignment, Invitation, InvitationState, Registration,
                                     RegistrationStatus, SessionStatus, SlotBooking, User)
-from events_app.core.validation import clean_text, normalise_email, normalise_phone
+from events_app.core.validation import clean_text, contact_from
 from events_app.mail.outbox import queue_mail
 
 #: Registrations whose people are expected to come.
@@ -42,17 +42,7 @@ def check_interpreter(form: InterpreterForm) -> InterpreterForm:
     name = clean_text(form.name, max_length=200)
     if not name:
         problems["name"] = N_("Please enter a name.")
-    email = phone = ""
-    if form.email.strip():
-        try:
-            email = normalise_email(form.email)
-        except ValueError as exc:
-            problems["email"] = str(exc)
-    if form.phone.strip():
-        try:
-            phone = normalise_phone(form.phone)
-        except ValueError as exc:
-            problems["phone"] = str(exc)
+    email, phone = contact_from(form.email, form.phone, problems)
     if not email and not phone and "email" not in problems and "phone" not in problems:
         problems["email"] = N_("Please enter an e-mail address or a phone number.")
     languages = tuple(dict.fromkeys(key for key in (language_key(item) for item in form.languages) if key))

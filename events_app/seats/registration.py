@@ -21,7 +21,7 @@ from events_app.mail.outbox import queue_mail
 from events_app.core.i18n import LANGUAGES
 from events_app.seats import register_sql, seating
 from events_app.core.timeutil import utcnow
-from events_app.core.validation import clean_text, normalise_email, normalise_phone, staff_address_allowed
+from events_app.core.validation import clean_text, contact_from, normalise_email, staff_address_allowed
 from events_app.seats.participation import clean_postcode, describe_newcomer, newcomer_facts
 
 
@@ -69,17 +69,7 @@ def check_applicant(event: Event, applicant: Applicant, *, languages: tuple[str,
     name = clean_text(applicant.name, max_length=200)
     if not name:
         problems["name"] = N_("Please enter your name.")
-    email = phone = ""
-    if applicant.email.strip():
-        try:
-            email = normalise_email(applicant.email)
-        except ValueError as exc:
-            problems["email"] = str(exc)
-    if applicant.phone.strip():
-        try:
-            phone = normalise_phone(applicant.phone)
-        except ValueError as exc:
-            problems["phone"] = str(exc)
+    email, phone = contact_from(applicant.email, applicant.phone, problems)
     if not email and "email" not in problems:
         if not event.phone_allowed:
             problems["email"] = N_("Please enter an e-mail address.")
