@@ -5,7 +5,9 @@
 Seeds 500 public events (400 upcoming, 100 past), starts `events-app serve` (one process) and a Starlette
 hello-world under the same uvicorn settings, and drives each with `wrk` when it is installed (else the
 Python client in loadclient.py) with `Accept-Encoding: gzip`, as browsers and calendar clients send it.
-Prints requests per second, the ratio to the hello-world, and the bytes each answer takes on the wire.
+Prints requests per second, the ratio to the hello-world (beside the goal for each page), the 99th
+percentile latency and the bytes each answer takes on the wire. The public pages are kept by the page cache
+(web/page_cache.py); `--no-cache` serves them with EVENTS_PAGE_CACHE_SECONDS=0, built for every request.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def _load_sibling(name: str):
 _client = _load_sibling("loadclient")
 PG_ADMIN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 EVENTS, PAST = 500, 100
+#: Throughput each page should reach, as a share of the hello-world's.
+GOALS = {"/": 0.10, "/events/{id}": 0.25, "/api/v1/events": 0.10, "/calendar.ics": 0.25, "/calendar.ics, 304": 0.25}
 
 HELLO = textwrap.dedent('''
     from starlette.applications import Starlette
@@ -161,6 +165,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--quick", action="store_true", help="2 seconds per page")
+    parser.add_argument("--no-cache", action="store_true", help="without the page cache (EVENTS_PAGE_CACHE_SECONDS=0)")
     args = parser.parse_args()
     seconds = 2 if args.quick else args.seconds
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,7 +186,8 @@ def main() -> None:
             database_url = f"sqlite://{tmp}/pages.sqlite3"
         event_id = asyncio.run(seed(database_url))
         env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_VAR_DIR": tmp, "EVENTS_RUN_WORKER": "false",
-               "EVENTS_SECRET_KEY": "bench", "EVENTS_RATE_LIMITS": "off"}
+               "EVENTS_SECRET_KEY": "bench", "EVENTS_RATE_LIMITS": "off",
+               "EVENTS_PAGE_CACHE_SECONDS": "0" if args.no_cache else "1"}
         Path(tmp, "hello.py").write_text(HELLO)
         hello_port, app_port = _client.free_port(), _client.free_port()
         hello = start([sys.executable, "-m", "uvicorn", "--app-dir", tmp, "--port", str(hello_port), "--loop", "uvloop",
@@ -220,12 +226,15 @@ def main() -> None:
     hello_rate = results["hello-world"][3]["rate"]
     tool = results["hello-world"][3]["tool"]
     print(f"\npublic pages, {EVENTS} public events ({PAST} past), {args.database}, one process, {tool},"
-          f" {args.connections} connections, {seconds:g} s each, Accept-Encoding: gzip")
-    print(f"  {'page':22}{'status':>7}{'req/s':>9}{'x hello':>9}{'p99 ms':>9}{'bytes':>9}{'unzipped':>10}  encoding")
+          f" {args.connections} connections, {seconds:g} s each, Accept-Encoding: gzip,"
+          f" page cache {'off' if args.no_cache else 'on'}")
+    print(f"  {'page':22}{'status':>7}{'req/s':>9}{'x hello':>9}{'goal':>7}{'p99 ms':>9}{'bytes':>9}{'unzipped':>10}"
+          f"  encoding")
     for name, (status, headers, body, measured) in results.items():
         encoding = headers.get("content-encoding", "") or headers.get("Content-Encoding", "")
         plain = gzip.decompress(body) if encoding == "gzip" else body
-        print(f"  {name:22}{status:>7}{measured['rate']:>9.0f}{measured['rate'] / hello_rate:>9.3f}"
+        goal = f"{GOALS[name]:.2f}" if name in GOALS else ""
+        print(f"  {name:22}{status:>7}{measured['rate']:>9.0f}{measured['rate'] / hello_rate:>9.3f}{goal:>7}"
               f"{measured['p99_ms']:>9.1f}{len(body):>9}{len(plain):>10}  {encoding or '-'}"
               + (f"  ({measured['errors']} errors)" if measured["errors"] else ""))
 

@@ -15,13 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from tortoise.contrib.starlette import RegisterTortoise
 
-from events_app.core import errors, i18n, pdf
+from events_app.core import errors, i18n, pdf, stamps
 from events_app.core.settings import Settings, load_settings, tortoise_config
 from events_app.seats import seating
 from events_app.security.throttle import Throttle
 from events_app.web.middleware import (InputBoundaryMiddleware, LanguageMiddleware, SecurityHeadersMiddleware,
                                       security_headers)
 from events_app.web import access_log
+from events_app.web.page_cache import PageCacheMiddleware
 from events_app.web.requests import wants_json
 from events_app.web.routes import routes
 from events_app.web.templating import render
@@ -133,12 +134,14 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                         task.cancel()
                     await asyncio.gather(*background, return_exceptions=True)
                 pdf.shutdown()
+                stamps.close_readers()
 
     app = Starlette(
         routes=routes,
         # pages, JSON and calendars compressed when the client accepts it (level 6: nearly level 9's size for
         # a fraction of its CPU); feeds served from their cache come compressed already and pass through
-        middleware=[Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6),
+        middleware=[Middleware(PageCacheMiddleware, seconds=settings.page_cache_seconds),
+                    Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6),
                     Middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://")),
                     Middleware(InputBoundaryMiddleware), Middleware(LanguageMiddleware)],
         exception_handlers={

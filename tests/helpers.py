@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -38,3 +40,27 @@ async def make_user(role: str = "organiser", email: str | None = None):
     user = await accounts.create_user(email=email, role=Role(role), password="correct horse battery")
     token = await accounts.create_api_token(email=email)
     return user, token
+
+
+class QueryLog(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.queries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "%s: %s":  # one statement sent to the database
+            self.queries.append(str(record.args[0]))
+
+
+@contextlib.contextmanager
+def counted():
+    """The statements the ORM sends while the block runs (Tortoise's query log)."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = QueryLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.queries
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

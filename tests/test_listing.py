@@ -4,11 +4,10 @@ with the number of rows (no N+1), counted from Tortoise's query log."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import re
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from events_app.calendar import feeds
@@ -16,32 +15,9 @@ from events_app.core.models import Registration
 from events_app.seats import registration
 from events_app.seats.registration import Applicant
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import both_databases, in_days, make_event, make_user
+from tests.helpers import both_databases, counted, in_days, make_event, make_user
 
 from events_app.seats.events import SessionSpec
-
-
-class QueryLog(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.queries: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "%s: %s":  # one statement sent to the database
-            self.queries.append(str(record.args[0]))
-
-
-@contextlib.contextmanager
-def counted():
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = QueryLog(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield handler.queries
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 async def _events(count: int, *, start_day: int = 5, **values) -> list:
@@ -142,7 +118,19 @@ async def test_waitlist_length_in_the_api_is_the_waiting_list(client, db):
     assert listed["waitlist_length"] == 3 == await Registration.filter(event_id=event.id, status="waitlisted").count()
 
 
-async def test_the_public_feed_is_built_once_per_change_and_served_compressed(client, db):
+@pytest.fixture
+async def uncached_client(settings):
+    """A client of an app without the page cache, as a process whose kept page has expired sees it."""
+    from events_app.app import create_app
+
+    app = create_app(settings.with_(page_cache_seconds=0), manage_orm=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def test_the_public_feed_is_built_once_per_change_and_served_compressed(uncached_client, db):
+    client = uncached_client
     await _events(2)
     first = await client.get("/calendar.ics", headers={"Accept-Encoding": "gzip"})
     assert first.headers["content-encoding"] == "gzip" and "Kurs 6" in first.text

@@ -35,7 +35,7 @@ from tortoise import connections
 from tortoise.expressions import Q
 
 from events_app.calendar import ical
-from events_app.core import errors, i18n, urls
+from events_app.core import errors, i18n, stamps, urls
 from events_app.core.errors import N_
 from events_app.core.models import Audience, CalendarFeedToken, Event, EventKind, EventSession, Registration, User, Visibility
 from events_app.core.timeutil import utcnow
@@ -160,7 +160,12 @@ async def feed_state(feed: Feed, *, language: str, base_url: str, tz_name: str, 
     if feed.listing:
         moments.append(window_start)  # dates leave the window at midnight
     last_modified = max(moments)
-    parts = [FORMAT_VERSION, feed.key, feed.extra_key, language, base_url, tz_name, window_start.isoformat(),
+    try:  # any change to events, dates or questions, even one that leaves updated_at alone (raw SQL)
+        content = str((await stamps.read()).content)
+    except stamps.StampsUnavailable:
+        content = ""
+    parts = [FORMAT_VERSION, content, feed.key, feed.extra_key, language, base_url, tz_name,
+             window_start.isoformat(),
              str(count), str(row.get("events") or 0), str(row.get("seq") or 0), str(row.get("event_seq") or 0),
              *(moment.isoformat() for moment in moments)]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]

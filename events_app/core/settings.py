@@ -72,6 +72,10 @@ class Settings:
                                                                  "event's lock (PostgreSQL) before it asks the "
                                                                  "person to try again, in milliseconds."),
                                     default=5000)
+    page_cache_seconds: float = _setting("EVENTS_PAGE_CACHE_SECONDS", N_(
+        "Seconds a web process may keep a public page it built (the event list, an event's page, the public "
+        "calendars) before building it again; a change to an event shows at once all the same. 0: off."),
+        default=1.0)
 
     # --- throttling (events_app/security): limits in the `limits` notation "count/period" ---
     rate_limits: bool = _setting("EVENTS_RATE_LIMITS", N_("Throttling of sign-ins, codes, registrations and "
@@ -197,6 +201,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         staff_domains=tuple(d.strip().lower() for d in domains.split(",") if d.strip()),
         reminder_hours=config("EVENTS_REMINDER_HOURS", cast=int, default=48),
         digest_hour=config("EVENTS_DIGEST_HOUR", cast=int, default=-1),
+        page_cache_seconds=config("EVENTS_PAGE_CACHE_SECONDS", cast=float, default=1.0),
         db_connections=config("EVENTS_DB_CONNECTIONS", cast=int, default=20),
         web_processes=config("EVENTS_WEB_PROCESSES", cast=int, default=1),
         db_statement_timeout=config("EVENTS_DB_STATEMENT_TIMEOUT", cast=int, default=30),

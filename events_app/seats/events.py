@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from tortoise.fields import JSONField
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from events_app.core import audit, db, errors
+from events_app.core import audit, db, errors, stamps
 from events_app.core.errors import N_
 from events_app.core.models import Audience, Event, EventKind, EventSession, EventStatus, Invitation, InvitationState, Question, Registration, RegistrationStatus, SessionStatus, User, Visibility
 from events_app.mail.outbox import queue_mail
@@ -222,11 +222,21 @@ async def get_event(event_id: int, *, public: bool = True) -> Event:
 
 
 async def get_event_for_signup(event_id: int) -> Event:
-    """An event with its questions (no sessions), as `get_event` gives it to the public, in one plain query.
+    """An event with its questions (no sessions), as `get_event` gives it to the public, for a sign-up.
 
-    The registration form and API load the event on every request of a rush; the ORM's query building
-    and prefetching cost several times what the database does, so this one statement is written out."""
+    The registration form and API load the event on every request of a rush, so the event is kept per
+    process with the content stamp it was read under (core/stamps.py) and read again only after a change
+    to events or questions; the seats are never decided from it (the lock reads them). When it is read, it
+    is one statement written out: the ORM's query building and prefetching cost several times what the
+    database does. The event returned may be shared: callers read it and never change it."""
     conn = connections.get("default")
+    try:
+        stamp = (stamps.database_of(conn), event_id, (await stamps.read()).content)
+    except stamps.StampsUnavailable:
+        stamp = None
+    kept = _signup_events.get(event_id)
+    if stamp is not None and kept is not None and kept[0] == stamp:
+        return kept[1]
     rows = await conn.execute_query_dict(_signup_query(conn.capabilities.dialect), [event_id])
     if not rows or rows[0]["visibility"] == Visibility.DRAFT.value:
         raise errors.EventNotFound()
@@ -234,7 +244,15 @@ async def get_event_for_signup(event_id: int) -> Event:
     questions = json.loads(row.pop("signup_questions") or "[]")
     event = Event._init_from_db(**row)
     event.questions._set_result_for_query([Question._init_from_db(**question) for question in questions])
+    if stamp is not None:
+        if len(_signup_events) >= 256:
+            _signup_events.clear()
+        _signup_events[event_id] = (stamp, event)
     return event
+
+
+#: event id -> ((database, event id, content stamp), the event as `get_event_for_signup` read it)
+_signup_events: dict[int, tuple[tuple, Event]] = {}
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from events_app.consultations import bookings
 from events_app.festival import partners
 from events_app.core.models import Event, EventKind, EventSession, Question, Registration
 from events_app.web.admin_exports import export_response
+from events_app.web import page_cache
 from events_app.web.auth import api_user
 from events_app.web.forms import event_fields_from, read_applicant, whole_number
 from events_app.web.openapi import OPENAPI
@@ -90,6 +91,7 @@ async def list_events(request: Request) -> Response:
         problems["limit"] = N_("Enter a number from 1 to %(max)d.")
     if problems:
         raise errors.ValidationFailed(fields=problems, max=events.MAX_PAGE_SIZE)
+    await page_cache.share(request)
     page = await events.upcoming_public_events(limit=limit, cursor=request.query_params.get("cursor"))
     headers = {}
     if page.next_cursor:
@@ -99,6 +101,7 @@ async def list_events(request: Request) -> Response:
 
 
 async def get_event(request: Request) -> Response:
+    await page_cache.share(request)
     event = await events.get_event(request.path_params["event_id"])
     return JSONResponse(await _event_json(event, request))
 

@@ -21,7 +21,7 @@ from events_app.core.validation import parse_whole_number
 from events_app.web.admin_common import back, field_messages, load_event, page
 from events_app.web.admin_auth import ORGANISERS, requires
 from events_app.web.auth import api_user
-from events_app.web import pages
+from events_app.web import page_cache, pages
 from events_app.web.pages import localized
 from events_app.web.requests import read_form, read_json
 from events_app.web.templating import render
@@ -82,11 +82,14 @@ def booker_from(data: dict, language: str) -> bookings.Booker:
 
 
 async def event_page(request: Request) -> Response:
-    """An event's public page: consultation hours show their free slots, every other kind its form."""
+    """An event's public page: consultation hours show their free slots, every other kind its form.
+    The form page may be kept by the page cache; the slots change with bookings, so that page is not."""
+    await page_cache.share(request)
     event = await events.get_event(request.path_params["event_id"])
     if event.kind == EventKind.CONSULTATION:
+        page_cache.withdraw(request)
         return await consultation_page(request, event)
-    return await pages.event_page(request)
+    return await pages.show_event(request, event)
 
 
 async def public_event(event_id: int):

@@ -8,7 +8,7 @@ aggregate queries, without loading the events or building the calendar.
 from __future__ import annotations
 
 import gzip
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +17,8 @@ from events_app.calendar import feeds
 from events_app.core import i18n
 from events_app.calendar.feeds import Feed, FeedState
 from events_app.core.timeutil import utcnow
-from events_app.web.requests import accepts_gzip
+from events_app.web import page_cache
+from events_app.web.requests import accepts_gzip, not_modified
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -33,20 +34,9 @@ def _language(request: Request, feed: Feed) -> str:
 
 
 def _not_modified(request: Request, state: FeedState) -> bool:
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:  # takes precedence over If-Modified-Since (RFC 9110, 13.2.2)
-        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-        return "*" in tags or state.etag in tags
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False  # an unreadable date is ignored, as the RFC asks
-        if since.tzinfo is None:
-            return False
-        return state.last_modified.replace(microsecond=0) <= since
-    return False
+    return not_modified(if_none_match=request.headers.get("if-none-match"),
+                        if_modified_since=request.headers.get("if-modified-since"),
+                        etag=state.etag, last_modified=state.last_modified)
 
 
 def _headers(state: FeedState, *, private: bool, filename: str) -> dict[str, str]:
@@ -63,6 +53,9 @@ def _headers(state: FeedState, *, private: bool, filename: str) -> dict[str, str
 
 
 async def _serve(request: Request, feed: Feed, *, filename: str, private: bool = False) -> Response:
+    """A private feed (a person's, a staff member's) is built for its token; a public one may be kept by
+    the page cache, which then answers conditional requests itself."""
+    kept = not private and await page_cache.share(request, seats=False)
     settings = request.app.state.settings
     language = _language(request, feed)
     now = utcnow()  # one moment for both, so validator and body see the same window of dates
@@ -71,7 +64,7 @@ async def _serve(request: Request, feed: Feed, *, filename: str, private: bool =
     state = await feeds.feed_state(feed, language=language, base_url=settings.base_url, tz_name=settings.timezone,
                                    now=now)
     headers = _headers(state, private=private, filename=filename)
-    if _not_modified(request, state):
+    if not kept and _not_modified(request, state):
         return Response(status_code=304, headers=headers)
     packed = await feeds.compressed_feed(feed, state, language=language, base_url=settings.base_url,
                                          tz_name=settings.timezone, now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, unquote_to_bytes
 
@@ -28,26 +29,8 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # only the two headers we read are decoded: this runs on every request, a rush included
-        cookie_header = accept_language = None
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                cookie_header = value.decode("latin-1")
-            elif name == b"accept-language":
-                accept_language = value.decode("latin-1")
-        query_string = scope.get("query_string", b"")
-        chosen = (parse_qs(query_string.decode("latin-1")).get("lang") or [None])[0] if query_string else None
-        cookie_lang = None
-        if cookie_header:
-            cookie = SimpleCookie()
-            try:
-                cookie.load(cookie_header)
-            except Exception:  # a malformed cookie header is ignored, not an error
-                pass
-            cookie_lang = cookie[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookie else None
-        language = i18n.negotiate(chosen, cookie_lang, accept_language)
+        language, remember = choose_language(scope)
         scope.setdefault("state", {})["language"] = language
-        remember = chosen in i18n.LANGUAGES and chosen != cookie_lang
 
         async def send_with_cookie(message: Message) -> None:
             if remember and message["type"] == "http.response.start":
@@ -55,7 +38,35 @@ class LanguageMiddleware:
                     "set-cookie", f"{LANGUAGE_COOKIE}={language}; Path=/; Max-Age=31536000; SameSite=Lax")
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        await self.app(scope, receive, send_with_cookie if remember else send)
+
+
+def choose_language(scope: Scope) -> tuple[str, bool]:
+    """The request's language, and whether to remember it in the cookie (an explicit, new ?lang=)."""
+    # only the two headers we read are decoded: this runs on every request, a rush included
+    cookie_header = accept_language = None
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            cookie_header = value
+        elif name == b"accept-language":
+            accept_language = value
+    return _choose(scope.get("query_string", b""), cookie_header, accept_language)
+
+
+@functools.lru_cache(maxsize=512)
+def _choose(query_string: bytes, cookie_header: bytes | None, accept_language: bytes | None) -> tuple[str, bool]:
+    """Kept per distinct header values: browsers send the same few again and again."""
+    chosen = (parse_qs(query_string.decode("latin-1")).get("lang") or [None])[0] if query_string else None
+    cookie_lang = None
+    if cookie_header:
+        cookie = SimpleCookie()
+        try:
+            cookie.load(cookie_header.decode("latin-1"))
+        except Exception:  # a malformed cookie header is ignored, not an error
+            pass
+        cookie_lang = cookie[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookie else None
+    language = i18n.negotiate(chosen, cookie_lang, accept_language.decode("latin-1") if accept_language else None)
+    return language, chosen in i18n.LANGUAGES and chosen != cookie_lang
 
 
 HSTS = "max-age=31536000; includeSubDomains"

@@ -20,6 +20,7 @@ from events_app.core.contact import may_see_meeting_point
 from events_app.newsletter import subscriptions
 from events_app.newsletter.subscriptions import SUBSCRIBABLE_KINDS
 from events_app.security import contact
+from events_app.web import page_cache
 from events_app.web.forms import answers_from, read_applicant, whole_number
 from events_app.web.requests import read_form, throttle_registration
 from events_app.web.templating import render
@@ -48,6 +49,7 @@ HOME_PAGE_SIZE = 20
 
 
 async def home(request: Request) -> Response:
+    await page_cache.share(request)
     page = await events.upcoming_public_events(limit=HOME_PAGE_SIZE, cursor=request.query_params.get("cursor"))
     following = urls.event_list("", cursor=page.next_cursor) if page.next_cursor else None
     return render(request, "home.html", {"events": page.events, "localized": localized, "next_page": following,
@@ -67,8 +69,8 @@ async def _event_page(request: Request, event, *, form=None, field_errors=None, 
     }, status_code=status_code)
 
 
-async def event_page(request: Request) -> Response:
-    event = await events.get_event(request.path_params["event_id"])
+async def show_event(request: Request, event) -> Response:
+    """An event's page with its registration form (the route is `consultations.event_page`)."""
     return await _event_page(request, event)
 
 

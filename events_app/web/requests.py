@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -169,3 +171,21 @@ def accepts_gzip(request: Request) -> bool:
     """Whether the client takes gzip: the same test as Starlette's GZipMiddleware, so a feed from its
     cache and a page compressed on the way out are chosen alike."""
     return "gzip" in request.headers.get("accept-encoding", "")
+
+
+def not_modified(*, if_none_match: str | None, if_modified_since: str | None, etag: str,
+                 last_modified: datetime | None) -> bool:
+    """Whether a conditional GET may be answered 304: If-None-Match against the ETag, else
+    If-Modified-Since against Last-Modified (RFC 9110, 13.2.2: the first takes precedence)."""
+    if if_none_match is not None:
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return "*" in tags or etag in tags
+    if if_modified_since and last_modified is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False  # an unreadable date is ignored, as the RFC asks
+        if since.tzinfo is None:
+            return False
+        return last_modified.replace(microsecond=0) <= since
+    return False
