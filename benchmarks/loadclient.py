@@ -30,6 +30,8 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+    #: Every Set-Cookie header's value (`headers` keeps only the last header of a name).
+    cookies: list[str] = field(default_factory=list)
 
     def json(self):
         return json.loads(self.body)
@@ -53,10 +55,13 @@ class Connection:
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         headers = {}
+        cookies = []
         for line in lines[1:]:
             if line:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
+                if name.strip().lower() == "set-cookie":
+                    cookies.append(value.strip())
         if "content-length" in headers:
             body = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -72,7 +77,7 @@ class Connection:
         if headers.get("connection", "").lower() == "close":
             self.close()
             await self.open()
-        return Reply(status, headers, body)
+        return Reply(status, headers, body, cookies)
 
     def close(self) -> None:
         if self.writer is not None:
