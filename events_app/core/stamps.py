@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from tortoise import connections
 
+from events_app.core.shared_reads import SharedReads
+
 #: a sequence's last_value is 1 both before and after its first nextval; is_called tells them apart
 _PG_READ = ("SELECT content, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_stamp_seats)"
             " FROM change_stamp WHERE id = 1")
@@ -44,7 +46,7 @@ async def read() -> Stamps:
             rows = _sqlite_reader(client.filename).execute(_SQLITE_READ).fetchall()  # all: the read ends
             row = rows[0] if rows else None
         else:
-            row = await _postgres_reads.read(client)
+            row = await _postgres_reads.read(lambda: _read_postgres(client))
     except Exception as exc:  # the page is built afresh instead; never an error for the visitor
         raise StampsUnavailable(str(exc)) from exc
     if row is None:
@@ -52,45 +54,14 @@ async def read() -> Stamps:
     return Stamps(int(row[0]), int(row[1]))
 
 
-class _SharedReads:
-    """Requests that arrive while a read is on its way share the next one.
-
-    A read that began before a request came may miss a change that request knows of (its own, a moment
-    ago), so a request never takes one already under way: it waits for the next, which begins as soon as
-    the one under way returns, for everybody who came meanwhile. Under load that is one round trip to
-    PostgreSQL for a whole batch of requests instead of one each, and no wait for a pooled connection.
-    """
-
-    def __init__(self):
-        self.waiting: list[asyncio.Future] = []
-        self.reading: asyncio.Task | None = None
-
-    async def read(self, client):
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append(future)
-        if self.reading is None or self.reading.done():
-            self.reading = asyncio.create_task(self._read_for_all(client))
-        return await future
-
-    async def _read_for_all(self, client) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
-            try:
-                async with client.acquire_connection() as conn:
-                    row = await asyncio.wait_for(conn.fetchrow(_PG_READ), READ_TIMEOUT_SECONDS)
-            except Exception as exc:
-                for future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for future in batch:
-                if not future.done():
-                    future.set_result(row)
-
-
-_postgres_reads = _SharedReads()
+_postgres_reads = SharedReads()
 #: A database slower than this to say its stamps counts as unavailable: the page is built afresh.
 READ_TIMEOUT_SECONDS = 2.0
+
+
+async def _read_postgres(client):
+    async with client.acquire_connection() as conn:
+        return await asyncio.wait_for(conn.fetchrow(_PG_READ), READ_TIMEOUT_SECONDS)
 
 
 def database_of(client) -> str:

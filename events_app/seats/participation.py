@@ -35,11 +35,18 @@ async def has_taken_part_before(conn: BaseDBAsyncClient | None, *, email: str, p
     """Another event where the same address or phone number once had a seat.
 
     Written out rather than built with the ORM: every public sign-up asks this, and building the
-    query cost more than running it (the address is found through its index, migration 0014)."""
-    if not email and not phone:
-        return False
+    query cost more than running it (the address is found through its index, migration 0014). The
+    sign-up's hot path asks it in the same call that places the registration (seats/register_sql.py)."""
     conn = conn or connections.get("default")
-    sqlite = conn.capabilities.dialect == "sqlite"
+    query = taken_part_before_query(email=email, phone=phone, event_id=event_id,
+                                    sqlite=conn.capabilities.dialect == "sqlite")
+    return bool(query and await conn.execute_query_dict(*query))
+
+
+def taken_part_before_query(*, email: str, phone: str, event_id: int, sqlite: bool) -> tuple[str, list] | None:
+    """The statement and values of `has_taken_part_before`; None when there is nothing to look for."""
+    if not email and not phone:
+        return None
     values: list = [event_id]
     alternatives = []
     if email:
@@ -50,10 +57,8 @@ async def has_taken_part_before(conn: BaseDBAsyncClient | None, *, email: str, p
         alternatives.append("phone = {}")
     marks = ["?" if sqlite else f"${n}" for n in range(1, len(values) + 1)]
     condition = " OR ".join(alternative.format(mark) for alternative, mark in zip(alternatives, marks[1:]))
-    rows = await conn.execute_query_dict(
-        "SELECT 1 AS found FROM registration WHERE confirmed_at IS NOT NULL AND anonymised_at IS NULL"
-        f" AND event_id <> {marks[0]} AND ({condition}) LIMIT 1", values)
-    return bool(rows)
+    return ("SELECT 1 AS found FROM registration WHERE confirmed_at IS NOT NULL AND anonymised_at IS NULL"
+            f" AND event_id <> {marks[0]} AND ({condition}) LIMIT 1", values)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ event's lock. So everything that does not need the lock (checking the input, tok
 values) happens before it, and under it only: the conditional seat update (which also hands out the
 waiting-list place from `Event.waiting`), the registration's insert, the outbox row, the commit.
 
-PostgreSQL does all of it in one call of the database function `events_place_registration`
-(migration 0015), so the lock is held only while PostgreSQL works, never across a round trip to this
-process: `SELECT ... FOR UPDATE` locks the event row, the one-address check runs after it with a fresh
-snapshot, the UPDATE takes the seats or the next waiting place, the INSERTs follow, autocommit ends it.
+PostgreSQL does all of it in one autocommit call of the database function `events_place_registration`
+(migrations 0015, 0017), so the lock is held only while PostgreSQL works, never across a round trip to
+this process: whether the person took part before is looked up first, then `SELECT ... FOR UPDATE`
+locks the event row, the one-address check runs after it with a fresh snapshot, the UPDATE takes the
+seats or the next waiting place, the INSERTs follow, and the statement's end commits.
 SQLite runs the same steps in one call on its database thread, inside BEGIN IMMEDIATE (the database's
 write lock). `registration.register` is the only caller; the ORM paths (invitations, back office)
 keep `seating.event_lock`.
@@ -24,7 +25,7 @@ from tortoise import connections
 
 from events_app.core import errors
 from events_app.mail import outbox
-from events_app.seats import seating
+from events_app.seats import participation, seating
 
 _JSON = {"separators": (",", ":")}
 #: The confirmation and the waiting-list mail are a person's own mail: sent before bulk mail.
@@ -48,10 +49,10 @@ class NewRegistration:
     checkin_token: str
     #: Refuse the registration when the address already has a live one for the event (public sign-up).
     once_per_email: bool = False
-    #: For the figures (seats/participation.py), decided before the lock.
+    #: For the figures (seats/participation.py), decided before the lock; whether the person took part
+    #: before is found out by `place` itself, in the same call.
     postcode: str = ""
     district: str = ""
-    returning: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Placed:
     status: str | None
     position: int | None
     queued_at: datetime | None
+    returning: bool = False
 
 
 _PG_PLACE = ("SELECT * FROM events_place_registration($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
@@ -74,13 +76,13 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
     client = connections.get("default")
     if client.capabilities.dialect == "sqlite":
         return await _place_sqlite(client, row, now)
+    # one autocommit statement: the function takes the lock, waiting at most as long as everywhere else
+    # (EVENTS_LOCK_TIMEOUT_MS), and the lock ends with the statement, never across a round trip
     values = (row.event_id, row.seats, now, row.name, row.email, row.phone, row.language, row.companions,
               row.manage_token, row.checkin_token, json.dumps(row.answers, **_JSON), row.once_per_email,
-              row.postcode, row.district, row.returning, _PRIORITY)
+              row.postcode, row.district, _PRIORITY, int(seating.lock_timeout_ms()))
     try:
-        async with client.acquire_connection() as conn, conn.transaction():
-            # the event lock waits as long as everywhere else (EVENTS_LOCK_TIMEOUT_MS), then "try again"
-            await conn.execute(f"SET LOCAL lock_timeout = {int(seating.lock_timeout_ms())}")
+        async with client.acquire_connection() as conn:
             found = await conn.fetchrow(_PG_PLACE, *values)
     except Exception as exc:
         if seating.gave_up_waiting(exc):
@@ -88,7 +90,8 @@ async def place(row: NewRegistration, *, now: datetime) -> Placed:
         raise
     if found is None:
         return Placed(None, None, None, None)
-    return Placed(found["placed_id"], found["placed_status"], found["placed_position"], found["placed_queued_at"])
+    return Placed(found["placed_id"], found["placed_status"], found["placed_position"], found["placed_queued_at"],
+                  found["placed_returning"])
 
 
 async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
@@ -97,6 +100,9 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
     answers = json.dumps(row.answers, **_JSON)
 
     def run(db) -> Placed:
+        query = participation.taken_part_before_query(email=row.email, phone=row.phone, event_id=row.event_id,
+                                                      sqlite=True)
+        returning = bool(query and db.execute(*query).fetchall())  # before the lock, as on PostgreSQL
         db.execute("BEGIN IMMEDIATE")
         try:
             found = db.execute(
@@ -126,7 +132,7 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
                 (row.event_id, row.name, row.email, row.phone, row.language, row.companions, row.seats, status,
                  queued_at.isoformat(" "), row.manage_token, row.checkin_token, answers, stamp, stamp,
-                 stamp if fits else None, row.postcode, row.district, row.returning, not fits))
+                 stamp if fits else None, row.postcode, row.district, returning, not fits))
             registration_id = cursor.lastrowid
             if row.email:
                 context = json.dumps({"registration_id": registration_id, "event_id": row.event_id,
@@ -141,7 +147,7 @@ async def _place_sqlite(client, row: NewRegistration, now: datetime) -> Placed:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return Placed(registration_id, status, position, queued_at)
+        return Placed(registration_id, status, position, queued_at, returning)
 
     async with client._lock:  # what Tortoise's SQLite transactions hold: one statement stream at a time
         if client._connection is None:

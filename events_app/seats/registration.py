@@ -22,7 +22,7 @@ from events_app.core.i18n import LANGUAGES
 from events_app.seats import register_sql, seating
 from events_app.core.timeutil import utcnow
 from events_app.core.validation import clean_text, contact_from, normalise_email, staff_address_allowed
-from events_app.seats.participation import clean_postcode, describe_newcomer, newcomer_facts
+from events_app.seats.participation import clean_postcode, describe_newcomer, district_of
 
 
 def new_token() -> str:
@@ -206,7 +206,7 @@ async def register(
     passes it (`event`) to spare a query.
 
     Everything but the seat decision happens before the event's lock: the checks here, the row's
-    values, tokens and figures (district, taken part before). The lock is held only for
+    values, tokens and the district for the figures. The lock is held only for
     `register_sql.place`, which checks again, under the lock, what may have changed meanwhile
     (cancelled, closed, full, the same address registered).
     """
@@ -225,8 +225,7 @@ async def register(
         event_id=event.id, name=person.name, email=person.email, phone=person.phone, language=person.language,
         companions=person.companions, seats=1 + person.companions, answers=person.answers or {},
         manage_token=new_token(), checkin_token=new_token(), once_per_email=once_per_email and bool(person.email),
-        **vars(await newcomer_facts(email=person.email, phone=person.phone, postcode=person.postcode,
-                                    event_id=event.id)))
+        postcode=clean_postcode(person.postcode), district=await district_of(None, person.postcode))
     if event.offer_hours > 0 and await _offers_due(event.id, now):
         # expired offers pass their seats to the waiting list first, never to a newcomer
         async with seating.event_lock(event.id) as (conn, locked):
@@ -240,7 +239,7 @@ async def register(
         companions=row.companions, seats=row.seats, answers=row.answers, status=status, queued_at=placed.queued_at,
         manage_token=row.manage_token, checkin_token=row.checkin_token, sequence=0, created_at=now, updated_at=now,
         confirmed_at=now if status == RegistrationStatus.CONFIRMED else None, postcode=row.postcode,
-        district=row.district, returning=row.returning, waited=status == RegistrationStatus.WAITLISTED)
+        district=row.district, returning=placed.returning, waited=status == RegistrationStatus.WAITLISTED)
     registration._saved_in_db = True
     return Outcome(registration, placed.position)
 

@@ -18,7 +18,7 @@ from events_app.web import page_cache
 from events_app.web.auth import api_user
 from events_app.web.forms import event_fields_from, read_applicant, whole_number
 from events_app.web.openapi import OPENAPI
-from events_app.web.requests import read_json, throttle_registration
+from events_app.web.requests import read_json, taking_turns, throttle_registration
 
 
 def _time(value):
@@ -161,6 +161,7 @@ def registration_json(reg: Registration, position: int | None, *, base_url: str,
     return body
 
 
+@taking_turns
 async def create_registration(request: Request) -> Response:
     event = await events.get_event_for_signup(request.path_params["event_id"])
     data = await read_json(request)

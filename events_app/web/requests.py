@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import json
 from datetime import datetime
@@ -189,3 +191,27 @@ def not_modified(*, if_none_match: str | None, if_modified_since: str | None, et
             return False
         return last_modified.replace(microsecond=0) <= since
     return False
+
+
+#: Sign-ups a web process works on at once. When a course opens, thousands arrive within seconds and all
+#: wait for the same event's lock anyway; the others wait their turn here, in the order they came, before
+#: their bodies are read, so a waiting request holds little memory and answers come first come, first served.
+SIGNUPS_AT_ONCE = 32
+_signup_turns: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def taking_turns(handler):
+    """For the sign-up handlers (form and API): at most SIGNUPS_AT_ONCE run at once per process."""
+
+    @functools.wraps(handler)
+    async def in_turn(request: Request):
+        loop = asyncio.get_running_loop()
+        turns = _signup_turns.get(loop)
+        if turns is None:
+            _signup_turns.clear()  # a process runs one loop; tests may start another
+            turns = _signup_turns[loop] = asyncio.Semaphore(SIGNUPS_AT_ONCE)
+        async with turns:
+            return await handler(request)
+
+    return in_turn
+
