@@ -12,6 +12,7 @@ put inside a function to dodge a cycle is still a cycle. The rules (docs/archite
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from pathlib import Path
 
@@ -251,3 +252,36 @@ def test_a_cycle_hidden_inside_a_function_is_found_in_source(tmp_path):
     assert ("events_app.mail.outbox", "events_app.mail.content", 2) in edges
     assert find_cycles(edges) == [["events_app.mail.content", "events_app.seats.registration",
                                    "events_app.mail.outbox", "events_app.mail.content"]]
+
+
+# --- nothing outlives a transaction on a pooled PostgreSQL connection (core/pg_connection.py) ---
+
+SESSION_STATE = re.compile(r"^\s*(SET\s+(?!LOCAL\b)(SESSION\s+)?\w+|LISTEN\b|SELECT\s+pg_advisory_lock)")  # SQL is upper case here
+SESSION_CONFIG = re.compile(r"set_config\([^)]*,\s*false\s*\)", re.I)
+
+
+def _session_statements(source: str, filename: str) -> list[str]:
+    """String constants that would leave state in a database session: plain SET, LISTEN, advisory locks."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for statement in node.value.split(";"):
+                if SESSION_STATE.match(statement) or SESSION_CONFIG.search(statement):
+                    found.append(f"{filename}:{node.lineno}: {statement.strip()[:80]}")
+    return found
+
+
+def test_no_sql_leaves_state_in_a_pooled_session():
+    """Pooled connections go back without asyncpg's reset query, so no statement may set something for the
+    whole session: `SET LOCAL` and `set_config(..., true)` only (PRAGMA is SQLite's, per connection)."""
+    roots = [PACKAGE_DIR, PACKAGE_DIR.parent / "alembic-free-migrations"]
+    found = [hit for root in roots for path in sorted(root.rglob("*.py"))
+             for hit in _session_statements(path.read_text(), str(path.relative_to(PACKAGE_DIR.parent)))]
+    assert found == []
+
+
+def test_the_session_state_check_sees_what_it_must():
+    source = 'A = "SET statement_timeout = 0"\nB = "SET LOCAL lock_timeout = 5"\nC = "SELECT 1; LISTEN x"\n' \
+             'D = "UPDATE event SET seats_taken = 1"\nE = "PERFORM set_config(\'lock_timeout\', x, false)"\n'
+    assert [hit.split(": ", 1)[1] for hit in _session_statements(source, "x.py")] == [
+        "SET statement_timeout = 0", "LISTEN x", "PERFORM set_config('lock_timeout', x, false)"]

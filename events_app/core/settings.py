@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from events_app.core.errors import N_
+from events_app.core.pg_connection import PooledConnection
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -290,6 +291,7 @@ def tortoise_config(database_url: str, *, pool_size: int = 20, statement_timeout
                 "database": parts.path.lstrip("/") or "events",
                 "minsize": 1,
                 "maxsize": pool_size,
+                "connection_class": PooledConnection,
                 "server_settings": {"statement_timeout": str(statement_timeout * 1000),
                                     "lock_timeout": str(lock_timeout_ms)},
             },
