@@ -72,8 +72,10 @@ def check_text(value: str) -> str:
 def clean_text(value: str, *, max_length: int) -> str:
     """Strip, drop control characters (header injection, invisible junk, NUL, lone surrogates) and cap
     the length. For text already past the boundary (or from files) that must fit a column."""
-    value = "".join(ch for ch in (value or "") if ch in "\n\t" or ch.isprintable()).strip()
-    return value[:max_length]
+    value = value or ""
+    if not value.isprintable():  # most text is: then nothing is dropped
+        value = "".join(ch for ch in value if ch in "\n\t" or ch.isprintable())
+    return value.strip()[:max_length]
 
 
 def bounded_text(value: str, *, max_length: int) -> str:

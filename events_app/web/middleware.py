@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, unquote_to_bytes
 
@@ -132,5 +133,8 @@ def _acceptable(scope: Scope) -> bool:
         query_text = query.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return not any(ord(ch) < 0x20 and ch not in "\t\n\r" or 0xD800 <= ord(ch) <= 0xDFFF
-                   for ch in path + query_text)
+    return not _REFUSED_CHARACTERS.search(path) and not _REFUSED_CHARACTERS.search(query_text)
+
+
+#: Control characters but tab and line breaks, and lone surrogates.
+_REFUSED_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
