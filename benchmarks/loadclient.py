@@ -239,12 +239,17 @@ class ServerMeter:
     began: float = 0.0
     used: float = 0.0
 
+    #: CPU seconds of each process between start() and stop(): shows how evenly the work was shared
+    each: dict[int, float] = field(default_factory=dict)
+
     def start(self) -> None:
-        self.pids = process_tree(self.pid)
-        self.began = cpu_seconds(self.pids)
+        self.pids = self.pids or process_tree(self.pid)
+        self.each = {pid: cpu_seconds([pid]) for pid in self.pids}
+        self.began = sum(self.each.values())
 
     def stop(self) -> None:
-        self.used = cpu_seconds(self.pids) - self.began
+        self.each = {pid: cpu_seconds([pid]) - began for pid, began in self.each.items()}
+        self.used = sum(self.each.values())
 
     def app_processes(self) -> list[int]:
         """The processes that serve requests: the workers when there are any, else the server itself."""

@@ -424,7 +424,7 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
             db_meter = ServerMeter(0, pids=database_processes(url))
             profiler = Profiler(process.pid, Path(tmp) / f"profile-{name}.txt") if profile else None
             meter.start()
-            db_meter.began = _client.cpu_seconds(db_meter.pids)
+            db_meter.start()
             try:
                 app = await run_all(connections, requests)
             except (OSError, asyncio.IncompleteReadError) as exc:
@@ -452,6 +452,7 @@ async def bench_backend(name: str, n: int, tmp: str, *, server: str, profile: bo
             await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             await admin.close()
     return {"app": app, "floor": floor, "workers": workers, "server_cpu": meter.used, "db_cpu": db_meter.used,
+            "cpu_each": [meter.each.get(pid, 0.0) for pid in rss],
             "floor_db_cpu": floor_db_cpu if name != "sqlite" else 0.0,
             "rss": rss,
             "problems": problems, "mail": mail, "profile": profile_lines, "server": server}
@@ -474,6 +475,8 @@ def report(name: str, result: dict, n: int) -> None:
           f" ({result['server_cpu'] / n * 1000:.2f} ms/request), this client {app.client_cpu:.2f} s"
           f" ({app.client_cpu / n * 1000:.2f} ms/request, {app.client_cpu / max(result['server_cpu'], 1e-9):.2f}"
           f" x the server's)")
+    if len(result["cpu_each"]) > 1:
+        print(f"  CPU per app process (s): {', '.join(f'{cpu:.2f}' for cpu in result['cpu_each'])}")
     if name == "postgres":
         print(f"  PostgreSQL's backends: {result['db_cpu']:.2f} s during the rush,"
               f" {result['floor_db_cpu']:.2f} s during the floor")
