@@ -287,3 +287,24 @@ async def test_a_request_after_a_change_does_not_take_a_build_begun_before_it(cl
     first_answer, second_answer = await asyncio.gather(first, second)
     assert "Vorher" in first_answer.text  # read before the change
     assert held.builds == 2 and "Nachher" in second_answer.text
+
+
+async def test_kept_pages_stay_within_their_count_and_bytes(client, db, monkeypatch):
+    """Odd query strings cannot make a process grow: the oldest kept pages make room."""
+    monkeypatch.setattr(page_cache, "MAX_PAGES", 3)
+    monkeypatch.setattr(page_cache, "MAX_BYTES", 10_000)
+    await make_event()
+    for n in range(8):
+        await _get(client, f"/api/v1/events?limit={n + 1}")
+    cache = _middleware(client)
+    assert len(cache.pages) <= 3 and cache.bytes == sum(len(p.body) for p in cache.pages.values()) <= 10_000
+    assert (await _get(client, "/api/v1/events?limit=8"))[1] == 0  # the newest is kept
+    assert (await _get(client, "/api/v1/events?limit=1"))[1] > 0  # the oldest made room
+
+
+def _middleware(client) -> page_cache.PageCacheMiddleware:
+    app = client._transport.app
+    layer = app.middleware_stack
+    while not isinstance(layer, page_cache.PageCacheMiddleware):
+        layer = layer.app
+    return layer

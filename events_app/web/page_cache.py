@@ -30,8 +30,10 @@ from events_app.web.middleware import LANGUAGE_COOKIE, choose_language
 from events_app.web.requests import not_modified
 
 _STATE = "page_cache"
-#: Pages kept per process, and the largest one kept (a calendar of a year's events is far smaller).
+#: Pages kept per process, the bytes they may take together, and the largest one kept (a calendar of a
+#: year's events is far smaller): odd query strings or Host headers cannot make a process grow.
 MAX_PAGES = 256
+MAX_BYTES = 16_000_000
 MAX_PAGE_BYTES = 1_000_000
 #: Headers a 304 leaves out (RFC 9110, 15.4.5: it describes the kept representation, it carries none).
 _NOT_IN_304 = {b"content-length", b"content-type", b"content-encoding"}
@@ -124,6 +126,7 @@ class PageCacheMiddleware:
         self.app = app
         self.seconds = seconds
         self.pages: dict[tuple, _Kept] = {}
+        self.bytes = 0
         #: Pages being built now: a request for the same page waits for that one instead of building it too
         #: (at the moment a page expires under load, every request in flight would otherwise build it).
         self.building: dict[tuple, asyncio.Future] = {}
@@ -199,11 +202,17 @@ class PageCacheMiddleware:
         return built
 
     def _keep(self, key: tuple, kept: _Kept) -> None:
-        self.pages.pop(key, None)
-        if len(self.pages) >= MAX_PAGES:
-            # the longest kept goes first; the pages read most come back at once
-            del self.pages[next(iter(self.pages))]
+        self._forget(key)
+        # the longest kept go first; the pages read most come back at once
+        while self.pages and (len(self.pages) >= MAX_PAGES or self.bytes + len(kept.body) > MAX_BYTES):
+            self._forget(next(iter(self.pages)))
         self.pages[key] = kept
+        self.bytes += len(kept.body)
+
+    def _forget(self, key: tuple) -> None:
+        gone = self.pages.pop(key, None)
+        if gone is not None:
+            self.bytes -= len(gone.body)
 
 
 async def _current_stamps() -> Stamps | None:
