@@ -15,7 +15,7 @@ from events_app.app import create_app
 from events_app.core import errors
 from events_app.core.models import Registration
 from events_app.core.settings import load_settings
-from events_app.seats import registration, seating
+from events_app.seats import register_sql, registration, seating
 from events_app.seats.registration import Applicant
 from tests.helpers import make_event
 
@@ -115,3 +115,18 @@ async def test_on_sqlite_a_write_lock_held_elsewhere_gives_503_after_the_busy_ti
 def test_the_lock_timeout_is_a_setting():
     assert load_settings({"EVENTS_LOCK_TIMEOUT_MS": "750", "EVENTS_SECRET_KEY": "k"}).lock_timeout_ms == 750
     assert load_settings({"EVENTS_SECRET_KEY": "k"}).lock_timeout_ms == seating.DEFAULT_LOCK_TIMEOUT_MS == 5000
+
+
+@on_postgres
+async def test_a_sign_up_waiting_for_its_turn_gives_up_like_one_waiting_for_the_lock(db, monkeypatch):
+    """Sign-ups of one process take turns before they wait for the event's lock in PostgreSQL: a turn that
+    does not come within the lock timeout is the same "try again", never a wait without end."""
+    monkeypatch.setattr(seating, "_lock_timeout_ms", 100)
+    monkeypatch.setattr(register_sql, "PLACING_AT_ONCE", 1)
+    event = await make_event(capacity=5)
+    async with register_sql._placing_turn(event.id):  # another request of this process has the turn
+        with pytest.raises(errors.SeatsBusy):
+            await registration.register(event_id=event.id, applicant=Applicant(name="A", email="a@example.org"))
+    assert register_sql._placing == {} and await Registration.filter(event_id=event.id).count() == 0
+    placed = await registration.register(event_id=event.id, applicant=Applicant(name="A", email="a@example.org"))
+    assert placed.registration.status.value == "confirmed"
