@@ -308,3 +308,28 @@ def _middleware(client) -> page_cache.PageCacheMiddleware:
     while not isinstance(layer, page_cache.PageCacheMiddleware):
         layer = layer.app
     return layer
+
+
+async def test_requests_for_pages_that_are_never_kept_do_not_wait_for_each_other(client, db, monkeypatch):
+    """A person's own page is built for every request: two at once both run, none waits for the other."""
+    event = await make_event()
+    outcome = await registration.register(event_id=event.id, applicant=Applicant(name="Olena", email="o@example.org"))
+    inside, release = [], asyncio.Event()
+    original = pages._manage
+
+    async def held(request, token, **kwargs):
+        inside.append(token)
+        await release.wait()
+        return await original(request, token, **kwargs)
+
+    monkeypatch.setattr(pages, "_manage", held)
+    path = f"/r/{outcome.registration.manage_token}"
+    first = asyncio.create_task(client.get(path))
+    second = asyncio.create_task(client.get(path))
+    for _ in range(10_000):  # a few rounds of the loop suffice; a waiting request would never get in
+        if len(inside) == 2:
+            break
+        await asyncio.sleep(0)
+    assert len(inside) == 2 and _middleware(client).building == {}
+    release.set()
+    assert [answer.status_code for answer in await asyncio.gather(first, second)] == [200, 200]

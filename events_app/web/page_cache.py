@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
@@ -42,8 +43,10 @@ _clock = time.monotonic
 
 @dataclass
 class _Sharing:
-    """Set on a request the cache may keep; `share` fills in the stamps the handler builds under."""
+    """Set on a request the cache may keep; `share` fills in the stamps the handler builds under and lets
+    other requests for the page wait for this build (`being_built`)."""
 
+    being_built: Callable[[], None]
     stamps: Stamps | None = None
     seats: bool = True
 
@@ -75,6 +78,7 @@ async def share(request: Request, *, seats: bool = True) -> bool:
     except StampsUnavailable:
         return False
     sharing.seats = seats
+    sharing.being_built()
     return True
 
 
@@ -156,18 +160,20 @@ class PageCacheMiddleware:
                 if built is not None and built.still_right(current):
                     await _send(built, facts, send)
                     return
-        own = self.building.setdefault(key, asyncio.get_running_loop().create_future())
+        # announced once the handler shares the page: requests for pages that are never kept do not wait
+        own = asyncio.get_running_loop().create_future()
+        sharing = _Sharing(being_built=lambda: self.building.setdefault(key, own))
         built = None
         try:
-            built = await self._build(scope, receive, send, key, facts)
+            built = await self._build(scope, receive, send, key, facts, sharing)
         finally:
             if self.building.get(key) is own:
                 del self.building[key]
                 own.set_result(built)
 
-    async def _build(self, scope: Scope, receive: Receive, send: Send, key: tuple, facts: _Request) -> _Kept | None:
+    async def _build(self, scope: Scope, receive: Receive, send: Send, key: tuple, facts: _Request,
+                     sharing: _Sharing) -> _Kept | None:
         """Run the handler; keep what it shared, answering the client from the kept page."""
-        sharing = _Sharing()
         scope.setdefault("state", {})[_STATE] = sharing
         start: Message | None = None
         parts: list[bytes] = []
