@@ -64,6 +64,8 @@ peak_rss_mb, post_json, request_bytes, run_all = (_client.peak_rss_mb, _client.p
 
 PG_ADMIN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 SEATS = 20
+#: What a rush should reach (both databases): a share of the floor's throughput, the 99th percentile, memory.
+GOAL_RATIO, GOAL_P99_SECONDS, GOAL_RSS_MB = 0.40, 1.5, 150
 PROFILE_TOP = 25
 
 
@@ -486,6 +488,11 @@ def report(name: str, result: dict, n: int) -> None:
     print("  correctness: " + ("exactly 20 confirmed, waiting positions 1..N-20 in answers and database, "
                                "one outbox mail per registration" if not result["problems"]
                                else "PROBLEMS: " + "; ".join(result["problems"])))
+    ratio, p99, peak = app.throughput / floor.throughput, app.percentile(0.99), max(rss.values())
+    print("  goals: " + "; ".join(f"{label} {'met' if ok else 'NOT met'}" for label, ok in (
+        (f"throughput >= {GOAL_RATIO:.2f} x floor ({ratio:.2f})", ratio >= GOAL_RATIO),
+        (f"p99 <= {GOAL_P99_SECONDS:.1f} s ({p99:.2f})", p99 <= GOAL_P99_SECONDS),
+        (f"peak RSS <= {GOAL_RSS_MB} MB ({peak:.0f})", peak <= GOAL_RSS_MB))))
     mail = result["mail"]
     if mail:
         print(f"  outbox drain, one separate worker to a local SMTP sink: {mail['received']}/{mail['queued']} mails"
