@@ -231,7 +231,7 @@ async def get_event_for_signup(event_id: int) -> Event:
     database does. The event returned may be shared: callers read it and never change it."""
     conn = connections.get("default")
     try:
-        stamp = (stamps.database_of(conn), event_id, (await stamps.read()).content)
+        stamp = (stamps.database_of(conn), (await stamps.read()).content)
     except stamps.StampsUnavailable:
         stamp = None
     kept = _signup_events.get(event_id)
@@ -251,7 +251,7 @@ async def get_event_for_signup(event_id: int) -> Event:
     return event
 
 
-#: event id -> ((database, event id, content stamp), the event as `get_event_for_signup` read it)
+#: event id -> ((database, content stamp), the event as `get_event_for_signup` read it)
 _signup_events: dict[int, tuple[tuple, Event]] = {}
 
 
