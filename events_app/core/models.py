@@ -443,6 +443,9 @@ class CertificateTemplate(Model):
         table = "certificate_template"
 
 
+# --- security ---
+
+
 class ThrottleCounter(Model):
     """One throttle's count in its current window (events_app/security/throttle.py), in the database so
     that every server process counts in the same place. The bucket is a hash: no address or e-mail in it."""
