@@ -4,6 +4,7 @@ nothing is written, and the same request succeeds once the lock is free."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import asyncpg
@@ -117,16 +118,31 @@ def test_the_lock_timeout_is_a_setting():
     assert load_settings({"EVENTS_SECRET_KEY": "k"}).lock_timeout_ms == seating.DEFAULT_LOCK_TIMEOUT_MS == 5000
 
 
-@on_postgres
+@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
 async def test_a_sign_up_waiting_for_its_turn_gives_up_like_one_waiting_for_the_lock(db, monkeypatch):
-    """Sign-ups of one process take turns before they wait for the event's lock in PostgreSQL: a turn that
-    does not come within the lock timeout is the same "try again", never a wait without end."""
+    """Sign-ups of one process wait for a placing call before they wait for the event's lock in the
+    database: a call that does not take them within the lock timeout is the same "try again", never a
+    wait without end, and leaves nothing behind."""
     monkeypatch.setattr(seating, "_lock_timeout_ms", 100)
     monkeypatch.setattr(register_sql, "PLACING_AT_ONCE", 1)
     event = await make_event(capacity=5)
-    async with register_sql._placing_turn(event.id):  # another request of this process has the turn
-        with pytest.raises(errors.SeatsBusy):
-            await registration.register(event_id=event.id, applicant=Applicant(name="A", email="a@example.org"))
-    assert register_sql._placing == {} and await Registration.filter(event_id=event.id).count() == 0
-    placed = await registration.register(event_id=event.id, applicant=Applicant(name="A", email="a@example.org"))
+    entered, stuck = asyncio.Event(), asyncio.Event()
+    real_place_many = register_sql._place_many
+
+    async def held_up(client, rows):  # the call under way waits for the lock, in the database
+        entered.set()
+        await stuck.wait()
+        return await real_place_many(client, rows)
+
+    monkeypatch.setattr(register_sql, "_place_many", held_up)
+    first = asyncio.create_task(
+        registration.register(event_id=event.id, applicant=Applicant(name="A", email="a@example.org")))
+    await entered.wait()  # the first sign-up's call is under way
+    with pytest.raises(errors.SeatsBusy):
+        await registration.register(event_id=event.id, applicant=Applicant(name="B", email="b@example.org"))
+    stuck.set()
+    assert (await first).registration.status.value == "confirmed"
+    assert register_sql._batches == {}
+    assert [r.name for r in await Registration.filter(event_id=event.id)] == ["A"]
+    placed = await registration.register(event_id=event.id, applicant=Applicant(name="C", email="c@example.org"))
     assert placed.registration.status.value == "confirmed"
