@@ -289,6 +289,37 @@ async def test_a_request_after_a_change_does_not_take_a_build_begun_before_it(cl
     assert held.builds == 2 and "Nachher" in second_answer.text
 
 
+@both_databases
+async def test_a_page_past_its_time_is_built_once_while_the_others_get_the_kept_one(client, db, monkeypatch):
+    """The moment a kept page expires under load, one request builds it anew and the others are answered
+    at once from the kept page, even while the builder's handler has not yet shared the page."""
+    event = await make_event(title="Global Village")
+    now = [1000.0]
+    monkeypatch.setattr(page_cache, "_clock", lambda: now[0])
+    kept = (await _get(client, f"/events/{event.id}"))[0]
+    builds, release = [], asyncio.Event()
+    original_share = page_cache.share
+
+    async def share(request, **kwargs):  # the first rebuild is held in its handler, before it shares
+        builds.append(request.url.path)
+        if len(builds) == 1:
+            await release.wait()
+        return await original_share(request, **kwargs)
+
+    monkeypatch.setattr(page_cache, "share", share)
+    now[0] += 5  # past its time
+    first = asyncio.create_task(client.get(f"/events/{event.id}"))
+    while not builds:
+        await asyncio.sleep(0)
+    others = [asyncio.create_task(client.get(f"/events/{event.id}")) for _ in range(4)]
+    done, _ = await asyncio.wait(others, timeout=30)  # a guard only: they must not wait for the held build
+    assert len(done) == 4 and len(builds) == 1  # none of them built the page
+    assert {answer.content for answer in await asyncio.gather(*others)} == {kept.content}
+    release.set()
+    assert (await first).status_code == 200 and len(builds) == 1
+    assert (await _get(client, f"/events/{event.id}"))[1] == 0  # the new build is kept
+
+
 async def test_kept_pages_stay_within_their_count_and_bytes(client, db, monkeypatch):
     """Odd query strings cannot make a process grow: the oldest kept pages make room."""
     monkeypatch.setattr(page_cache, "MAX_PAGES", 3)

@@ -160,9 +160,13 @@ class PageCacheMiddleware:
                 if built is not None and built.still_right(current):
                     await _send(built, facts, send)
                     return
-        # announced once the handler shares the page: requests for pages that are never kept do not wait
+        # announced once the handler shares the page, so requests for pages that are never kept do not wait;
+        # a page kept before is announced at once: between here and the handler's `share` every request
+        # for it would otherwise build it too, each time it expires
         own = asyncio.get_running_loop().create_future()
         sharing = _Sharing(being_built=lambda: self.building.setdefault(key, own))
+        if key in self.pages:
+            sharing.being_built()
         built = None
         try:
             built = await self._build(scope, receive, send, key, facts, sharing)
