@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import time
 
 from events_app.consultations import bookings, slots
-from events_app.core.models import Interpreter, InterpreterAssignment, Invitation, InvitationState, RegistrationStatus
+from events_app.core.models import AuditEntry, Interpreter, InterpreterAssignment, Invitation, InvitationState, RegistrationStatus
 from events_app.interpreters import pool
 from events_app.mail import delivery
 from events_app.seats import registration
 from events_app.seats.registration import Applicant
 from tests.fixtures_backoffice import sign_in
-from tests.helpers import make_event, make_user
+from tests.helpers import both_databases, make_event, make_user
 from tests.test_consultations import _future_tuesday
 
 
@@ -101,3 +101,58 @@ async def test_assigning_mails_the_interpreter_date_place_language_and_names_onl
     assert await InterpreterAssignment.all().count() == 0
     confirmed = await registration.Registration.filter(event_id=event.id, status=RegistrationStatus.CONFIRMED).count()
     assert confirmed == 3
+
+
+@both_databases
+async def test_an_interpreters_entry_is_changed_in_place_and_keeps_the_assignments(client, db):
+    event = await _course_with_requests()
+    signed = await sign_in(client)
+    samira = await pool.add_interpreter(form=pool.InterpreterForm(
+        name="Samira Haddad", email="samira@example.org", languages=("ar", "Kurdisch (Kurmandschi)")))
+    await pool.assign(event_id=event.id, language="ar", interpreter_id=samira.id, timezone="Europe/Berlin")
+    listed = await client.get("/admin/interpreters")
+    assert f'href="/admin/interpreters/{samira.id}/edit"' in listed.text
+
+    shown = await client.get(f"/admin/interpreters/{samira.id}/edit")
+    assert shown.status_code == 200 and "Eintrag im Dolmetscher-Pool ändern" in shown.text
+    assert 'value="ar" checked' in shown.text and 'value="tr" checked' not in shown.text
+    assert 'value="Kurdisch (Kurmandschi)"' in shown.text and 'value="samira@example.org"' in shown.text
+
+    refused = await client.post(f"/admin/interpreters/{samira.id}/edit", data={
+        "csrf_token": signed.csrf, "name": "Samira Haddad", "email": "samira(at)example", "phone": "0641 99 88"})
+    assert refused.status_code == 422
+    assert 'id="e-languages"' in refused.text and 'id="e-email"' in refused.text
+    assert 'value="0641 99 88"' in refused.text  # what was typed stays in the form
+    unchanged = await Interpreter.get(id=samira.id)
+    assert (unchanged.email, unchanged.phone, unchanged.languages) == (
+        "samira@example.org", "", ["ar", "Kurdisch (Kurmandschi)"])
+
+    saved = await client.post(f"/admin/interpreters/{samira.id}/edit", data={
+        "csrf_token": signed.csrf, "name": "Samira Haddad-Kaya", "email": "samira@example.org",
+        "phone": "0641 99 88", "languages": ["ar", "tr"], "languages_other": "Dari"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/admin/interpreters?done=interpreter_saved"
+    changed = await Interpreter.get(id=samira.id)
+    assert (changed.name, changed.phone, changed.languages) == ("Samira Haddad-Kaya", "0641 99 88", ["ar", "tr", "prs"])
+    assert await InterpreterAssignment.filter(event_id=event.id, interpreter_id=samira.id).count() == 1
+    [entry] = await AuditEntry.filter(action="interpreter.changed")
+    assert entry.detail == {"interpreter": samira.id, "fields": ["languages", "name", "phone"]}
+    assert "Samira" not in str(entry.detail) and "0641" not in str(entry.detail)  # no personal data in the log
+
+
+@both_databases
+async def test_changing_an_interpreter_who_is_not_there_or_without_a_session_is_refused(client, db):
+    samira = await pool.add_interpreter(form=pool.InterpreterForm(name="Samira", phone="0641 1", languages=("ar",)))
+    anonymous = await client.get(f"/admin/interpreters/{samira.id}/edit")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/admin/login")
+    signed = await sign_in(client)
+    arabic = await client.get(f"/admin/interpreters/{samira.id}/edit?lang=ar")
+    assert arabic.status_code == 200 and 'dir="rtl"' in arabic.text and "تعديل بيانات مترجم" in arabic.text
+    for missing in (await client.get("/admin/interpreters/9999/edit"), await client.post(
+            "/admin/interpreters/9999/edit", data={"csrf_token": signed.csrf, "name": "X", "phone": "1",
+                                                   "languages": ["ar"]})):
+        assert missing.status_code == 404
+    no_token = await client.post(f"/admin/interpreters/{samira.id}/edit", data={"name": "X", "phone": "1",
+                                                                              "languages": ["ar"]})
+    assert no_token.status_code == 403
+    assert (await Interpreter.get(id=samira.id)).name == "Samira" and await AuditEntry.filter(
+        action="interpreter.changed").count() == 0

@@ -63,6 +63,31 @@ async def add_interpreter(*, form: InterpreterForm, by: User | None = None) -> I
     return interpreter
 
 
+async def change_interpreter(*, interpreter_id: int, form: InterpreterForm, by: User | None = None) -> Interpreter:
+    """A new phone number, another language, a note: the entry is corrected in place, assignments stay."""
+    form = check_interpreter(form)
+    async with in_transaction() as conn:
+        interpreter = await Interpreter.filter(id=interpreter_id, active=True).using_db(conn).first()
+        if interpreter is None:
+            raise errors.InterpreterNotFound()
+        changed = sorted(name for name, value in (("name", form.name), ("email", form.email), ("phone", form.phone),
+                                                   ("languages", list(form.languages)), ("note", form.note))
+                         if getattr(interpreter, name) != value)
+        interpreter.update_from_dict({"name": form.name, "email": form.email, "phone": form.phone,
+                                      "languages": list(form.languages), "note": form.note})
+        await interpreter.save(using_db=conn)
+        # which fields changed, never their values: the audit log keeps no personal data
+        await audit.record("interpreter.changed", user=by, conn=conn, interpreter=interpreter.id, fields=changed)
+    return interpreter
+
+
+async def get_interpreter(*, interpreter_id: int) -> Interpreter:
+    interpreter = await Interpreter.get_or_none(id=interpreter_id, active=True)
+    if interpreter is None:
+        raise errors.InterpreterNotFound()
+    return interpreter
+
+
 async def remove_interpreter(*, interpreter_id: int, by: User | None = None) -> None:
     """Out of the pool: the personal data goes, assignments with it (the audit log keeps the id only)."""
     async with in_transaction() as conn:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events_app.core import errors
-from events_app.core.languages import choices, language_label
+from events_app.core.languages import ASSISTANCE_LANGUAGES, choices, language_label
 from events_app.core.validation import parse_whole_number
 from events_app.interpreters import pool
 from events_app.web.admin_common import back, field_messages, load_event, page
@@ -46,17 +46,57 @@ async def pool_page(request: Request) -> Response:
     return await _pool_page(request)
 
 
-@requires(*ORGANISERS)
-async def pool_add(request: Request) -> Response:
+async def _read_interpreter(request: Request) -> tuple[dict, pool.InterpreterForm]:
+    """The posted form as the template shows it again (ticked languages as a list) and as the pool takes it."""
     form = await read_form(request)
     data = {key: form.get(key) for key in form.keys()}
-    languages = [*form.getlist("languages"), *str(form.get("languages_other") or "").split(",")]
+    data["languages"] = [str(item) for item in form.getlist("languages")]
+    languages = [*data["languages"], *str(form.get("languages_other") or "").split(",")]
+    return data, pool.InterpreterForm(
+        name=str(data.get("name") or ""), email=str(data.get("email") or ""), phone=str(data.get("phone") or ""),
+        languages=tuple(languages), note=str(data.get("note") or ""))
+
+
+@requires(*ORGANISERS)
+async def pool_add(request: Request) -> Response:
+    data, entry = await _read_interpreter(request)
     try:
-        await pool.add_interpreter(by=request.state.user, form=pool.InterpreterForm(
-            name=str(data.get("name") or ""), email=str(data.get("email") or ""), phone=str(data.get("phone") or ""),
-            languages=tuple(str(item) for item in languages), note=str(data.get("note") or "")))
+        await pool.add_interpreter(by=request.state.user, form=entry)
     except errors.ValidationFailed as exc:
         return await _pool_page(request, form=data, field_errors=field_messages(request, exc), status_code=422)
+    return back("/admin/interpreters", "interpreter_saved")
+
+
+def _entry_form(interpreter) -> dict:
+    """The stored entry as the edit form shows it: languages from the list ticked, the others as text."""
+    listed = ASSISTANCE_LANGUAGES
+    return {"name": interpreter.name, "email": interpreter.email, "phone": interpreter.phone,
+            "note": interpreter.note, "languages": [key for key in interpreter.languages if key in listed],
+            "languages_other": ", ".join(key for key in interpreter.languages if key not in listed)}
+
+
+async def _edit_page(request: Request, interpreter, *, form: dict, field_errors: dict | None = None,
+                     status_code: int = 200) -> Response:
+    return page(request, "admin/interpreter_edit.html", {
+        "interpreter": interpreter, "assistance_choices": choices(request.state.language), "form": form,
+        "errors": field_errors or {}}, status_code=status_code)
+
+
+@requires(*ORGANISERS)
+async def pool_edit_page(request: Request) -> Response:
+    interpreter = await pool.get_interpreter(interpreter_id=request.path_params["interpreter_id"])
+    return await _edit_page(request, interpreter, form=_entry_form(interpreter))
+
+
+@requires(*ORGANISERS)
+async def pool_edit(request: Request) -> Response:
+    interpreter = await pool.get_interpreter(interpreter_id=request.path_params["interpreter_id"])
+    data, entry = await _read_interpreter(request)
+    try:
+        await pool.change_interpreter(interpreter_id=interpreter.id, form=entry, by=request.state.user)
+    except errors.ValidationFailed as exc:
+        return await _edit_page(request, interpreter, form=data, field_errors=field_messages(request, exc),
+                                status_code=422)
     return back("/admin/interpreters", "interpreter_saved")
 
 
