@@ -11,9 +11,10 @@ from openpyxl import load_workbook
 
 from events_app.backoffice import changes
 from events_app.core.i18n import LANGUAGES
-from events_app.core.models import EventSession, PostcodeDistrict
+from events_app.core.models import EventSession, Invitation, PostcodeDistrict
 from events_app.courses import attendance, checkin
 from events_app.privacy import retention, rights
+from events_app.receptions import invitee_import, list_files
 from events_app.seats import registration
 from events_app.seats.events import SessionSpec
 from events_app.seats.registration import Applicant
@@ -41,6 +42,8 @@ async def fixture_year():
     Q1 course (2 dates): Amal, Bahar confirmed; Cemile, Dilan waited, Dilan cancelled. Amal came twice,
        Bahar once. Languages de, ar, ar, fa. Postcodes: all 35390 (Innenstadt).
     Q2 reception: Goran with 2 companions confirmed and checked in with both; Hanna registered and cancelled.
+       Nine invitees imported from the authority's list: six in 35394 (Wieseck), two in 35390 (Innenstadt),
+       one with a postcode the office's table does not know (unknown district).
     Q2 workshop: Emre, Fatma confirmed, Emre came; one sign-up never verified (not counted).
     Q3 festival: Ivan confirmed, did not come; a cancelled festival (not counted).
     Q4 course: Amal again (returning).
@@ -67,6 +70,13 @@ async def fixture_year():
                           postcode="35394")
     hanna = await _person(reception, "Hanna", email="hanna@example.org")
     await registration.cancel(token=hanna.manage_token, now=datetime(2025, 6, 1, tzinfo=timezone.utc))
+    invitees = "Vorname;Nachname;Straße;PLZ;Ort\r\n" + "".join(
+        f"Person;{name};Weg {n};{postcode};Gießen\r\n" for n, (name, postcode) in enumerate(
+            [(f"Wieseck{n}", "35394") for n in range(6)] + [("Mitte1", "35390"), ("Mitte2", "35 390"),
+                                                            ("Anderswo", "35457")]))
+    imported = await invitee_import.import_invitations(event_id=reception.id,
+                                                       table=list_files.read_table(invitees.encode(), "liste.csv"))
+    assert imported.created == 9
     [day] = await EventSession.filter(event_id=reception.id)
     await checkin.check_in(event_id=reception.id, registration_id=goran.id, session_id=day.id, companions=2,
                            by=organiser)
@@ -102,24 +112,32 @@ def row(period, kind, events_, dates, registrations, confirmed, attended, rate, 
             "new_people": registrations - returning, "districts": districts}
 
 
-def fewer(name):
-    return {"district": name, "people": None, "fewer_than": 5}
+def fewer(name, invited=0):
+    return district(name, None, invited)
+
+
+def district(name, people, invited=0):
+    """An entry of `districts`: None stands for a group of 1 to 4, shown as "fewer than 5"."""
+    return {"district": name, "people": people, "fewer_than": 5 if people is None else None,
+            "invited": invited, "invited_fewer_than": 5 if invited is None else None}
 
 
 UNKNOWN = None
 BY_QUARTER = [
     row("2025-Q1", "course", 1, 2, 4, 2, 2, 1.0, 2, {"ar": 2, "de": 1, "fa": 1}, 0, [fewer("Innenstadt")]),
-    row("2025-Q2", "reception", 1, 1, 2, 3, 3, 1.0, 0, {"de": 1, "uk": 1}, 0, [fewer("Wieseck"), fewer(UNKNOWN)]),
+    row("2025-Q2", "reception", 1, 1, 2, 3, 3, 1.0, 0, {"de": 1, "uk": 1}, 0,
+        [district("Innenstadt", 0, None), fewer("Wieseck", 6), fewer(UNKNOWN, None)]),
     row("2025-Q2", "workshop", 1, 1, 2, 2, 1, 0.5, 0, {"de": 1, "tr": 1}, 0, [fewer("Innenstadt"), fewer(UNKNOWN)]),
     row("2025-Q3", "festival", 1, 1, 1, 1, 0, 0.0, 0, {"en": 1}, 0, [fewer(UNKNOWN)]),
     row("2025-Q4", "course", 1, 1, 1, 1, 0, 0.0, 0, {"de": 1}, 1, [fewer("Innenstadt")]),
 ]
 BY_YEAR = [
-    row("2025", "reception", 1, 1, 2, 3, 3, 1.0, 0, {"de": 1, "uk": 1}, 0, [fewer("Wieseck"), fewer(UNKNOWN)]),
+    row("2025", "reception", 1, 1, 2, 3, 3, 1.0, 0, {"de": 1, "uk": 1}, 0,
+        [district("Innenstadt", 0, None), fewer("Wieseck", 6), fewer(UNKNOWN, None)]),
     row("2025", "workshop", 1, 1, 2, 2, 1, 0.5, 0, {"de": 1, "tr": 1}, 0, [fewer("Innenstadt"), fewer(UNKNOWN)]),
     row("2025", "festival", 1, 1, 1, 1, 0, 0.0, 0, {"en": 1}, 0, [fewer(UNKNOWN)]),
     row("2025", "course", 2, 3, 5, 3, 2, 0.667, 2, {"ar": 2, "de": 2, "fa": 1}, 1,
-        [{"district": "Innenstadt", "people": 5, "fewer_than": None}]),
+        [district("Innenstadt", 5)]),
 ]
 
 
@@ -152,12 +170,16 @@ async def test_downloads_carry_the_same_figures(db, client, tmp_path):
                                                       headers=auth)).content))
     figures_sheet, districts_sheet = book.worksheets
     assert [c.value for c in figures_sheet[5]][:7] == ["2025", "Kurs", 2, 3, 5, 3, 2]
-    assert ["2025", "Kurs", "Innenstadt", 5] in [[c.value for c in r] for r in districts_sheet.iter_rows()]
-    assert ["2025", "Empfang", "Wieseck", "weniger als 5"] in [[c.value for c in r] for r in
-                                                                districts_sheet.iter_rows()]
+    district_rows = [[c.value for c in r] for r in districts_sheet.iter_rows()]
+    assert district_rows[0] == ["Zeitraum", "Art", "Stadtteil", "Personen", "Eingeladen"]
+    assert ["2025", "Kurs", "Innenstadt", 5, 0] in district_rows
+    assert ["2025", "Empfang", "Wieseck", "weniger als 5", 6] in district_rows
+    assert ["2025", "Empfang", "Innenstadt", 0, "weniger als 5"] in district_rows
     report = await client.get(f"/api/v1/statistics.pdf?{YEAR}&by=quarter&lang=de", headers=auth)
     text = pdf_text(report.content, tmp_path)
     assert "Statistik" in text and "2025-Q1" in text and "Innenstadt" in text
+    invited = text[text.index("Wo die Eingeladenen wohnen"):]
+    assert "Wieseck" in invited and "6" in invited and "weniger als 5" in invited
 
 
 async def test_the_page_shows_charts_with_their_tables_in_every_language(db, client):
@@ -166,7 +188,9 @@ async def test_the_page_shows_charts_with_their_tables_in_every_language(db, cli
     page = await client.get(f"/admin/statistics?{YEAR}&by=year&lang=de")
     assert page.status_code == 200
     main = page.text[page.text.index("<main"):]
-    assert main.count('<svg class="chart" role="img"') == 3 and "<script" not in main  # drawn on the server
+    assert main.count('<svg class="chart" role="img"') == 4 and "<script" not in main  # drawn on the server
+    invited = main[main.index('id="invited-heading"'):]
+    assert "Wo die Eingeladenen wohnen" in invited and "Wieseck" in invited and ">6<" in invited
     assert "Weniger als 5" in page.text or "weniger als 5" in page.text
     assert "/admin/statistics.xlsx?from=2025-01-01&amp;to=2025-12-31&amp;by=year" in page.text
     arabic = await client.get(f"/admin/statistics?{YEAR}&by=quarter&lang=ar")
@@ -175,10 +199,18 @@ async def test_the_page_shows_charts_with_their_tables_in_every_language(db, cli
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
 
 
+@both_databases
 async def test_the_office_edits_the_postcode_table(db, client):
     event = await make_event()
     person = (await registration.register(event_id=event.id, applicant=Applicant(
         name="Lena", email="lena@example.org", postcode="35398"))).registration
+    reception = await make_event(kind="reception", audience="invitation", title="Empfang")
+    await invitee_import.import_invitations(event_id=reception.id, table=list_files.read_table(
+        "Vorname;Nachname;Straße;PLZ;Ort\r\nMina;Rahimi;Am Hang 1;35398;Gießen\r\n"
+        "Omid;Karimi;Am Hang 2;35398;Gießen\r\n".encode(), "liste.csv"))
+    omid, mina = await Invitation.filter(event_id=reception.id).order_by("last_name")
+    assert (omid.first_name, omid.district, mina.district) == ("Omid", "", "")  # the table is empty yet
+    await Invitation.filter(id=omid.id).update(district="Lollar", postcode="", anonymised_at=datetime.now(timezone.utc))
     me = await sign_in(client, "organiser")
     page = await client.get("/admin/statistics/districts")
     assert page.status_code == 200 and 'name="districts"' in page.text
@@ -191,6 +223,8 @@ async def test_the_office_edits_the_postcode_table(db, client):
     assert dict(await PostcodeDistrict.all().values_list("postcode", "district")) == {
         "35398": "Allendorf/Lahn", "35390": "Innenstadt"}
     assert (await registration.Registration.get(id=person.id)).district == "Allendorf/Lahn"
+    assert (await Invitation.get(id=mina.id)).district == "Allendorf/Lahn"  # invitees too
+    assert (await Invitation.get(id=omid.id)).district == "Lollar"  # anonymised: the published figure stays
 
 
 @pytest.mark.parametrize("query, status", [

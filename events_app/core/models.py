@@ -331,6 +331,9 @@ class Invitation(Model):
     birth_date = fields.DateField(null=True)
     street = fields.CharField(max_length=200, default="")
     postcode = fields.CharField(max_length=10, default="")
+    #: From the postcode when the list is imported (statistics/districts.py): kept after anonymisation,
+    #: for the figures of where the invited live.
+    district = fields.CharField(max_length=100, default="", db_default="")
     city = fields.CharField(max_length=100, default="")
     email = fields.CharField(max_length=254, default="")
     phone = fields.CharField(max_length=50, default="")

@@ -22,6 +22,7 @@ from events_app.receptions.list_files import Table
 from events_app.receptions.invitations import check_invitation_event, invitation_event, new_code
 from events_app.core.models import AuditEntry, Invitation
 from events_app.seats import seating
+from events_app.seats.participation import clean_postcode, districts_by_postcode
 from events_app.seats.registration import new_token
 from events_app.core.validation import clean_text, normalise_email, parse_id
 
@@ -290,11 +291,13 @@ async def import_invitations(
             line = refused[0].line if refused else min(unknown)
             raise errors.ValidationFailed(fields={f"row-{line}": N_("Row %(line)d cannot be imported.")}, line=line)
         codes = await _fresh_codes(conn, len(chosen))
+        districts = await districts_by_postcode(conn)
         invitations = [
             Invitation(
                 event_id=event.id, salutation=row.values["salutation"], first_name=row.values["first_name"],
                 last_name=row.values["last_name"], birth_date=row.values["birth_date"],
                 street=row.values["street"], postcode=row.values["postcode"], city=row.values["city"],
+                district=districts.get(clean_postcode(row.values["postcode"]), ""),
                 email=row.values["email"], phone=row.values["phone"],
                 file_number=row.values["file_number"] or None, note=row.values["note"],
                 language=row.values["language"], max_companions=event.max_companions,

@@ -30,6 +30,11 @@ async def district_of(conn: BaseDBAsyncClient | None, postcode: str) -> str:
     return row.district if row else ""
 
 
+async def districts_by_postcode(conn: BaseDBAsyncClient | None) -> dict[str, str]:
+    """The office's whole postcode table, for deriving the districts of many rows at once (a list import)."""
+    return dict(await PostcodeDistrict.all().using_db(conn).values_list("postcode", "district"))
+
+
 async def has_taken_part_before(conn: BaseDBAsyncClient | None, *, email: str, phone: str,
                                 event_id: int) -> bool:
     """Another event where the same address or phone number once had a seat.

@@ -1,8 +1,9 @@
 """The office's table of postcodes and districts (Stadtteile), edited in the back office.
 
-A registration's district is derived when it is stored (seats.participation) and kept after
-anonymisation. When the table changes, registrations that still have their postcode get the new
-district; anonymised ones keep the district they had, so published figures do not move.
+A registration's district is derived when it is stored (seats.participation), an invitee's when the
+list is imported (receptions.invitee_import), and both are kept after anonymisation. When the table
+changes, registrations and invitations that still have their postcode get the new district;
+anonymised ones keep the district they had, so published figures do not move.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from events_app.core import audit, errors
 from events_app.core.errors import N_
-from events_app.core.models import PostcodeDistrict, Registration, User
+from events_app.core.models import Invitation, PostcodeDistrict, Registration, User
 from events_app.seats.participation import clean_postcode
 
 _LINE = re.compile(r"^\s*(?P<postcode>[0-9]{5})\s*[;,\t ]\s*(?P<district>\S.{0,99}?)\s*$")
@@ -42,17 +43,18 @@ def parse(text: str) -> dict[str, str]:
 
 
 async def save(*, text: str, by: User | None) -> int:
-    """Replace the table and re-derive the districts of registrations that still have a postcode."""
+    """Replace the table and re-derive the districts of registrations and invitations that still have a postcode."""
     mapping = parse(text)
     async with in_transaction() as conn:
         await PostcodeDistrict.all().using_db(conn).delete()
         for postcode, district in sorted(mapping.items()):
             await PostcodeDistrict.create(postcode=postcode, district=district, using_db=conn)
-        rows = await Registration.filter(anonymised_at__isnull=True).exclude(postcode="").using_db(conn).values_list(
-            "id", "postcode", "district")
-        for registration_id, postcode, district in rows:
-            wanted = mapping.get(clean_postcode(postcode), "")
-            if wanted != district:
-                await Registration.filter(id=registration_id).using_db(conn).update(district=wanted)
+        for model in (Registration, Invitation):
+            rows = await model.filter(anonymised_at__isnull=True).exclude(postcode="").using_db(conn).values_list(
+                "id", "postcode", "district")
+            for row_id, postcode, district in rows:
+                wanted = mapping.get(clean_postcode(postcode), "")
+                if wanted != district:
+                    await model.filter(id=row_id).using_db(conn).update(district=wanted)
         await audit.record("districts.saved", user=by, conn=conn, postcodes=len(mapping))
     return len(mapping)

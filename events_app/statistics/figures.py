@@ -15,8 +15,10 @@ What counts where:
 - `waited_unserved`: seats of registrations that were on the waiting list and never had a seat.
 - `languages`: registrations per language; `returning_people`: registrations of people who had
   taken part in an earlier event (decided when they registered), `new_people` the others.
-- `districts`: registrations per district, from the postcode given; groups smaller than
-  MIN_GROUP are only reported as "fewer than 5" (`people` is None then).
+- `districts`: registrations per district, from the postcode given (`people`), and invitees per
+  district, from the address on the imported list, whether they answered or not (`invited`): where
+  an offer reached people against where it was sent. Groups of 1 to MIN_GROUP - 1 are only reported
+  as "fewer than 5" (the number is None then, `fewer_than` / `invited_fewer_than` say 5).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 from events_app.core import errors
 from events_app.core.errors import N_
-from events_app.core.models import (Attendance, CheckIn, Event, EventKind, EventSession, EventStatus, Registration,
-                                    RegistrationStatus, SessionStatus)
+from events_app.core.models import (Attendance, CheckIn, Event, EventKind, EventSession, EventStatus, Invitation,
+                                    Registration, RegistrationStatus, SessionStatus)
 
 #: Smaller groups are not shown as numbers, so nobody can be singled out.
 MIN_GROUP = 5
@@ -51,6 +53,7 @@ class Row:
     returning_people: int = 0
     languages: dict[str, int] = field(default_factory=dict)
     district_counts: dict[str, int] = field(default_factory=dict)
+    invited_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def new_people(self) -> int:
@@ -63,12 +66,16 @@ class Row:
 
     @property
     def districts(self) -> list[dict]:
-        """Per district (the unknown last), with small groups hidden."""
-        named = sorted((d, n) for d, n in self.district_counts.items() if d != UNKNOWN_DISTRICT)
-        if UNKNOWN_DISTRICT in self.district_counts:
-            named.append((UNKNOWN_DISTRICT, self.district_counts[UNKNOWN_DISTRICT]))
-        return [{"district": d or None, "people": n if n >= MIN_GROUP else None, "fewer_than": None if n >= MIN_GROUP
-                 else MIN_GROUP} for d, n in named]
+        """Per district (the unknown last), registered and invited, with small groups hidden."""
+        names = sorted((set(self.district_counts) | set(self.invited_counts)) - {UNKNOWN_DISTRICT})
+        if UNKNOWN_DISTRICT in self.district_counts or UNKNOWN_DISTRICT in self.invited_counts:
+            names.append(UNKNOWN_DISTRICT)
+        entries = []
+        for name in names:
+            people, invited = self.district_counts.get(name, 0), self.invited_counts.get(name, 0)
+            entries.append({"district": name or None, "people": _shown(people), "fewer_than": _fewer(people),
+                            "invited": _shown(invited), "invited_fewer_than": _fewer(invited)})
+        return entries
 
     def as_json(self) -> dict:
         return {"period": self.period, "kind": self.kind, "events": self.events, "dates": self.dates,
@@ -77,6 +84,15 @@ class Row:
                 "waited_unserved": self.waited_unserved, "languages": dict(sorted(self.languages.items())),
                 "returning_people": self.returning_people, "new_people": self.new_people,
                 "districts": self.districts}
+
+
+def _shown(count: int) -> int | None:
+    """None for a group small enough to point at somebody (1 to MIN_GROUP - 1); none at all is shown as 0."""
+    return None if 0 < count < MIN_GROUP else count
+
+
+def _fewer(count: int) -> int | None:
+    return MIN_GROUP if 0 < count < MIN_GROUP else None
 
 
 @dataclass(frozen=True)
@@ -185,6 +201,9 @@ async def _people(counted: dict[int, Row]) -> None:
         row.languages[r["language"]] = row.languages.get(r["language"], 0) + 1
         district = r["district"] or UNKNOWN_DISTRICT
         row.district_counts[district] = row.district_counts.get(district, 0) + 1
+    for event_id, district in await Invitation.filter(event_id__in=list(counted)).values_list("event_id", "district"):
+        invited = counted[event_id].invited_counts
+        invited[district or UNKNOWN_DISTRICT] = invited.get(district or UNKNOWN_DISTRICT, 0) + 1
 
 
 def totals(rows: list[Row]) -> list[Row]:
@@ -195,7 +214,8 @@ def totals(rows: list[Row]) -> list[Row]:
         for name in ("events", "dates", "registrations", "confirmed_people", "attended_people", "waited_unserved",
                      "returning_people"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
-        for mapping, target in ((r.languages, total.languages), (r.district_counts, total.district_counts)):
+        for mapping, target in ((r.languages, total.languages), (r.district_counts, total.district_counts),
+                                (r.invited_counts, total.invited_counts)):
             for key, value in mapping.items():
                 target[key] = target.get(key, 0) + value
     return list(summed.values())

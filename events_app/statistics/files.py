@@ -21,7 +21,7 @@ HEADINGS = (N_("Period"), N_("Kind"), N_("Events"), N_("Dates held"), N_("Regist
             N_("Confirmed people (with companions)"), N_("Attended at least once"), N_("Attendance rate"),
             N_("Waited without getting a seat"), N_("Returning participants"), N_("New participants"),
             N_("Languages"))
-DISTRICT_HEADINGS = (N_("Period"), N_("Kind"), N_("District"), N_("People"))
+DISTRICT_HEADINGS = (N_("Period"), N_("Kind"), N_("District"), N_("People"), N_("Invited"))
 
 
 def kind_label(kind: str, language: str) -> str:
@@ -43,7 +43,8 @@ def district_cells(row: Row, language: str) -> list[list]:
     fewer = gettext(language, N_("fewer than %(num)d"), num=MIN_GROUP)
     return [[row.period, kind_label(row.kind, language),
              entry["district"] or gettext(language, N_("unknown")),
-             entry["people"] if entry["people"] is not None else fewer] for entry in row.districts]
+             entry["people"] if entry["people"] is not None else fewer,
+             entry["invited"] if entry["invited"] is not None else fewer] for entry in row.districts]
 
 
 def to_csv(rows: list[Row], *, language: str = "de") -> bytes:

@@ -21,6 +21,8 @@ class Report:
     people_chart: Chart
     language_chart: Chart
     district_chart: Chart
+    #: Invitees per district (receptions); no bars when nobody was invited in the period.
+    invited_chart: Chart
 
 
 async def build(query: Query, *, language: str, timezone: str) -> Report:
@@ -33,7 +35,11 @@ async def build(query: Query, *, language: str, timezone: str) -> Report:
                         for r in rows])
     languages = bar_chart([(LANGUAGES.get(code, code), count, str(count)) for code, count in
                            sorted(overall_row.languages.items(), key=lambda item: (-item[1], item[0]))])
-    districts = bar_chart([(entry["district"] or gettext(language, N_("unknown")), entry["people"],
+    unknown = gettext(language, N_("unknown"))
+    districts = bar_chart([(entry["district"] or unknown, entry["people"],
                             str(entry["people"]) if entry["people"] is not None else fewer)
-                           for entry in overall_row.districts])
-    return Report(query, rows, totals, overall_row, people, languages, districts)
+                           for entry in overall_row.districts if entry["people"] != 0])
+    invited = bar_chart([(entry["district"] or unknown, entry["invited"],
+                          str(entry["invited"]) if entry["invited"] is not None else fewer)
+                         for entry in overall_row.districts if entry["invited"] != 0])
+    return Report(query, rows, totals, overall_row, people, languages, districts, invited)

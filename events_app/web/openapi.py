@@ -298,8 +298,9 @@ _STATISTICS_PARAMS = [
 ]
 OPENAPI["paths"]["/api/v1/statistics"] = {"parameters": _STATISTICS_PARAMS, "get": _op(
     "Figures per period and kind: events, dates, registrations, confirmed_people, attended_people, "
-    "attendance_rate, waited_unserved, languages, returning_people, new_people, districts (groups under 5 "
-    "as people null, fewer_than 5). Organiser or admin token.", secured=True, errors=("422",))}
+    "attendance_rate, waited_unserved, languages, returning_people, new_people, districts (people registered "
+    "and invited per district; groups of 1-4 as people null, fewer_than 5, or invited null, "
+    "invited_fewer_than 5). Organiser or admin token.", secured=True, errors=("422",))}
 for _fmt, _media in (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                      ("pdf", "application/pdf")):
     _statistics = _op(f"The same figures as {_fmt.upper()}", secured=True, errors=("422",))
