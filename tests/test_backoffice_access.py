@@ -10,7 +10,7 @@ import pytest
 
 from events_app.mail import delivery
 from events_app.mail.files import mail_files
-from events_app.core.models import DoorAssignment, Newsletter, OutboxMessage
+from events_app.core.models import DoorAssignment, Interpreter, Newsletter, OutboxMessage
 from events_app.seats.registration import Applicant, register
 from tests.fixtures_backoffice import sign_in
 from tests.helpers import make_event, make_user
@@ -20,7 +20,8 @@ ALL = {A, O, D}
 ORG = {A, O}
 
 #: (method, path, roles allowed). {e}: an event the door user is assigned to; {r}: a registration; {u}: a user;
-#: {m}: a mail file, {o}: its outbox row, {i}: an invitation (none exists, so the right role gets 404).
+#: {m}: a mail file, {o}: its outbox row, {i}: an invitation (none exists, so the right role gets 404), {n}: an
+#: interpreter of the pool.
 ROUTES = [
     ("GET", "/admin", ORG),
     ("GET", "/admin/events", ORG),
@@ -116,6 +117,8 @@ ROUTES = [
     ("POST", "/admin/events/{fe}/partners/{p}/decision", ORG),
     ("GET", "/admin/interpreters", ORG),
     ("POST", "/admin/interpreters", ORG),
+    ("GET", "/admin/interpreters/{n}/edit", ORG),
+    ("POST", "/admin/interpreters/{n}/edit", ORG),
     ("POST", "/admin/interpreters/{n}/remove", ORG),
     ("GET", "/admin/events/{e}/language-needs", ORG),
     ("POST", "/admin/events/{e}/language-needs", ORG),
@@ -163,8 +166,9 @@ async def _fixtures(door_user_id: int, settings) -> dict:
     sent = await OutboxMessage.get(registration_id=outcome.registration.id)
     festival = await make_event(kind="festival", title="Global Village")
     newsletter = await Newsletter.create(texts={"de": {"subject": "Neues", "body": "Text"}})
+    interpreter = await Interpreter.create(name="Samira Haddad", phone="0641 1", languages=["ar"])
     return {"nl": newsletter.id, "e": event.id, "r": outcome.registration.id, "u": door_user_id, "j": "nosuchjob0123456789", "f": 999999,
-            "m": mail_file.name, "o": sent.id, "i": 999999, "fe": festival.id, "b": 999999, "p": 999999, "n": 999999}
+            "m": mail_file.name, "o": sent.id, "i": 999999, "fe": festival.id, "b": 999999, "p": 999999, "n": interpreter.id}
 
 
 @pytest.mark.parametrize("role", ["anonymous", A, O, D])
