@@ -12,6 +12,8 @@ The floor is measured in the same run: a bare async transaction doing the same c
 and insert straight on the database (asyncpg / aiosqlite; no web, no ORM), all N at once, with the
 durability the app uses: PostgreSQL with the server's defaults (synchronous_commit on), SQLite in WAL mode
 with synchronous=NORMAL. Figures are printed as ratios against that floor, since the machine is shared.
+The floor is one transaction per registration; the app places the sign-ups that arrive while a placing
+call is under way together in its next one (seats/register_sql.py), so it can pass the floor.
 
 Checked after each rush: exactly 20 confirmed, N - 20 waiting with the positions 1..N-20 (in the answers
 and in the database), one mail per registration in the outbox. Then one separate `events-app worker`
