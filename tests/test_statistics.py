@@ -182,6 +182,20 @@ async def test_downloads_carry_the_same_figures(db, client, tmp_path):
     assert "Wieseck" in invited and "6" in invited and "weniger als 5" in invited
 
 
+async def test_the_reports_charts_read_right_to_left_words_in_their_order(db, client, tmp_path):
+    """The PDF's bars carry their labels as text laid out by the bidi algorithm: an Arabic kind or language
+    name reads as written (SVG text in the PDF came out reversed, glyph by glyph: "لابقتسا لفح")."""
+    await fixture_year()
+    _, token = await make_user("admin")
+    auth = {"authorization": f"Bearer {token}"}
+    arabic = pdf_text((await client.get(f"/api/v1/statistics.pdf?{YEAR}&by=year&lang=ar", headers=auth)).content,
+                      tmp_path)
+    assert arabic.count("حفل استقبال") == 2 and "لابقتسا" not in arabic  # the figures' table and the chart
+    german = pdf_text((await client.get(f"/api/v1/statistics.pdf?{YEAR}&by=year&lang=de", headers=auth)).content,
+                      tmp_path)
+    assert german.count("العربية") == 2 and german.count("Empfang") == 2  # the languages' chart and table
+
+
 async def test_the_page_shows_charts_with_their_tables_in_every_language(db, client):
     await fixture_year()
     await sign_in(client, "organiser")
