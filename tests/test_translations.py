@@ -88,3 +88,15 @@ def test_german_dates_are_written_the_german_way():
     assert fmt.number(1234) == "1.234"
     summer = datetime(2027, 7, 1, 16, 30, tzinfo=timezone.utc)
     assert fmt.datetime(summer) == "01.07.2027, 18:30 Uhr"
+
+
+def test_lists_and_date_spans_are_joined_as_each_language_joins_them():
+    """A stand's needs and a date with its hours: the Arabic comma and "و" in Arabic, "und" in German."""
+    assert i18n.format_list(["Tisch", "Strom", "Zelt"], "de") == "Tisch, Strom und Zelt"
+    assert i18n.format_list(["طاولة", "كهرباء"], "ar") == "طاولة وكهرباء"
+    assert i18n.format_list(["Masa", "", "Elektrik"], "tr") == "Masa ve Elektrik" and i18n.format_list([], "de") == ""
+    start = datetime(2026, 11, 24, 17, 0, tzinfo=timezone.utc)
+    end = datetime(2026, 11, 24, 19, 0, tzinfo=timezone.utc)
+    arabic = i18n.Formatter("ar", "Europe/Berlin").span(start, end)
+    assert "، " in arabic and ", " not in arabic
+    assert ", " in i18n.Formatter("en", "Europe/Berlin").span(start, end)

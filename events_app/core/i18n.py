@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.lists import format_list as _format_list
 from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -61,6 +62,12 @@ def translations(language: str) -> NullTranslations:
         language = DEFAULT_LANGUAGE
     _compile(language)
     return Translations.load(str(TRANSLATIONS_DIR), [language], domain=DOMAIN)
+
+
+def format_list(items: list[str], language: str) -> str:
+    """Items joined as the language joins them: "Tisch, Strom und Zelt", "طاولة وكهرباء"."""
+    items = [item for item in items if item]
+    return _format_list(items, style="standard", locale=language) if items else ""
 
 
 def gettext(language: str, message: str, **params) -> str:
@@ -134,5 +141,6 @@ class Formatter:
         if self.local(start).date() == self.local(end).date():
             if self.language == "de":
                 return f"{self.date(start)}, {self.local(start):%H:%M}–{self.local(end):%H:%M} Uhr"
-            return f"{self.date(start)}, {self.time(start)}–{self.time(end)}"
+            comma = "، " if text_direction(self.language) == "rtl" else ", "  # the Arabic comma in ar and fa
+            return f"{self.date(start)}{comma}{self.time(start)}–{self.time(end)}"
         return f"{self.datetime(start)} – {self.datetime(end)}"

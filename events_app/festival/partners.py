@@ -292,6 +292,6 @@ def needs_text(partner: PartnerApplication, language: str) -> str:
     parts = [i18n.gettext(language, label) for key, label in NEEDS.items() if needs.get(key)]
     if needs.get("other"):
         parts.append(needs["other"])
-    return ", ".join(parts)
+    return i18n.format_list(parts, language)
 
 
