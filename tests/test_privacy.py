@@ -13,7 +13,6 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from tortoise import Tortoise
 
 from events_app.backoffice import changes
@@ -305,9 +304,8 @@ async def test_a_person_deletes_their_own_registration(db, settings, client):
     assert "Wacholder" not in await dump()
 
 
+@both_databases
 async def test_purge_command_prints_counts_per_table(db, settings, tmp_path):
-    if not db.startswith("sqlite://"):
-        pytest.skip("the command runs in its own process on the SQLite file")
     event = await make_event(sessions=dates(300))
     await registration.register(event_id=event.id, applicant=Applicant(name="Nathalie Eibe", email="n@example.org"))
     env = {"EVENTS_DATABASE_URL": db, "EVENTS_VAR_DIR": str(tmp_path / "cli-var"), "EVENTS_SECRET_KEY": "x",
