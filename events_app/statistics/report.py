@@ -36,10 +36,13 @@ async def build(query: Query, *, language: str, timezone: str) -> Report:
     languages = bar_chart([(LANGUAGES.get(code, code), count, str(count)) for code, count in
                            sorted(overall_row.languages.items(), key=lambda item: (-item[1], item[0]))])
     unknown = gettext(language, N_("unknown"))
-    districts = bar_chart([(entry["district"] or unknown, entry["people"],
-                            str(entry["people"]) if entry["people"] is not None else fewer)
-                           for entry in overall_row.districts if entry["people"] != 0])
-    invited = bar_chart([(entry["district"] or unknown, entry["invited"],
-                          str(entry["invited"]) if entry["invited"] is not None else fewer)
-                         for entry in overall_row.districts if entry["invited"] != 0])
+    entries = overall_row.districts
+
+    def per_district(count: str) -> Chart:
+        """Bars of one count per district (`people` or `invited`), districts without any left out."""
+        return bar_chart([(entry["district"] or unknown, entry[count],
+                           str(entry[count]) if entry[count] is not None else fewer)
+                          for entry in entries if entry[count] != 0])
+
+    districts, invited = per_district("people"), per_district("invited")
     return Report(query, rows, totals, overall_row, people, languages, districts, invited)

@@ -69,10 +69,10 @@ async def pool_add(request: Request) -> Response:
 
 def _entry_form(interpreter) -> dict:
     """The stored entry as the edit form shows it: languages from the list ticked, the others as text."""
-    listed = ASSISTANCE_LANGUAGES
     return {"name": interpreter.name, "email": interpreter.email, "phone": interpreter.phone,
-            "note": interpreter.note, "languages": [key for key in interpreter.languages if key in listed],
-            "languages_other": ", ".join(key for key in interpreter.languages if key not in listed)}
+            "note": interpreter.note,
+            "languages": [key for key in interpreter.languages if key in ASSISTANCE_LANGUAGES],
+            "languages_other": ", ".join(key for key in interpreter.languages if key not in ASSISTANCE_LANGUAGES)}
 
 
 async def _edit_page(request: Request, interpreter, *, form: dict, field_errors: dict | None = None,
@@ -90,11 +90,12 @@ async def pool_edit_page(request: Request) -> Response:
 
 @requires(*ORGANISERS)
 async def pool_edit(request: Request) -> Response:
-    interpreter = await pool.get_interpreter(interpreter_id=request.path_params["interpreter_id"])
+    interpreter_id = request.path_params["interpreter_id"]
     data, entry = await _read_interpreter(request)
     try:
-        await pool.change_interpreter(interpreter_id=interpreter.id, form=entry, by=request.state.user)
+        await pool.change_interpreter(interpreter_id=interpreter_id, form=entry, by=request.state.user)
     except errors.ValidationFailed as exc:
+        interpreter = await pool.get_interpreter(interpreter_id=interpreter_id)
         return await _edit_page(request, interpreter, form=data, field_errors=field_messages(request, exc),
                                 status_code=422)
     return back("/admin/interpreters", "interpreter_saved")
