@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import sys
 
+# this folder holds calendar.py: it is searched after the standard library, so that it does not hide the
+# `calendar` module, and its own modules (loadclient, rush) are still found
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
 import argparse
 import asyncio
@@ -35,18 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _load_sibling(name: str):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_client = _load_sibling("loadclient")
+import loadclient as _client  # noqa: E402 (after the path is set)
 PG_ADMIN = os.environ.get("EVENTS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 EVENTS, PAST = 500, 100
 #: Throughput each page should reach, as a share of the hello-world's.

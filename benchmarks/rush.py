@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import sys
 
-# this folder holds calendar.py, which must not hide the standard library's calendar module
+# this folder holds calendar.py: it is searched after the standard library, so that it does not hide the
+# `calendar` module, and its own modules (loadclient, rush) are still found
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
 import argparse
 import asyncio
@@ -46,19 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _load_sibling(name: str):
-    """Import a module from this folder without putting the folder on sys.path (see above)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_client = _load_sibling("loadclient")
+import loadclient as _client  # noqa: E402 (after the path is set)
 RunResult, ServerMeter, free_port, open_connections = (_client.RunResult, _client.ServerMeter, _client.free_port,
                                                        _client.open_connections)
 peak_rss_mb, post_json, request_bytes, run_all = (_client.peak_rss_mb, _client.post_json, _client.request_bytes,

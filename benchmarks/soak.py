@@ -51,9 +51,10 @@ from __future__ import annotations
 import os
 import sys
 
-# this folder holds calendar.py, which must not hide the standard library's calendar module
+# this folder holds calendar.py: it is searched after the standard library, so that it does not hide the
+# `calendar` module, and its own modules (loadclient, rush) are still found
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE] + [_HERE]
 
 import argparse
 import asyncio
@@ -77,19 +78,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _load_sibling(name: str):
-    """Import a module from this folder without putting the folder on sys.path (see above)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_rush = _load_sibling("rush")
+import rush as _rush  # noqa: E402 (after the path is set)
 _client = _rush._client  # the loadclient module rush.py loaded
 Connection, RunResult = _client.Connection, _client.RunResult
 cpu_seconds, peak_rss_mb, post_json, request_bytes, rss_mb = (_client.cpu_seconds, _client.peak_rss_mb,
